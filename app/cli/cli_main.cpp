@@ -1,0 +1,92 @@
+// selfextend-cli: the engine from the command line. Each command parses its flags, calls the
+// engine and prints; errors are one line on stderr and a non-zero exit status.
+#include <cstring>
+#include <iostream>
+#include <string_view>
+
+#include "common.h"
+
+namespace {
+
+struct Command {
+    std::string_view name;
+    cli::CommandFunction run;
+    std::string_view usage;
+};
+
+constexpr Command kCommands[] = {
+    {"info", cli::command_info,
+     "info [MODEL.gguf] [--group G|auto --window W [--tokens N]]\n"
+     "  architecture, parameters, training window L, dims, dtype mix, file size; with --group the\n"
+     "  Self-Extend capacity (L-W)*G+W (and whether N tokens fit)"},
+    {"tokenize", cli::command_tokenize,
+     "tokenize [MODEL.gguf] (TEXT | --file F) [--ids-only | --count] [--no-bos]\n"
+     "  token ids and pieces; the count and speed go to stderr"},
+    {"generate", cli::command_generate,
+     "generate [-m MODEL] (-p TEXT | -f FILE) [-n N] [--group G|auto --window W]\n"
+     "         [--temp T --top-k K --top-p P --min-p M --repeat-penalty R --seed S]\n"
+     "  streams the continuation, then prompt tokens, prefill and decode tok/s"},
+    {"ask", cli::command_ask,
+     "ask [-m MODEL] --doc FILE --question Q [-n N] [--group G|auto --window W] [--compare]\n"
+     "  answers a question about a document (Self-Extend with the smallest group when the document\n"
+     "  is longer than the training window); --compare also runs vanilla"},
+    {"passkey", cli::command_passkey,
+     "passkey [-m MODEL] --lengths 1024,2048 [--depths 0.1,0.5,0.9] [--trials N] [--seed S]\n"
+     "        [--group G|auto --window W] [--json] [--details]\n"
+     "  pass-key retrieval accuracy, vanilla vs Self-Extend (default: smallest group, W = L/2)"},
+    {"perplexity", cli::command_perplexity,
+     "perplexity [-m MODEL] --file F --lengths 512,1024,2048 [--windows K] [--group G|auto --window W] [--json]\n"
+     "  perplexity over K consecutive windows of BOS + L-1 tokens, vanilla vs Self-Extend"},
+    {"logits", cli::command_logits,
+     "logits [-m MODEL] (--tokens \"1 2 3\" | --prompt-file F) [--group G --window W] --out FILE\n"
+     "  float32 little-endian logits of every position, [n_tokens x vocab] (no BOS added to --tokens)"},
+    {"bench", cli::command_bench,
+     "bench [-m MODEL] [--prompt N] [--gen N] [--threads T] [--group G --window W] [--repeat R] [--json]\n"
+     "  prefill and decode tok/s, vanilla and Self-Extend in the same run"},
+};
+
+constexpr std::string_view kCommonOptions =
+    "common options: -m/--model FILE.gguf (default: the bundled demo model), -t/--threads N,\n"
+    "                --device auto|cpu|cuda, -h/--help";
+
+void print_usage(std::ostream& out) {
+    out << "selfextend-cli: long-document inference with Self-Extend attention\n\nusage: selfextend-cli COMMAND [options]\n\n";
+    for (const Command& command : kCommands) out << command.usage << "\n\n";
+    out << kCommonOptions << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc < 2) {
+        print_usage(std::cerr);
+        return 2;
+    }
+    const std::string_view name = argv[1];
+    if (name == "--help" || name == "-h" || name == "help") {
+        print_usage(std::cout);
+        return 0;
+    }
+    for (const Command& command : kCommands) {
+        if (command.name != name) continue;
+        cli::Arguments args(std::vector<std::string>(argv + 2, argv + argc));
+        if (args.has_help()) {
+            std::cout << "usage: selfextend-cli " << command.usage << "\n\n" << kCommonOptions << "\n";
+            return 0;
+        }
+        try {
+            return command.run(args);
+        } catch (const cli::UsageError& e) {
+            std::cerr << "selfextend-cli " << name << ": " << e.what() << " (see --help)\n";
+            return 2;
+        } catch (const selfextend::Cancelled&) {
+            std::cerr << "selfextend-cli " << name << ": cancelled\n";
+            return 130;
+        } catch (const std::exception& e) {
+            std::cerr << "selfextend-cli " << name << ": error: " << e.what() << "\n";
+            return 1;
+        }
+    }
+    std::cerr << "selfextend-cli: unknown command '" << name << "' (see --help)\n";
+    return 2;
+}

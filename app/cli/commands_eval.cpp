@@ -1,0 +1,137 @@
+// The tuning measurements: pass key and perplexity, as tables or JSON.
+#include <cstdio>
+#include <iostream>
+
+#include "common.h"
+#include "selfextend/evaluation.h"
+
+namespace cli {
+
+namespace {
+
+void progress_line(const selfextend::Progress& p, const char* what) {
+    std::fprintf(stderr, "\r%s %lld/%lld ", what, (long long)p.done, (long long)p.total);
+    if (p.done == p.total) std::fprintf(stderr, "\r%40s\r", "");
+}
+
+const char* mode_name(const selfextend::AttentionMode& mode) { return mode.is_vanilla() ? "vanilla" : "self-extend"; }
+
+// The Self-Extend mode the evaluation compares with vanilla: the flags, or for each length the
+// smallest group with W = L/2 (pass key) when none are given.
+selfextend::AttentionMode extended_mode(const AttentionFlags& flags, const selfextend::ModelInfo& info, int64_t length) {
+    AttentionFlags f = flags;
+    if (!f.given) {
+        f.group = "auto";
+        f.given = true;
+    }
+    const auto mode = resolve_attention(f, info, length);
+    return mode.is_vanilla() ? selfextend::AttentionMode::self_extend(1, mode.window) : mode;
+}
+
+}  // namespace
+
+int command_passkey(Arguments& args) {
+    const auto lengths = args.take_int_list({"--lengths"}, {1024, 2048});
+    const auto depths = args.take_double_list({"--depths"}, {0.1, 0.3, 0.5, 0.7, 0.9});
+    const int trials = int(args.take_int({"--trials"}, 1, 1, 1000));
+    const auto seed = uint64_t(args.take_int({"--seed"}, 1234, 0, INT64_MAX));
+    const bool json = args.take_flag({"--json"});
+    const bool details = args.take_flag({"--details"});
+    const AttentionFlags flags = take_attention_flags(args);
+    const auto model = load_model(args);
+    const selfextend::ModelInfo& info = model->info();
+
+    std::vector<selfextend::PasskeyResult> results;
+    for (const int64_t length : lengths) {  // each length may need its own group
+        selfextend::PasskeyOptions options;
+        options.lengths = {length};
+        options.depths = depths;
+        options.trials_per_depth = trials;
+        options.seed = seed;
+        options.modes = {selfextend::AttentionMode::vanilla(), extended_mode(flags, info, length)};
+        auto part = selfextend::run_passkey(*model, options, [](const selfextend::Progress& p) { progress_line(p, "pass key"); });
+        results.insert(results.end(), part.begin(), part.end());
+    }
+
+    if (json) {
+        std::cout << "{\"model\": \"" << json_escape(info.name) << "\", \"results\": [";
+        for (size_t k = 0; k < results.size(); ++k) {
+            const auto& r = results[k];
+            std::cout << (k ? ", " : "") << "{\"length\": " << r.length << ", \"mode\": \"" << mode_name(r.mode)
+                      << "\", \"group\": " << r.mode.group << ", \"window\": " << r.mode.window
+                      << ", \"trials\": " << r.trials << ", \"correct\": " << r.correct << ", \"accuracy\": " << r.accuracy()
+                      << ", \"prompt_tokens\": " << (r.details.empty() ? 0 : r.details.front().length) << "}";
+        }
+        std::cout << "]}\n";
+        return 0;
+    }
+    std::vector<std::vector<std::string>> table{{"length", "tokens", "vanilla", "self-extend", "G", "W"}};
+    for (size_t k = 0; k + 1 < results.size(); k += 2) {
+        const auto& v = results[k];
+        const auto& s = results[k + 1];
+        char a[32], b[32];
+        std::snprintf(a, sizeof a, "%.0f%%", 100 * v.accuracy());
+        std::snprintf(b, sizeof b, "%.0f%%", 100 * s.accuracy());
+        table.push_back({std::to_string(v.length), std::to_string(v.details.front().length), a, b,
+                         std::to_string(s.mode.group), std::to_string(s.mode.window)});
+    }
+    print_table(table);
+    if (details)
+        for (const auto& r : results)
+            for (const auto& t : r.details)
+                std::printf("%s len=%lld depth=%.2f key=%s answer=\"%s\" %s\n", r.mode.describe().c_str(),
+                            (long long)t.length, t.depth, t.key.c_str(), t.answer.c_str(), t.correct ? "ok" : "wrong");
+    return 0;
+}
+
+int command_perplexity(Arguments& args) {
+    const auto file = args.take({"-f", "--file"});
+    const auto lengths = args.take_int_list({"--lengths"}, {512, 1024, 2048});
+    const int64_t windows = args.take_int({"--windows"}, 1, 0, int64_t(1) << 30);
+    const bool json = args.take_flag({"--json"});
+    AttentionFlags flags = take_attention_flags(args);
+    if (!file) throw UsageError("perplexity: give --file F");
+    const std::string text = read_text_file(*file);
+    const auto model = load_model(args);
+    const selfextend::ModelInfo& info = model->info();
+    const std::vector<int32_t> tokens = model->tokenize(text, false);
+
+    std::vector<selfextend::PerplexityResult> results;
+    for (const int64_t length : lengths) {
+        const auto vanilla = selfextend::AttentionMode::vanilla();
+        AttentionFlags f = flags;
+        if (!f.given) {
+            f.group = "auto";
+            f.window = info.training_window / 4;
+            f.given = true;
+        }
+        auto extended = resolve_attention(f, info, length);
+        if (extended.is_vanilla()) extended = selfextend::AttentionMode::self_extend(1, extended.window);
+        for (const auto& mode : {vanilla, extended})
+            results.push_back(selfextend::run_perplexity(*model, tokens, length, windows, mode,
+                                                         [](const selfextend::Progress& p) { progress_line(p, "perplexity"); }));
+    }
+    if (json) {
+        std::cout << "{\"model\": \"" << json_escape(info.name) << "\", \"results\": [";
+        for (size_t k = 0; k < results.size(); ++k) {
+            const auto& r = results[k];
+            std::cout << (k ? ", " : "") << "{\"length\": " << r.length << ", \"mode\": \"" << mode_name(r.mode)
+                      << "\", \"group\": " << r.mode.group << ", \"window\": " << r.mode.window << ", \"windows\": " << r.windows
+                      << ", \"tokens_scored\": " << r.tokens_scored << ", \"ppl\": " << r.perplexity << "}";
+        }
+        std::cout << "]}\n";
+        return 0;
+    }
+    std::vector<std::vector<std::string>> table{{"length", "windows", "vanilla PPL", "self-extend PPL", "G", "W"}};
+    for (size_t k = 0; k + 1 < results.size(); k += 2) {
+        char a[32], b[32];
+        std::snprintf(a, sizeof a, "%.2f", results[k].perplexity);
+        std::snprintf(b, sizeof b, "%.2f", results[k + 1].perplexity);
+        table.push_back({std::to_string(results[k].length), std::to_string(results[k].windows), a, b,
+                         std::to_string(results[k + 1].mode.group), std::to_string(results[k + 1].mode.window)});
+    }
+    print_table(table);
+    return 0;
+}
+
+}  // namespace cli

@@ -1,0 +1,51 @@
+// What the selfextend-cli commands share: model loading flags, the attention flags and output.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "arguments.h"
+#include "selfextend/engine.h"
+
+namespace cli {
+
+using CommandFunction = int (*)(Arguments&);
+
+// -m/--model (default: the bundled demo model), --threads, --device; prints nothing.
+std::shared_ptr<selfextend::Model> load_model(Arguments& args, const std::string& positional_model = {});
+std::string default_model_path();
+
+// --group G|auto and --window W. G "auto" picks the smallest group covering n_tokens. Without
+// --group the mode is vanilla; --group without --window takes W = L/2.
+struct AttentionFlags {
+    std::string group = "1";
+    std::optional<int64_t> window;
+    bool given = false;
+};
+AttentionFlags take_attention_flags(Arguments& args);
+selfextend::AttentionMode resolve_attention(const AttentionFlags& flags, const selfextend::ModelInfo& info,
+                                            int64_t n_tokens);
+
+selfextend::SamplingParams take_sampling(Arguments& args);
+
+// Reads a whole text file (documents, prompts), with the engine's checks.
+std::string read_text_file(const std::string& path);
+
+// Output helpers.
+std::string json_escape(const std::string& text);
+std::string format_count(int64_t n);  // 12 345
+void print_table(const std::vector<std::vector<std::string>>& rows);  // first row: header
+
+// Command entry points.
+int command_info(Arguments& args);
+int command_tokenize(Arguments& args);
+int command_generate(Arguments& args);
+int command_ask(Arguments& args);
+int command_logits(Arguments& args);
+int command_bench(Arguments& args);
+int command_passkey(Arguments& args);
+int command_perplexity(Arguments& args);
+
+}  // namespace cli

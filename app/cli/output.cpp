@@ -1,0 +1,86 @@
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <unistd.h>
+
+#include "common.h"
+#include "selfextend/document.h"
+
+namespace cli {
+
+std::string json_escape(const std::string& text) {
+    std::string out;
+    for (const char c : text) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    char escaped[8];
+                    std::snprintf(escaped, sizeof escaped, "\\u%04x", unsigned(c));
+                    out += escaped;
+                } else {
+                    out += c;
+                }
+        }
+    }
+    return out;
+}
+
+std::string format_count(int64_t n) {
+    std::string digits = std::to_string(n < 0 ? -n : n);
+    std::string out;
+    for (size_t k = 0; k < digits.size(); ++k) {
+        if (k && (digits.size() - k) % 3 == 0) out += ' ';
+        out += digits[k];
+    }
+    return (n < 0 ? "-" : "") + out;
+}
+
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+    std::vector<size_t> width;
+    for (const auto& row : rows)
+        for (size_t c = 0; c < row.size(); ++c) {
+            if (width.size() <= c) width.push_back(0);
+            width[c] = std::max(width[c], row[c].size());
+        }
+    for (size_t r = 0; r < rows.size(); ++r) {
+        std::string line;
+        for (size_t c = 0; c < rows[r].size(); ++c) {
+            const std::string& cell = rows[r][c];
+            const std::string pad(width[c] - cell.size(), ' ');
+            line += (c ? "  " : "") + (c ? pad + cell : cell + pad);  // first column left, others right
+        }
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        std::cout << line << '\n';
+        if (r == 0) {
+            size_t total = 0;
+            for (size_t w : width) total += w + 2;
+            std::cout << std::string(total - 2, '-') << '\n';
+        }
+    }
+}
+
+std::string read_text_file(const std::string& path) {
+    const selfextend::Document document = selfextend::load_text_document(path);
+    if (document.had_invalid_utf8)
+        std::cerr << "warning: '" << path << "' is not valid UTF-8; invalid bytes were replaced\n";
+    return document.text;
+}
+
+std::string default_model_path() {
+    // Beside the executable in an install or build tree, else the source tree it was built from.
+    std::error_code error;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", error);
+    const std::string name = "resources/models/selfextend-demo-8m-f16.gguf";
+    if (!error)
+        for (auto dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path())
+            if (std::filesystem::exists(dir / name)) return (dir / name).string();
+    return SE_DEFAULT_MODEL;
+}
+
+}  // namespace cli

@@ -1,0 +1,156 @@
+#include "backend/cpu/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "attention/position_rule.h"
+#include "backend/cpu/simd.h"
+#include "backend/cpu/thread_pool.h"
+#include "backend/cpu/vector_math.h"
+
+namespace selfextend::cpu {
+
+namespace {
+
+constexpr int64_t kQueryBlock = 16;  // query rows sharing one pass over the keys
+constexpr int64_t kKeyBlock = 64;    // keys per tile: four vectors of scores
+constexpr int kKeyVectors = int(kKeyBlock / kLanes);
+
+// Which positions a (query block, key block) tile needs; only tiles on the band edge need both.
+enum class TileKind { Neighbour, Grouped, Mixed };
+
+TileKind classify(const AttentionMode& mode, int64_t first_query, int64_t last_query, int64_t first_key,
+                  int64_t last_key) {
+    if (mode.is_vanilla()) return TileKind::Neighbour;
+    if (position_rule::is_neighbour(last_query, first_key, mode.window)) return TileKind::Neighbour;
+    if (!position_rule::is_neighbour(first_query, last_key, mode.window)) return TileKind::Grouped;
+    return TileKind::Mixed;
+}
+
+// Copies keys [j0, j0 + count) of one head into transposed[d][kKeyBlock], zero past count.
+void transpose_keys(const float* keys, int64_t j0, int64_t count, int head_dim, float* transposed) {
+    for (int d = 0; d < head_dim; ++d) {
+        float* row = transposed + d * kKeyBlock;
+        for (int64_t j = 0; j < count; ++j) row[j] = keys[(j0 + j) * head_dim + d];
+        for (int64_t j = count; j < kKeyBlock; ++j) row[j] = 0.0f;
+    }
+}
+
+// scores[0..64) = q . key_j for the transposed tile.
+inline void tile_scores(const float* q, const float* transposed, int head_dim, f32x16 scores[kKeyVectors]) {
+    for (int v = 0; v < kKeyVectors; ++v) scores[v] = f32x16{};
+    for (int d = 0; d < head_dim; ++d) {
+        const float qd = q[d];
+        const float* row = transposed + d * kKeyBlock;
+        for (int v = 0; v < kKeyVectors; ++v) scores[v] += qd * load16(row + v * kLanes);
+    }
+}
+
+// Running softmax state of one query row: max, normaliser and the weighted sum of values.
+struct RowState {
+    float max = -std::numeric_limits<float>::infinity();
+    float sum = 0.0f;
+    float* acc = nullptr;  // head_dim values
+};
+
+}  // namespace
+
+void attention(const AttentionShape& shape, const AttentionMode& mode, const float* q,
+               const float* q_grouped, const KvLayerView& cache, int64_t first, int64_t n, float* out,
+               ThreadPool& pool) {
+    const int hd = shape.head_dim;
+    const int group_heads = shape.heads / shape.kv_heads;
+    const int64_t q_stride = int64_t(shape.heads) * hd;
+    const float scale = 1.0f / std::sqrt(float(hd));
+    const int64_t row_blocks = (n + kQueryBlock - 1) / kQueryBlock;
+    const bool self_extend = !mode.is_vanilla();
+
+    pool.parallel_for(int64_t(shape.kv_heads) * row_blocks, 1, [&](int64_t begin, int64_t end) {
+        std::vector<float> keys_t(size_t(hd * kKeyBlock));
+        std::vector<float> grouped_t(self_extend ? size_t(hd * kKeyBlock) : 0);
+        std::vector<float> acc(size_t(kQueryBlock * group_heads * hd));
+        std::vector<RowState> rows(size_t(kQueryBlock * group_heads));
+
+        for (int64_t item = begin; item < end; ++item) {
+            const int kv = int(item / row_blocks);
+            const int64_t t0 = (item % row_blocks) * kQueryBlock;
+            const int64_t t1 = std::min(n, t0 + kQueryBlock);
+            const float* keys = cache.keys + kv * cache.capacity * hd;
+            const float* grouped_keys = self_extend ? cache.grouped_keys + kv * cache.capacity * hd : nullptr;
+            const float* values = cache.values + kv * cache.capacity * hd;
+
+            std::fill(acc.begin(), acc.end(), 0.0f);
+            for (size_t r = 0; r < rows.size(); ++r) rows[r] = RowState{.acc = acc.data() + r * hd};
+
+            const int64_t last_query = first + t1 - 1;
+            for (int64_t j0 = 0; j0 <= last_query; j0 += kKeyBlock) {
+                const int64_t count = std::min(kKeyBlock, last_query + 1 - j0);
+                const TileKind kind = classify(mode, first + t0, last_query, j0, j0 + count - 1);
+                if (kind != TileKind::Grouped) transpose_keys(keys, j0, count, hd, keys_t.data());
+                if (kind != TileKind::Neighbour) transpose_keys(grouped_keys, j0, count, hd, grouped_t.data());
+
+                for (int gh = 0; gh < group_heads; ++gh) {
+                    const int head = kv * group_heads + gh;
+                    for (int64_t t = t0; t < t1; ++t) {
+                        const int64_t i = first + t;
+                        if (j0 > i) continue;  // the whole tile lies in this row's future
+                        const float* q_row = q + t * q_stride + int64_t(head) * hd;
+                        f32x16 s[kKeyVectors];
+                        if (kind == TileKind::Neighbour) {
+                            tile_scores(q_row, keys_t.data(), hd, s);
+                        } else {
+                            const float* qg_row = q_grouped + t * q_stride + int64_t(head) * hd;
+                            tile_scores(qg_row, grouped_t.data(), hd, s);
+                            if (kind == TileKind::Mixed) {
+                                f32x16 near[kKeyVectors];
+                                tile_scores(q_row, keys_t.data(), hd, near);
+                                for (int v = 0; v < kKeyVectors; ++v)
+                                    for (int l = 0; l < kLanes; ++l) {
+                                        const int64_t j = j0 + v * kLanes + l;
+                                        if (position_rule::is_neighbour(i, j, mode.window)) s[v][l] = near[v][l];
+                                    }
+                            }
+                        }
+                        // Scale, mask the future (and the tile's padding), take the block max.
+                        const int64_t visible = std::min(count, i - j0 + 1);
+                        float block_max = -std::numeric_limits<float>::infinity();
+                        for (int v = 0; v < kKeyVectors; ++v) {
+                            s[v] *= scale;
+                            for (int l = 0; l < kLanes; ++l)
+                                if (v * kLanes + l >= visible) s[v][l] = -std::numeric_limits<float>::infinity();
+                            block_max = std::max(block_max, reduce_max(s[v]));
+                        }
+                        RowState& state = rows[size_t((t - t0) * group_heads + gh)];
+                        const float new_max = std::max(state.max, block_max);
+                        const float correction = std::exp(state.max - new_max);
+                        float block_sum = 0.0f;
+                        for (int v = 0; v < kKeyVectors; ++v) {
+                            s[v] = exp16(s[v] - new_max);
+                            block_sum += reduce_add(s[v]);
+                        }
+                        state.sum = state.sum * correction + block_sum;
+                        state.max = new_max;
+                        // acc = acc * correction + sum_j p_j v_j
+                        for (int d = 0; d < hd; d += kLanes) {
+                            f32x16 a = load16(state.acc + d) * correction;
+                            for (int64_t j = 0; j < visible; ++j)
+                                a += s[j / kLanes][j % kLanes] * load16(values + (j0 + j) * hd + d);
+                            store16(state.acc + d, a);
+                        }
+                    }
+                }
+            }
+            for (int64_t t = t0; t < t1; ++t)
+                for (int gh = 0; gh < group_heads; ++gh) {
+                    const RowState& state = rows[size_t((t - t0) * group_heads + gh)];
+                    float* o = out + t * q_stride + int64_t(kv * group_heads + gh) * hd;
+                    const float inverse = 1.0f / state.sum;
+                    for (int d = 0; d < hd; ++d) o[d] = state.acc[d] * inverse;
+                }
+        }
+    });
+}
+
+}  // namespace selfextend::cpu

@@ -1,0 +1,34 @@
+// Causal attention over the KV cache, vanilla or Self-Extend, streamed over key blocks with an
+// online softmax: memory stays O(n d), no n x n score matrix is ever formed.
+#pragma once
+
+#include <cstdint>
+
+#include "selfextend/attention_mode.h"
+
+namespace selfextend::cpu {
+
+class ThreadPool;
+
+struct AttentionShape {
+    int heads = 0;
+    int kv_heads = 0;
+    int head_dim = 0;  // a multiple of 16
+};
+
+// One layer's cache, head-major: key j of KV head h is at [h * capacity + j] * head_dim.
+struct KvLayerView {
+    const float* keys = nullptr;          // rotated at position j
+    const float* grouped_keys = nullptr;  // rotated at j / G (Self-Extend only)
+    const float* values = nullptr;
+    int64_t capacity = 0;
+};
+
+// Queries for tokens at positions [first, first + n): q rotated at their own positions, q_grouped
+// at the grouped query positions (null for vanilla). Keys 0 .. first + n - 1 must be in the cache.
+// out: [n][heads * head_dim].
+void attention(const AttentionShape& shape, const AttentionMode& mode, const float* q,
+               const float* q_grouped, const KvLayerView& cache, int64_t first, int64_t n, float* out,
+               ThreadPool& pool);
+
+}  // namespace selfextend::cpu

@@ -1,0 +1,26 @@
+// The CPU backend: the Llama forward pass with weights read in place from the memory map.
+#pragma once
+
+#include <memory>
+
+#include "backend/backend.h"
+#include "backend/cpu/thread_pool.h"
+#include "model/hyper_params.h"
+#include "model/llama_weights.h"
+
+namespace selfextend::cpu {
+
+class CpuBackend final : public detail::Backend {
+public:
+    CpuBackend(const HyperParams& hp, const LlamaWeights& weights, int threads);
+
+    std::string device_name() const override;
+    std::unique_ptr<detail::BackendSession> new_session(int64_t context_length, const AttentionMode& mode) override;
+
+private:
+    const HyperParams& hp_;
+    const LlamaWeights& weights_;
+    ThreadPool pool_;
+};
+
+}  // namespace selfextend::cpu

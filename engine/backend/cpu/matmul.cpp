@@ -1,0 +1,158 @@
+#include "backend/cpu/matmul.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "backend/cpu/simd.h"
+#include "backend/cpu/thread_pool.h"
+
+namespace selfextend::cpu {
+
+namespace {
+
+constexpr int64_t kPanelRows = 2 * kLanes;  // weight rows per panel: two vectors wide
+constexpr int kTokenBlock = 6;              // tokens per micro-kernel: 12 accumulators
+constexpr int64_t kGemvMaxTokens = 3;       // up to this many tokens, multiply from stored rows
+
+float dot_f32(const float* w, const float* x, int64_t n) {
+    f32x16 acc{};
+    int64_t k = 0;
+    for (; k + kLanes <= n; k += kLanes) acc += load16(w + k) * load16(x + k);
+    float sum = reduce_add(acc);
+    for (; k < n; ++k) sum += w[k] * x[k];
+    return sum;
+}
+
+float dot_f16(const uint16_t* w, const float* x, int64_t n) {
+    f32x16 acc{};
+    int64_t k = 0;
+    for (; k + kLanes <= n; k += kLanes) acc += load16_f16(w + k) * load16(x + k);
+    float sum = reduce_add(acc);
+    for (; k < n; ++k) sum += half_to_float(w[k]) * x[k];
+    return sum;
+}
+
+float dot_bf16(const uint16_t* w, const float* x, int64_t n) {
+    f32x16 acc{};
+    int64_t k = 0;
+    for (; k + kLanes <= n; k += kLanes) acc += load16_bf16(w + k) * load16(x + k);
+    float sum = reduce_add(acc);
+    for (; k < n; ++k) sum += bf16_to_float(w[k]) * x[k];
+    return sum;
+}
+
+float dot_q8_0(const BlockQ8_0* w, const float* x, int64_t n) {
+    f32x16 acc{};
+    for (int64_t b = 0; b < n / kQ8_0Block; ++b) {
+        const float* xb = x + b * kQ8_0Block;
+        const f32x16 block = load16_i8(w[b].q) * load16(xb) + load16_i8(w[b].q + kLanes) * load16(xb + kLanes);
+        acc += block * half_to_float(w[b].scale);
+    }
+    return reduce_add(acc);
+}
+
+float dot_q4_0(const BlockQ4_0* w, const float* x, int64_t n) {
+    f32x16 acc{};
+    for (int64_t b = 0; b < n / kQ4_0Block; ++b) {
+        i8x16 packed;
+        std::memcpy(&packed, w[b].q, sizeof packed);
+        const i8x16 low = (packed & 0x0f) - 8;
+        const i8x16 high = ((packed >> 4) & 0x0f) - 8;
+        const float* xb = x + b * kQ4_0Block;
+        const f32x16 block = __builtin_convertvector(low, f32x16) * load16(xb) +
+                             __builtin_convertvector(high, f32x16) * load16(xb + kLanes);
+        acc += block * half_to_float(w[b].scale);
+    }
+    return reduce_add(acc);
+}
+
+// Converts rows [r0, r0 + 32) of w into panel[k][32] (k < cols), zero rows past the end.
+void fill_panel(const WeightMatrix& w, int64_t r0, float* panel, float* row_buffer) {
+    const int64_t rows = std::min(kPanelRows, w.rows - r0);
+    for (int64_t r = 0; r < kPanelRows; ++r) {
+        if (r < rows) {
+            w.dtype->dequantize_row(w.row(r0 + r), row_buffer, w.cols);
+            for (int64_t k = 0; k < w.cols; ++k) panel[k * kPanelRows + r] = row_buffer[k];
+        } else {
+            for (int64_t k = 0; k < w.cols; ++k) panel[k * kPanelRows + r] = 0.0f;
+        }
+    }
+}
+
+// y[t][r0 + r] for TOKENS tokens from t0 and the panel's rows.
+template <int TOKENS>
+void panel_kernel(const float* panel, const float* x, int64_t cols, int64_t t0, float* y,
+                  int64_t y_stride, int64_t r0, int64_t rows) {
+    f32x16 acc[TOKENS][2] = {};
+    const float* xr[TOKENS];
+    for (int m = 0; m < TOKENS; ++m) xr[m] = x + (t0 + m) * cols;
+    for (int64_t k = 0; k < cols; ++k) {
+        const f32x16 b0 = load16(panel + k * kPanelRows);
+        const f32x16 b1 = load16(panel + k * kPanelRows + kLanes);
+        for (int m = 0; m < TOKENS; ++m) {
+            const float a = xr[m][k];
+            acc[m][0] += a * b0;
+            acc[m][1] += a * b1;
+        }
+    }
+    for (int m = 0; m < TOKENS; ++m) {
+        float* out = y + (t0 + m) * y_stride + r0;
+        if (rows == kPanelRows) {
+            store16(out, acc[m][0]);
+            store16(out + kLanes, acc[m][1]);
+        } else {
+            for (int64_t r = 0; r < rows; ++r) out[r] = r < kLanes ? acc[m][0][r] : acc[m][1][r - kLanes];
+        }
+    }
+}
+
+void panel_times_tokens(const float* panel, const float* x, int64_t n, int64_t cols, float* y,
+                        int64_t y_stride, int64_t r0, int64_t rows) {
+    int64_t t = 0;
+    for (; t + kTokenBlock <= n; t += kTokenBlock)
+        panel_kernel<kTokenBlock>(panel, x, cols, t, y, y_stride, r0, rows);
+    switch (n - t) {
+        case 5: panel_kernel<5>(panel, x, cols, t, y, y_stride, r0, rows); break;
+        case 4: panel_kernel<4>(panel, x, cols, t, y, y_stride, r0, rows); break;
+        case 3: panel_kernel<3>(panel, x, cols, t, y, y_stride, r0, rows); break;
+        case 2: panel_kernel<2>(panel, x, cols, t, y, y_stride, r0, rows); break;
+        case 1: panel_kernel<1>(panel, x, cols, t, y, y_stride, r0, rows); break;
+        default: break;
+    }
+}
+
+}  // namespace
+
+float dot_row(const WeightMatrix& w, int64_t r, const float* x) {
+    const uint8_t* row = w.row(r);
+    switch (w.dtype->type) {
+        case DType::F32: return dot_f32(reinterpret_cast<const float*>(row), x, w.cols);
+        case DType::F16: return dot_f16(reinterpret_cast<const uint16_t*>(row), x, w.cols);
+        case DType::BF16: return dot_bf16(reinterpret_cast<const uint16_t*>(row), x, w.cols);
+        case DType::Q8_0: return dot_q8_0(reinterpret_cast<const BlockQ8_0*>(row), x, w.cols);
+        case DType::Q4_0: return dot_q4_0(reinterpret_cast<const BlockQ4_0*>(row), x, w.cols);
+    }
+    return 0.0f;
+}
+
+void matmul(const WeightMatrix& w, const float* x, int64_t n, float* y, ThreadPool& pool) {
+    if (n <= kGemvMaxTokens) {
+        pool.parallel_for(w.rows, 64, [&](int64_t begin, int64_t end) {
+            for (int64_t r = begin; r < end; ++r)
+                for (int64_t t = 0; t < n; ++t) y[t * w.rows + r] = dot_row(w, r, x + t * w.cols);
+        });
+        return;
+    }
+    const int64_t panels = (w.rows + kPanelRows - 1) / kPanelRows;
+    pool.parallel_for(panels, 1, [&](int64_t begin, int64_t end) {
+        std::vector<float> panel(size_t(w.cols * kPanelRows));
+        std::vector<float> row_buffer(size_t(w.cols));
+        for (int64_t p = begin; p < end; ++p) {
+            const int64_t r0 = p * kPanelRows;
+            fill_panel(w, r0, panel.data(), row_buffer.data());
+            panel_times_tokens(panel.data(), x, n, w.cols, y, w.rows, r0, std::min(kPanelRows, w.rows - r0));
+        }
+    });
+}
+
+}  // namespace selfextend::cpu

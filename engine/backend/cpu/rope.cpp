@@ -1,0 +1,40 @@
+#include "backend/cpu/rope.h"
+
+#include <cmath>
+
+#include "selfextend/error.h"
+
+namespace selfextend::cpu {
+
+RopeTable::RopeTable(const HyperParams& hp, int64_t positions)
+    : pairs_(hp.rope_dimensions / 2), positions_(positions) {
+    cos_.resize(size_t(positions * pairs_));
+    sin_.resize(size_t(positions * pairs_));
+    std::vector<double> frequency(static_cast<size_t>(pairs_));
+    for (int k = 0; k < pairs_; ++k)
+        frequency[size_t(k)] = std::pow(double(hp.rope_freq_base), -2.0 * k / hp.rope_dimensions);
+    for (int64_t p = 0; p < positions; ++p) {
+        const double scaled = double(p) / hp.rope_scale;
+        for (int k = 0; k < pairs_; ++k) {
+            const double angle = scaled * frequency[size_t(k)];
+            cos_[size_t(p * pairs_ + k)] = float(std::cos(angle));
+            sin_[size_t(p * pairs_ + k)] = float(std::sin(angle));
+        }
+    }
+}
+
+void RopeTable::rotate(float* heads, int n_heads, int head_dim, int64_t position) const {
+    if (position < 0 || position >= positions_) throw Error("RoPE position out of range");
+    const float* c = cos_.data() + position * pairs_;
+    const float* s = sin_.data() + position * pairs_;
+    for (int h = 0; h < n_heads; ++h) {
+        float* x = heads + int64_t(h) * head_dim;
+        for (int k = 0; k < pairs_; ++k) {
+            const float x0 = x[2 * k], x1 = x[2 * k + 1];
+            x[2 * k] = x0 * c[k] - x1 * s[k];
+            x[2 * k + 1] = x0 * s[k] + x1 * c[k];
+        }
+    }
+}
+
+}  // namespace selfextend::cpu

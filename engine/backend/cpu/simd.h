@@ -1,0 +1,67 @@
+// Portable SIMD through the GCC/Clang vector extension: with -march=native the compiler maps
+// these to AVX-512/AVX2 registers, in a portable build to SSE pairs. No intrinsics needed.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace selfextend::cpu {
+
+inline constexpr int kLanes = 16;
+typedef float f32x16 __attribute__((vector_size(kLanes * sizeof(float))));
+typedef _Float16 f16x16 __attribute__((vector_size(kLanes * sizeof(_Float16))));
+typedef int8_t i8x16 __attribute__((vector_size(kLanes)));
+typedef uint16_t u16x16 __attribute__((vector_size(kLanes * sizeof(uint16_t))));
+typedef uint32_t u32x16 __attribute__((vector_size(kLanes * sizeof(uint32_t))));
+
+inline f32x16 load16(const float* p) {
+    f32x16 v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+inline void store16(float* p, f32x16 v) { std::memcpy(p, &v, sizeof v); }
+
+inline f32x16 splat16(float x) { return f32x16{} + x; }
+
+inline f32x16 load16_f16(const void* p) {
+    f16x16 h;
+    std::memcpy(&h, p, sizeof h);
+    return __builtin_convertvector(h, f32x16);
+}
+
+inline f32x16 load16_bf16(const void* p) {
+    u16x16 h;
+    std::memcpy(&h, p, sizeof h);
+    const u32x16 wide = __builtin_convertvector(h, u32x16) << 16;
+    f32x16 v;
+    std::memcpy(&v, &wide, sizeof v);
+    return v;
+}
+
+inline f32x16 load16_i8(const int8_t* p) {
+    i8x16 q;
+    std::memcpy(&q, p, sizeof q);
+    return __builtin_convertvector(q, f32x16);
+}
+
+inline float reduce_add(f32x16 v) {
+    float sum = 0;
+    for (int k = 0; k < kLanes; ++k) sum += v[k];
+    return sum;
+}
+
+inline float reduce_max(f32x16 v) {
+    float m = v[0];
+    for (int k = 1; k < kLanes; ++k) m = v[k] > m ? v[k] : m;
+    return m;
+}
+
+// Dot product of two float arrays of n values, n a multiple of 16.
+inline float dot16(const float* a, const float* b, int64_t n) {
+    f32x16 acc{};
+    for (int64_t k = 0; k < n; k += kLanes) acc += load16(a + k) * load16(b + k);
+    return reduce_add(acc);
+}
+
+}  // namespace selfextend::cpu

@@ -1,0 +1,15 @@
+// Built when SE_CUDA is off: the engine runs on the CPU only.
+#include "backend/cuda/cuda_backend.h"
+#include "selfextend/error.h"
+
+namespace selfextend::cuda {
+
+bool cuda_available() { return false; }
+
+std::string cuda_unavailable_reason() { return "this build has no CUDA backend (configure with -DSE_CUDA=ON)"; }
+
+std::unique_ptr<detail::Backend> make_cuda_backend(const HyperParams&, const LlamaWeights&) {
+    throw Error(cuda_unavailable_reason());
+}
+
+}  // namespace selfextend::cuda

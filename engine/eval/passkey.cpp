@@ -1,0 +1,132 @@
+// The pass-key retrieval test of SELFEXTEND.md: a key hidden in filler text at a chosen depth,
+// then "What is the pass key? The pass key is"; the greedy continuation must start with the key.
+#include <algorithm>
+#include <cctype>
+#include <random>
+
+#include "selfextend/engine.h"
+#include "selfextend/evaluation.h"
+#include "selfextend/tokenizer.h"
+
+namespace selfextend {
+
+namespace {
+
+constexpr std::string_view kIntroduction =
+    "There is an important info hidden inside a lot of irrelevant text. Find it and memorize them. "
+    "I will quiz you about the important information there.";
+constexpr std::string_view kFillerSentences[] = {"The grass is green.", "The sky is blue.", "The sun is yellow.",
+                                                 "Here we go.", "There and back again."};
+constexpr std::string_view kQuestion = "What is the pass key? The pass key is";
+constexpr int kAnswerTokens = 8;  // enough for " " and five digits, with room to spare
+
+std::string filler(int64_t sentences, int64_t first_sentence) {
+    std::string text;
+    for (int64_t s = 0; s < sentences; ++s) {
+        text += ' ';
+        text += kFillerSentences[(first_sentence + s) % std::size(kFillerSentences)];
+    }
+    return text;
+}
+
+std::string needle(const std::string& key) {
+    return " The pass key is " + key + ". Remember it. " + key + " is the pass key.";
+}
+
+struct Layout {
+    std::string text;
+    size_t needle_byte = 0;
+};
+
+Layout compose(int64_t sentences, double depth, const std::string& key) {
+    const auto before = int64_t(std::llround(depth * double(sentences)));
+    Layout layout;
+    layout.text = std::string(kIntroduction) + filler(before, 0);
+    layout.needle_byte = layout.text.size();
+    layout.text += needle(key) + filler(sentences - before, before) + " " + std::string(kQuestion);
+    return layout;
+}
+
+}  // namespace
+
+PasskeyPrompt build_passkey_prompt(const Tokenizer& tokenizer, int64_t target_tokens, double depth,
+                                   const std::string& key) {
+    depth = std::clamp(depth, 0.0, 1.0);
+    auto count = [&](int64_t sentences) {
+        return int64_t(tokenizer.encode(compose(sentences, depth, key).text, true).size());
+    };
+    // The largest filler whose prompt fits target_tokens: exponential then binary search.
+    int64_t low = 0, high = 1;
+    while (count(high) <= target_tokens) {
+        low = high;
+        high *= 2;
+    }
+    while (high - low > 1) {
+        const int64_t middle = (low + high) / 2;
+        (count(middle) <= target_tokens ? low : high) = middle;
+    }
+    const Layout layout = compose(low, depth, key);
+    PasskeyPrompt prompt;
+    prompt.tokens = tokenizer.encode(layout.text, true);
+    prompt.key = key;
+    prompt.depth = depth;
+    prompt.needle_token = int64_t(tokenizer.encode(layout.text.substr(0, layout.needle_byte), true).size());
+    return prompt;
+}
+
+bool passkey_answer_correct(const std::string& continuation, const std::string& key) {
+    size_t start = 0;
+    while (start < continuation.size() && std::isspace(static_cast<unsigned char>(continuation[start]))) ++start;
+    return !key.empty() && continuation.compare(start, key.size(), key) == 0;
+}
+
+std::vector<PasskeyResult> run_passkey(Model& model, const PasskeyOptions& options, const ProgressCallback& progress,
+                                       const CancelToken* cancel) {
+    if (options.lengths.empty() || options.depths.empty() || options.modes.empty() || options.trials_per_depth < 1)
+        throw Error("pass key: give at least one length, depth, mode and trial");
+    for (const AttentionMode& mode : options.modes) validate(mode, model.info().training_window);
+
+    // The same keys for every mode, so modes are compared on identical prompts.
+    std::mt19937_64 rng(options.seed);
+    std::uniform_int_distribution<int> digits(10000, 99999);
+    std::vector<std::vector<PasskeyPrompt>> prompts;  // [length][depth * trials]
+    for (const int64_t length : options.lengths) {
+        if (length < 64) throw Error("pass key: length " + std::to_string(length) + " is too short (64 or more)");
+        auto& row = prompts.emplace_back();
+        for (const double depth : options.depths)
+            for (int trial = 0; trial < options.trials_per_depth; ++trial)
+                row.push_back(build_passkey_prompt(model.tokenizer(), length, depth, std::to_string(digits(rng))));
+    }
+
+    const int64_t total = int64_t(options.lengths.size() * options.modes.size() * prompts[0].size());
+    int64_t done = 0;
+    std::vector<PasskeyResult> results;
+    for (size_t l = 0; l < options.lengths.size(); ++l) {
+        for (const AttentionMode& mode : options.modes) {
+            PasskeyResult result;
+            result.length = options.lengths[l];
+            result.mode = mode;
+            for (const PasskeyPrompt& prompt : prompts[l]) {
+                const int64_t context = int64_t(prompt.tokens.size()) + kAnswerTokens;
+                auto session = model.new_session({context, mode});
+                session->prefill(prompt.tokens, {}, cancel);
+                std::string answer;
+                session->generate(kAnswerTokens, SamplingParams{}, [&](const Token& token) {
+                    answer += token.text;
+                    return true;
+                }, cancel);
+                PasskeyTrial trial{int64_t(prompt.tokens.size()), prompt.depth, prompt.key, answer,
+                                   passkey_answer_correct(answer, prompt.key)};
+                result.correct += trial.correct;
+                ++result.trials;
+                result.details.push_back(std::move(trial));
+                ++done;
+                if (progress) progress({done, total, 0, 0});
+            }
+            results.push_back(std::move(result));
+        }
+    }
+    return results;
+}
+
+}  // namespace selfextend

@@ -1,0 +1,40 @@
+// How a session attends: vanilla RoPE attention, or Self-Extend with group size G and
+// neighbour window W (Jin et al., ICML 2024). The capacity helpers live here so that the CLI,
+// the GUI and the tests share one formula.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace selfextend {
+
+struct AttentionMode {
+    int group = 1;   // G: positions further than the window are floor-divided by G
+    int window = 0;  // W: keys with i - j < W keep their exact positions
+
+    static AttentionMode vanilla() { return {1, 0}; }
+    static AttentionMode self_extend(int group, int window) { return {group, window}; }
+
+    // G = 1 makes the grouped positions equal the normal ones: plain attention.
+    bool is_vanilla() const { return group == 1; }
+    std::string describe() const;  // "vanilla" or "self-extend G=8 W=256"
+
+    friend bool operator==(const AttentionMode&, const AttentionMode&) = default;
+};
+
+// Throws Error when G < 1, W < 0 or W > L (L = the model's training window).
+void validate(const AttentionMode& mode, int64_t training_window);
+
+// Largest sequence whose grouped distances stay below L: (L - W) * G + W.
+int64_t capacity(int64_t training_window, int group, int window);
+
+// Smallest G whose capacity covers n_tokens: ceil((N - W) / (L - W)), at least 1.
+int smallest_group(int64_t training_window, int window, int64_t n_tokens);
+
+// Largest relative position the model sees on N tokens: W + (N - W) / G (N itself when N <= W).
+double largest_used_position(int group, int window, int64_t n_tokens);
+
+// The authors' empirical rule: W + (N - W) / G < 2/3 L.
+bool rule_of_thumb_holds(int64_t training_window, int group, int window, int64_t n_tokens);
+
+}  // namespace selfextend

@@ -1,0 +1,25 @@
+// Loading a document for questioning: plain text, Markdown and HTML are read here; the GUI adds
+// PDF through Qt. Text that is not valid UTF-8 is decoded with replacement and flagged.
+#pragma once
+
+#include <string>
+
+namespace selfextend {
+
+struct Document {
+    std::string path;
+    std::string text;              // UTF-8
+    bool had_invalid_utf8 = false;  // bytes were replaced by U+FFFD
+};
+
+// Throws Error for unreadable, empty or binary files.
+Document load_text_document(const std::string& path);
+
+// Visible text of an HTML page: tags, scripts and styles removed, entities decoded, block
+// elements turned into line breaks.
+std::string html_to_text(const std::string& html);
+
+// The prompt the demo model's card asks for: "<document>\nQuestion: <q>\nAnswer:".
+std::string question_prompt(const std::string& document, const std::string& question);
+
+}  // namespace selfextend

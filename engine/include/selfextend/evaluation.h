@@ -1,0 +1,83 @@
+// The two measurements used to tune Self-Extend: the pass-key retrieval test and perplexity
+// over consecutive windows of a text. Both run on a loaded Model; the CLI and the GUI share them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "selfextend/attention_mode.h"
+#include "selfextend/cancel.h"
+#include "selfextend/progress.h"
+
+namespace selfextend {
+
+class Model;
+class Tokenizer;
+
+// ---- Pass key ---------------------------------------------------------------------------
+
+struct PasskeyPrompt {
+    std::vector<int32_t> tokens;  // BOS included
+    std::string key;              // the digits to retrieve, e.g. "38117"
+    double depth = 0;             // where the needle sits, as a fraction of the filler
+    int64_t needle_token = 0;     // index of the needle's first token
+};
+
+// The prompt of SELFEXTEND.md with whole filler sentences, about target_tokens long (never
+// longer than target_tokens unless even an empty filler is), the needle at the given depth.
+PasskeyPrompt build_passkey_prompt(const Tokenizer& tokenizer, int64_t target_tokens, double depth,
+                                   const std::string& key);
+
+// True when the generated continuation starts with the key (leading spaces ignored).
+bool passkey_answer_correct(const std::string& continuation, const std::string& key);
+
+struct PasskeyOptions {
+    std::vector<int64_t> lengths{1024, 2048};
+    std::vector<double> depths{0.1, 0.3, 0.5, 0.7, 0.9};
+    int trials_per_depth = 1;  // keys tried at each (length, depth)
+    std::vector<AttentionMode> modes{AttentionMode::vanilla(), AttentionMode::self_extend(4, 256)};
+    uint64_t seed = 1234;
+};
+
+struct PasskeyTrial {
+    int64_t length = 0;  // actual prompt tokens
+    double depth = 0;
+    std::string key;
+    std::string answer;  // the model's greedy continuation
+    bool correct = false;
+};
+
+struct PasskeyResult {
+    int64_t length = 0;  // the requested length
+    AttentionMode mode;
+    int trials = 0;
+    int correct = 0;
+    double accuracy() const { return trials ? double(correct) / trials : 0.0; }
+    std::vector<PasskeyTrial> details;
+};
+
+// One result per (length, mode), in that order. progress counts trials; throws Cancelled.
+std::vector<PasskeyResult> run_passkey(Model& model, const PasskeyOptions& options,
+                                       const ProgressCallback& progress = {},
+                                       const CancelToken* cancel = nullptr);
+
+// ---- Perplexity -------------------------------------------------------------------------
+
+struct PerplexityResult {
+    int64_t length = 0;  // window length L (BOS + L-1 text tokens)
+    AttentionMode mode;
+    int64_t windows = 0;
+    int64_t tokens_scored = 0;
+    double perplexity = 0;
+};
+
+// Windows of BOS + the next length-1 text tokens, consecutive and not overlapping, a partial last
+// window dropped, at most max_windows (0: all). Scores the length-1 text tokens of each window.
+// Throws Error when the text holds no whole window.
+PerplexityResult run_perplexity(Model& model, const std::vector<int32_t>& text_tokens, int64_t length,
+                                int64_t max_windows, const AttentionMode& mode,
+                                const ProgressCallback& progress = {},
+                                const CancelToken* cancel = nullptr);
+
+}  // namespace selfextend

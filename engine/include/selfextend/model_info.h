@@ -1,0 +1,37 @@
+// What a front end shows about a loaded model.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace selfextend {
+
+struct ModelInfo {
+    std::string path;
+    std::string name;
+    std::string architecture;     // general.architecture, e.g. "llama"
+    std::string device;           // "CPU (2 threads)" or the GPU's name
+    int64_t parameter_count = 0;
+    int64_t training_window = 0;  // L: <arch>.context_length
+    int embedding_length = 0;
+    int layer_count = 0;
+    int head_count = 0;
+    int head_count_kv = 0;
+    int head_dim = 0;
+    int feed_forward_length = 0;
+    int vocab_size = 0;
+    float rope_freq_base = 10000.0f;
+    float rope_scale = 1.0f;  // linear RoPE scaling factor (positions are divided by it)
+    float norm_eps = 1e-5f;
+    uint64_t file_bytes = 0;
+    uint64_t weight_bytes = 0;
+    std::map<std::string, int64_t> dtype_parameters;  // dtype name -> parameters stored in it
+
+    // KV-cache bytes one token costs in a session of the given attention mode.
+    uint64_t kv_bytes_per_token(bool self_extend) const;
+    // "F16 97%, F32 3%"
+    std::string dtype_mix() const;
+};
+
+}  // namespace selfextend

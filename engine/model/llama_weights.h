@@ -1,0 +1,50 @@
+// The tensors of a Llama-family model, bound by name to data in the memory map and checked
+// against the hyper-parameters. Matrices stay in their stored type; small vectors (norm weights)
+// are converted to float32 once.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gguf/dtype.h"
+#include "model/hyper_params.h"
+
+namespace selfextend {
+
+class GgufFile;
+
+// A row-major matrix as stored: `rows` rows of `cols` values each (GGUF dims {cols, rows}).
+// y = W x maps cols inputs to rows outputs.
+struct WeightMatrix {
+    std::string name;
+    const DTypeTraits* dtype = nullptr;
+    const uint8_t* data = nullptr;
+    int64_t rows = 0;
+    int64_t cols = 0;
+    int64_t row_bytes = 0;
+
+    const uint8_t* row(int64_t r) const { return data + r * row_bytes; }
+    int64_t bytes() const { return rows * row_bytes; }
+};
+
+struct LayerWeights {
+    std::vector<float> attention_norm;
+    WeightMatrix wq, wk, wv, wo;
+    std::vector<float> ffn_norm;
+    WeightMatrix ffn_gate, ffn_up, ffn_down;
+};
+
+struct LlamaWeights {
+    WeightMatrix token_embedding;  // vocab rows of embedding_length
+    std::vector<LayerWeights> layers;
+    std::vector<float> output_norm;
+    WeightMatrix output;  // the embedding itself when the model ties them
+
+    // Throws Error naming the tensor for missing tensors and wrong shapes.
+    static LlamaWeights bind(const GgufFile& gguf, const HyperParams& hp);
+
+    std::vector<const WeightMatrix*> matrices() const;
+};
+
+}  // namespace selfextend

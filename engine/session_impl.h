@@ -1,0 +1,33 @@
+// A session's state above the backend: the token history, the latest logits, and the chunked
+// forward loop that gives every long operation its progress reports and cancellation.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "backend/backend.h"
+#include "selfextend/engine.h"
+
+namespace selfextend {
+
+struct Session::Impl {
+    Impl(std::shared_ptr<Model> model, SessionOptions options);
+
+    // Feeds tokens through the backend in chunks. rows(first_token_index, logits, count) receives
+    // logits when want_all_logits; otherwise only the last token's logits are kept. On any
+    // exception the cache returns to its length before the call.
+    using RowConsumer = std::function<void(int64_t first, const float* logits, int64_t count)>;
+    void run(std::span<const int32_t> tokens, bool want_all_logits, const RowConsumer& rows,
+             const ProgressCallback& progress, const CancelToken* cancel);
+
+    std::shared_ptr<Model> model;  // keeps the weights alive while the session lives
+    SessionOptions options;
+    std::unique_ptr<detail::BackendSession> backend;
+    std::vector<int32_t> history;
+    std::vector<float> last_logits;
+    int vocab = 0;
+};
+
+}  // namespace selfextend

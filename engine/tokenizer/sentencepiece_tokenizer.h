@@ -1,0 +1,42 @@
+// SentencePiece tokenization through libsentencepiece.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "selfextend/tokenizer.h"
+
+namespace sentencepiece {
+class SentencePieceProcessor;
+}
+
+namespace selfextend {
+
+class GgufFile;
+
+class SentencePieceTokenizer final : public Tokenizer {
+public:
+    static std::unique_ptr<SentencePieceTokenizer> from_file(const std::string& path);
+    // From tokenizer.ggml.* keys with tokenizer.ggml.model = "llama" (throws Error otherwise).
+    static std::unique_ptr<SentencePieceTokenizer> from_gguf(const GgufFile& gguf);
+    ~SentencePieceTokenizer() override;
+
+    std::vector<int32_t> encode(std::string_view text, bool add_bos) const override;
+    int vocab_size() const override { return int(pieces_.size()); }
+    const std::string& piece(int32_t id) const override;
+    PieceKind kind(int32_t id) const override;
+
+private:
+    SentencePieceTokenizer();
+    void take_vocabulary_from_processor();
+
+    std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
+    std::vector<std::string> pieces_;
+    std::vector<PieceKind> kinds_;
+};
+
+// The tokenizer a GGUF model file describes.
+std::unique_ptr<Tokenizer> tokenizer_from_gguf(const GgufFile& gguf);
+
+}  // namespace selfextend
