@@ -37,6 +37,9 @@ constexpr Command kCommands[] = {
     {"perplexity", cli::command_perplexity,
      "perplexity [-m MODEL] --file F --lengths 512,1024,2048 [--windows K] [--group G|auto --window W] [--json]\n"
      "  perplexity over K consecutive windows of BOS + L-1 tokens, vanilla vs Self-Extend"},
+    {"make-document", cli::command_make_document,
+     "make-document [-m MODEL] --out FILE [--tokens N] [--depth D] [--needle SENTENCE]\n"
+     "  writes a sample document: filler text of about N tokens with the needle at depth D"},
     {"logits", cli::command_logits,
      "logits [-m MODEL] (--tokens \"1 2 3\" | --prompt-file F) [--group G --window W] --out FILE\n"
      "  float32 little-endian logits of every position, [n_tokens x vocab] (no BOS added to --tokens)"},

@@ -1,5 +1,6 @@
 // The tuning measurements: pass key and perplexity, as tables or JSON.
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 
 #include "common.h"
@@ -81,6 +82,21 @@ int command_passkey(Arguments& args) {
             for (const auto& t : r.details)
                 std::printf("%s len=%lld depth=%.2f key=%s answer=\"%s\" %s\n", r.mode.describe().c_str(),
                             (long long)t.length, t.depth, t.key.c_str(), t.answer.c_str(), t.correct ? "ok" : "wrong");
+    return 0;
+}
+
+int command_make_document(Arguments& args) {
+    const int64_t tokens = args.take_int({"--tokens"}, 1500, 64, int64_t(1) << 24);
+    const double depth = args.take_double({"--depth"}, 0.25, 0.0, 1.0);
+    const std::string needle = args.take_or({"--needle"}, "Remember this: the door code is 4821.");
+    const auto out = args.take({"-o", "--out"});
+    if (!out) throw UsageError("make-document: give --out FILE");
+    const auto model = load_model(args);
+    const std::string text = selfextend::build_filler_document(model->tokenizer(), tokens, depth, needle);
+    std::ofstream file(*out, std::ios::binary | std::ios::trunc);
+    file << text;
+    if (!file) throw selfextend::Error("cannot write '" + *out + "'");
+    std::fprintf(stderr, "wrote %zu tokens to %s\n", model->tokenize(text, true).size(), out->c_str());
     return 0;
 }
 

@@ -47,5 +47,6 @@ int command_logits(Arguments& args);
 int command_bench(Arguments& args);
 int command_passkey(Arguments& args);
 int command_perplexity(Arguments& args);
+int command_make_document(Arguments& args);
 
 }  // namespace cli

@@ -29,8 +29,8 @@ std::string filler(int64_t sentences, int64_t first_sentence) {
     return text;
 }
 
-std::string needle(const std::string& key) {
-    return " The pass key is " + key + ". Remember it. " + key + " is the pass key.";
+std::string passkey_needle(const std::string& key) {
+    return "The pass key is " + key + ". Remember it. " + key + " is the pass key.";
 }
 
 struct Layout {
@@ -38,25 +38,24 @@ struct Layout {
     size_t needle_byte = 0;
 };
 
-Layout compose(int64_t sentences, double depth, const std::string& key) {
+// introduction, filler, needle at `depth` of the filler, filler, tail.
+Layout compose(int64_t sentences, double depth, const std::string& needle, std::string_view tail) {
     const auto before = int64_t(std::llround(depth * double(sentences)));
     Layout layout;
     layout.text = std::string(kIntroduction) + filler(before, 0);
     layout.needle_byte = layout.text.size();
-    layout.text += needle(key) + filler(sentences - before, before) + " " + std::string(kQuestion);
+    layout.text += " " + needle + filler(sentences - before, before);
+    if (!tail.empty()) layout.text += " " + std::string(tail);
     return layout;
 }
 
-}  // namespace
-
-PasskeyPrompt build_passkey_prompt(const Tokenizer& tokenizer, int64_t target_tokens, double depth,
-                                   const std::string& key) {
-    depth = std::clamp(depth, 0.0, 1.0);
+// The largest number of filler sentences whose text stays within target_tokens.
+int64_t fit_filler(const Tokenizer& tokenizer, int64_t target_tokens, double depth, const std::string& needle,
+                   std::string_view tail) {
     auto count = [&](int64_t sentences) {
-        return int64_t(tokenizer.encode(compose(sentences, depth, key).text, true).size());
+        return int64_t(tokenizer.encode(compose(sentences, depth, needle, tail).text, true).size());
     };
-    // The largest filler whose prompt fits target_tokens: exponential then binary search.
-    int64_t low = 0, high = 1;
+    int64_t low = 0, high = 1;  // exponential, then binary search
     while (count(high) <= target_tokens) {
         low = high;
         high *= 2;
@@ -65,13 +64,28 @@ PasskeyPrompt build_passkey_prompt(const Tokenizer& tokenizer, int64_t target_to
         const int64_t middle = (low + high) / 2;
         (count(middle) <= target_tokens ? low : high) = middle;
     }
-    const Layout layout = compose(low, depth, key);
+    return low;
+}
+
+}  // namespace
+
+PasskeyPrompt build_passkey_prompt(const Tokenizer& tokenizer, int64_t target_tokens, double depth,
+                                   const std::string& key) {
+    depth = std::clamp(depth, 0.0, 1.0);
+    const std::string needle = passkey_needle(key);
+    const Layout layout = compose(fit_filler(tokenizer, target_tokens, depth, needle, kQuestion), depth, needle, kQuestion);
     PasskeyPrompt prompt;
     prompt.tokens = tokenizer.encode(layout.text, true);
     prompt.key = key;
     prompt.depth = depth;
     prompt.needle_token = int64_t(tokenizer.encode(layout.text.substr(0, layout.needle_byte), true).size());
     return prompt;
+}
+
+std::string build_filler_document(const Tokenizer& tokenizer, int64_t target_tokens, double depth,
+                                  const std::string& needle) {
+    depth = std::clamp(depth, 0.0, 1.0);
+    return compose(fit_filler(tokenizer, target_tokens, depth, needle, {}), depth, needle, {}).text + "\n";
 }
 
 bool passkey_answer_correct(const std::string& continuation, const std::string& key) {

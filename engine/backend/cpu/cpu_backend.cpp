@@ -63,7 +63,8 @@ CpuSession::CpuSession(const HyperParams& hp, const LlamaWeights& weights, Threa
       self_extend_(!mode.is_vanilla()),
       parts_(self_extend_ ? 3 : 2),
       part_size_(int64_t(hp.head_count_kv) * capacity * hp.head_dim),
-      rope_(hp, capacity) {
+      // Grouped query positions run ahead of i for i < W (unused there, but rotated all the same).
+      rope_(hp, std::max(capacity, position_rule::grouped_query_position(capacity, mode.group, mode.window) + 1)) {
     const uint64_t bytes = uint64_t(hp.layer_count) * parts_ * part_size_ * sizeof(float);
     require_host_memory(bytes, "the KV cache of " + std::to_string(capacity) + " tokens");
     try {

@@ -29,6 +29,11 @@ struct PasskeyPrompt {
 PasskeyPrompt build_passkey_prompt(const Tokenizer& tokenizer, int64_t target_tokens, double depth,
                                    const std::string& key);
 
+// A document of the same filler with any needle sentence at the given depth, about target_tokens
+// long: the project's own sample documents are made with it.
+std::string build_filler_document(const Tokenizer& tokenizer, int64_t target_tokens, double depth,
+                                  const std::string& needle);
+
 // True when the generated continuation starts with the key (leading spaces ignored).
 bool passkey_answer_correct(const std::string& continuation, const std::string& key);
 

@@ -1,0 +1,181 @@
+// The CPU attention kernel (vanilla and Self-Extend) against a plain float64 implementation of
+// SELFEXTEND.md written here: positions, RoPE, causal softmax and the value sum, pair by pair.
+#include <QtTest>
+#include <cmath>
+#include <random>
+
+#include "backend/cpu/attention.h"
+#include "backend/cpu/thread_pool.h"
+
+using namespace selfextend;
+
+namespace {
+
+constexpr double kRopeBase = 10000.0;
+
+// Adjacent-pair RoPE in double precision.
+std::vector<double> rotate(const double* x, int dim, int64_t position) {
+    std::vector<double> out(x, x + dim);
+    for (int k = 0; k < dim / 2; ++k) {
+        const double angle = double(position) * std::pow(kRopeBase, -2.0 * k / dim);
+        out[size_t(2 * k)] = x[2 * k] * std::cos(angle) - x[2 * k + 1] * std::sin(angle);
+        out[size_t(2 * k + 1)] = x[2 * k] * std::sin(angle) + x[2 * k + 1] * std::cos(angle);
+    }
+    return out;
+}
+
+// Positions of SELFEXTEND.md, written out independently of the engine's position_rule.h.
+std::pair<int64_t, int64_t> positions(int64_t i, int64_t j, int G, int W) {
+    if (i - j < W) return {i, j};
+    return {i / G + W - W / G, j / G};
+}
+
+struct Problem {
+    int n, heads, kv_heads, head_dim, G, W;
+    std::vector<double> q, k, v;  // raw (unrotated): q [n][heads][d], k and v [n][kv][d]
+
+    Problem(int n_, int heads_, int kv_, int d_, int G_, int W_, uint32_t seed)
+        : n(n_), heads(heads_), kv_heads(kv_), head_dim(d_), G(G_), W(W_) {
+        std::mt19937 rng(seed);
+        std::normal_distribution<double> normal(0.0, 1.0);
+        auto fill = [&](std::vector<double>& x, size_t count) {
+            x.resize(count);
+            for (double& value : x) value = normal(rng);
+        };
+        fill(q, size_t(n * heads * head_dim));
+        fill(k, size_t(n * kv_heads * head_dim));
+        fill(v, size_t(n * kv_heads * head_dim));
+    }
+
+    // out[i][h][d] in float64.
+    std::vector<double> reference() const {
+        std::vector<double> out(size_t(n * heads * head_dim));
+        const int per_kv = heads / kv_heads;
+        for (int i = 0; i < n; ++i)
+            for (int h = 0; h < heads; ++h) {
+                const int kvh = h / per_kv;
+                std::vector<double> scores(size_t(i + 1));
+                double top = -INFINITY;
+                for (int j = 0; j <= i; ++j) {
+                    const auto [pq, pk] = positions(i, j, G, W);
+                    const auto qr = rotate(&q[size_t((i * heads + h) * head_dim)], head_dim, pq);
+                    const auto kr = rotate(&k[size_t((j * kv_heads + kvh) * head_dim)], head_dim, pk);
+                    double dot = 0;
+                    for (int d = 0; d < head_dim; ++d) dot += qr[size_t(d)] * kr[size_t(d)];
+                    scores[size_t(j)] = dot / std::sqrt(double(head_dim));
+                    top = std::max(top, scores[size_t(j)]);
+                }
+                double sum = 0;
+                for (double& s : scores) sum += (s = std::exp(s - top));
+                for (int d = 0; d < head_dim; ++d) {
+                    double acc = 0;
+                    for (int j = 0; j <= i; ++j) acc += scores[size_t(j)] * v[size_t((j * kv_heads + kvh) * head_dim + d)];
+                    out[size_t((i * heads + h) * head_dim + d)] = acc / sum;
+                }
+            }
+        return out;
+    }
+};
+
+// Runs the kernel for queries [first, n) with all n keys cached; returns [n - first][heads][d].
+std::vector<float> run_kernel(const Problem& p, int first, cpu::ThreadPool& pool) {
+    const int d = p.head_dim;
+    const bool grouped = p.G > 1;
+    std::vector<float> keys(size_t(p.kv_heads * p.n * d)), grouped_keys(keys.size()), values(keys.size());
+    for (int j = 0; j < p.n; ++j)
+        for (int h = 0; h < p.kv_heads; ++h) {
+            const double* raw = &p.k[size_t((j * p.kv_heads + h) * d)];
+            const auto at_j = rotate(raw, d, j);
+            const auto at_group = rotate(raw, d, j / p.G);
+            for (int x = 0; x < d; ++x) {
+                const size_t slot = size_t((h * p.n + j) * d + x);
+                keys[slot] = float(at_j[size_t(x)]);
+                grouped_keys[slot] = float(at_group[size_t(x)]);
+                values[slot] = float(p.v[size_t((j * p.kv_heads + h) * d + x)]);
+            }
+        }
+    const int count = p.n - first;
+    std::vector<float> q(size_t(count * p.heads * d)), qg(q.size());
+    for (int t = 0; t < count; ++t)
+        for (int h = 0; h < p.heads; ++h) {
+            const int i = first + t;
+            const double* raw = &p.q[size_t((i * p.heads + h) * d)];
+            const auto at_i = rotate(raw, d, i);
+            const auto at_group = rotate(raw, d, i / p.G + p.W - p.W / p.G);
+            for (int x = 0; x < d; ++x) {
+                q[size_t((t * p.heads + h) * d + x)] = float(at_i[size_t(x)]);
+                qg[size_t((t * p.heads + h) * d + x)] = float(at_group[size_t(x)]);
+            }
+        }
+    std::vector<float> out(q.size());
+    const cpu::AttentionShape shape{p.heads, p.kv_heads, d};
+    const cpu::KvLayerView view{keys.data(), grouped ? grouped_keys.data() : nullptr, values.data(), p.n};
+    const AttentionMode mode = grouped ? AttentionMode::self_extend(p.G, p.W) : AttentionMode::vanilla();
+    cpu::attention(shape, mode, q.data(), grouped ? qg.data() : nullptr, view, first, count, out.data(), pool);
+    return out;
+}
+
+}  // namespace
+
+class TestAttention : public QObject {
+    Q_OBJECT
+private slots:
+    void matchesFloat64Reference_data() {
+        QTest::addColumn<int>("n");
+        QTest::addColumn<int>("heads");
+        QTest::addColumn<int>("kv_heads");
+        QTest::addColumn<int>("head_dim");
+        QTest::addColumn<int>("G");
+        QTest::addColumn<int>("W");
+        QTest::newRow("single token") << 1 << 1 << 1 << 64 << 2 << 4;
+        QTest::newRow("vanilla GQA") << 70 << 4 << 2 << 64 << 1 << 0;
+        QTest::newRow("G=1 with a window") << 65 << 2 << 1 << 16 << 1 << 10;
+        QTest::newRow("G2 W4") << 17 << 4 << 2 << 64 << 2 << 4;
+        QTest::newRow("W not a multiple of G") << 100 << 4 << 1 << 64 << 3 << 7;
+        QTest::newRow("W = 0: every pair grouped") << 50 << 2 << 2 << 32 << 4 << 0;
+        QTest::newRow("W >= n: exactly vanilla") << 90 << 2 << 1 << 64 << 8 << 256;
+        QTest::newRow("block edges 129") << 129 << 2 << 2 << 64 << 4 << 64;
+        QTest::newRow("head dim 128, 8:2 GQA") << 150 << 8 << 2 << 128 << 5 << 33;
+        QTest::newRow("large group") << 200 << 2 << 1 << 64 << 16 << 20;
+    }
+
+    void matchesFloat64Reference() {
+        QFETCH(int, n);
+        QFETCH(int, heads);
+        QFETCH(int, kv_heads);
+        QFETCH(int, head_dim);
+        QFETCH(int, G);
+        QFETCH(int, W);
+        const Problem problem(n, heads, kv_heads, head_dim, G, W, uint32_t(n * 31 + G * 7 + W));
+        const std::vector<double> expected = problem.reference();
+        cpu::ThreadPool pool(2);
+        // Whole prefill, a prefill continuing a cache, and the last token alone (decode).
+        for (const int first : {0, n / 3, n - 1}) {
+            const std::vector<float> out = run_kernel(problem, first, pool);
+            double worst = 0;
+            for (size_t k = 0; k < out.size(); ++k)
+                worst = std::max(worst, std::abs(double(out[k]) - expected[size_t(first * heads * head_dim) + k]));
+            QVERIFY2(worst < 2e-5, qPrintable(QString("first=%1 max error %2").arg(first).arg(worst)));
+        }
+    }
+
+    void selfExtendChangesResultPastTheWindow() {
+        // Guard against a kernel that ignores the mode: G=4 W=8 must differ from vanilla.
+        const Problem grouped(40, 2, 1, 64, 4, 8, 7);
+        Problem vanilla = grouped;
+        vanilla.G = 1;
+        const auto a = grouped.reference();
+        const auto b = vanilla.reference();
+        double difference = 0;
+        for (size_t k = 0; k < a.size(); ++k) difference = std::max(difference, std::abs(a[k] - b[k]));
+        QVERIFY(difference > 1e-2);
+        cpu::ThreadPool pool(2);
+        const auto out = run_kernel(grouped, 0, pool);
+        double worst = 0;
+        for (size_t k = 0; k < out.size(); ++k) worst = std::max(worst, std::abs(double(out[k]) - a[k]));
+        QVERIFY(worst < 2e-5);
+    }
+};
+
+QTEST_APPLESS_MAIN(TestAttention)
+#include "tst_attention.moc"

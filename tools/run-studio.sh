@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds SelfExtend Studio and opens it on the bundled demo model and a sample document.
+# Extra arguments go to the app (e.g. another DOCUMENT or --model FILE.gguf).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/install-deps.sh
+[ -d /usr/local/cuda/bin ] && export PATH="/usr/local/cuda/bin:$PATH"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$(nproc)" --target selfextend-studio selfextend-cli
+app=build/app/studio/selfextend-studio
+args=(--model resources/models/selfextend-demo-8m-f16.gguf)
+[ $# -gt 0 ] && args+=("$@") || args+=(resources/samples/door-code.txt)
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+    echo "no display: running under Xvfb (close with Ctrl+C)" >&2
+    exec xvfb-run -a "$app" "${args[@]}"
+fi
+exec "$app" "${args[@]}"

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds everything and runs every test: the release build (engine, CLI, GUI, CUDA sources when
+# nvcc is installed) with all tests, then an ASan+UBSan build of the unit tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/install-deps.sh
+[ -d /usr/local/cuda/bin ] && export PATH="/usr/local/cuda/bin:$PATH"
+jobs=$(nproc)
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j "$jobs"
+(cd build && ctest --output-on-failure -j 1)
+
+# Sanitizers: the unit-labelled suites (the model-evaluation suites run too long under ASan).
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSE_SANITIZE=ON -DSE_CUDA=OFF -DSE_GUI=OFF
+cmake --build build-asan -j "$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 1 -L unit)
