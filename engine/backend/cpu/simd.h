@@ -5,6 +5,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__AVX512F__) || defined(__F16C__)
+#include <immintrin.h>
+#endif
+
 namespace selfextend::cpu {
 
 inline constexpr int kLanes = 16;
@@ -24,10 +28,26 @@ inline void store16(float* p, f32x16 v) { std::memcpy(p, &v, sizeof v); }
 
 inline f32x16 splat16(float x) { return f32x16{} + x; }
 
+// Sixteen IEEE halves to floats. GCC 12 lowers a generic _Float16 vector conversion to scalar
+// instructions, so use the F16C/AVX-512 conversion where the target has it.
 inline f32x16 load16_f16(const void* p) {
+#if defined(__AVX512F__)
+    const __m512 wide = _mm512_cvtph_ps(_mm256_loadu_si256(static_cast<const __m256i*>(p)));
+    f32x16 v;
+    std::memcpy(&v, &wide, sizeof v);
+    return v;
+#elif defined(__F16C__)
+    const __m256 low = _mm256_cvtph_ps(_mm_loadu_si128(static_cast<const __m128i*>(p)));
+    const __m256 high = _mm256_cvtph_ps(_mm_loadu_si128(static_cast<const __m128i*>(p) + 1));
+    f32x16 v;
+    std::memcpy(&v, &low, sizeof low);
+    std::memcpy(reinterpret_cast<char*>(&v) + sizeof low, &high, sizeof high);
+    return v;
+#else
     f16x16 h;
     std::memcpy(&h, p, sizeof h);
     return __builtin_convertvector(h, f32x16);
+#endif
 }
 
 inline f32x16 load16_bf16(const void* p) {

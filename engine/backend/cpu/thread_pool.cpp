@@ -6,7 +6,7 @@
 namespace selfextend::cpu {
 
 namespace {
-constexpr int kSpinIterations = 20000;  // ~ tens of microseconds before a worker sleeps
+constexpr int kSpinIterations = 4000;  // ~ tens of microseconds before a thread stops spinning
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -75,7 +75,15 @@ void ThreadPool::parallel_for(int64_t count, int64_t grain,
     }
     wake_.notify_all();
     run_pieces();
-    while (busy_.load(std::memory_order_acquire) != 0) cpu_relax();
+    // Wait for pieces still running on workers. Spin briefly, then yield: when the machine is
+    // oversubscribed a worker may be descheduled, and pure spinning would starve it.
+    for (int spins = 0; busy_.load(std::memory_order_acquire) != 0; ++spins) {
+        if (spins < kSpinIterations) {
+            cpu_relax();
+        } else {
+            std::this_thread::yield();
+        }
+    }
 }
 
 }  // namespace selfextend::cpu
