@@ -2,6 +2,10 @@
 
 #include <sentencepiece_processor.h>
 
+#include <algorithm>
+#include <exception>
+#include <thread>
+
 #include "gguf/gguf_file.h"
 #include "selfextend/error.h"
 #include "tokenizer/sentencepiece_model_proto.h"
@@ -89,6 +93,18 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_gguf(const 
     std::unique_ptr<SentencePieceTokenizer> tokenizer(new SentencePieceTokenizer());
     const auto status = tokenizer->processor_->LoadFromSerializedProto(serialize_bpe_model_proto(vocabulary));
     if (!status.ok()) throw Error("tokenizer: SentencePiece rejected the GGUF vocabulary: " + status.ToString());
+    // BPE merges never cross a newline when no piece holds one, so a long text split after
+    // newlines encodes piece by piece to the same ids: the first piece with the dummy prefix,
+    // the others without.
+    const bool newline_in_pieces = std::any_of(vocabulary.pieces.begin(), vocabulary.pieces.end(),
+                                               [](const std::string& p) { return p.find('\n') != std::string::npos; });
+    if (!newline_in_pieces && !vocabulary.remove_extra_whitespaces) {
+        SentencePieceVocabulary continuation = vocabulary;
+        continuation.add_dummy_prefix = false;
+        tokenizer->continuation_ = std::make_unique<sentencepiece::SentencePieceProcessor>();
+        if (!tokenizer->continuation_->LoadFromSerializedProto(serialize_bpe_model_proto(continuation)).ok())
+            tokenizer->continuation_.reset();
+    }
     tokenizer->pieces_ = std::move(vocabulary.pieces);
     tokenizer->kinds_ = std::move(vocabulary.kinds);
     tokenizer->unk_id_ = vocabulary.unk_id;
@@ -114,10 +130,48 @@ void SentencePieceTokenizer::take_vocabulary_from_processor() {
     }
 }
 
-std::vector<int32_t> SentencePieceTokenizer::encode(std::string_view text, bool add_bos) const {
+std::vector<int> SentencePieceTokenizer::encode_with(const sentencepiece::SentencePieceProcessor& processor,
+                                                    std::string_view text) const {
     std::vector<int> ids;
-    const auto status = processor_->Encode(absl::string_view(text.data(), text.size()), &ids);
+    const auto status = processor.Encode(absl::string_view(text.data(), text.size()), &ids);
     if (!status.ok()) throw Error("tokenizer: " + status.ToString());
+    return ids;
+}
+
+std::vector<int32_t> SentencePieceTokenizer::encode(std::string_view text, bool add_bos) const {
+    constexpr size_t kParallelBytes = 128 * 1024;
+    std::vector<int> ids;
+    const size_t threads = std::max(1u, std::thread::hardware_concurrency());
+    if (continuation_ && text.size() >= kParallelBytes && threads > 1) {
+        // Split after newlines into about one part per core; encode the parts at once.
+        std::vector<std::string_view> parts;
+        size_t start = 0;
+        for (size_t k = 1; k < threads && start < text.size(); ++k) {
+            const size_t newline = text.find('\n', std::max(start, k * text.size() / threads));
+            if (newline == std::string_view::npos) break;
+            parts.push_back(text.substr(start, newline + 1 - start));
+            start = newline + 1;
+        }
+        parts.push_back(text.substr(start));
+        std::vector<std::vector<int>> encoded(parts.size());
+        std::vector<std::exception_ptr> errors(parts.size());
+        std::vector<std::thread> workers;
+        for (size_t k = 1; k < parts.size(); ++k)
+            workers.emplace_back([&, k] {
+                try {
+                    encoded[k] = encode_with(*continuation_, parts[k]);
+                } catch (...) {
+                    errors[k] = std::current_exception();
+                }
+            });
+        encoded[0] = encode_with(*processor_, parts[0]);
+        for (std::thread& worker : workers) worker.join();
+        for (const auto& error : errors)
+            if (error) std::rethrow_exception(error);
+        for (const auto& part : encoded) ids.insert(ids.end(), part.begin(), part.end());
+    } else {
+        ids = encode_with(*processor_, text);
+    }
     std::vector<int32_t> out;
     out.reserve(ids.size() + 2);
     if (add_bos && bos_id_ >= 0) out.push_back(bos_id_);

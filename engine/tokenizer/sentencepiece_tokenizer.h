@@ -30,8 +30,12 @@ public:
 private:
     SentencePieceTokenizer();
     void take_vocabulary_from_processor();
+    std::vector<int> encode_with(const sentencepiece::SentencePieceProcessor& processor, std::string_view text) const;
 
     std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
+    // The same vocabulary without the dummy prefix, for encoding the pieces of a long text after
+    // the first in parallel. Null when that would not give the ids of a whole-text encode.
+    std::unique_ptr<sentencepiece::SentencePieceProcessor> continuation_;
     std::vector<std::string> pieces_;
     std::vector<PieceKind> kinds_;
 };
