@@ -32,6 +32,7 @@ selfextend::AttentionMode extended_mode(const AttentionFlags& flags, const selfe
 }  // namespace
 
 int command_passkey(Arguments& args) {
+    const ModelFlags model_flags = take_model_flags(args);
     const auto lengths = args.take_int_list({"--lengths"}, {1024, 2048});
     const auto depths = args.take_double_list({"--depths"}, {0.1, 0.3, 0.5, 0.7, 0.9});
     const int trials = int(args.take_int({"--trials"}, 1, 1, 1000));
@@ -39,7 +40,7 @@ int command_passkey(Arguments& args) {
     const bool json = args.take_flag({"--json"});
     const bool details = args.take_flag({"--details"});
     const AttentionFlags flags = take_attention_flags(args);
-    const auto model = load_model(args);
+    const auto model = load_model(args, model_flags);
     const selfextend::ModelInfo& info = model->info();
 
     std::vector<selfextend::PasskeyResult> results;
@@ -86,12 +87,13 @@ int command_passkey(Arguments& args) {
 }
 
 int command_make_document(Arguments& args) {
+    const ModelFlags model_flags = take_model_flags(args);
     const int64_t tokens = args.take_int({"--tokens"}, 1500, 64, int64_t(1) << 24);
     const double depth = args.take_double({"--depth"}, 0.25, 0.0, 1.0);
     const std::string needle = args.take_or({"--needle"}, "Remember this: the door code is 4821.");
     const auto out = args.take({"-o", "--out"});
     if (!out) throw UsageError("make-document: give --out FILE");
-    const auto model = load_model(args);
+    const auto model = load_model(args, model_flags);
     const std::string text = selfextend::build_filler_document(model->tokenizer(), tokens, depth, needle);
     std::ofstream file(*out, std::ios::binary | std::ios::trunc);
     file << text;
@@ -101,6 +103,7 @@ int command_make_document(Arguments& args) {
 }
 
 int command_perplexity(Arguments& args) {
+    const ModelFlags model_flags = take_model_flags(args);
     const auto file = args.take({"-f", "--file"});
     const auto lengths = args.take_int_list({"--lengths"}, {512, 1024, 2048});
     const int64_t windows = args.take_int({"--windows"}, 1, 0, int64_t(1) << 30);
@@ -108,7 +111,7 @@ int command_perplexity(Arguments& args) {
     AttentionFlags flags = take_attention_flags(args);
     if (!file) throw UsageError("perplexity: give --file F");
     const std::string text = read_text_file(*file);
-    const auto model = load_model(args);
+    const auto model = load_model(args, model_flags);
     const selfextend::ModelInfo& info = model->info();
     const std::vector<int32_t> tokens = model->tokenize(text, false);
 

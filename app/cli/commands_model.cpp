@@ -25,14 +25,21 @@ std::string format_mib(uint64_t bytes) {
 
 }  // namespace
 
-std::shared_ptr<selfextend::Model> load_model(Arguments& args, const std::string& positional_model) {
-    std::string path = args.take({"-m", "--model"}).value_or(positional_model);
-    if (path.empty()) path = default_model_path();
-    selfextend::LoadOptions options;
-    options.threads = int(args.take_int({"-t", "--threads"}, 0, 0, 1024));
-    options.device = parse_device(args.take_or({"--device"}, "auto"));
+ModelFlags take_model_flags(Arguments& args) {
+    ModelFlags flags;
+    flags.path = args.take({"-m", "--model"}).value_or("");
+    flags.load.threads = int(args.take_int({"-t", "--threads"}, 0, 0, 1024));
+    flags.load.device = parse_device(args.take_or({"--device"}, "auto"));
+    return flags;
+}
+
+std::shared_ptr<selfextend::Model> load_model(const Arguments& args, const ModelFlags& flags,
+                                              const std::string& positional_model) {
     args.finish();
-    return selfextend::Model::load(path, options);
+    if (!flags.path.empty() && !positional_model.empty()) throw UsageError("the model is given twice");
+    std::string path = !flags.path.empty() ? flags.path : positional_model;
+    if (path.empty()) path = default_model_path();
+    return selfextend::Model::load(path, flags.load);
 }
 
 AttentionFlags take_attention_flags(Arguments& args) {
@@ -79,10 +86,11 @@ selfextend::SamplingParams take_sampling(Arguments& args) {
 }
 
 int command_info(Arguments& args) {
+    const ModelFlags model_flags = take_model_flags(args);
     const AttentionFlags flags = take_attention_flags(args);
     const auto tokens = args.take_int({"--tokens"}, 0, 0, int64_t(1) << 30);
     const std::string positional = args.take_positional().value_or("");
-    const auto model = load_model(args, positional);
+    const auto model = load_model(args, model_flags, positional);
     const selfextend::ModelInfo& info = model->info();
     std::cout << "model         " << info.name << "\n"
               << "file          " << info.path << " (" << format_mib(info.file_bytes) << ")\n"
@@ -117,17 +125,17 @@ int command_info(Arguments& args) {
 }
 
 int command_tokenize(Arguments& args) {
+    const ModelFlags model_flags = take_model_flags(args);
     const auto file = args.take({"-f", "--file"});
     const bool ids_only = args.take_flag({"--ids-only"});
     const bool count_only = args.take_flag({"--count"});
     const bool no_bos = args.take_flag({"--no-bos"});
     // Positionals: [MODEL.gguf] TEXT, or [MODEL.gguf] with --file.
-    std::string model_path = args.take({"-m", "--model"}).value_or("");
+    std::string model_path;
     std::vector<std::string> positionals;
     while (auto positional = args.take_positional()) positionals.push_back(*positional);
     if (positionals.size() > (file ? 1u : 2u)) throw UsageError("tokenize: too many arguments");
     if (!positionals.empty() && (positionals.size() == 2 || file)) {
-        if (!model_path.empty()) throw UsageError("tokenize: the model is given twice");
         model_path = positionals.front();
         positionals.erase(positionals.begin());
     }
@@ -138,7 +146,7 @@ int command_tokenize(Arguments& args) {
         if (positionals.empty()) throw UsageError("tokenize: give TEXT or --file F");
         text = positionals.front();
     }
-    const auto model = load_model(args, model_path);
+    const auto model = load_model(args, model_flags, model_path);
     const auto started = std::chrono::steady_clock::now();
     const std::vector<int32_t> ids = model->tokenize(text, !no_bos && model->tokenizer().adds_bos());
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

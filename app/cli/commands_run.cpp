@@ -56,6 +56,7 @@ void print_timings(const RunResult& r) {
 }  // namespace
 
 int command_generate(Arguments& args) {
+    const ModelFlags model_flags = take_model_flags(args);
     const auto prompt_text = args.take({"-p", "--prompt"});
     const auto prompt_file = args.take({"-f", "--file"});
     const int max_new = int(args.take_int({"-n", "--tokens"}, 64, 0, 1 << 20));
@@ -63,7 +64,7 @@ int command_generate(Arguments& args) {
     const selfextend::SamplingParams sampling = take_sampling(args);
     if (!prompt_text == !prompt_file) throw UsageError("generate: give exactly one of -p TEXT and -f FILE");
     const std::string text = prompt_text ? *prompt_text : read_text_file(*prompt_file);
-    const auto model = load_model(args);
+    const auto model = load_model(args, model_flags);
     const std::vector<int32_t> prompt = model->tokenize(text, true);
     const auto mode = resolve_attention(flags, model->info(), int64_t(prompt.size()) + max_new);
     std::fprintf(stderr, "%s, %s, %s\n", model->info().name.c_str(), model->info().device.c_str(), mode.describe().c_str());
@@ -75,6 +76,7 @@ int command_generate(Arguments& args) {
 }
 
 int command_ask(Arguments& args) {
+    const ModelFlags model_flags = take_model_flags(args);
     const auto doc = args.take({"--doc", "-d"});
     const auto question = args.take({"--question", "-q"});
     const bool compare = args.take_flag({"--compare"});
@@ -83,7 +85,7 @@ int command_ask(Arguments& args) {
     const selfextend::SamplingParams sampling = take_sampling(args);
     if (!doc || !question) throw UsageError("ask: give --doc FILE and --question Q");
     const std::string document = read_text_file(*doc);
-    const auto model = load_model(args);
+    const auto model = load_model(args, model_flags);
     const selfextend::ModelInfo& info = model->info();
     const std::vector<int32_t> prompt = model->tokenize(selfextend::question_prompt(document, *question), true);
     const int64_t needed = int64_t(prompt.size()) + max_new;
@@ -111,13 +113,14 @@ int command_ask(Arguments& args) {
 }
 
 int command_logits(Arguments& args) {
+    const ModelFlags model_flags = take_model_flags(args);
     const auto tokens_text = args.take({"--tokens"});
     const auto prompt_file = args.take({"--prompt-file"});
     const auto out = args.take({"-o", "--out"});
     const AttentionFlags flags = take_attention_flags(args);
     if (!tokens_text == !prompt_file) throw UsageError("logits: give exactly one of --tokens \"1 2 3\" and --prompt-file F");
     if (!out) throw UsageError("logits: give --out FILE");
-    const auto model = load_model(args);
+    const auto model = load_model(args, model_flags);
     std::vector<int32_t> tokens;
     if (tokens_text) {
         std::istringstream items(*tokens_text);
@@ -139,12 +142,13 @@ int command_logits(Arguments& args) {
 }
 
 int command_bench(Arguments& args) {
+    const ModelFlags model_flags = take_model_flags(args);
     const int64_t prompt_tokens = args.take_int({"--prompt", "-p"}, 512, 1, int64_t(1) << 24);
     const int gen_tokens = int(args.take_int({"--gen", "-n"}, 128, 0, 1 << 20));
     const int repeats = int(args.take_int({"--repeat", "-r"}, 3, 1, 100));
     const bool json = args.take_flag({"--json"});
     AttentionFlags flags = take_attention_flags(args);
-    const auto model = load_model(args);
+    const auto model = load_model(args, model_flags);
     const selfextend::ModelInfo& info = model->info();
     if (!flags.given) {  // compare against Self-Extend with the group the prompt needs
         flags.group = "auto";

@@ -13,8 +13,16 @@ namespace cli {
 
 using CommandFunction = int (*)(Arguments&);
 
-// -m/--model (default: the bundled demo model), --threads, --device; prints nothing.
-std::shared_ptr<selfextend::Model> load_model(Arguments& args, const std::string& positional_model = {});
+// -m/--model (default: the bundled demo model), --threads, --device. Commands take these first,
+// so that an option's value is never mistaken for a positional argument.
+struct ModelFlags {
+    std::string path;
+    selfextend::LoadOptions load;
+};
+ModelFlags take_model_flags(Arguments& args);
+// Checks that every argument was used, then loads (positional_model when no -m was given).
+std::shared_ptr<selfextend::Model> load_model(const Arguments& args, const ModelFlags& flags,
+                                              const std::string& positional_model = {});
 std::string default_model_path();
 
 // --group G|auto and --window W. G "auto" picks the smallest group covering n_tokens. Without

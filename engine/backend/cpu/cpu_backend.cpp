@@ -8,7 +8,7 @@
 #include "attention/position_rule.h"
 #include "backend/cpu/attention.h"
 #include "backend/cpu/matmul.h"
-#include "backend/cpu/rope.h"
+#include "backend/rope_table.h"
 #include "backend/cpu/vector_math.h"
 #include "backend/host_memory.h"
 #include "selfextend/error.h"
@@ -63,8 +63,7 @@ CpuSession::CpuSession(const HyperParams& hp, const LlamaWeights& weights, Threa
       self_extend_(!mode.is_vanilla()),
       parts_(self_extend_ ? 3 : 2),
       part_size_(int64_t(hp.head_count_kv) * capacity * hp.head_dim),
-      // Grouped query positions run ahead of i for i < W (unused there, but rotated all the same).
-      rope_(hp, std::max(capacity, position_rule::grouped_query_position(capacity, mode.group, mode.window) + 1)) {
+      rope_(hp, RopeTable::positions_for(capacity, mode)) {
     const uint64_t bytes = uint64_t(hp.layer_count) * parts_ * part_size_ * sizeof(float);
     require_host_memory(bytes, "the KV cache of " + std::to_string(capacity) + " tokens");
     try {

@@ -1,10 +1,12 @@
-#include "backend/cpu/rope.h"
+#include "backend/rope_table.h"
 
+#include <algorithm>
 #include <cmath>
 
+#include "attention/position_rule.h"
 #include "selfextend/error.h"
 
-namespace selfextend::cpu {
+namespace selfextend {
 
 RopeTable::RopeTable(const HyperParams& hp, int64_t positions)
     : pairs_(hp.rope_dimensions / 2), positions_(positions) {
@@ -23,6 +25,10 @@ RopeTable::RopeTable(const HyperParams& hp, int64_t positions)
     }
 }
 
+int64_t RopeTable::positions_for(int64_t capacity, const AttentionMode& mode) {
+    return std::max(capacity, position_rule::grouped_query_position(capacity, mode.group, mode.window) + 1);
+}
+
 void RopeTable::rotate(float* heads, int n_heads, int head_dim, int64_t position) const {
     if (position < 0 || position >= positions_) throw Error("RoPE position out of range");
     const float* c = cos_.data() + position * pairs_;
@@ -37,4 +43,4 @@ void RopeTable::rotate(float* heads, int n_heads, int head_dim, int64_t position
     }
 }
 
-}  // namespace selfextend::cpu
+}  // namespace selfextend

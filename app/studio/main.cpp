@@ -1,0 +1,71 @@
+// selfextend-studio [--model FILE.gguf] [--group G] [--window W] [DOCUMENT]
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QIcon>
+
+#include "MainWindow.h"
+#include "StartupOptions.h"
+
+int main(int argc, char* argv[]) {
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName(QStringLiteral("SelfExtend"));
+    QApplication::setApplicationName(QStringLiteral("SelfExtend Studio"));
+    QApplication::setApplicationVersion(QStringLiteral("0.1.0"));
+    QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/selfextend-studio.svg")));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QApplication::translate("main", "Ask long documents questions with Self-Extend."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    const QCommandLineOption model(QStringLiteral("model"),
+                                   QApplication::translate("main", "GGUF model to load."),
+                                   QStringLiteral("FILE.gguf"));
+    const QCommandLineOption group(
+        QStringLiteral("group"),
+        QApplication::translate("main", "Self-Extend group size G (1-64)."), QStringLiteral("G"));
+    const QCommandLineOption window(
+        QStringLiteral("window"),
+        QApplication::translate("main", "Self-Extend neighbour window W."), QStringLiteral("W"));
+    // Hidden: used by tools/screenshot.sh to ask once, grab the window and quit.
+    QCommandLineOption ask(QStringLiteral("ask"), QStringLiteral("Ask once loaded."),
+                           QStringLiteral("QUESTION"));
+    ask.setFlags(QCommandLineOption::HiddenFromHelp);
+    QCommandLineOption screenshot(
+        QStringLiteral("screenshot"),
+        QStringLiteral("Save a PNG of the window after the answers and quit."),
+        QStringLiteral("FILE"));
+    screenshot.setFlags(QCommandLineOption::HiddenFromHelp);
+    parser.addOptions({model, group, window, ask, screenshot});
+    parser.addPositionalArgument(
+        QStringLiteral("DOCUMENT"),
+        QApplication::translate("main", "Document to open (.txt, .md, .html, .pdf)."),
+        QStringLiteral("[DOCUMENT]"));
+    parser.process(app);
+
+    studio::StartupOptions options;
+    options.modelPath = parser.value(model);
+    const auto parseInt = [&](const QCommandLineOption& option, int low,
+                              int high) -> std::optional<int> {
+        if (!parser.isSet(option)) return std::nullopt;
+        bool ok = false;
+        const int value = parser.value(option).toInt(&ok);
+        if (!ok || value < low || value > high) {
+            qCritical("--%s must be a whole number from %d to %d",
+                      qPrintable(option.names().first()), low, high);
+            std::exit(2);
+        }
+        return value;
+    };
+    options.group = parseInt(group, 1, 64);
+    options.window = parseInt(window, 0, 1 << 20);
+    options.askQuestion = parser.value(ask);
+    options.screenshotPath = parser.value(screenshot);
+    if (!parser.positionalArguments().isEmpty())
+        options.documentPath = parser.positionalArguments().first();
+
+    studio::MainWindow window_;
+    window_.show();
+    window_.start(options);
+    return QApplication::exec();
+}
