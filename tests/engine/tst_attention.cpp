@@ -2,83 +2,21 @@
 // SELFEXTEND.md written here: positions, RoPE, causal softmax and the value sum, pair by pair.
 #include <QtTest>
 #include <cmath>
-#include <random>
 
 #include "backend/cpu/attention.h"
 #include "backend/cpu/thread_pool.h"
+#include "attention_reference.h"
 
 using namespace selfextend;
 
 namespace {
 
-constexpr double kRopeBase = 10000.0;
+using testing::AttentionProblem;
 
-// Adjacent-pair RoPE in double precision.
-std::vector<double> rotate(const double* x, int dim, int64_t position) {
-    std::vector<double> out(x, x + dim);
-    for (int k = 0; k < dim / 2; ++k) {
-        const double angle = double(position) * std::pow(kRopeBase, -2.0 * k / dim);
-        out[size_t(2 * k)] = x[2 * k] * std::cos(angle) - x[2 * k + 1] * std::sin(angle);
-        out[size_t(2 * k + 1)] = x[2 * k] * std::sin(angle) + x[2 * k + 1] * std::cos(angle);
-    }
-    return out;
-}
-
-// Positions of SELFEXTEND.md, written out independently of the engine's position_rule.h.
-std::pair<int64_t, int64_t> positions(int64_t i, int64_t j, int G, int W) {
-    if (i - j < W) return {i, j};
-    return {i / G + W - W / G, j / G};
-}
-
-struct Problem {
-    int n, heads, kv_heads, head_dim, G, W;
-    std::vector<double> q, k, v;  // raw (unrotated): q [n][heads][d], k and v [n][kv][d]
-
-    Problem(int n_, int heads_, int kv_, int d_, int G_, int W_, uint32_t seed)
-        : n(n_), heads(heads_), kv_heads(kv_), head_dim(d_), G(G_), W(W_) {
-        std::mt19937 rng(seed);
-        std::normal_distribution<double> normal(0.0, 1.0);
-        auto fill = [&](std::vector<double>& x, size_t count) {
-            x.resize(count);
-            for (double& value : x) value = normal(rng);
-        };
-        fill(q, size_t(n * heads * head_dim));
-        fill(k, size_t(n * kv_heads * head_dim));
-        fill(v, size_t(n * kv_heads * head_dim));
-    }
-
-    // out[i][h][d] in float64.
-    std::vector<double> reference() const {
-        std::vector<double> out(size_t(n * heads * head_dim));
-        const int per_kv = heads / kv_heads;
-        for (int i = 0; i < n; ++i)
-            for (int h = 0; h < heads; ++h) {
-                const int kvh = h / per_kv;
-                std::vector<double> scores(size_t(i + 1));
-                double top = -INFINITY;
-                for (int j = 0; j <= i; ++j) {
-                    const auto [pq, pk] = positions(i, j, G, W);
-                    const auto qr = rotate(&q[size_t((i * heads + h) * head_dim)], head_dim, pq);
-                    const auto kr = rotate(&k[size_t((j * kv_heads + kvh) * head_dim)], head_dim, pk);
-                    double dot = 0;
-                    for (int d = 0; d < head_dim; ++d) dot += qr[size_t(d)] * kr[size_t(d)];
-                    scores[size_t(j)] = dot / std::sqrt(double(head_dim));
-                    top = std::max(top, scores[size_t(j)]);
-                }
-                double sum = 0;
-                for (double& s : scores) sum += (s = std::exp(s - top));
-                for (int d = 0; d < head_dim; ++d) {
-                    double acc = 0;
-                    for (int j = 0; j <= i; ++j) acc += scores[size_t(j)] * v[size_t((j * kv_heads + kvh) * head_dim + d)];
-                    out[size_t((i * heads + h) * head_dim + d)] = acc / sum;
-                }
-            }
-        return out;
-    }
-};
+std::vector<double> rotate(const double* x, int dim, int64_t position) { return testing::rope_rotate(x, dim, position); }
 
 // Runs the kernel for queries [first, n) with all n keys cached; returns [n - first][heads][d].
-std::vector<float> run_kernel(const Problem& p, int first, cpu::ThreadPool& pool) {
+std::vector<float> run_kernel(const AttentionProblem& p, int first, cpu::ThreadPool& pool) {
     const int d = p.head_dim;
     const bool grouped = p.G > 1;
     std::vector<float> keys(size_t(p.kv_heads * p.n * d)), grouped_keys(keys.size()), values(keys.size());
@@ -146,7 +84,7 @@ private slots:
         QFETCH(int, head_dim);
         QFETCH(int, G);
         QFETCH(int, W);
-        const Problem problem(n, heads, kv_heads, head_dim, G, W, uint32_t(n * 31 + G * 7 + W));
+        const AttentionProblem problem(n, heads, kv_heads, head_dim, G, W, uint32_t(n * 31 + G * 7 + W));
         const std::vector<double> expected = problem.reference();
         cpu::ThreadPool pool(2);
         // Whole prefill, a prefill continuing a cache, and the last token alone (decode).
@@ -161,8 +99,8 @@ private slots:
 
     void selfExtendChangesResultPastTheWindow() {
         // Guard against a kernel that ignores the mode: G=4 W=8 must differ from vanilla.
-        const Problem grouped(40, 2, 1, 64, 4, 8, 7);
-        Problem vanilla = grouped;
+        const AttentionProblem grouped(40, 2, 1, 64, 4, 8, 7);
+        AttentionProblem vanilla = grouped;
         vanilla.G = 1;
         const auto a = grouped.reference();
         const auto b = vanilla.reference();

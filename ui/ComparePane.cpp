@@ -1,0 +1,113 @@
+#include "ComparePane.h"
+
+#include <QCheckBox>
+#include <QDoubleSpinBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QVBoxLayout>
+
+#include "AnswerPane.h"
+
+namespace studio {
+
+ComparePane::ComparePane(QWidget* parent)
+    : QWidget(parent),
+      question_(new QLineEdit),
+      ask_(new QPushButton(tr("Ask"))),
+      stop_(new QPushButton(tr("Stop"))),
+      maxTokens_(new QSpinBox),
+      temperature_(new QDoubleSpinBox),
+      stopAtLineBreak_(new QCheckBox(tr("Stop at line break"))),
+      vanilla_(new AnswerPane(AnswerSide::Vanilla)),
+      selfExtend_(new AnswerPane(AnswerSide::SelfExtend)) {
+    question_->setObjectName("questionEdit");
+    ask_->setObjectName("askButton");
+    stop_->setObjectName("stopButton");
+    maxTokens_->setObjectName("maxTokensSpin");
+    temperature_->setObjectName("temperatureSpin");
+    question_->setPlaceholderText(tr("Ask a question about the document…"));
+    question_->setClearButtonEnabled(true);
+    ask_->setDefault(true);
+    ask_->setToolTip(tr("Ask (Ctrl+Return)"));
+    stop_->setToolTip(tr("Stop both runs (Esc)"));
+    stop_->setEnabled(false);
+    maxTokens_->setRange(1, 4096);
+    maxTokens_->setValue(48);
+    maxTokens_->setToolTip(tr("Most tokens each answer may generate"));
+    temperature_->setRange(0.0, 2.0);
+    temperature_->setSingleStep(0.1);
+    temperature_->setDecimals(2);
+    temperature_->setSpecialValueText(tr("greedy"));
+    temperature_->setToolTip(tr("0 = greedy (the default); higher values sample"));
+    stopAtLineBreak_->setChecked(true);
+    stopAtLineBreak_->setToolTip(tr("End an answer at its first line break"));
+
+    auto* questionRow = new QHBoxLayout;
+    questionRow->addWidget(question_, 1);
+    questionRow->addWidget(ask_);
+    questionRow->addWidget(stop_);
+
+    auto* options = new QHBoxLayout;
+    options->addWidget(new QLabel(tr("Max new tokens")));
+    options->addWidget(maxTokens_);
+    options->addSpacing(fontMetrics().height());
+    options->addWidget(new QLabel(tr("Temperature")));
+    options->addWidget(temperature_);
+    options->addSpacing(fontMetrics().height());
+    options->addWidget(stopAtLineBreak_);
+    options->addStretch(1);
+
+    auto* answers = new QSplitter(Qt::Horizontal);
+    answers->setChildrenCollapsible(false);
+    answers->addWidget(vanilla_);
+    answers->addWidget(selfExtend_);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(questionRow);
+    layout->addLayout(options);
+    layout->addWidget(answers, 1);
+
+    connect(ask_, &QPushButton::clicked, this, &ComparePane::askRequested);
+    connect(question_, &QLineEdit::returnPressed, this, &ComparePane::askRequested);
+    connect(stop_, &QPushButton::clicked, this, &ComparePane::stopRequested);
+    connect(maxTokens_, &QSpinBox::valueChanged, this, &ComparePane::maxNewTokensChanged);
+}
+
+QString ComparePane::question() const {
+    return question_->text().trimmed();
+}
+void ComparePane::setQuestion(const QString& question) {
+    question_->setText(question);
+}
+int ComparePane::maxNewTokens() const {
+    return maxTokens_->value();
+}
+void ComparePane::setMaxNewTokens(int tokens) {
+    maxTokens_->setValue(tokens);
+}
+bool ComparePane::stopAtLineBreak() const {
+    return stopAtLineBreak_->isChecked();
+}
+void ComparePane::setStopAtLineBreak(bool stop) {
+    stopAtLineBreak_->setChecked(stop);
+}
+void ComparePane::setTemperature(double temperature) {
+    temperature_->setValue(temperature);
+}
+
+selfextend::SamplingParams ComparePane::sampling() const {
+    selfextend::SamplingParams params;
+    params.temperature = float(temperature_->value());
+    return params;
+}
+
+void ComparePane::setBusy(bool busy) {
+    ask_->setEnabled(!busy);
+    stop_->setEnabled(busy);
+}
+
+}  // namespace studio

@@ -1,0 +1,53 @@
+// The Ask tab: a question box, generation options and the two answers side by side.
+#pragma once
+
+#include <QWidget>
+
+#include "selfextend/sampling.h"
+
+class QCheckBox;
+class QDoubleSpinBox;
+class QLineEdit;
+class QPushButton;
+class QSpinBox;
+
+namespace studio {
+
+class AnswerPane;
+
+class ComparePane : public QWidget {
+    Q_OBJECT
+
+  public:
+    explicit ComparePane(QWidget* parent = nullptr);
+
+    QString question() const;
+    void setQuestion(const QString& question);
+    int maxNewTokens() const;
+    void setMaxNewTokens(int tokens);
+    selfextend::SamplingParams sampling() const;
+    void setTemperature(double temperature);
+    bool stopAtLineBreak() const;
+    void setStopAtLineBreak(bool stop);
+
+    AnswerPane* vanillaPane() const { return vanilla_; }
+    AnswerPane* selfExtendPane() const { return selfExtend_; }
+    void setBusy(bool busy);
+
+  signals:
+    void askRequested();
+    void stopRequested();
+    void maxNewTokensChanged(int tokens);
+
+  private:
+    QLineEdit* question_;
+    QPushButton* ask_;
+    QPushButton* stop_;
+    QSpinBox* maxTokens_;
+    QDoubleSpinBox* temperature_;
+    QCheckBox* stopAtLineBreak_;
+    AnswerPane* vanilla_;
+    AnswerPane* selfExtend_;
+};
+
+}  // namespace studio

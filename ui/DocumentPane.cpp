@@ -1,0 +1,103 @@
+#include "DocumentPane.h"
+
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QVBoxLayout>
+
+#include "Format.h"
+#include "PositionRuler.h"
+
+namespace studio {
+
+DocumentPane::DocumentPane(QWidget* parent)
+    : QWidget(parent),
+      title_(new QLabel(tr("No document"))),
+      summary_(new QLabel),
+      warning_(new QLabel),
+      openButton_(new QPushButton(tr("Open…"))),
+      text_(new QPlainTextEdit),
+      ruler_(new PositionRuler) {
+    title_->setObjectName("documentTitle");
+    summary_->setObjectName("documentSummary");
+    warning_->setObjectName("documentWarning");
+    text_->setObjectName("documentText");
+    QFont titleFont = title_->font();
+    titleFont.setBold(true);
+    titleFont.setPointSizeF(titleFont.pointSizeF() * 1.15);
+    title_->setFont(titleFont);
+    title_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    warning_->setWordWrap(true);
+    warning_->setVisible(false);
+    warning_->setStyleSheet("QLabel { color: #9a5b00; }");
+    text_->setReadOnly(true);
+    text_->setPlaceholderText(
+        tr("Open a .txt, .md, .html or .pdf file (File ▸ Open, Ctrl+O), or drop one here."));
+    openButton_->setToolTip(tr("Open a document (Ctrl+O)"));
+
+    auto* header = new QHBoxLayout;
+    header->addWidget(title_);
+    header->addWidget(summary_, 1);
+    header->addWidget(openButton_);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addLayout(header);
+    layout->addWidget(warning_);
+    layout->addWidget(text_, 1);
+    layout->addWidget(ruler_);
+
+    connect(openButton_, &QPushButton::clicked, this, &DocumentPane::openRequested);
+    updateSummary();
+}
+
+void DocumentPane::setLoading(const QString& path) {
+    summary_->setText(tr("loading %1…").arg(QFileInfo(path).fileName()));
+}
+
+void DocumentPane::setDocument(const DocumentInfo& document) {
+    path_ = document.path;
+    characters_ = document.text.size();
+    tokens_ = document.tokenCount;
+    title_->setText(QFileInfo(path_).fileName());
+    title_->setToolTip(path_);
+    warning_->setText(tr("⚠ This file is not valid UTF-8: the invalid bytes were replaced by �."));
+    warning_->setVisible(document.hadInvalidUtf8);
+    text_->setPlainText(document.text);
+    ruler_->setTokens(tokens_);
+    updateSummary();
+}
+
+void DocumentPane::setTokenCount(qint64 tokens) {
+    tokens_ = tokens;
+    ruler_->setTokens(tokens);
+    updateSummary();
+}
+
+void DocumentPane::setTrainingWindow(qint64 window) {
+    ruler_->setTrainingWindow(window);
+}
+void DocumentPane::setCapacity(qint64 capacity) {
+    ruler_->setCapacity(capacity);
+}
+QString DocumentPane::text() const {
+    return text_->toPlainText();
+}
+QString DocumentPane::summaryText() const {
+    return summary_->text();
+}
+
+void DocumentPane::updateSummary() {
+    if (path_.isEmpty()) {
+        summary_->clear();
+        return;
+    }
+    const QString tokens = tokens_ < 0 ? tr("tokens: counting when a model is loaded")
+                                       : tr("%1 tokens").arg(formatCount(tokens_));
+    summary_->setText(tr("%1 characters · %2").arg(formatCount(characters_), tokens));
+}
+
+}  // namespace studio

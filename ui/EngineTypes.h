@@ -1,0 +1,101 @@
+// Plain values the GUI and the EngineWorker pass to each other through queued signals. They copy
+// cheaply (QString is implicitly shared) and hold no engine objects, so either thread may keep one.
+#pragma once
+
+#include <QList>
+#include <QMetaType>
+#include <QString>
+#include <vector>
+
+#include "selfextend/cancel.h"
+#include "selfextend/evaluation.h"
+#include "selfextend/sampling.h"
+
+namespace studio {
+
+enum class AnswerSide { Vanilla, SelfExtend };
+
+// What the model panel shows; copied out of selfextend::ModelInfo on the worker thread.
+struct ModelSummary {
+    QString path;
+    QString name;
+    QString architecture;
+    QString device;
+    QString dtypeMix;
+    qint64 parameterCount = 0;
+    qint64 trainingWindow = 0;
+    quint64 fileBytes = 0;
+    quint64 weightBytes = 0;
+    quint64 kvBytesPerTokenVanilla = 0;
+    quint64 kvBytesPerTokenSelfExtend = 0;
+    int layers = 0;
+    int heads = 0;
+    int headsKv = 0;
+    int embedding = 0;
+    int vocabSize = 0;
+};
+
+struct DocumentInfo {
+    QString path;
+    QString text;
+    qint64 tokenCount = -1;  // -1 until a model has tokenized it
+    bool hadInvalidUtf8 = false;
+};
+
+struct AskRequest {
+    QString question;
+    int maxNewTokens = 64;
+    selfextend::SamplingParams sampling;  // greedy by default
+    bool stopAtLineBreak = true;
+    bool runVanilla = true;
+    bool vanillaTruncated = false;  // false: the whole prompt runs past L ("overflowing")
+    bool runSelfExtend = true;
+    int group = 4;
+    int window = 256;
+    // Fresh tokens per request: the GUI keeps copies and cancels them directly, so a Stop can
+    // never be lost to a reset on the worker side.
+    selfextend::CancelToken vanillaCancel;
+    selfextend::CancelToken selfExtendCancel;
+};
+
+struct RunStats {
+    qint64 promptTokens = 0;
+    qint64 generatedTokens = 0;
+    double prefillSeconds = 0;
+    double decodeTokensPerSecond = 0;
+    bool cancelled = false;
+    QString error;
+};
+
+struct PasskeyRequest {
+    QList<qint64> lengths;
+    QList<double> depths;
+    int trials = 1;
+    int group = 4;
+    int window = 256;
+    selfextend::CancelToken cancel;
+};
+
+struct PerplexityRequest {
+    QList<qint64> lengths;
+    int maxWindows = 2;
+    int group = 4;
+    int window = 256;
+    selfextend::CancelToken cancel;
+};
+
+using PasskeyResults = std::vector<selfextend::PasskeyResult>;
+
+// Queued connections copy arguments through the meta-type system; call once before connecting.
+void registerEngineTypes();
+
+}  // namespace studio
+
+Q_DECLARE_METATYPE(studio::AnswerSide)
+Q_DECLARE_METATYPE(studio::ModelSummary)
+Q_DECLARE_METATYPE(studio::DocumentInfo)
+Q_DECLARE_METATYPE(studio::AskRequest)
+Q_DECLARE_METATYPE(studio::RunStats)
+Q_DECLARE_METATYPE(studio::PasskeyRequest)
+Q_DECLARE_METATYPE(studio::PerplexityRequest)
+Q_DECLARE_METATYPE(studio::PasskeyResults)

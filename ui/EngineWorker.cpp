@@ -1,0 +1,321 @@
+#include "EngineWorker.h"
+
+#include <QElapsedTimer>
+#include <QFileInfo>
+#include <QPdfDocument>
+#include <QPdfSelection>
+#include <algorithm>
+#include <array>
+#include <new>
+#include <vector>
+
+#include "Format.h"
+#include "selfextend/document.h"
+#include "selfextend/engine.h"
+
+namespace studio {
+namespace {
+
+// Progress callbacks can fire thousands of times a second; the GUI needs a few updates a second.
+constexpr qint64 kProgressIntervalMs = 50;
+
+QString toQString(const std::string& s) {
+    return QString::fromStdString(s);
+}
+
+ModelSummary summarize(const selfextend::ModelInfo& info) {
+    ModelSummary s;
+    s.path = toQString(info.path);
+    s.name = toQString(info.name);
+    s.architecture = toQString(info.architecture);
+    s.device = toQString(info.device);
+    s.dtypeMix = toQString(info.dtype_mix());
+    s.parameterCount = info.parameter_count;
+    s.trainingWindow = info.training_window;
+    s.fileBytes = info.file_bytes;
+    s.weightBytes = info.weight_bytes;
+    s.kvBytesPerTokenVanilla = info.kv_bytes_per_token(false);
+    s.kvBytesPerTokenSelfExtend = info.kv_bytes_per_token(true);
+    s.layers = info.layer_count;
+    s.heads = info.head_count;
+    s.headsKv = info.head_count_kv;
+    s.embedding = info.embedding_length;
+    s.vocabSize = info.vocab_size;
+    return s;
+}
+
+// Qt PDF reads the text layer page by page; the engine has no PDF reader.
+selfextend::Document loadPdf(const QString& path) {
+    QPdfDocument pdf;
+    if (const auto error = pdf.load(path); error != QPdfDocument::Error::None) {
+        throw selfextend::Error(
+            QObject::tr("cannot open the PDF (%1)")
+                .arg(error == QPdfDocument::Error::FileNotFound        ? "not found"
+                     : error == QPdfDocument::Error::InvalidFileFormat ? "not a valid PDF"
+                     : error == QPdfDocument::Error::IncorrectPassword ? "password protected"
+                                                                       : "unreadable")
+                .toStdString());
+    }
+    QStringList pages;
+    for (int page = 0; page < pdf.pageCount(); ++page) pages << pdf.getAllText(page).text();
+    QString text = pages.join(QStringLiteral("\n\n")).trimmed();
+    if (text.isEmpty()) throw selfextend::Error("the PDF has no text layer (a scanned document?)");
+    return {path.toStdString(), text.toStdString(), false};
+}
+
+}  // namespace
+
+EngineWorker::EngineWorker(QObject* parent) : QObject(parent) {}
+EngineWorker::~EngineWorker() = default;
+
+void EngineWorker::loadModel(const QString& path, int device) {
+    emit modelLoadStarted(path);
+    selfextend::LoadOptions options;
+    options.device = device == 1   ? selfextend::Device::Cpu
+                     : device == 2 ? selfextend::Device::Cuda
+                                   : selfextend::Device::Auto;
+    QElapsedTimer throttle;
+    throttle.start();
+    options.on_progress = [this, &throttle](double fraction) {
+        if (throttle.elapsed() >= kProgressIntervalMs || fraction >= 1.0) {
+            throttle.restart();
+            emit modelLoadProgress(fraction);
+        }
+    };
+    try {
+        // Drop the old model first so that two large models never sit in memory together.
+        model_.reset();
+        model_ = selfextend::Model::load(path.toStdString(), options);
+        emit modelLoaded(summarize(model_->info()));
+        countDocumentTokens();
+    } catch (const std::exception& e) {
+        model_.reset();
+        emit modelLoadFailed(path, QString::fromUtf8(e.what()));
+    }
+}
+
+void EngineWorker::loadDocument(const QString& path) {
+    try {
+        const bool isPdf = QFileInfo(path).suffix().compare("pdf", Qt::CaseInsensitive) == 0;
+        const selfextend::Document doc =
+            isPdf ? loadPdf(path) : selfextend::load_text_document(path.toStdString());
+        documentText_ = doc.text;
+        DocumentInfo info;
+        info.path = path;
+        info.text = toQString(doc.text);
+        info.hadInvalidUtf8 = doc.had_invalid_utf8;
+        emit documentLoaded(info);
+        countDocumentTokens();
+    } catch (const std::exception& e) {
+        emit documentLoadFailed(path, QString::fromUtf8(e.what()));
+    }
+}
+
+void EngineWorker::countDocumentTokens() {
+    if (!model_ || documentText_.empty()) return;
+    try {
+        emit documentTokensCounted(qint64(model_->tokenize(documentText_, true).size()));
+    } catch (const std::exception& e) {
+        emit failed(tr("Document"), QString::fromUtf8(e.what()));
+    }
+}
+
+void EngineWorker::ask(const AskRequest& request) {
+    if (!model_) {
+        emit failed(tr("Ask"), tr("No model is loaded yet."));
+        emit askFinished();
+        return;
+    }
+    std::vector<int32_t> tokens;
+    try {
+        tokens = model_->tokenize(
+            selfextend::question_prompt(documentText_, request.question.toStdString()), true);
+    } catch (const std::exception& e) {
+        emit failed(tr("Ask"), QString::fromUtf8(e.what()));
+        emit askFinished();
+        return;
+    }
+    const qint64 L = model_->info().training_window;
+    const qint64 n = qint64(tokens.size());
+
+    if (request.runVanilla) {
+        std::span<const int32_t> prompt(tokens);
+        QString settings;
+        std::vector<int32_t> truncated;
+        bool skip = false;
+        if (request.vanillaTruncated) {
+            // Keep the question: drop tokens from the start of the document until the prompt
+            // and the answer fit in L (at least half the window stays for the prompt).
+            const qint64 budget = std::max(L / 2, L - qint64(request.maxNewTokens));
+            if (n > budget) {
+                const std::string suffix =
+                    selfextend::question_prompt("", request.question.toStdString());
+                const auto questionTokens = qint64(model_->tokenize(suffix, false).size());
+                if (questionTokens + 1 >= budget) {
+                    skip = true;
+                    emit failed(tr("Ask"), tr("The question alone is longer than the model's "
+                                              "window; the truncated run was skipped."));
+                } else {
+                    truncated.reserve(size_t(budget));
+                    truncated.push_back(tokens.front());  // BOS
+                    truncated.insert(truncated.end(), tokens.end() - (budget - 1), tokens.end());
+                    prompt = truncated;
+                }
+                settings = tr("vanilla, truncated to the last %1 of %2 prompt tokens")
+                               .arg(formatCount(budget), formatCount(n));
+            } else {
+                settings = tr("vanilla, whole prompt inside L = %1").arg(formatCount(L));
+            }
+        } else {
+            settings = n + request.maxNewTokens > L
+                           ? tr("vanilla, overflowing: %1 tokens past L = %2")
+                                 .arg(formatCount(n + request.maxNewTokens - L), formatCount(L))
+                           : tr("vanilla, inside L = %1").arg(formatCount(L));
+        }
+        if (!skip) {
+            runOne(AnswerSide::Vanilla, prompt, selfextend::AttentionMode::vanilla(), settings,
+                   request, request.vanillaCancel);
+        }
+    }
+    if (request.runSelfExtend) {
+        const auto mode = selfextend::AttentionMode::self_extend(request.group, request.window);
+        const qint64 cap = selfextend::capacity(L, request.group, request.window);
+        const QString settings = tr("Self-Extend G=%1 W=%2, capacity %3")
+                                     .arg(request.group)
+                                     .arg(request.window)
+                                     .arg(formatCount(cap));
+        runOne(AnswerSide::SelfExtend, tokens, mode, settings, request, request.selfExtendCancel);
+    }
+    emit askFinished();
+}
+
+void EngineWorker::runOne(AnswerSide side, std::span<const int32_t> promptTokens,
+                          const selfextend::AttentionMode& mode, const QString& settings,
+                          const AskRequest& request, const selfextend::CancelToken& cancel) {
+    RunStats stats;
+    stats.promptTokens = qint64(promptTokens.size());
+    emit runStarted(side, settings, stats.promptTokens);
+    try {
+        if (cancel.cancelled()) throw selfextend::Cancelled();
+        // The session (and its KV cache) lives only for this run, so a stopped or failed run
+        // gives its memory back at once.
+        const auto session = model_->new_session({stats.promptTokens + request.maxNewTokens, mode});
+        QElapsedTimer clock;
+        clock.start();
+        QElapsedTimer throttle;
+        throttle.start();
+        session->prefill(
+            promptTokens,
+            [&](const selfextend::Progress& p) {
+                if (throttle.elapsed() >= kProgressIntervalMs || p.done == p.total) {
+                    throttle.restart();
+                    emit prefillProgress(side, p.done, p.total, p.tokens_per_second, p.eta_seconds);
+                }
+            },
+            &cancel);
+        stats.prefillSeconds = double(clock.nsecsElapsed()) / 1e9;
+
+        QElapsedTimer decodeClock;
+        decodeClock.start();
+        qint64 generated = 0;
+        bool sawText = false;
+        const auto onToken = [&](const selfextend::Token& token) {
+            ++generated;
+            QString text = QString::fromStdString(token.text);
+            bool keepGoing = !cancel.cancelled();
+            if (request.stopAtLineBreak) {
+                // The demo model answers on one line and then invents the next document line.
+                const qsizetype lineBreak = text.indexOf(QLatin1Char('\n'));
+                if (lineBreak >= 0 && (sawText || !text.left(lineBreak).trimmed().isEmpty())) {
+                    text.truncate(lineBreak);
+                    keepGoing = false;
+                }
+                if (!text.trimmed().isEmpty()) sawText = true;
+            }
+            const double seconds = double(decodeClock.nsecsElapsed()) / 1e9;
+            emit tokenGenerated(side, text, generated,
+                                seconds > 0 ? double(generated) / seconds : 0);
+            return keepGoing;
+        };
+        const auto result =
+            session->generate(request.maxNewTokens, request.sampling, onToken, &cancel);
+        stats.generatedTokens = result.tokens;
+        stats.decodeTokensPerSecond = result.tokens_per_second();
+        stats.cancelled = cancel.cancelled();
+    } catch (const selfextend::Cancelled&) {
+        stats.cancelled = true;
+    } catch (const std::bad_alloc&) {
+        stats.error = tr("Out of memory. Try a shorter document or the truncated vanilla run.");
+    } catch (const std::exception& e) {
+        stats.error = QString::fromUtf8(e.what());
+    }
+    emit runFinished(side, stats);
+}
+
+void EngineWorker::runPasskey(const PasskeyRequest& request) {
+    if (!model_) {
+        emit failed(tr("Pass-key test"), tr("No model is loaded yet."));
+        emit evaluationFinished(false);
+        return;
+    }
+    selfextend::PasskeyOptions options;
+    options.lengths.assign(request.lengths.begin(), request.lengths.end());
+    options.depths.assign(request.depths.begin(), request.depths.end());
+    options.trials_per_depth = request.trials;
+    options.modes = {selfextend::AttentionMode::vanilla(),
+                     selfextend::AttentionMode::self_extend(request.group, request.window)};
+    bool cancelled = false;
+    try {
+        QElapsedTimer throttle;
+        throttle.start();
+        const auto results = selfextend::run_passkey(
+            *model_, options,
+            [&](const selfextend::Progress& p) {
+                if (throttle.elapsed() >= kProgressIntervalMs || p.done == p.total) {
+                    throttle.restart();
+                    emit evaluationProgress(p.done, p.total);
+                }
+            },
+            &request.cancel);
+        emit passkeyFinished(results);
+    } catch (const selfextend::Cancelled&) {
+        cancelled = true;
+    } catch (const std::exception& e) {
+        emit failed(tr("Pass-key test"), QString::fromUtf8(e.what()));
+    }
+    emit evaluationFinished(cancelled);
+}
+
+void EngineWorker::runPerplexity(const PerplexityRequest& request) {
+    bool cancelled = false;
+    try {
+        if (!model_) throw selfextend::Error(tr("No model is loaded yet.").toStdString());
+        if (documentText_.empty())
+            throw selfextend::Error(tr("Open a document first: perplexity is measured on its "
+                                       "text.")
+                                        .toStdString());
+        const std::vector<int32_t> tokens = model_->tokenize(documentText_, false);
+        const std::array modes{
+            selfextend::AttentionMode::vanilla(),
+            selfextend::AttentionMode::self_extend(request.group, request.window)};
+        const qint64 total = qint64(request.lengths.size() * qsizetype(modes.size()));
+        qint64 done = 0;
+        for (const qint64 length : request.lengths) {
+            for (const auto& mode : modes) {
+                emit evaluationProgress(done, total);
+                const auto result = selfextend::run_perplexity(
+                    *model_, tokens, length, request.maxWindows, mode, {}, &request.cancel);
+                emit perplexityPoint(length, !mode.is_vanilla(), result.perplexity);
+                ++done;
+            }
+        }
+        emit evaluationProgress(total, total);
+    } catch (const selfextend::Cancelled&) {
+        cancelled = true;
+    } catch (const std::exception& e) {
+        emit failed(tr("Perplexity"), QString::fromUtf8(e.what()));
+    }
+    emit evaluationFinished(cancelled);
+}
+
+}  // namespace studio

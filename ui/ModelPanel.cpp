@@ -1,0 +1,173 @@
+#include "ModelPanel.h"
+
+#include <QComboBox>
+#include <QFile>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QVBoxLayout>
+
+#include "Format.h"
+
+namespace studio {
+namespace {
+
+// MemAvailable from /proc/meminfo (Linux); 0 when it cannot be read.
+quint64 availableHostMemory() {
+    QFile meminfo(QStringLiteral("/proc/meminfo"));
+    if (!meminfo.open(QIODevice::ReadOnly | QIODevice::Text)) return 0;
+    // /proc files report size 0, so read the whole text rather than testing atEnd().
+    for (const QByteArray& line : meminfo.readAll().split('\n')) {
+        if (line.startsWith("MemAvailable:")) {
+            const QList<QByteArray> parts = line.simplified().split(' ');
+            if (parts.size() >= 2) return parts[1].toULongLong() * 1024;  // kB
+        }
+    }
+    return 0;
+}
+
+QString humanParameters(qint64 n) {
+    if (n >= 1'000'000'000) return QStringLiteral("%1 B").arg(double(n) / 1e9, 0, 'f', 2);
+    if (n >= 1'000'000) return QStringLiteral("%1 M").arg(double(n) / 1e6, 0, 'f', 2);
+    return formatCount(n);
+}
+
+}  // namespace
+
+ModelPanel::ModelPanel(QWidget* parent)
+    : QGroupBox(tr("Model"), parent),
+      name_(new QLabel(tr("none"))),
+      architecture_(new QLabel),
+      parameters_(new QLabel),
+      window_(new QLabel),
+      dtypes_(new QLabel),
+      device_(new QLabel),
+      memory_(new QLabel),
+      progress_(new QProgressBar),
+      deviceCombo_(new QComboBox),
+      openButton_(new QPushButton(tr("Open model…"))) {
+    name_->setObjectName("modelName");
+    window_->setObjectName("modelWindow");
+    memory_->setObjectName("modelMemory");
+    progress_->setObjectName("modelProgress");
+    for (auto* label : {name_, architecture_, parameters_, window_, dtypes_, device_, memory_}) {
+        label->setTextInteractionFlags(Qt::TextSelectableByMouse);
+        label->setWordWrap(true);
+    }
+    QFont bold = name_->font();
+    bold.setBold(true);
+    name_->setFont(bold);
+    progress_->setRange(0, 1000);
+    progress_->setTextVisible(false);
+    progress_->setMaximumHeight(progress_->fontMetrics().height() / 2 + 2);
+    progress_->hide();
+    deviceCombo_->addItems({tr("Auto"), tr("CPU"), tr("GPU (CUDA)")});
+    deviceCombo_->setToolTip(tr("Where the next model load runs"));
+    openButton_->setToolTip(tr("Open a GGUF model (Ctrl+Shift+O)"));
+
+    auto* form = new QFormLayout;
+    form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    form->addRow(tr("Name"), name_);
+    form->addRow(tr("Architecture"), architecture_);
+    form->addRow(tr("Parameters"), parameters_);
+    form->addRow(tr("Training window L"), window_);
+    form->addRow(tr("Weights"), dtypes_);
+    form->addRow(tr("Device"), device_);
+    form->addRow(tr("Memory"), memory_);
+
+    auto* buttons = new QHBoxLayout;
+    buttons->addWidget(openButton_);
+    buttons->addStretch(1);
+    buttons->addWidget(new QLabel(tr("Load on")));
+    buttons->addWidget(deviceCombo_);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addWidget(progress_);
+    layout->addLayout(buttons);
+
+    connect(openButton_, &QPushButton::clicked, this, &ModelPanel::openRequested);
+    connect(deviceCombo_, &QComboBox::currentIndexChanged, this, &ModelPanel::deviceChanged);
+}
+
+int ModelPanel::device() const {
+    return deviceCombo_->currentIndex();
+}
+void ModelPanel::setDevice(int device) {
+    deviceCombo_->setCurrentIndex(std::clamp(device, 0, 2));
+}
+QString ModelPanel::memoryText() const {
+    return memory_->text();
+}
+
+void ModelPanel::setLoading(const QString& path) {
+    name_->setText(tr("loading %1…").arg(QFileInfo(path).fileName()));
+    progress_->setValue(0);
+    progress_->show();
+}
+
+void ModelPanel::setProgress(double fraction) {
+    progress_->setValue(int(fraction * 1000));
+}
+
+void ModelPanel::setModel(const ModelSummary& model) {
+    model_ = model;
+    hasModel_ = true;
+    progress_->hide();
+    name_->setText(model.name.isEmpty() ? QFileInfo(model.path).completeBaseName() : model.name);
+    name_->setToolTip(model.path);
+    architecture_->setText(tr("%1 · %2 layers · %3 heads (%4 KV) · vocab %5")
+                               .arg(model.architecture)
+                               .arg(model.layers)
+                               .arg(model.heads)
+                               .arg(model.headsKv)
+                               .arg(formatCount(model.vocabSize)));
+    parameters_->setText(humanParameters(model.parameterCount));
+    window_->setText(tr("%1 tokens").arg(formatCount(model.trainingWindow)));
+    dtypes_->setText(tr("%1 · %2").arg(model.dtypeMix, formatBytes(model.weightBytes)));
+    device_->setText(model.device);
+    updateMemory();
+}
+
+void ModelPanel::setLoadFailed(const QString& message) {
+    progress_->hide();
+    hasModel_ = false;
+    name_->setText(tr("none"));
+    name_->setToolTip(message);
+    for (auto* label : {architecture_, parameters_, window_, dtypes_, device_}) label->clear();
+    updateMemory();
+}
+
+void ModelPanel::setRequiredTokens(qint64 tokens) {
+    requiredTokens_ = tokens;
+    updateMemory();
+}
+
+void ModelPanel::updateMemory() {
+    const quint64 available = availableHostMemory();
+    const QString free =
+        available ? tr("%1 available").arg(formatBytes(available)) : tr("available memory unknown");
+    if (!hasModel_) {
+        memory_->setText(free);
+        return;
+    }
+    if (requiredTokens_ < 0) {
+        memory_->setText(tr("weights %1 · %2").arg(formatBytes(model_.weightBytes), free));
+        return;
+    }
+    // The compare runs one session at a time; the Self-Extend cache is the larger of the two.
+    const quint64 kv = quint64(requiredTokens_) *
+                       std::max(model_.kvBytesPerTokenSelfExtend, model_.kvBytesPerTokenVanilla);
+    const quint64 needed = model_.weightBytes + kv;
+    const bool enough = available == 0 || needed < available;
+    memory_->setText(tr("<span style='color:%1'>%2 needed</span> (weights %3 + KV cache %4 for %5 "
+                        "tokens) · %6")
+                         .arg(enough ? "#2e9d5b" : "#d03b3b", formatBytes(needed),
+                              formatBytes(model_.weightBytes), formatBytes(kv),
+                              formatCount(requiredTokens_), free));
+}
+
+}  // namespace studio

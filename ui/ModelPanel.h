@@ -1,0 +1,57 @@
+// What the loaded model is and whether the current document fits in memory with it: name,
+// architecture, parameters, training window L, dtype mix, device, and the memory a run on the
+// document needs (weights + KV cache) against the host's available memory.
+#pragma once
+
+#include <QGroupBox>
+
+#include "EngineTypes.h"
+
+class QComboBox;
+class QLabel;
+class QProgressBar;
+class QPushButton;
+
+namespace studio {
+
+class ModelPanel : public QGroupBox {
+    Q_OBJECT
+
+  public:
+    explicit ModelPanel(QWidget* parent = nullptr);
+
+    void setLoading(const QString& path);
+    void setProgress(double fraction);
+    void setModel(const ModelSummary& model);
+    void setLoadFailed(const QString& message);
+    void setRequiredTokens(qint64 tokens);  // document + question + answer; -1 unknown
+
+    int device() const;  // 0 auto, 1 CPU, 2 CUDA
+    void setDevice(int device);
+    bool hasModel() const { return hasModel_; }
+    const ModelSummary& model() const { return model_; }
+    QString memoryText() const;
+
+  signals:
+    void openRequested();
+    void deviceChanged(int device);
+
+  private:
+    void updateMemory();
+
+    QLabel* name_;
+    QLabel* architecture_;
+    QLabel* parameters_;
+    QLabel* window_;
+    QLabel* dtypes_;
+    QLabel* device_;
+    QLabel* memory_;
+    QProgressBar* progress_;
+    QComboBox* deviceCombo_;
+    QPushButton* openButton_;
+    ModelSummary model_;
+    bool hasModel_ = false;
+    qint64 requiredTokens_ = -1;
+};
+
+}  // namespace studio

@@ -1,0 +1,18 @@
+// What the command line asks of the main window at start.
+#pragma once
+
+#include <QString>
+#include <optional>
+
+namespace studio {
+
+struct StartupOptions {
+    QString modelPath;     // empty: the last model, else the bundled demo model
+    QString documentPath;  // empty: the last document, if it still exists
+    std::optional<int> group;
+    std::optional<int> window;
+    QString askQuestion;     // hidden --ask: ask once the model and document are loaded
+    QString screenshotPath;  // hidden --screenshot: grab the window after the answers, then quit
+};
+
+}  // namespace studio
