@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "attention/position_rule.h"
 #include "selfextend/error.h"
 
 namespace selfextend {
@@ -33,6 +34,10 @@ int smallest_group(int64_t training_window, int window, int64_t n_tokens) {
 double largest_used_position(int group, int window, int64_t n_tokens) {
     if (n_tokens <= window || group <= 1) return double(n_tokens);
     return window + double(n_tokens - window) / group;
+}
+
+int64_t relative_position(int64_t query, int64_t key, const AttentionMode& mode) {
+    return position_rule::relative_position(query, key, mode.group, mode.window);
 }
 
 bool rule_of_thumb_holds(int64_t training_window, int group, int window, int64_t n_tokens) {

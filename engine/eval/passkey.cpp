@@ -30,7 +30,9 @@ std::string filler(int64_t sentences, int64_t first_sentence) {
 }
 
 std::string passkey_needle(const std::string& key) {
-    return "The pass key is " + key + ". Remember it. " + key + " is the pass key.";
+    std::string needle = "The pass key is ";
+    needle.append(key).append(". Remember it. ").append(key).append(" is the pass key.");
+    return needle;
 }
 
 struct Layout {
@@ -42,10 +44,10 @@ struct Layout {
 Layout compose(int64_t sentences, double depth, const std::string& needle, std::string_view tail) {
     const auto before = int64_t(std::llround(depth * double(sentences)));
     Layout layout;
-    layout.text = std::string(kIntroduction) + filler(before, 0);
+    layout.text.assign(kIntroduction).append(filler(before, 0));
     layout.needle_byte = layout.text.size();
-    layout.text += " " + needle + filler(sentences - before, before);
-    if (!tail.empty()) layout.text += " " + std::string(tail);
+    layout.text.append(" ").append(needle).append(filler(sentences - before, before));
+    if (!tail.empty()) layout.text.append(" ").append(tail);
     return layout;
 }
 

@@ -11,12 +11,16 @@ class ByteSink {
 public:
     template <typename T>
     void put(T value) {
-        const auto* p = reinterpret_cast<const uint8_t*>(&value);
-        bytes.insert(bytes.end(), p, p + sizeof(T));
+        append(&value, sizeof(T));
     }
     void put_string(const std::string& s) {
         put<uint64_t>(s.size());
-        bytes.insert(bytes.end(), s.begin(), s.end());
+        append(s.data(), s.size());
+    }
+    void append(const void* data, size_t size) {
+        const size_t at = bytes.size();
+        bytes.resize(at + size);
+        if (size) std::memcpy(bytes.data() + at, data, size);
     }
     void pad_to(uint64_t alignment) {
         while (bytes.size() % alignment) bytes.push_back(0);
@@ -201,7 +205,7 @@ std::vector<uint8_t> GgufWriter::to_bytes() const {
     }
     sink.pad_to(alignment_);
     for (const PendingTensor& tensor : tensors_) {
-        sink.bytes.insert(sink.bytes.end(), tensor.data.begin(), tensor.data.end());
+        sink.append(tensor.data.data(), tensor.data.size());
         sink.pad_to(alignment_);
     }
     return std::move(sink.bytes);

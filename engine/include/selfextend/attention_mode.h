@@ -34,6 +34,10 @@ int smallest_group(int64_t training_window, int window, int64_t n_tokens);
 // Largest relative position the model sees on N tokens: W + (N - W) / G (N itself when N <= W).
 double largest_used_position(int group, int window, int64_t n_tokens);
 
+// The RoPE distance the model sees between query i and key j <= i under this mode (the engine's
+// position rule, for front ends that draw it).
+int64_t relative_position(int64_t query, int64_t key, const AttentionMode& mode);
+
 // The authors' empirical rule: W + (N - W) / G < 2/3 L.
 bool rule_of_thumb_holds(int64_t training_window, int group, int window, int64_t n_tokens);
 
