@@ -4,12 +4,15 @@
 #include <cmath>
 
 #include "attention/position_rule.h"
+#include "backend/host_memory.h"
 #include "selfextend/error.h"
 
 namespace selfextend {
 
 RopeTable::RopeTable(const HyperParams& hp, int64_t positions)
     : pairs_(hp.rope_dimensions / 2), positions_(positions) {
+    require_host_memory(uint64_t(positions) * uint64_t(pairs_) * 2 * sizeof(float),
+                        "the RoPE table of " + std::to_string(positions) + " positions");
     cos_.resize(size_t(positions * pairs_));
     sin_.resize(size_t(positions * pairs_));
     std::vector<double> frequency(static_cast<size_t>(pairs_));

@@ -86,12 +86,16 @@ void append_entity(std::string& out, const std::string& entity) {
 
 std::string html_to_text(const std::string& html) {
     static const char* const kBlockTags[] = {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
-                                             "blockquote", "pre", "section", "article", "hr", "table", "ul", "ol"};
+                                             "blockquote", "pre", "section", "article", "hr", "table", "ul", "ol", "title"};
     std::string out;
     size_t at = 0;
     while (at < html.size()) {
         const char c = html[at];
-        if (c == '<') {
+        // '<' opens markup only before a name, '/', '!' or '?'; otherwise it is text ("a < b").
+        const bool opens_markup = c == '<' && at + 1 < html.size() &&
+                                  (std::isalpha(static_cast<unsigned char>(html[at + 1])) || html[at + 1] == '/' ||
+                                   html[at + 1] == '!' || html[at + 1] == '?');
+        if (opens_markup) {
             const size_t close = html.find('>', at);
             if (close == std::string::npos) break;
             std::string tag = lower(html.substr(at + 1, close - at - 1));
@@ -115,6 +119,8 @@ std::string html_to_text(const std::string& html) {
                     if (!out.empty() && out.back() != '\n') out += '\n';
                     break;
                 }
+            // Table cells end like words.
+            if ((name == "td" || name == "th") && !out.empty() && out.back() != ' ' && out.back() != '\n') out += ' ';
             continue;
         }
         if (c == '&') {

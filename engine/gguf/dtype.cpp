@@ -98,19 +98,22 @@ const DTypeTraits* find_dtype(uint32_t raw_type) {
 
 const DTypeTraits& dtype_traits(DType type) { return *find_dtype(uint32_t(type)); }
 
-std::string_view gguf_type_name(uint32_t raw_type) {
+std::string gguf_type_name(uint32_t raw_type) {
     // Names of the GGUF types this engine does not (yet) compute with, for error messages.
     static constexpr std::array<std::string_view, 31> kNames = {
         "F32",  "F16",  "Q4_0", "Q4_1", "type 4", "type 5", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K",
         "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K",   "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL",
         "IQ3_S", "IQ2_S", "IQ4_XS", "I8", "I16", "I32", "I64", "F64", "IQ1_M", "BF16"};
-    if (raw_type < kNames.size()) return kNames[raw_type];
-    return "unknown";
+    if (raw_type < kNames.size() && kNames[raw_type].rfind("type ", 0) != 0) return std::string(kNames[raw_type]);
+    return "type " + std::to_string(raw_type);
 }
 
 int64_t row_bytes(const DTypeTraits& traits, int64_t n) {
-    if (n < 0 || n % traits.block_size != 0) return -1;
-    return n / traits.block_size * traits.bytes_per_block;
+    int64_t bytes = 0;
+    if (n < 0 || n % traits.block_size != 0 ||
+        __builtin_mul_overflow(n / traits.block_size, traits.bytes_per_block, &bytes))
+        return -1;
+    return bytes;
 }
 
 void quantize_row_q8_0(const float* src, BlockQ8_0* dst, int64_t n) {

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace selfextend {
@@ -31,9 +32,9 @@ const DTypeTraits* find_dtype(uint32_t raw_type);
 const DTypeTraits& dtype_traits(DType type);
 
 // A name for any GGUF type number, supported or not ("Q4_K", "type 99").
-std::string_view gguf_type_name(uint32_t raw_type);
+std::string gguf_type_name(uint32_t raw_type);
 
-// Bytes taken by a row of n values, or -1 when n is not a whole number of blocks.
+// Bytes taken by a row of n values, or -1 when n is not a whole number of blocks (or too large).
 int64_t row_bytes(const DTypeTraits& traits, int64_t n);
 
 float half_to_float(uint16_t h);

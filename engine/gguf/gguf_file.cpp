@@ -1,6 +1,7 @@
 #include "gguf/gguf_file.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <sstream>
@@ -68,6 +69,22 @@ uint64_t minimum_bytes(GgufType type) {
 
 bool known_type(uint32_t raw) { return raw <= uint32_t(GgufType::Float64); }
 
+// A key or tensor name as it may appear in a message: control bytes (a NUL would end the C
+// string of what()) written as \xNN, and long names cut.
+std::string printable(const std::string& name) {
+    std::string out;
+    for (const char c : name.substr(0, 200)) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+            char escaped[8];
+            std::snprintf(escaped, sizeof escaped, "\\x%02x", unsigned(static_cast<unsigned char>(c)));
+            out += escaped;
+        } else {
+            out += c;
+        }
+    }
+    return name.size() > 200 ? out + "..." : out;
+}
+
 GgufValue read_value(Cursor& cursor, GgufType type, int depth) {
     GgufValue value;
     value.type = type;
@@ -120,7 +137,7 @@ bool multiply_overflows(int64_t a, int64_t b, int64_t* product) {
 }  // namespace
 
 GgufError::GgufError(const std::string& problem, uint64_t offset)
-    : Error("GGUF: " + problem + " (at byte " + std::to_string(offset) + ")"), offset_(offset) {}
+    : Error("GGUF: " + problem + " (at byte " + std::to_string(offset) + ")"), problem_(problem), offset_(offset) {}
 
 std::string_view gguf_value_type_name(GgufType type) {
     static constexpr std::string_view kNames[] = {"uint8",  "int8",  "uint16", "int16", "uint32",
@@ -191,7 +208,7 @@ GgufFile GgufFile::open(const std::string& path) {
     try {
         file.parse_all();
     } catch (const GgufError& e) {
-        throw GgufError(std::string(e.what()).substr(6) + " in '" + path + "'", e.offset());
+        throw GgufError(e.problem() + " in '" + path + "'", e.offset());
     }
     return file;
 }
@@ -230,19 +247,25 @@ void GgufFile::parse_all() {
         const uint64_t type_at = cursor.offset();
         const auto raw_type = cursor.read<uint32_t>("a metadata type");
         if (!known_type(raw_type))
-            throw GgufError("unknown metadata type " + std::to_string(raw_type) + " for key '" + key + "'", type_at);
+            throw GgufError("unknown metadata type " + std::to_string(raw_type) + " for key '" + printable(key) + "'", type_at);
+        const uint64_t value_at = cursor.offset();
         GgufValue value = read_value(cursor, GgufType(raw_type), 0);
         if (!metadata_index_.emplace(key, metadata_.size()).second)
-            throw GgufError("duplicate metadata key '" + key + "'", key_at);
+            throw GgufError("duplicate metadata key '" + printable(key) + "'", key_at);
         metadata_.emplace_back(std::move(key), std::move(value));
+        metadata_offsets_.push_back(value_at);
     }
 
     if (const GgufValue* align = find("general.alignment")) {
-        if (!align->is_integer()) throw GgufError("general.alignment is not an integer", 0);
-        const int64_t a = align->as_int();
-        if (a <= 0 || (a & (a - 1)) != 0 || a > (1 << 20))
-            throw GgufError("general.alignment " + std::to_string(a) + " is not a power of two", 0);
-        alignment_ = uint64_t(a);
+        const uint64_t at = metadata_offsets_[metadata_index_.at("general.alignment")];
+        if (!align->is_integer()) throw GgufError("general.alignment is not an integer", at);
+        const bool is_signed = align->type == GgufType::Int8 || align->type == GgufType::Int16 ||
+                               align->type == GgufType::Int32 || align->type == GgufType::Int64;
+        if (is_signed && align->i <= 0) throw GgufError("general.alignment " + std::to_string(align->i) + " is not positive", at);
+        const uint64_t a = is_signed ? uint64_t(align->i) : align->u;
+        if (a == 0 || (a & (a - 1)) != 0 || a > (1u << 20))
+            throw GgufError("general.alignment " + std::to_string(a) + " is not a power of two up to 2^20", at);
+        alignment_ = a;
     }
 
     tensors_.reserve(tensor_count);
@@ -254,38 +277,40 @@ void GgufFile::parse_all() {
         const uint64_t dims_at = cursor.offset();
         const auto n_dims = cursor.read<uint32_t>("a tensor's dimension count");
         if (n_dims == 0 || n_dims > uint32_t(kGgufMaxDims))
-            throw GgufError("tensor '" + tensor.name + "' has " + std::to_string(n_dims) + " dimensions (1 to 4 allowed)", dims_at);
+            throw GgufError("tensor '" + printable(tensor.name) + "' has " + std::to_string(n_dims) + " dimensions (1 to 4 allowed)", dims_at);
         int64_t elements = 1;
         for (uint32_t d = 0; d < n_dims; ++d) {
             const uint64_t dim_at = cursor.offset();
             const auto dim = cursor.read<uint64_t>("a tensor dimension");
             if (dim == 0 || dim > uint64_t(std::numeric_limits<int64_t>::max()) ||
                 multiply_overflows(elements, int64_t(dim), &elements))
-                throw GgufError("tensor '" + tensor.name + "' has an invalid dimension " + std::to_string(dim), dim_at);
+                throw GgufError("tensor '" + printable(tensor.name) + "' has an invalid dimension " + std::to_string(dim), dim_at);
             tensor.dims.push_back(int64_t(dim));
         }
         const uint64_t type_at = cursor.offset();
         tensor.raw_type = cursor.read<uint32_t>("a tensor type");
         tensor.dtype = find_dtype(tensor.raw_type);
         if (!tensor.dtype)
-            throw GgufError("tensor '" + tensor.name + "' has unsupported type " +
-                                std::string(gguf_type_name(tensor.raw_type)) + " (" + std::to_string(tensor.raw_type) + ")",
+            throw GgufError("tensor '" + printable(tensor.name) + "' has unsupported type " +
+                                gguf_type_name(tensor.raw_type) + " (" + std::to_string(tensor.raw_type) + ")",
                             type_at);
-        const int64_t bytes_per_row = row_bytes(*tensor.dtype, tensor.dims[0]);
-        if (bytes_per_row < 0)
-            throw GgufError("tensor '" + tensor.name + "' row of " + std::to_string(tensor.dims[0]) +
+        int64_t bytes_per_row = 0;
+        if (tensor.dims[0] % tensor.dtype->block_size != 0)
+            throw GgufError("tensor '" + printable(tensor.name) + "' row of " + std::to_string(tensor.dims[0]) +
                                 " values is not a whole number of " + std::string(tensor.dtype->name) + " blocks",
                             dims_at);
+        if (multiply_overflows(tensor.dims[0] / tensor.dtype->block_size, tensor.dtype->bytes_per_block, &bytes_per_row))
+            throw GgufError("tensor '" + printable(tensor.name) + "' is too large", dims_at);
         int64_t total_bytes = 0;
         if (multiply_overflows(bytes_per_row, elements / tensor.dims[0], &total_bytes))
-            throw GgufError("tensor '" + tensor.name + "' is too large", dims_at);
+            throw GgufError("tensor '" + printable(tensor.name) + "' is too large", dims_at);
         tensor.bytes = uint64_t(total_bytes);
         const uint64_t offset_at = cursor.offset();
         tensor.offset = cursor.read<uint64_t>("a tensor offset");
         if (tensor.offset % alignment_ != 0)
-            throw GgufError("tensor '" + tensor.name + "' offset " + std::to_string(tensor.offset) + " is not aligned to " + std::to_string(alignment_), offset_at);
+            throw GgufError("tensor '" + printable(tensor.name) + "' offset " + std::to_string(tensor.offset) + " is not aligned to " + std::to_string(alignment_), offset_at);
         if (!tensor_index_.emplace(tensor.name, tensors_.size()).second)
-            throw GgufError("duplicate tensor name '" + tensor.name + "'", info_at);
+            throw GgufError("duplicate tensor name '" + printable(tensor.name) + "'", info_at);
         tensors_.push_back(std::move(tensor));
     }
 
@@ -299,7 +324,7 @@ void GgufFile::parse_all() {
     std::vector<const GgufTensor*> by_offset;
     for (GgufTensor& tensor : tensors_) {
         if (tensor.offset > data_bytes || tensor.bytes > data_bytes - tensor.offset)
-            throw GgufError("tensor '" + tensor.name + "' (" + std::to_string(tensor.bytes) + " bytes at data offset " +
+            throw GgufError("tensor '" + printable(tensor.name) + "' (" + std::to_string(tensor.bytes) + " bytes at data offset " +
                                 std::to_string(tensor.offset) + ") runs past the end of the file",
                             data_start + std::min(tensor.offset, data_bytes));
         tensor.data = bytes_.data() + data_start + tensor.offset;
@@ -310,7 +335,7 @@ void GgufFile::parse_all() {
     for (size_t k = 1; k < by_offset.size(); ++k) {
         const GgufTensor& previous = *by_offset[k - 1];
         if (previous.offset + previous.bytes > by_offset[k]->offset)
-            throw GgufError("tensors '" + previous.name + "' and '" + by_offset[k]->name + "' overlap",
+            throw GgufError("tensors '" + printable(previous.name) + "' and '" + printable(by_offset[k]->name) + "' overlap",
                             data_start + by_offset[k]->offset);
     }
 }

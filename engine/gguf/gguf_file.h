@@ -34,8 +34,10 @@ class GgufError : public Error {
 public:
     GgufError(const std::string& problem, uint64_t offset);
     uint64_t offset() const { return offset_; }
+    const std::string& problem() const { return problem_; }
 
 private:
+    std::string problem_;
     uint64_t offset_;
 };
 
@@ -106,6 +108,7 @@ private:
     uint64_t alignment_ = kGgufDefaultAlignment;
     std::vector<std::pair<std::string, GgufValue>> metadata_;
     std::unordered_map<std::string, size_t> metadata_index_;
+    std::vector<uint64_t> metadata_offsets_;  // where each value starts, for error messages
     std::vector<GgufTensor> tensors_;
     std::unordered_map<std::string, size_t> tensor_index_;
 };

@@ -70,6 +70,23 @@ void matmul(cublasHandle_t handle, const DeviceMatrix& w, const __half* x, int64
                                  CUDA_R_32F, int(w.rows), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
 }
 
+// Checks that a session's KV cache, RoPE table and activations fit in free device memory before
+// anything is allocated; returns the bytes.
+uint64_t require_session_memory(const HyperParams& hp, int64_t capacity, const AttentionMode& mode) {
+    const uint64_t cache = uint64_t(hp.layer_count) * 2 * hp.head_count_kv * uint64_t(capacity) * hp.head_dim * 2;
+    const uint64_t rope = uint64_t(RopeTable::positions_for(capacity, mode)) * (hp.rope_dimensions / 2) * 2 * 4;
+    const uint64_t activations = uint64_t(kMaxChunk) * (uint64_t(hp.embedding_length) * 6 + uint64_t(hp.q_dim()) * 10 +
+                                                        uint64_t(hp.kv_dim()) * 8 + uint64_t(hp.feed_forward_length) * 10 +
+                                                        uint64_t(hp.vocab_size) * 4);
+    const uint64_t needed = cache + rope + activations;
+    const auto [free, total] = device_memory();
+    if (needed > free)
+        throw OutOfMemory("out of GPU memory: a session of " + std::to_string(capacity) + " tokens needs " +
+                          format_bytes(needed) + " (KV cache " + format_bytes(cache) + "), " + format_bytes(free) +
+                          " of " + format_bytes(total) + " is free");
+    return needed;
+}
+
 class CudaSession final : public detail::BackendSession {
 public:
     CudaSession(const HyperParams& hp, const DeviceWeights& weights, int64_t capacity, const AttentionMode& mode);
@@ -86,6 +103,7 @@ public:
     int64_t max_chunk() const override { return kMaxChunk; }
 
 private:
+    const uint64_t device_bytes_;  // first: checked before any allocation
     const HyperParams& hp_;
     const DeviceWeights& w_;
     const int64_t capacity_;
@@ -102,7 +120,8 @@ private:
 };
 
 CudaSession::CudaSession(const HyperParams& hp, const DeviceWeights& weights, int64_t capacity, const AttentionMode& mode)
-    : hp_(hp),
+    : device_bytes_(require_session_memory(hp, capacity, mode)),
+      hp_(hp),
       w_(weights),
       capacity_(capacity),
       mode_(mode),

@@ -1,0 +1,224 @@
+// Document loading: text files come back as UTF-8 without BOM or carriage returns, invalid
+// UTF-8 is replaced and flagged, empty/binary/missing files are errors; HTML is reduced to its
+// visible text.
+#include <QFile>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "selfextend/document.h"
+#include "selfextend/error.h"
+
+using namespace selfextend;
+
+namespace {
+
+QByteArray B(const std::string& s) {
+    return QByteArray(s.data(), qsizetype(s.size()));
+}
+
+const char kReplacement[] = "\xEF\xBF\xBD";
+
+template <typename F>
+QString error_of(F&& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return QString::fromStdString(e.what());
+    }
+    return {};
+}
+
+}  // namespace
+
+class TestDocument : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir dir_;
+
+    std::string write(const QString& name, const QByteArray& bytes) {
+        const QString path = dir_.path() + "/" + name;
+        QFile f(path);
+        if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size())
+            qFatal("cannot write %s", qPrintable(path));
+        return path.toStdString();
+    }
+
+  private slots:
+    void initTestCase() { QVERIFY(dir_.isValid()); }
+
+    void plainText() {
+        const QByteArray text =
+            "The pass key is 38117.\nRemember it.\n\n  Indented — “quoted” 東京 🙂\n";
+        const std::string path = write("plain.txt", text);
+        const Document d = load_text_document(path);
+        QCOMPARE(QString::fromStdString(d.path), QString::fromStdString(path));
+        QCOMPARE(B(d.text), text);
+        QVERIFY(!d.had_invalid_utf8);
+        // Markdown is read as it is.
+        const QByteArray md = "# Title\n\n* item with <b>markup</b> &amp; stays\n";
+        QCOMPARE(B(load_text_document(write("notes.md", md)).text), md);
+    }
+
+    void byteOrderMarkIsDropped() {
+        const Document d = load_text_document(write("bom.txt", "\xEF\xBB\xBFHello, BOM.\n"));
+        QCOMPARE(B(d.text), QByteArray("Hello, BOM.\n"));
+        QVERIFY(!d.had_invalid_utf8);
+        // Only a leading BOM is a BOM; one inside the text is a character (U+FEFF).
+        const Document inner = load_text_document(write("inner-bom.txt",
+                                                        "a\xEF\xBB\xBF"
+                                                        "b"));
+        QCOMPARE(B(inner.text), QByteArray("a\xEF\xBB\xBF"
+                                           "b"));
+    }
+
+    void carriageReturnsAreRemoved() {
+        const Document d = load_text_document(write("crlf.txt", "line one\r\nline two\r\n\r\nend"));
+        QCOMPARE(B(d.text), QByteArray("line one\nline two\n\nend"));
+        const Document both = load_text_document(write("bom-crlf.txt", "\xEF\xBB\xBFx\r\ny\r\n"));
+        QCOMPARE(B(both.text), QByteArray("x\ny\n"));
+    }
+
+    void invalidUtf8IsReplacedAndFlagged() {
+        // Latin-1 é, a lone continuation byte, an overlong slash and a surrogate.
+        const Document d = load_text_document(
+            write("latin1.txt", "caf\xE9 au lait\n\x80 x \xC0\xAF y \xED\xA0\x80 z\n"));
+        QVERIFY(d.had_invalid_utf8);
+        const QByteArray r(kReplacement);
+        QCOMPARE(B(d.text),
+                 "caf" + r + " au lait\n" + r + " x " + r + r + " y " + r + r + r + " z\n");
+        // Valid text around it is untouched, including a real U+FFFD, which alone is no flag.
+        const Document ok =
+            load_text_document(write("fffd.txt", QByteArray("already ") + r + " here"));
+        QVERIFY(!ok.had_invalid_utf8);
+        QCOMPARE(B(ok.text), QByteArray("already ") + r + " here");
+        // Invalid UTF-8 with CRLF: both fixes apply.
+        const Document both = load_text_document(write("both.txt", "a\xFF\r\nb"));
+        QVERIFY(both.had_invalid_utf8);
+        QCOMPARE(B(both.text), "a" + r + "\nb");
+    }
+
+    void emptyAndWhitespaceFilesAreErrors() {
+        QVERIFY(error_of([&] { load_text_document(write("empty.txt", "")); }).contains("empty"));
+        QVERIFY(error_of([&] {
+                    load_text_document(write("spaces.txt", " \t\r\n\n  \f"));
+                }).contains("empty"));
+        QVERIFY(error_of([&] {
+                    load_text_document(write("bom-only.txt", "\xEF\xBB\xBF"));
+                }).contains("empty"));
+        QVERIFY(error_of([&] {
+                    load_text_document(write("bom-space.txt", "\xEF\xBB\xBF \n"));
+                }).contains("empty"));
+        // One visible character is enough.
+        QCOMPARE(B(load_text_document(write("one.txt", "\n\n.\n")).text), QByteArray("\n\n.\n"));
+    }
+
+    void binaryFilesAreErrors() {
+        QByteArray nul("text then a NUL");
+        nul.append('\0');
+        nul.append("and more text");
+        QVERIFY(error_of([&] { load_text_document(write("nul.txt", nul)); }).contains("binary"));
+        QByteArray png("\x89PNG\r\n\x1a\n", 8);
+        png.append(QByteArray(64, '\0'));
+        QVERIFY(error_of([&] { load_text_document(write("image.png", png)); }).contains("binary"));
+        // Mostly control characters, no NUL.
+        QByteArray controls;
+        for (int k = 0; k < 200; ++k) controls.append(char(1 + k % 8));
+        QVERIFY(error_of([&] {
+                    load_text_document(write("controls.bin", controls));
+                }).contains("binary"));
+        // UTF-16 text has NULs: refused rather than shown as garbage.
+        QVERIFY(!error_of([&] {
+                     load_text_document(write("utf16.txt", QByteArray("\xFF\xFEh\0i\0", 6)));
+                 }).isEmpty());
+    }
+
+    void missingOrUnreadableFilesAreErrors() {
+        const QString missing = error_of(
+            [&] { load_text_document((dir_.path() + "/does-not-exist.txt").toStdString()); });
+        QVERIFY(!missing.isEmpty());
+        QVERIFY2(missing.contains("does-not-exist.txt"), qPrintable(missing));
+        QVERIFY(!error_of([&] { load_text_document(""); }).isEmpty());
+        QVERIFY(!error_of([&] {
+                     load_text_document(dir_.path().toStdString());
+                 }).isEmpty());  // a directory
+    }
+
+    void htmlFilesAreReducedToText() {
+        const std::string path = write(
+            "page.HTML", "<html><body><h1>Title</h1><p>Some &amp; text</p></body></html>\r\n");
+        const Document d = load_text_document(path);
+        QCOMPARE(B(d.text), QByteArray("Title\nSome & text"));
+        QVERIFY(error_of([&] {
+                    load_text_document(write("blank.htm", "<html><script>x()</script></html>"));
+                }).contains("no visible text"));
+    }
+
+    void htmlToText() {
+        const std::string page =
+            "<!DOCTYPE html>\n"
+            "<html><head><style>p { color: red; } /* <p>not text</p> */</style>\n"
+            "<script type=\"text/javascript\">var s = \"<p>not text</p>\"; if (a < b && c > d) "
+            "{}</script>\n"
+            "<SCRIPT>document.write('<b>hidden</b>')</SCRIPT></head>\n"
+            "<body><!-- a comment <p>hidden</p> -->"
+            "<h1 class=\"t\">Title &amp; more</h1>\n"
+            "<p>First   paragraph\n   with &lt;tags&gt; &quot;quoted&quot; &apos;x&apos; "
+            "&#x41;&#65;&#X42; "
+            "&#x1F600; &#233; &eacute; &mdash; &hellip;</p>"
+            "<div>Block<br>line two<br/>line three</div>\n"
+            "<ul>\n  <li>one</li>\n  <li><a href=\"#\">two</a></li>\n</ul>"
+            "<p>in<b>line</b> <i>tags</i> keep words</p>"
+            "</body></html>\n";
+        const std::string want =
+            "Title & more\n"
+            "First paragraph with <tags> \"quoted\" 'x' AAB \xF0\x9F\x98\x80 \xC3\xA9 &eacute; "
+            "\xE2\x80\x94 \xE2\x80\xA6\n"
+            "Block\n"
+            "line two\n"
+            "line three\n"
+            "one\n"
+            "two\n"
+            "inline tags keep words";
+        QCOMPARE(B(html_to_text(page)), B(want));
+    }
+
+    void htmlEntitiesEdgeCases() {
+        const QByteArray r(kReplacement);
+        QCOMPARE(B(html_to_text("&#0;|&#xD800;|&#x110000;|&#xZZ;|&#99999999;")),
+                 r + "|" + r + "|" + r + "|" + r + "|" + r);
+        QCOMPARE(B(html_to_text("&#x10FFFF;")), QByteArray("\xF4\x8F\xBF\xBF"));
+        QCOMPARE(B(html_to_text("&#127;&#128;&#2047;&#2048;")),
+                 QByteArray("\x7F\xC2\x80\xDF\xBF\xE0\xA0\x80"));
+        QCOMPARE(B(html_to_text("AT&amp;T &unknown; a&b")), QByteArray("AT&T &unknown; a&b"));
+        QCOMPARE(B(html_to_text("a&nbsp;b")), QByteArray("a b"));
+        QCOMPARE(B(html_to_text("  spaces \n\t around  ")), QByteArray("spaces around"));
+        QCOMPARE(B(html_to_text("<p>a</p><p>b</p><p>c</p>")), QByteArray("a\nb\nc"));
+        QCOMPARE(B(html_to_text("")), QByteArray());
+        QCOMPARE(B(html_to_text("<!-- unterminated comment <p>x</p>")), QByteArray());
+        QCOMPARE(B(html_to_text("<style>unterminated")), QByteArray());
+    }
+
+    void htmlTableCellsStaySeparate() {
+        // Adjacent cells are separate words on the page; gluing them ("1cell") changes the text.
+        const QString text = QString::fromStdString(html_to_text(
+            "<table><tr><td>cell 1</td><td>cell 2</td></tr><tr><th>a</th><th>b</th></tr></table>"));
+        const QStringList words = text.simplified().split(' ');
+        QCOMPARE(words, QStringList({"cell", "1", "cell", "2", "a", "b"}));
+    }
+
+    void htmlLessThanInTextIsKept() {
+        // A '<' that does not start a tag (followed by a space) is text, as browsers show it;
+        // it must not swallow the text up to the next '>' or the rest of the page.
+        QCOMPARE(B(html_to_text("<p>if a < b then c</p><p>more</p>")),
+                 QByteArray("if a < b then c\nmore"));
+        QCOMPARE(B(html_to_text("x < y and z")), QByteArray("x < y and z"));
+    }
+
+    void questionPrompt() {
+        QCOMPARE(B(question_prompt("Doc text.", "What is the door code?")),
+                 QByteArray("Doc text.\nQuestion: What is the door code?\nAnswer:"));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestDocument)
+#include "tst_document.moc"
