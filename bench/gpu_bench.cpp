@@ -48,11 +48,21 @@ struct SyntheticWeights {
     WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols, std::mt19937& rng) {
         for (auto& s : storage)  // reuse a buffer of this size
             if (int64_t(s.size()) == rows * cols)
-                return {name, &dtype_traits(DType::F16), reinterpret_cast<const uint8_t*>(s.data()), rows, cols, cols * 2};
+                return {name,
+                        &dtype_traits(DType::F16),
+                        reinterpret_cast<const uint8_t*>(s.data()),
+                        rows,
+                        cols,
+                        cols * 2};
         std::normal_distribution<float> normal(0.0f, 0.02f);
         auto& s = storage.emplace_back(size_t(rows * cols));
         for (auto& h : s) h = float_to_half(normal(rng));
-        return {name, &dtype_traits(DType::F16), reinterpret_cast<const uint8_t*>(s.data()), rows, cols, cols * 2};
+        return {name,
+                &dtype_traits(DType::F16),
+                reinterpret_cast<const uint8_t*>(s.data()),
+                rows,
+                cols,
+                cols * 2};
     }
 
     explicit SyntheticWeights(const HyperParams& hp) {
@@ -74,7 +84,9 @@ struct SyntheticWeights {
     }
 };
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 double used_device_gib() {
     const auto [free, total] = cuda::device_memory();
@@ -90,7 +102,8 @@ double copy_bandwidth() {
     SE_CUDA_CHECK(cudaDeviceSynchronize());
     const auto start = Clock::now();
     const int repeats = 10;
-    for (int r = 0; r < repeats; ++r) SE_CUDA_CHECK(cudaMemcpy(b.get(), a.get(), bytes, cudaMemcpyDeviceToDevice));
+    for (int r = 0; r < repeats; ++r)
+        SE_CUDA_CHECK(cudaMemcpy(b.get(), a.get(), bytes, cudaMemcpyDeviceToDevice));
     SE_CUDA_CHECK(cudaDeviceSynchronize());
     return 2.0 * bytes * repeats / seconds_since(start);
 }
@@ -110,8 +123,9 @@ double matmul_peak() {
     cuda::CublasHandle blas(stream);
     const float alpha = 1, beta = 0;
     auto run = [&] {
-        SE_CUBLAS_CHECK(cublasGemmEx(blas.get(), CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a.get(), CUDA_R_16F, n, b.get(),
-                                     CUDA_R_16F, n, &beta, c.get(), CUDA_R_32F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+        SE_CUBLAS_CHECK(cublasGemmEx(blas.get(), CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &alpha, a.get(),
+                                     CUDA_R_16F, n, b.get(), CUDA_R_16F, n, &beta, c.get(),
+                                     CUDA_R_32F, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
     };
     run();
     stream.synchronize();
@@ -122,21 +136,28 @@ double matmul_peak() {
     return 2.0 * n * n * double(n) * repeats / seconds_since(start);
 }
 
-// The attention kernel alone on n tokens of random data; FLOP/s counting QK and PV of the causal half.
+// The attention kernel alone on n tokens of random data; FLOP/s counting QK and PV of the causal
+// half.
 double attention_rate(const HyperParams& hp, int n, const AttentionMode& mode) {
     const RopeTable table(hp, RopeTable::positions_for(n, mode));
-    cuda::DeviceBuffer<float> cos(table.cos_table().size(), "rope"), sin(table.sin_table().size(), "rope");
-    SE_CUDA_CHECK(cudaMemcpy(cos.get(), table.cos_table().data(), cos.bytes(), cudaMemcpyHostToDevice));
-    SE_CUDA_CHECK(cudaMemcpy(sin.get(), table.sin_table().data(), sin.bytes(), cudaMemcpyHostToDevice));
+    cuda::DeviceBuffer<float> cos(table.cos_table().size(), "rope"),
+        sin(table.sin_table().size(), "rope");
+    SE_CUDA_CHECK(
+        cudaMemcpy(cos.get(), table.cos_table().data(), cos.bytes(), cudaMemcpyHostToDevice));
+    SE_CUDA_CHECK(
+        cudaMemcpy(sin.get(), table.sin_table().data(), sin.bytes(), cudaMemcpyHostToDevice));
     const size_t q_size = size_t(n) * hp.q_dim(), kv_size = size_t(n) * hp.kv_dim();
     std::vector<uint16_t> random(std::max(q_size, kv_size));
     std::mt19937 rng(3);
     std::normal_distribution<float> normal;
     for (auto& h : random) h = float_to_half(normal(rng));
-    cuda::DeviceBuffer<__half> q(q_size, "q"), qg(q_size, "q"), k(kv_size, "k"), v(kv_size, "v"), out(q_size, "out");
+    cuda::DeviceBuffer<__half> q(q_size, "q"), qg(q_size, "q"), k(kv_size, "k"), v(kv_size, "v"),
+        out(q_size, "out");
     for (auto* buffer : {&q, &qg, &k, &v})
-        SE_CUDA_CHECK(cudaMemcpy(buffer->get(), random.data(), buffer->bytes(), cudaMemcpyHostToDevice));
-    const cuda::HeadShape shape{hp.head_count, hp.head_count_kv, hp.head_dim, hp.rope_dimensions / 2};
+        SE_CUDA_CHECK(
+            cudaMemcpy(buffer->get(), random.data(), buffer->bytes(), cudaMemcpyHostToDevice));
+    const cuda::HeadShape shape{hp.head_count, hp.head_count_kv, hp.head_dim,
+                                hp.rope_dimensions / 2};
     const cuda::RopeTables rope{cos.get(), sin.get(), table.pairs()};
     const cuda::KvCache cache{k.get(), v.get(), n};
     cuda::Stream stream;
@@ -161,10 +182,12 @@ int main() {
         std::printf("building a Llama-2-7B-shaped model with random fp16 weights...\n");
         const SyntheticWeights synthetic(hp);
         auto backend = cuda::make_cuda_backend(hp, synthetic.weights);
-        std::printf("device %s, weights on device: %.1f GiB used\n", backend->device_name().c_str(), used_device_gib());
+        std::printf("device %s, weights on device: %.1f GiB used\n", backend->device_name().c_str(),
+                    used_device_gib());
         const double bandwidth = copy_bandwidth();
         const double peak = matmul_peak();
-        std::printf("measured: copy %.0f GB/s (read + write), fp16 GEMM %.0f TFLOP/s\n", bandwidth / 1e9, peak / 1e12);
+        std::printf("measured: copy %.0f GB/s (read + write), fp16 GEMM %.0f TFLOP/s\n",
+                    bandwidth / 1e9, peak / 1e12);
 
         const AttentionMode extended = AttentionMode::self_extend(8, 1024);
         std::vector<std::string> table;
@@ -189,7 +212,8 @@ int main() {
                 rate[m] = length / seconds_since(start);
                 if (length == 32768) peak_32k = std::max(peak_32k, used_device_gib());
                 char line[160];
-                std::snprintf(line, sizeof line, "prefill %5d %-24s %9.0f tok/s", length, mode.describe().c_str(), rate[m]);
+                std::snprintf(line, sizeof line, "prefill %5d %-24s %9.0f tok/s", length,
+                              mode.describe().c_str(), rate[m]);
                 table.emplace_back(line);
                 if (length <= 16384) {  // decode against the bandwidth bound
                     const auto decode_start = Clock::now();
@@ -198,32 +222,41 @@ int main() {
                         session->forward(std::span(&next, 1), 1, logits.data());
                     }
                     const double tok_s = decode_steps / seconds_since(decode_start);
-                    const double kv_bytes = double(hp.layer_count) * 2 * hp.kv_dim() * (length + decode_steps / 2) * 2;
-                    const double weight_bytes = 2.0 * (4.0 * hp.embedding_length * hp.embedding_length +
-                                                       3.0 * hp.embedding_length * hp.feed_forward_length) *
-                                                    hp.layer_count +
-                                                2.0 * hp.vocab_size * hp.embedding_length;
-                    const double bound = (bandwidth / 2) / (weight_bytes + kv_bytes);  // bytes read per token
-                    std::snprintf(line, sizeof line, "decode  %5d %-24s %9.1f tok/s  (%.0f%% of the %.1f tok/s bound)",
-                                  length, mode.describe().c_str(), tok_s, 100 * tok_s / bound, bound);
+                    const double kv_bytes =
+                        double(hp.layer_count) * 2 * hp.kv_dim() * (length + decode_steps / 2) * 2;
+                    const double weight_bytes =
+                        2.0 *
+                            (4.0 * hp.embedding_length * hp.embedding_length +
+                             3.0 * hp.embedding_length * hp.feed_forward_length) *
+                            hp.layer_count +
+                        2.0 * hp.vocab_size * hp.embedding_length;
+                    const double bound =
+                        (bandwidth / 2) / (weight_bytes + kv_bytes);  // bytes read per token
+                    std::snprintf(line, sizeof line,
+                                  "decode  %5d %-24s %9.1f tok/s  (%.0f%% of the %.1f tok/s bound)",
+                                  length, mode.describe().c_str(), tok_s, 100 * tok_s / bound,
+                                  bound);
                     table.emplace_back(line);
                 }
                 ++m;
             }
             char line[160];
-            std::snprintf(line, sizeof line, "prefill %5d self-extend / vanilla throughput: %.2fx", length, rate[1] / rate[0]);
+            std::snprintf(line, sizeof line, "prefill %5d self-extend / vanilla throughput: %.2fx",
+                          length, rate[1] / rate[0]);
             table.emplace_back(line);
         }
         for (const AttentionMode& mode : {AttentionMode::vanilla(), extended}) {
             const double rate = attention_rate(hp, 16384, mode);
             char line[160];
-            std::snprintf(line, sizeof line, "attention kernel 16k %-20s %7.1f TFLOP/s (%.1f%% of fp16 GEMM peak)",
+            std::snprintf(line, sizeof line,
+                          "attention kernel 16k %-20s %7.1f TFLOP/s (%.1f%% of fp16 GEMM peak)",
                           mode.describe().c_str(), rate / 1e12, 100 * rate / peak);
             table.emplace_back(line);
         }
         table.emplace_back("two-pass (neighbour + group, LSE-merged) variant: not implemented yet");
         char line[160];
-        std::snprintf(line, sizeof line, "peak device memory during a 32k prefill: %.1f GiB", peak_32k);
+        std::snprintf(line, sizeof line, "peak device memory during a 32k prefill: %.1f GiB",
+                      peak_32k);
         table.emplace_back(line);
         std::printf("\n== GPU benchmark (%s) ==\n", backend->device_name().c_str());
         for (const auto& row : table) std::printf("%s\n", row.c_str());

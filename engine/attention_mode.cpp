@@ -13,8 +13,11 @@ std::string AttentionMode::describe() const {
 }
 
 void validate(const AttentionMode& mode, int64_t training_window) {
-    if (mode.group < 1) throw Error("group size G must be at least 1 (got " + std::to_string(mode.group) + ")");
-    if (mode.window < 0) throw Error("neighbour window W must not be negative (got " + std::to_string(mode.window) + ")");
+    if (mode.group < 1)
+        throw Error("group size G must be at least 1 (got " + std::to_string(mode.group) + ")");
+    if (mode.window < 0)
+        throw Error("neighbour window W must not be negative (got " + std::to_string(mode.window) +
+                    ")");
     if (training_window > 0 && mode.window > training_window)
         throw Error("neighbour window W = " + std::to_string(mode.window) +
                     " exceeds the model's training window L = " + std::to_string(training_window));

@@ -41,7 +41,8 @@ std::unique_ptr<detail::Backend> make_backend(const LoadOptions& options, const 
                                               const LlamaWeights& weights) {
     if (options.device != Device::Cpu) {
         if (cuda::cuda_available()) return cuda::make_cuda_backend(hp, weights);
-        if (options.device == Device::Cuda) throw Error("no CUDA device: " + cuda::cuda_unavailable_reason());
+        if (options.device == Device::Cuda)
+            throw Error("no CUDA device: " + cuda::cuda_unavailable_reason());
     }
     return std::make_unique<cpu::CpuBackend>(hp, weights, options.threads);
 }
@@ -60,7 +61,8 @@ std::string ModelInfo::dtype_mix() const {
     std::string text;
     for (const auto& [count, dtype] : parts) {
         char share[32];
-        std::snprintf(share, sizeof share, " %.1f%%", 100.0 * double(count) / double(std::max<int64_t>(1, parameter_count)));
+        std::snprintf(share, sizeof share, " %.1f%%",
+                      100.0 * double(count) / double(std::max<int64_t>(1, parameter_count)));
         text += (text.empty() ? "" : ", ") + dtype + share;
     }
     return text;
@@ -97,16 +99,26 @@ std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
     return std::make_shared<Model>(std::move(impl));
 }
 
-const ModelInfo& Model::info() const { return impl_->info; }
-const Tokenizer& Model::tokenizer() const { return *impl_->tokenizer; }
+const ModelInfo& Model::info() const {
+    return impl_->info;
+}
+const Tokenizer& Model::tokenizer() const {
+    return *impl_->tokenizer;
+}
 
 std::vector<int32_t> Model::tokenize(std::string_view text, bool add_bos) const {
     return impl_->tokenizer->encode(text, add_bos);
 }
 
-std::string Model::detokenize(std::span<const int32_t> tokens) const { return impl_->tokenizer->decode(tokens); }
-int32_t Model::bos_id() const { return impl_->tokenizer->bos_id(); }
-int32_t Model::eos_id() const { return impl_->tokenizer->eos_id(); }
+std::string Model::detokenize(std::span<const int32_t> tokens) const {
+    return impl_->tokenizer->decode(tokens);
+}
+int32_t Model::bos_id() const {
+    return impl_->tokenizer->bos_id();
+}
+int32_t Model::eos_id() const {
+    return impl_->tokenizer->eos_id();
+}
 
 std::unique_ptr<Session> Model::new_session(const SessionOptions& options) {
     SessionOptions resolved = options;

@@ -22,15 +22,17 @@ Session::Impl::Impl(std::shared_ptr<Model> owner, SessionOptions opts)
     backend = model->impl().backend->new_session(options.context_length, options.attention);
 }
 
-void Session::Impl::run(std::span<const int32_t> tokens, bool want_all_logits, const RowConsumer& rows,
-                        const ProgressCallback& progress, const CancelToken* cancel) {
+void Session::Impl::run(std::span<const int32_t> tokens, bool want_all_logits,
+                        const RowConsumer& rows, const ProgressCallback& progress,
+                        const CancelToken* cancel) {
     const int64_t n = int64_t(tokens.size());
     const int64_t start_length = backend->length();
     const size_t start_history = history.size();
     if (start_length + n > backend->capacity())
-        throw Error("the prompt of " + std::to_string(n) + " tokens does not fit: the session holds " +
-                    std::to_string(backend->capacity()) + " tokens and " + std::to_string(start_length) +
-                    " are used (raise the context length)");
+        throw Error("the prompt of " + std::to_string(n) +
+                    " tokens does not fit: the session holds " +
+                    std::to_string(backend->capacity()) + " tokens and " +
+                    std::to_string(start_length) + " are used (raise the context length)");
     const int64_t chunk = backend->max_chunk();
     std::vector<float> logits(size_t((want_all_logits ? chunk : 1) * vocab));
     const auto started = Clock::now();
@@ -40,7 +42,8 @@ void Session::Impl::run(std::span<const int32_t> tokens, bool want_all_logits, c
             const int64_t count = std::min(chunk, n - done);
             const bool last = done + count == n;
             const int64_t logit_rows = want_all_logits ? count : (last ? 1 : 0);
-            backend->forward(tokens.subspan(size_t(done), size_t(count)), logit_rows, logits.data());
+            backend->forward(tokens.subspan(size_t(done), size_t(count)), logit_rows,
+                             logits.data());
             history.insert(history.end(), tokens.begin() + done, tokens.begin() + done + count);
             if (want_all_logits && rows) rows(done, logits.data(), count);
             if (logit_rows > 0) {
@@ -64,10 +67,18 @@ void Session::Impl::run(std::span<const int32_t> tokens, bool want_all_logits, c
 Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;
 
-const SessionOptions& Session::options() const { return impl_->options; }
-int64_t Session::position() const { return impl_->backend->length(); }
-uint64_t Session::kv_cache_bytes() const { return impl_->backend->kv_cache_bytes(); }
-std::span<const float> Session::last_logits() const { return impl_->last_logits; }
+const SessionOptions& Session::options() const {
+    return impl_->options;
+}
+int64_t Session::position() const {
+    return impl_->backend->length();
+}
+uint64_t Session::kv_cache_bytes() const {
+    return impl_->backend->kv_cache_bytes();
+}
+std::span<const float> Session::last_logits() const {
+    return impl_->last_logits;
+}
 
 void Session::reset() {
     impl_->backend->truncate(0);
@@ -75,54 +86,61 @@ void Session::reset() {
     impl_->last_logits.clear();
 }
 
-void Session::prefill(std::span<const int32_t> tokens, const ProgressCallback& progress, const CancelToken* cancel) {
+void Session::prefill(std::span<const int32_t> tokens, const ProgressCallback& progress,
+                      const CancelToken* cancel) {
     if (tokens.empty()) throw Error("empty prompt: nothing to prefill");
     impl_->run(tokens, false, {}, progress, cancel);
 }
 
-std::vector<float> Session::logits_for(std::span<const int32_t> tokens, const ProgressCallback& progress,
+std::vector<float> Session::logits_for(std::span<const int32_t> tokens,
+                                       const ProgressCallback& progress,
                                        const CancelToken* cancel) {
     if (tokens.empty()) throw Error("no tokens given");
     std::vector<float> all(tokens.size() * size_t(impl_->vocab));
-    impl_->run(tokens, true,
-               [&](int64_t first, const float* logits, int64_t count) {
-                   std::copy(logits, logits + count * impl_->vocab, all.begin() + first * impl_->vocab);
-               },
-               progress, cancel);
+    impl_->run(
+        tokens, true,
+        [&](int64_t first, const float* logits, int64_t count) {
+            std::copy(logits, logits + count * impl_->vocab, all.begin() + first * impl_->vocab);
+        },
+        progress, cancel);
     return all;
 }
 
-ScoreResult Session::score(std::span<const int32_t> tokens, const ProgressCallback& progress, const CancelToken* cancel) {
+ScoreResult Session::score(std::span<const int32_t> tokens, const ProgressCallback& progress,
+                           const CancelToken* cancel) {
     if (tokens.size() < 2) throw Error("scoring needs at least two tokens");
     ScoreResult result;
     const int vocab = impl_->vocab;
-    impl_->run(tokens, true,
-               [&](int64_t first, const float* logits, int64_t count) {
-                   for (int64_t r = 0; r < count; ++r) {
-                       const int64_t t = first + r;  // logits of token t predict token t + 1
-                       if (t + 1 >= int64_t(tokens.size())) break;
-                       const float* row = logits + r * vocab;
-                       const float top = *std::max_element(row, row + vocab);
-                       double sum = 0;
-                       for (int v = 0; v < vocab; ++v) sum += std::exp(double(row[v] - top));
-                       const double log_probability = double(row[tokens[size_t(t + 1)]] - top) - std::log(sum);
-                       result.negative_log_likelihood -= log_probability;
-                       ++result.tokens_scored;
-                   }
-               },
-               progress, cancel);
+    impl_->run(
+        tokens, true,
+        [&](int64_t first, const float* logits, int64_t count) {
+            for (int64_t r = 0; r < count; ++r) {
+                const int64_t t = first + r;  // logits of token t predict token t + 1
+                if (t + 1 >= int64_t(tokens.size())) break;
+                const float* row = logits + r * vocab;
+                const float top = *std::max_element(row, row + vocab);
+                double sum = 0;
+                for (int v = 0; v < vocab; ++v) sum += std::exp(double(row[v] - top));
+                const double log_probability =
+                    double(row[tokens[size_t(t + 1)]] - top) - std::log(sum);
+                result.negative_log_likelihood -= log_probability;
+                ++result.tokens_scored;
+            }
+        },
+        progress, cancel);
     return result;
 }
 
 GenerateStats Session::generate(int max_tokens, const SamplingParams& sampling,
-                                const std::function<bool(const Token&)>& on_token, const CancelToken* cancel) {
+                                const std::function<bool(const Token&)>& on_token,
+                                const CancelToken* cancel) {
     if (impl_->last_logits.empty()) throw Error("generate: prefill a prompt first");
     GenerateStats stats;
     Sampler sampler(sampling);
     const Tokenizer& tokenizer = impl_->model->tokenizer();
-    const bool at_text_start = std::all_of(impl_->history.begin(), impl_->history.end(), [&](int32_t id) {
-        return tokenizer.kind(id) == PieceKind::Control;
-    });
+    const bool at_text_start =
+        std::all_of(impl_->history.begin(), impl_->history.end(),
+                    [&](int32_t id) { return tokenizer.kind(id) == PieceKind::Control; });
     StreamDecoder decoder(tokenizer, at_text_start);
     const auto started = Clock::now();
     for (int k = 0; k < max_tokens; ++k) {

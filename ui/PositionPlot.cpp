@@ -55,7 +55,8 @@ void PositionPlot::paintEvent(QPaintEvent*) {
     const auto query = qint64(maxDistance);
     const auto relative = [&](double distance) {
         const auto key = query - qint64(distance);
-        return double(selfextend::relative_position(query, key, selfextend::AttentionMode::self_extend(group_, window_)));
+        return double(selfextend::relative_position(
+            query, key, selfextend::AttentionMode::self_extend(group_, window_)));
     };
     const double maxY = std::max(double(L) * 1.15, relative(maxDistance) * 1.05);
     const auto toPoint = [&](double x, double y) {

@@ -12,8 +12,8 @@ int64_t parse_int(const std::string& text, std::string_view what, int64_t min, i
     if (error != std::errc() || end != text.data() + text.size())
         throw UsageError(std::string(what) + ": '" + text + "' is not a whole number");
     if (value < min || value > max)
-        throw UsageError(std::string(what) + ": " + text + " is out of range (" + std::to_string(min) + ".." +
-                         std::to_string(max) + ")");
+        throw UsageError(std::string(what) + ": " + text + " is out of range (" +
+                         std::to_string(min) + ".." + std::to_string(max) + ")");
     return value;
 }
 
@@ -40,10 +40,12 @@ std::optional<std::string> Arguments::take(std::initializer_list<std::string_vie
             if (arg == name) {
                 if (k + 1 >= args_.size()) throw UsageError(std::string(name) + " needs a value");
                 std::string value = args_[k + 1];
-                args_.erase(args_.begin() + std::ptrdiff_t(k), args_.begin() + std::ptrdiff_t(k) + 2);
+                args_.erase(args_.begin() + std::ptrdiff_t(k),
+                            args_.begin() + std::ptrdiff_t(k) + 2);
                 return value;
             }
-            if (arg.size() > name.size() && arg.compare(0, name.size(), name) == 0 && arg[name.size()] == '=') {
+            if (arg.size() > name.size() && arg.compare(0, name.size(), name) == 0 &&
+                arg[name.size()] == '=') {
                 std::string value = arg.substr(name.size() + 1);
                 args_.erase(args_.begin() + std::ptrdiff_t(k));
                 return value;
@@ -53,7 +55,8 @@ std::optional<std::string> Arguments::take(std::initializer_list<std::string_vie
     return std::nullopt;
 }
 
-std::string Arguments::take_or(std::initializer_list<std::string_view> names, std::string fallback) {
+std::string Arguments::take_or(std::initializer_list<std::string_view> names,
+                               std::string fallback) {
     return take(names).value_or(std::move(fallback));
 }
 
@@ -67,34 +70,41 @@ bool Arguments::take_flag(std::initializer_list<std::string_view> names) {
     return false;
 }
 
-int64_t Arguments::take_int(std::initializer_list<std::string_view> names, int64_t fallback, int64_t min, int64_t max) {
+int64_t Arguments::take_int(std::initializer_list<std::string_view> names, int64_t fallback,
+                            int64_t min, int64_t max) {
     const auto value = take(names);
     return value ? parse_int(*value, *names.begin(), min, max) : fallback;
 }
 
-double Arguments::take_double(std::initializer_list<std::string_view> names, double fallback, double min, double max) {
+double Arguments::take_double(std::initializer_list<std::string_view> names, double fallback,
+                              double min, double max) {
     const auto value = take(names);
     return value ? parse_double(*value, *names.begin(), min, max) : fallback;
 }
 
-std::vector<int64_t> Arguments::take_int_list(std::initializer_list<std::string_view> names, std::vector<int64_t> fallback) {
+std::vector<int64_t> Arguments::take_int_list(std::initializer_list<std::string_view> names,
+                                              std::vector<int64_t> fallback) {
     const auto value = take(names);
     if (!value) return fallback;
     std::vector<int64_t> list;
     std::stringstream items(*value);
     for (std::string item; std::getline(items, item, ',');)
         list.push_back(parse_int(item, *names.begin(), 1, int64_t(1) << 24));
-    if (list.empty()) throw UsageError(std::string(*names.begin()) + " needs a comma-separated list");
+    if (list.empty())
+        throw UsageError(std::string(*names.begin()) + " needs a comma-separated list");
     return list;
 }
 
-std::vector<double> Arguments::take_double_list(std::initializer_list<std::string_view> names, std::vector<double> fallback) {
+std::vector<double> Arguments::take_double_list(std::initializer_list<std::string_view> names,
+                                                std::vector<double> fallback) {
     const auto value = take(names);
     if (!value) return fallback;
     std::vector<double> list;
     std::stringstream items(*value);
-    for (std::string item; std::getline(items, item, ',');) list.push_back(parse_double(item, *names.begin(), 0.0, 1.0));
-    if (list.empty()) throw UsageError(std::string(*names.begin()) + " needs a comma-separated list");
+    for (std::string item; std::getline(items, item, ',');)
+        list.push_back(parse_double(item, *names.begin(), 0.0, 1.0));
+    if (list.empty())
+        throw UsageError(std::string(*names.begin()) + " needs a comma-separated list");
     return list;
 }
 

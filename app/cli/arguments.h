@@ -14,12 +14,12 @@ namespace cli {
 
 // A mistake in the command line: printed as one line, exit status 2.
 class UsageError : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 class Arguments {
-public:
+  public:
     explicit Arguments(std::vector<std::string> args) : args_(std::move(args)) {}
 
     bool has_help() const;
@@ -27,16 +27,20 @@ public:
     std::optional<std::string> take(std::initializer_list<std::string_view> names);
     std::string take_or(std::initializer_list<std::string_view> names, std::string fallback);
     bool take_flag(std::initializer_list<std::string_view> names);
-    int64_t take_int(std::initializer_list<std::string_view> names, int64_t fallback, int64_t min, int64_t max);
-    double take_double(std::initializer_list<std::string_view> names, double fallback, double min, double max);
-    std::vector<int64_t> take_int_list(std::initializer_list<std::string_view> names, std::vector<int64_t> fallback);
-    std::vector<double> take_double_list(std::initializer_list<std::string_view> names, std::vector<double> fallback);
+    int64_t take_int(std::initializer_list<std::string_view> names, int64_t fallback, int64_t min,
+                     int64_t max);
+    double take_double(std::initializer_list<std::string_view> names, double fallback, double min,
+                       double max);
+    std::vector<int64_t> take_int_list(std::initializer_list<std::string_view> names,
+                                       std::vector<int64_t> fallback);
+    std::vector<double> take_double_list(std::initializer_list<std::string_view> names,
+                                         std::vector<double> fallback);
     // The next argument that is not an option, removed from the list.
     std::optional<std::string> take_positional();
     // Throws UsageError naming the first argument nobody took.
     void finish() const;
 
-private:
+  private:
     std::vector<std::string> args_;
 };
 

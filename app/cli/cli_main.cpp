@@ -28,23 +28,27 @@ constexpr Command kCommands[] = {
      "  streams the continuation, then prompt tokens, prefill and decode tok/s"},
     {"ask", cli::command_ask,
      "ask [-m MODEL] --doc FILE --question Q [-n N] [--group G|auto --window W] [--compare]\n"
-     "  answers a question about a document (Self-Extend with the smallest group when the document\n"
+     "  answers a question about a document (Self-Extend with the smallest group when the "
+     "document\n"
      "  is longer than the training window); --compare also runs vanilla"},
     {"passkey", cli::command_passkey,
      "passkey [-m MODEL] --lengths 1024,2048 [--depths 0.1,0.5,0.9] [--trials N] [--seed S]\n"
      "        [--group G|auto --window W] [--json] [--details]\n"
      "  pass-key retrieval accuracy, vanilla vs Self-Extend (default: smallest group, W = L/2)"},
     {"perplexity", cli::command_perplexity,
-     "perplexity [-m MODEL] --file F --lengths 512,1024,2048 [--windows K] [--group G|auto --window W] [--json]\n"
+     "perplexity [-m MODEL] --file F --lengths 512,1024,2048 [--windows K] [--group G|auto "
+     "--window W] [--json]\n"
      "  perplexity over K consecutive windows of BOS + L-1 tokens, vanilla vs Self-Extend"},
     {"make-document", cli::command_make_document,
      "make-document [-m MODEL] --out FILE [--tokens N] [--depth D] [--needle SENTENCE]\n"
      "  writes a sample document: filler text of about N tokens with the needle at depth D"},
     {"logits", cli::command_logits,
      "logits [-m MODEL] (--tokens \"1 2 3\" | --prompt-file F) [--group G --window W] --out FILE\n"
-     "  float32 little-endian logits of every position, [n_tokens x vocab] (no BOS added to --tokens)"},
+     "  float32 little-endian logits of every position, [n_tokens x vocab] (no BOS added to "
+     "--tokens)"},
     {"bench", cli::command_bench,
-     "bench [-m MODEL] [--prompt N] [--gen N] [--threads T] [--group G --window W] [--repeat R] [--json]\n"
+     "bench [-m MODEL] [--prompt N] [--gen N] [--threads T] [--group G --window W] [--repeat R] "
+     "[--json]\n"
      "  prefill and decode tok/s, vanilla and Self-Extend in the same run"},
 };
 
@@ -53,7 +57,8 @@ constexpr std::string_view kCommonOptions =
     "                --device auto|cpu|cuda, -h/--help";
 
 void print_usage(std::ostream& out) {
-    out << "selfextend-cli: long-document inference with Self-Extend attention\n\nusage: selfextend-cli COMMAND [options]\n\n";
+    out << "selfextend-cli: long-document inference with Self-Extend attention\n\nusage: "
+           "selfextend-cli COMMAND [options]\n\n";
     for (const Command& command : kCommands) out << command.usage << "\n\n";
     out << kCommonOptions << "\n";
 }
@@ -74,7 +79,8 @@ int main(int argc, char** argv) {
         if (command.name != name) continue;
         cli::Arguments args(std::vector<std::string>(argv + 2, argv + argc));
         if (args.has_help()) {
-            std::cout << "usage: selfextend-cli " << command.usage << "\n\n" << kCommonOptions << "\n";
+            std::cout << "usage: selfextend-cli " << command.usage << "\n\n"
+                      << kCommonOptions << "\n";
             return 0;
         }
         try {

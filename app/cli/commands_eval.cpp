@@ -15,11 +15,14 @@ void progress_line(const selfextend::Progress& p, const char* what) {
     if (p.done == p.total) std::fprintf(stderr, "\r%40s\r", "");
 }
 
-const char* mode_name(const selfextend::AttentionMode& mode) { return mode.is_vanilla() ? "vanilla" : "self-extend"; }
+const char* mode_name(const selfextend::AttentionMode& mode) {
+    return mode.is_vanilla() ? "vanilla" : "self-extend";
+}
 
 // The Self-Extend mode the evaluation compares with vanilla: the flags, or for each length the
 // smallest group with W = L/2 (pass key) when none are given.
-selfextend::AttentionMode extended_mode(const AttentionFlags& flags, const selfextend::ModelInfo& info, int64_t length) {
+selfextend::AttentionMode extended_mode(const AttentionFlags& flags,
+                                        const selfextend::ModelInfo& info, int64_t length) {
     AttentionFlags f = flags;
     if (!f.given) {
         f.group = "auto";
@@ -51,7 +54,8 @@ int command_passkey(Arguments& args) {
         options.trials_per_depth = trials;
         options.seed = seed;
         options.modes = {selfextend::AttentionMode::vanilla(), extended_mode(flags, info, length)};
-        auto part = selfextend::run_passkey(*model, options, [](const selfextend::Progress& p) { progress_line(p, "pass key"); });
+        auto part = selfextend::run_passkey(
+            *model, options, [](const selfextend::Progress& p) { progress_line(p, "pass key"); });
         results.insert(results.end(), part.begin(), part.end());
     }
 
@@ -59,15 +63,18 @@ int command_passkey(Arguments& args) {
         std::cout << "{\"model\": \"" << json_escape(info.name) << "\", \"results\": [";
         for (size_t k = 0; k < results.size(); ++k) {
             const auto& r = results[k];
-            std::cout << (k ? ", " : "") << "{\"length\": " << r.length << ", \"mode\": \"" << mode_name(r.mode)
-                      << "\", \"group\": " << r.mode.group << ", \"window\": " << r.mode.window
-                      << ", \"trials\": " << r.trials << ", \"correct\": " << r.correct << ", \"accuracy\": " << r.accuracy()
-                      << ", \"prompt_tokens\": " << (r.details.empty() ? 0 : r.details.front().length) << "}";
+            std::cout << (k ? ", " : "") << "{\"length\": " << r.length << ", \"mode\": \""
+                      << mode_name(r.mode) << "\", \"group\": " << r.mode.group
+                      << ", \"window\": " << r.mode.window << ", \"trials\": " << r.trials
+                      << ", \"correct\": " << r.correct << ", \"accuracy\": " << r.accuracy()
+                      << ", \"prompt_tokens\": "
+                      << (r.details.empty() ? 0 : r.details.front().length) << "}";
         }
         std::cout << "]}\n";
         return 0;
     }
-    std::vector<std::vector<std::string>> table{{"length", "tokens", "vanilla", "self-extend", "G", "W"}};
+    std::vector<std::vector<std::string>> table{
+        {"length", "tokens", "vanilla", "self-extend", "G", "W"}};
     for (size_t k = 0; k + 1 < results.size(); k += 2) {
         const auto& v = results[k];
         const auto& s = results[k + 1];
@@ -81,8 +88,9 @@ int command_passkey(Arguments& args) {
     if (details)
         for (const auto& r : results)
             for (const auto& t : r.details)
-                std::printf("%s len=%lld depth=%.2f key=%s answer=\"%s\" %s\n", r.mode.describe().c_str(),
-                            (long long)t.length, t.depth, t.key.c_str(), t.answer.c_str(), t.correct ? "ok" : "wrong");
+                std::printf("%s len=%lld depth=%.2f key=%s answer=\"%s\" %s\n",
+                            r.mode.describe().c_str(), (long long)t.length, t.depth, t.key.c_str(),
+                            t.answer.c_str(), t.correct ? "ok" : "wrong");
     return 0;
 }
 
@@ -94,11 +102,13 @@ int command_make_document(Arguments& args) {
     const auto out = args.take({"-o", "--out"});
     if (!out) throw UsageError("make-document: give --out FILE");
     const auto model = load_model(args, model_flags);
-    const std::string text = selfextend::build_filler_document(model->tokenizer(), tokens, depth, needle);
+    const std::string text =
+        selfextend::build_filler_document(model->tokenizer(), tokens, depth, needle);
     std::ofstream file(*out, std::ios::binary | std::ios::trunc);
     file << text;
     if (!file) throw selfextend::Error("cannot write '" + *out + "'");
-    std::fprintf(stderr, "wrote %zu tokens to %s\n", model->tokenize(text, true).size(), out->c_str());
+    std::fprintf(stderr, "wrote %zu tokens to %s\n", model->tokenize(text, true).size(),
+                 out->c_str());
     return 0;
 }
 
@@ -125,29 +135,35 @@ int command_perplexity(Arguments& args) {
             f.given = true;
         }
         auto extended = resolve_attention(f, info, length);
-        if (extended.is_vanilla()) extended = selfextend::AttentionMode::self_extend(1, extended.window);
+        if (extended.is_vanilla())
+            extended = selfextend::AttentionMode::self_extend(1, extended.window);
         for (const auto& mode : {vanilla, extended})
-            results.push_back(selfextend::run_perplexity(*model, tokens, length, windows, mode,
-                                                         [](const selfextend::Progress& p) { progress_line(p, "perplexity"); }));
+            results.push_back(selfextend::run_perplexity(
+                *model, tokens, length, windows, mode,
+                [](const selfextend::Progress& p) { progress_line(p, "perplexity"); }));
     }
     if (json) {
         std::cout << "{\"model\": \"" << json_escape(info.name) << "\", \"results\": [";
         for (size_t k = 0; k < results.size(); ++k) {
             const auto& r = results[k];
-            std::cout << (k ? ", " : "") << "{\"length\": " << r.length << ", \"mode\": \"" << mode_name(r.mode)
-                      << "\", \"group\": " << r.mode.group << ", \"window\": " << r.mode.window << ", \"windows\": " << r.windows
-                      << ", \"tokens_scored\": " << r.tokens_scored << ", \"ppl\": " << r.perplexity << "}";
+            std::cout << (k ? ", " : "") << "{\"length\": " << r.length << ", \"mode\": \""
+                      << mode_name(r.mode) << "\", \"group\": " << r.mode.group
+                      << ", \"window\": " << r.mode.window << ", \"windows\": " << r.windows
+                      << ", \"tokens_scored\": " << r.tokens_scored << ", \"ppl\": " << r.perplexity
+                      << "}";
         }
         std::cout << "]}\n";
         return 0;
     }
-    std::vector<std::vector<std::string>> table{{"length", "windows", "vanilla PPL", "self-extend PPL", "G", "W"}};
+    std::vector<std::vector<std::string>> table{
+        {"length", "windows", "vanilla PPL", "self-extend PPL", "G", "W"}};
     for (size_t k = 0; k + 1 < results.size(); k += 2) {
         char a[32], b[32];
         std::snprintf(a, sizeof a, "%.2f", results[k].perplexity);
         std::snprintf(b, sizeof b, "%.2f", results[k + 1].perplexity);
-        table.push_back({std::to_string(results[k].length), std::to_string(results[k].windows), a, b,
-                         std::to_string(results[k + 1].mode.group), std::to_string(results[k + 1].mode.window)});
+        table.push_back({std::to_string(results[k].length), std::to_string(results[k].windows), a,
+                         b, std::to_string(results[k + 1].mode.group),
+                         std::to_string(results[k + 1].mode.window)});
     }
     print_table(table);
     return 0;

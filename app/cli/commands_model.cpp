@@ -36,7 +36,8 @@ ModelFlags take_model_flags(Arguments& args) {
 std::shared_ptr<selfextend::Model> load_model(const Arguments& args, const ModelFlags& flags,
                                               const std::string& positional_model) {
     args.finish();
-    if (!flags.path.empty() && !positional_model.empty()) throw UsageError("the model is given twice");
+    if (!flags.path.empty() && !positional_model.empty())
+        throw UsageError("the model is given twice");
     std::string path = !flags.path.empty() ? flags.path : positional_model;
     if (path.empty()) path = default_model_path();
     return selfextend::Model::load(path, flags.load);
@@ -56,13 +57,15 @@ AttentionFlags take_attention_flags(Arguments& args) {
     return flags;
 }
 
-selfextend::AttentionMode resolve_attention(const AttentionFlags& flags, const selfextend::ModelInfo& info,
-                                            int64_t n_tokens) {
+selfextend::AttentionMode resolve_attention(const AttentionFlags& flags,
+                                            const selfextend::ModelInfo& info, int64_t n_tokens) {
     const int64_t L = info.training_window;
     const int window = int(flags.window.value_or(L / 2));
     int group = 1;
     if (flags.group == "auto") {
-        if (window >= L) throw UsageError("--group auto needs --window below the training window " + std::to_string(L));
+        if (window >= L)
+            throw UsageError("--group auto needs --window below the training window " +
+                             std::to_string(L));
         group = selfextend::smallest_group(L, window, n_tokens);
     } else {
         group = int(parse_int(flags.group, "--group", 1, 1 << 20));
@@ -97,20 +100,24 @@ int command_info(Arguments& args) {
               << "architecture  " << info.architecture << "\n"
               << "parameters    " << format_count(info.parameter_count) << "\n"
               << "training window L  " << info.training_window << " tokens\n"
-              << "dims          embedding " << info.embedding_length << ", " << info.layer_count << " layers, "
-              << info.head_count << " heads (" << info.head_count_kv << " KV, head dim " << info.head_dim
-              << "), FFN " << info.feed_forward_length << ", vocab " << info.vocab_size << "\n"
-              << "RoPE          base " << info.rope_freq_base << ", linear scale " << info.rope_scale << "\n"
+              << "dims          embedding " << info.embedding_length << ", " << info.layer_count
+              << " layers, " << info.head_count << " heads (" << info.head_count_kv
+              << " KV, head dim " << info.head_dim << "), FFN " << info.feed_forward_length
+              << ", vocab " << info.vocab_size << "\n"
+              << "RoPE          base " << info.rope_freq_base << ", linear scale "
+              << info.rope_scale << "\n"
               << "dtype mix     " << info.dtype_mix() << "\n"
               << "weights       " << format_mib(info.weight_bytes) << "\n"
               << "device        " << info.device << "\n"
-              << "KV cache      " << format_mib(info.kv_bytes_per_token(false) * uint64_t(info.training_window))
+              << "KV cache      "
+              << format_mib(info.kv_bytes_per_token(false) * uint64_t(info.training_window))
               << " for L tokens (vanilla)\n";
     if (flags.given) {
         const int64_t L = info.training_window;
         const int window = int(flags.window.value_or(L / 2));
-        const int group = flags.group == "auto" ? selfextend::smallest_group(L, window, std::max<int64_t>(tokens, 1))
-                                                : int(parse_int(flags.group, "--group", 1, 1 << 20));
+        const int group = flags.group == "auto"
+                              ? selfextend::smallest_group(L, window, std::max<int64_t>(tokens, 1))
+                              : int(parse_int(flags.group, "--group", 1, 1 << 20));
         selfextend::validate(selfextend::AttentionMode::self_extend(group, window), L);
         std::cout << "Self-Extend   G=" << group << " W=" << window << ": capacity (L-W)*G+W = "
                   << format_count(selfextend::capacity(L, group, window)) << " tokens";
@@ -118,7 +125,8 @@ int command_info(Arguments& args) {
             std::cout << "; " << format_count(tokens) << " tokens "
                       << (tokens <= selfextend::capacity(L, group, window) ? "fit" : "do NOT fit")
                       << ", rule of thumb W+(N-W)/G < 2/3 L "
-                      << (selfextend::rule_of_thumb_holds(L, group, window, tokens) ? "holds" : "fails");
+                      << (selfextend::rule_of_thumb_holds(L, group, window, tokens) ? "holds"
+                                                                                    : "fails");
         std::cout << "\n";
     }
     return 0;
@@ -148,19 +156,22 @@ int command_tokenize(Arguments& args) {
     }
     const auto model = load_model(args, model_flags, model_path);
     const auto started = std::chrono::steady_clock::now();
-    const std::vector<int32_t> ids = model->tokenize(text, !no_bos && model->tokenizer().adds_bos());
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const std::vector<int32_t> ids =
+        model->tokenize(text, !no_bos && model->tokenizer().adds_bos());
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (count_only) {
         // fall through to the summary only
     } else if (ids_only) {
         for (size_t k = 0; k < ids.size(); ++k) std::cout << (k ? " " : "") << ids[k];
         std::cout << "\n";
     } else {
-        for (const int32_t id : ids) std::cout << id << "\t" << model->tokenizer().piece(id) << "\n";
+        for (const int32_t id : ids)
+            std::cout << id << "\t" << model->tokenizer().piece(id) << "\n";
     }
     if (!ids_only || count_only)
-        std::fprintf(stderr, "%zu tokens from %zu bytes in %.3f s (%.1f MB/s)\n", ids.size(), text.size(), seconds,
-                     double(text.size()) / 1e6 / std::max(seconds, 1e-9));
+        std::fprintf(stderr, "%zu tokens from %zu bytes in %.3f s (%.1f MB/s)\n", ids.size(),
+                     text.size(), seconds, double(text.size()) / 1e6 / std::max(seconds, 1e-9));
     return 0;
 }
 

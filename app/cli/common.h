@@ -33,8 +33,8 @@ struct AttentionFlags {
     bool given = false;
 };
 AttentionFlags take_attention_flags(Arguments& args);
-selfextend::AttentionMode resolve_attention(const AttentionFlags& flags, const selfextend::ModelInfo& info,
-                                            int64_t n_tokens);
+selfextend::AttentionMode resolve_attention(const AttentionFlags& flags,
+                                            const selfextend::ModelInfo& info, int64_t n_tokens);
 
 selfextend::SamplingParams take_sampling(Arguments& args);
 
@@ -43,7 +43,7 @@ std::string read_text_file(const std::string& path);
 
 // Output helpers.
 std::string json_escape(const std::string& text);
-std::string format_count(int64_t n);  // 12 345
+std::string format_count(int64_t n);                                  // 12 345
 void print_table(const std::vector<std::vector<std::string>>& rows);  // first row: header
 
 // Command entry points.

@@ -1,8 +1,8 @@
+#include <unistd.h>
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <unistd.h>
 
 #include "common.h"
 #include "selfextend/document.h"
@@ -13,11 +13,21 @@ std::string json_escape(const std::string& text) {
     std::string out;
     for (const char c : text) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20) {
                     char escaped[8];
@@ -53,7 +63,8 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
         for (size_t c = 0; c < rows[r].size(); ++c) {
             const std::string& cell = rows[r][c];
             const std::string pad(width[c] - cell.size(), ' ');
-            line += (c ? "  " : "") + (c ? pad + cell : cell + pad);  // first column left, others right
+            line +=
+                (c ? "  " : "") + (c ? pad + cell : cell + pad);  // first column left, others right
         }
         while (!line.empty() && line.back() == ' ') line.pop_back();
         std::cout << line << '\n';
@@ -78,7 +89,8 @@ std::string default_model_path() {
     const auto exe = std::filesystem::read_symlink("/proc/self/exe", error);
     const std::string name = "resources/models/selfextend-demo-8m-f16.gguf";
     if (!error)
-        for (auto dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path())
+        for (auto dir = exe.parent_path(); !dir.empty() && dir != dir.root_path();
+             dir = dir.parent_path())
             if (std::filesystem::exists(dir / name)) return (dir / name).string();
     return SE_DEFAULT_MODEL;
 }

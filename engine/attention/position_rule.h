@@ -20,14 +20,18 @@ SE_HOST_DEVICE constexpr bool is_neighbour(int64_t query, int64_t key, int64_t w
     return query - key < window;
 }
 
-SE_HOST_DEVICE constexpr int64_t grouped_query_position(int64_t query, int64_t group, int64_t window) {
+SE_HOST_DEVICE constexpr int64_t grouped_query_position(int64_t query, int64_t group,
+                                                        int64_t window) {
     return query / group + window - window / group;
 }
 
-SE_HOST_DEVICE constexpr int64_t grouped_key_position(int64_t key, int64_t group) { return key / group; }
+SE_HOST_DEVICE constexpr int64_t grouped_key_position(int64_t key, int64_t group) {
+    return key / group;
+}
 
 // The RoPE distance the model sees between query i and key j.
-SE_HOST_DEVICE constexpr int64_t relative_position(int64_t query, int64_t key, int64_t group, int64_t window) {
+SE_HOST_DEVICE constexpr int64_t relative_position(int64_t query, int64_t key, int64_t group,
+                                                   int64_t window) {
     return is_neighbour(query, key, window)
                ? query - key
                : grouped_query_position(query, group, window) - grouped_key_position(key, group);

@@ -13,7 +13,7 @@
 namespace selfextend::detail {
 
 class BackendSession {
-public:
+  public:
     virtual ~BackendSession() = default;
 
     // Runs tokens at positions [length(), length() + n) and appends them to the cache. Writes the
@@ -30,10 +30,11 @@ public:
 };
 
 class Backend {
-public:
+  public:
     virtual ~Backend() = default;
     virtual std::string device_name() const = 0;
-    virtual std::unique_ptr<BackendSession> new_session(int64_t context_length, const AttentionMode& mode) = 0;
+    virtual std::unique_ptr<BackendSession> new_session(int64_t context_length,
+                                                        const AttentionMode& mode) = 0;
 };
 
 }  // namespace selfextend::detail

@@ -29,7 +29,8 @@ RopeTable::RopeTable(const HyperParams& hp, int64_t positions)
 }
 
 int64_t RopeTable::positions_for(int64_t capacity, const AttentionMode& mode) {
-    return std::max(capacity, position_rule::grouped_query_position(capacity, mode.group, mode.window) + 1);
+    return std::max(capacity,
+                    position_rule::grouped_query_position(capacity, mode.group, mode.window) + 1);
 }
 
 void RopeTable::rotate(float* heads, int n_heads, int head_dim, int64_t position) const {

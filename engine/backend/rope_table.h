@@ -13,7 +13,7 @@
 namespace selfextend {
 
 class RopeTable {
-public:
+  public:
     RopeTable(const HyperParams& hp, int64_t positions);
 
     // Positions a session of `capacity` tokens rotates to: grouped query positions run ahead of
@@ -28,7 +28,7 @@ public:
     const std::vector<float>& cos_table() const { return cos_; }  // [position][pair]
     const std::vector<float>& sin_table() const { return sin_; }
 
-private:
+  private:
     int pairs_;
     int64_t positions_;
     std::vector<float> cos_;

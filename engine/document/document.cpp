@@ -18,7 +18,8 @@ namespace {
 constexpr uint64_t kMaxDocumentBytes = uint64_t(512) << 20;
 
 std::string lower(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
     return text;
 }
 
@@ -26,7 +27,8 @@ bool has_extension(const std::string& path, std::initializer_list<const char*> e
     const std::string name = lower(path);
     for (const char* extension : extensions) {
         const std::string e = extension;
-        if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0) return true;
+        if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0)
+            return true;
     }
     return false;
 }
@@ -44,10 +46,19 @@ bool looks_binary(const std::string& bytes) {
 }
 
 void append_entity(std::string& out, const std::string& entity) {
-    static const std::pair<const char*, const char*> kNamed[] = {
-        {"amp", "&"}, {"lt", "<"}, {"gt", ">"}, {"quot", "\""}, {"apos", "'"}, {"nbsp", " "},
-        {"mdash", "\xE2\x80\x94"}, {"ndash", "\xE2\x80\x93"}, {"hellip", "\xE2\x80\xA6"},
-        {"lsquo", "\xE2\x80\x98"}, {"rsquo", "\xE2\x80\x99"}, {"ldquo", "\xE2\x80\x9C"}, {"rdquo", "\xE2\x80\x9D"}};
+    static const std::pair<const char*, const char*> kNamed[] = {{"amp", "&"},
+                                                                 {"lt", "<"},
+                                                                 {"gt", ">"},
+                                                                 {"quot", "\""},
+                                                                 {"apos", "'"},
+                                                                 {"nbsp", " "},
+                                                                 {"mdash", "\xE2\x80\x94"},
+                                                                 {"ndash", "\xE2\x80\x93"},
+                                                                 {"hellip", "\xE2\x80\xA6"},
+                                                                 {"lsquo", "\xE2\x80\x98"},
+                                                                 {"rsquo", "\xE2\x80\x99"},
+                                                                 {"ldquo", "\xE2\x80\x9C"},
+                                                                 {"rdquo", "\xE2\x80\x9D"}};
     for (const auto& [name, text] : kNamed)
         if (entity == name) {
             out += text;
@@ -85,16 +96,18 @@ void append_entity(std::string& out, const std::string& entity) {
 }  // namespace
 
 std::string html_to_text(const std::string& html) {
-    static const char* const kBlockTags[] = {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
-                                             "blockquote", "pre", "section", "article", "hr", "table", "ul", "ol", "title"};
+    static const char* const kBlockTags[] = {
+        "p",  "br",         "div", "li",      "tr",      "h1", "h2",    "h3", "h4", "h5",
+        "h6", "blockquote", "pre", "section", "article", "hr", "table", "ul", "ol", "title"};
     std::string out;
     size_t at = 0;
     while (at < html.size()) {
         const char c = html[at];
         // '<' opens markup only before a name, '/', '!' or '?'; otherwise it is text ("a < b").
-        const bool opens_markup = c == '<' && at + 1 < html.size() &&
-                                  (std::isalpha(static_cast<unsigned char>(html[at + 1])) || html[at + 1] == '/' ||
-                                   html[at + 1] == '!' || html[at + 1] == '?');
+        const bool opens_markup =
+            c == '<' && at + 1 < html.size() &&
+            (std::isalpha(static_cast<unsigned char>(html[at + 1])) || html[at + 1] == '/' ||
+             html[at + 1] == '!' || html[at + 1] == '?');
         if (opens_markup) {
             const size_t close = html.find('>', at);
             if (close == std::string::npos) break;
@@ -106,7 +119,8 @@ std::string html_to_text(const std::string& html) {
             }
             const bool closing = !tag.empty() && tag[0] == '/';
             std::string name;
-            for (size_t k = closing ? 1 : 0; k < tag.size() && std::isalnum(static_cast<unsigned char>(tag[k])); ++k)
+            for (size_t k = closing ? 1 : 0;
+                 k < tag.size() && std::isalnum(static_cast<unsigned char>(tag[k])); ++k)
                 name += tag[k];
             at = close + 1;
             if (!closing && (name == "script" || name == "style")) {  // skip their contents
@@ -120,7 +134,9 @@ std::string html_to_text(const std::string& html) {
                     break;
                 }
             // Table cells end like words.
-            if ((name == "td" || name == "th") && !out.empty() && out.back() != ' ' && out.back() != '\n') out += ' ';
+            if ((name == "td" || name == "th") && !out.empty() && out.back() != ' ' &&
+                out.back() != '\n')
+                out += ' ';
             continue;
         }
         if (c == '&') {
@@ -177,7 +193,8 @@ Document load_text_document(const std::string& path) {
         if (document.text.empty()) throw Error("'" + path + "' has no visible text");
     }
     // Line endings as the tokenizer expects them.
-    document.text.erase(std::remove(document.text.begin(), document.text.end(), '\r'), document.text.end());
+    document.text.erase(std::remove(document.text.begin(), document.text.end(), '\r'),
+                        document.text.end());
     return document;
 }
 

@@ -15,8 +15,9 @@ namespace {
 constexpr std::string_view kIntroduction =
     "There is an important info hidden inside a lot of irrelevant text. Find it and memorize them. "
     "I will quiz you about the important information there.";
-constexpr std::string_view kFillerSentences[] = {"The grass is green.", "The sky is blue.", "The sun is yellow.",
-                                                 "Here we go.", "There and back again."};
+constexpr std::string_view kFillerSentences[] = {"The grass is green.", "The sky is blue.",
+                                                 "The sun is yellow.", "Here we go.",
+                                                 "There and back again."};
 constexpr std::string_view kQuestion = "What is the pass key? The pass key is";
 constexpr int kAnswerTokens = 8;  // enough for " " and five digits, with room to spare
 
@@ -52,8 +53,8 @@ Layout compose(int64_t sentences, double depth, const std::string& needle, std::
 }
 
 // The largest number of filler sentences whose text stays within target_tokens.
-int64_t fit_filler(const Tokenizer& tokenizer, int64_t target_tokens, double depth, const std::string& needle,
-                   std::string_view tail) {
+int64_t fit_filler(const Tokenizer& tokenizer, int64_t target_tokens, double depth,
+                   const std::string& needle, std::string_view tail) {
     auto count = [&](int64_t sentences) {
         return int64_t(tokenizer.encode(compose(sentences, depth, needle, tail).text, true).size());
     };
@@ -75,30 +76,38 @@ PasskeyPrompt build_passkey_prompt(const Tokenizer& tokenizer, int64_t target_to
                                    const std::string& key) {
     depth = std::clamp(depth, 0.0, 1.0);
     const std::string needle = passkey_needle(key);
-    const Layout layout = compose(fit_filler(tokenizer, target_tokens, depth, needle, kQuestion), depth, needle, kQuestion);
+    const Layout layout = compose(fit_filler(tokenizer, target_tokens, depth, needle, kQuestion),
+                                  depth, needle, kQuestion);
     PasskeyPrompt prompt;
     prompt.tokens = tokenizer.encode(layout.text, true);
     prompt.key = key;
     prompt.depth = depth;
-    prompt.needle_token = int64_t(tokenizer.encode(layout.text.substr(0, layout.needle_byte), true).size());
+    prompt.needle_token =
+        int64_t(tokenizer.encode(layout.text.substr(0, layout.needle_byte), true).size());
     return prompt;
 }
 
 std::string build_filler_document(const Tokenizer& tokenizer, int64_t target_tokens, double depth,
                                   const std::string& needle) {
     depth = std::clamp(depth, 0.0, 1.0);
-    return compose(fit_filler(tokenizer, target_tokens, depth, needle, {}), depth, needle, {}).text + "\n";
+    return compose(fit_filler(tokenizer, target_tokens, depth, needle, {}), depth, needle, {})
+               .text +
+           "\n";
 }
 
 bool passkey_answer_correct(const std::string& continuation, const std::string& key) {
     size_t start = 0;
-    while (start < continuation.size() && std::isspace(static_cast<unsigned char>(continuation[start]))) ++start;
+    while (start < continuation.size() &&
+           std::isspace(static_cast<unsigned char>(continuation[start])))
+        ++start;
     return !key.empty() && continuation.compare(start, key.size(), key) == 0;
 }
 
-std::vector<PasskeyResult> run_passkey(Model& model, const PasskeyOptions& options, const ProgressCallback& progress,
+std::vector<PasskeyResult> run_passkey(Model& model, const PasskeyOptions& options,
+                                       const ProgressCallback& progress,
                                        const CancelToken* cancel) {
-    if (options.lengths.empty() || options.depths.empty() || options.modes.empty() || options.trials_per_depth < 1)
+    if (options.lengths.empty() || options.depths.empty() || options.modes.empty() ||
+        options.trials_per_depth < 1)
         throw Error("pass key: give at least one length, depth, mode and trial");
     for (const AttentionMode& mode : options.modes) validate(mode, model.info().training_window);
 
@@ -107,14 +116,18 @@ std::vector<PasskeyResult> run_passkey(Model& model, const PasskeyOptions& optio
     std::uniform_int_distribution<int> digits(10000, 99999);
     std::vector<std::vector<PasskeyPrompt>> prompts;  // [length][depth * trials]
     for (const int64_t length : options.lengths) {
-        if (length < 64) throw Error("pass key: length " + std::to_string(length) + " is too short (64 or more)");
+        if (length < 64)
+            throw Error("pass key: length " + std::to_string(length) +
+                        " is too short (64 or more)");
         auto& row = prompts.emplace_back();
         for (const double depth : options.depths)
             for (int trial = 0; trial < options.trials_per_depth; ++trial)
-                row.push_back(build_passkey_prompt(model.tokenizer(), length, depth, std::to_string(digits(rng))));
+                row.push_back(build_passkey_prompt(model.tokenizer(), length, depth,
+                                                   std::to_string(digits(rng))));
     }
 
-    const int64_t total = int64_t(options.lengths.size() * options.modes.size() * prompts[0].size());
+    const int64_t total =
+        int64_t(options.lengths.size() * options.modes.size() * prompts[0].size());
     int64_t done = 0;
     std::vector<PasskeyResult> results;
     for (size_t l = 0; l < options.lengths.size(); ++l) {
@@ -127,10 +140,13 @@ std::vector<PasskeyResult> run_passkey(Model& model, const PasskeyOptions& optio
                 auto session = model.new_session({context, mode});
                 session->prefill(prompt.tokens, {}, cancel);
                 std::string answer;
-                session->generate(kAnswerTokens, SamplingParams{}, [&](const Token& token) {
-                    answer += token.text;
-                    return true;
-                }, cancel);
+                session->generate(
+                    kAnswerTokens, SamplingParams{},
+                    [&](const Token& token) {
+                        answer += token.text;
+                        return true;
+                    },
+                    cancel);
                 PasskeyTrial trial{int64_t(prompt.tokens.size()), prompt.depth, prompt.key, answer,
                                    passkey_answer_correct(answer, prompt.key)};
                 result.correct += trial.correct;

@@ -9,9 +9,9 @@
 
 namespace selfextend {
 
-PerplexityResult run_perplexity(Model& model, const std::vector<int32_t>& text_tokens, int64_t length,
-                                int64_t max_windows, const AttentionMode& mode, const ProgressCallback& progress,
-                                const CancelToken* cancel) {
+PerplexityResult run_perplexity(Model& model, const std::vector<int32_t>& text_tokens,
+                                int64_t length, int64_t max_windows, const AttentionMode& mode,
+                                const ProgressCallback& progress, const CancelToken* cancel) {
     if (length < 2) throw Error("perplexity: window length must be at least 2");
     const int64_t available = int64_t(text_tokens.size()) / (length - 1);
     if (available == 0)
@@ -29,13 +29,18 @@ PerplexityResult run_perplexity(Model& model, const std::vector<int32_t>& text_t
         std::copy_n(text_tokens.begin() + w * (length - 1), length - 1, window.begin() + 1);
         session->reset();
         const int64_t base = w * length;
-        const ScoreResult score = session->score(window, [&](const Progress& p) {
-            if (!progress) return;
-            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-            const int64_t done = base + p.done;
-            const double rate = double(done) / std::max(1e-9, elapsed);
-            progress({done, windows * length, rate, double(windows * length - done) / rate});
-        }, cancel);
+        const ScoreResult score = session->score(
+            window,
+            [&](const Progress& p) {
+                if (!progress) return;
+                const double elapsed =
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                        .count();
+                const int64_t done = base + p.done;
+                const double rate = double(done) / std::max(1e-9, elapsed);
+                progress({done, windows * length, rate, double(windows * length - done) / rate});
+            },
+            cancel);
         nll += score.negative_log_likelihood;
         result.tokens_scored += score.tokens_scored;
     }

@@ -35,7 +35,9 @@ uint16_t float_to_half(float f) {
     return uint16_t(sign | ((rounded - (112u << 23)) >> 13));
 }
 
-float bf16_to_float(uint16_t h) { return std::bit_cast<float>(uint32_t(h) << 16); }
+float bf16_to_float(uint16_t h) {
+    return std::bit_cast<float>(uint32_t(h) << 16);
+}
 
 uint16_t float_to_bf16(float f) {
     const uint32_t x = std::bit_cast<uint32_t>(f);
@@ -63,7 +65,8 @@ void dequantize_q8_0(const void* src, float* dst, int64_t n) {
     const auto* blocks = static_cast<const BlockQ8_0*>(src);
     for (int64_t b = 0; b < n / kQ8_0Block; ++b) {
         const float scale = half_to_float(blocks[b].scale);
-        for (int k = 0; k < kQ8_0Block; ++k) dst[b * kQ8_0Block + k] = scale * float(blocks[b].q[k]);
+        for (int k = 0; k < kQ8_0Block; ++k)
+            dst[b * kQ8_0Block + k] = scale * float(blocks[b].q[k]);
     }
 }
 
@@ -96,15 +99,19 @@ const DTypeTraits* find_dtype(uint32_t raw_type) {
     return nullptr;
 }
 
-const DTypeTraits& dtype_traits(DType type) { return *find_dtype(uint32_t(type)); }
+const DTypeTraits& dtype_traits(DType type) {
+    return *find_dtype(uint32_t(type));
+}
 
 std::string gguf_type_name(uint32_t raw_type) {
     // Names of the GGUF types this engine does not (yet) compute with, for error messages.
     static constexpr std::array<std::string_view, 31> kNames = {
-        "F32",  "F16",  "Q4_0", "Q4_1", "type 4", "type 5", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K",
-        "Q3_K", "Q4_K", "Q5_K", "Q6_K", "Q8_K",   "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL",
-        "IQ3_S", "IQ2_S", "IQ4_XS", "I8", "I16", "I32", "I64", "F64", "IQ1_M", "BF16"};
-    if (raw_type < kNames.size() && kNames[raw_type].rfind("type ", 0) != 0) return std::string(kNames[raw_type]);
+        "F32",     "F16",    "Q4_0",    "Q4_1",  "type 4", "type 5", "Q5_0",  "Q5_1",
+        "Q8_0",    "Q8_1",   "Q2_K",    "Q3_K",  "Q4_K",   "Q5_K",   "Q6_K",  "Q8_K",
+        "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S",  "IQ2_S", "IQ4_XS",
+        "I8",      "I16",    "I32",     "I64",   "F64",    "IQ1_M",  "BF16"};
+    if (raw_type < kNames.size() && kNames[raw_type].rfind("type ", 0) != 0)
+        return std::string(kNames[raw_type]);
     return "type " + std::to_string(raw_type);
 }
 
@@ -141,8 +148,7 @@ void quantize_row_q4_0(const float* src, BlockQ4_0* dst, int64_t n) {
         auto code = [&](float v) {
             return uint8_t(std::clamp(int(std::lround(v * inverse)) + 8, 0, 15));
         };
-        for (int k = 0; k < half; ++k)
-            dst[b].q[k] = uint8_t(code(x[k]) | (code(x[k + half]) << 4));
+        for (int k = 0; k < half; ++k) dst[b].q[k] = uint8_t(code(x[k]) | (code(x[k + half]) << 4));
     }
 }
 

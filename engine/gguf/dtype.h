@@ -50,7 +50,7 @@ struct BlockQ8_0 {
     int8_t q[kQ8_0Block];
 };
 struct BlockQ4_0 {
-    uint16_t scale;           // f16
+    uint16_t scale;             // f16
     uint8_t q[kQ4_0Block / 2];  // value k in the low nibble of q[k], value k+16 in the high one
 };
 static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18);

@@ -25,18 +25,29 @@ inline constexpr uint64_t kGgufDefaultAlignment = 32;
 inline constexpr int kGgufMaxDims = 4;
 
 enum class GgufType : uint32_t {
-    UInt8 = 0, Int8 = 1, UInt16 = 2, Int16 = 3, UInt32 = 4, Int32 = 5, Float32 = 6, Bool = 7,
-    String = 8, Array = 9, UInt64 = 10, Int64 = 11, Float64 = 12,
+    UInt8 = 0,
+    Int8 = 1,
+    UInt16 = 2,
+    Int16 = 3,
+    UInt32 = 4,
+    Int32 = 5,
+    Float32 = 6,
+    Bool = 7,
+    String = 8,
+    Array = 9,
+    UInt64 = 10,
+    Int64 = 11,
+    Float64 = 12,
 };
 std::string_view gguf_value_type_name(GgufType type);
 
 class GgufError : public Error {
-public:
+  public:
     GgufError(const std::string& problem, uint64_t offset);
     uint64_t offset() const { return offset_; }
     const std::string& problem() const { return problem_; }
 
-private:
+  private:
     std::string problem_;
     uint64_t offset_;
 };
@@ -73,7 +84,7 @@ struct GgufTensor {
 };
 
 class GgufFile {
-public:
+  public:
     static GgufFile open(const std::string& path);
     // Parses bytes the caller keeps alive for the life of the result (tests, in-memory files).
     static GgufFile parse(std::span<const uint8_t> bytes, std::string origin = "<memory>");
@@ -97,7 +108,7 @@ public:
     double get_float_or(std::string_view key, double fallback) const;
     bool get_bool_or(std::string_view key, bool fallback) const;
 
-private:
+  private:
     GgufFile() = default;
     void parse_all();
 

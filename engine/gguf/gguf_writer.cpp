@@ -8,7 +8,7 @@ namespace selfextend {
 namespace {
 
 class ByteSink {
-public:
+  public:
     template <typename T>
     void put(T value) {
         append(&value, sizeof(T));
@@ -30,18 +30,42 @@ public:
 
 void put_value(ByteSink& sink, const GgufValue& value) {
     switch (value.type) {
-        case GgufType::UInt8: sink.put<uint8_t>(uint8_t(value.u)); break;
-        case GgufType::Int8: sink.put<int8_t>(int8_t(value.i)); break;
-        case GgufType::UInt16: sink.put<uint16_t>(uint16_t(value.u)); break;
-        case GgufType::Int16: sink.put<int16_t>(int16_t(value.i)); break;
-        case GgufType::UInt32: sink.put<uint32_t>(uint32_t(value.u)); break;
-        case GgufType::Int32: sink.put<int32_t>(int32_t(value.i)); break;
-        case GgufType::UInt64: sink.put<uint64_t>(value.u); break;
-        case GgufType::Int64: sink.put<int64_t>(value.i); break;
-        case GgufType::Float32: sink.put<float>(float(value.f)); break;
-        case GgufType::Float64: sink.put<double>(value.f); break;
-        case GgufType::Bool: sink.put<uint8_t>(value.u ? 1 : 0); break;
-        case GgufType::String: sink.put_string(value.s); break;
+        case GgufType::UInt8:
+            sink.put<uint8_t>(uint8_t(value.u));
+            break;
+        case GgufType::Int8:
+            sink.put<int8_t>(int8_t(value.i));
+            break;
+        case GgufType::UInt16:
+            sink.put<uint16_t>(uint16_t(value.u));
+            break;
+        case GgufType::Int16:
+            sink.put<int16_t>(int16_t(value.i));
+            break;
+        case GgufType::UInt32:
+            sink.put<uint32_t>(uint32_t(value.u));
+            break;
+        case GgufType::Int32:
+            sink.put<int32_t>(int32_t(value.i));
+            break;
+        case GgufType::UInt64:
+            sink.put<uint64_t>(value.u);
+            break;
+        case GgufType::Int64:
+            sink.put<int64_t>(value.i);
+            break;
+        case GgufType::Float32:
+            sink.put<float>(float(value.f));
+            break;
+        case GgufType::Float64:
+            sink.put<double>(value.f);
+            break;
+        case GgufType::Bool:
+            sink.put<uint8_t>(value.u ? 1 : 0);
+            break;
+        case GgufType::String:
+            sink.put_string(value.s);
+            break;
         case GgufType::Array:
             sink.put<uint32_t>(uint32_t(value.element_type));
             sink.put<uint64_t>(value.items.size());
@@ -87,8 +111,12 @@ void GgufWriter::set(const std::string& key, GgufValue value) {
     metadata_.emplace_back(key, std::move(value));
 }
 
-void GgufWriter::set_string(const std::string& key, std::string value) { set(key, gguf_string(std::move(value))); }
-void GgufWriter::set_uint32(const std::string& key, uint32_t value) { set(key, gguf_uint32(value)); }
+void GgufWriter::set_string(const std::string& key, std::string value) {
+    set(key, gguf_string(std::move(value)));
+}
+void GgufWriter::set_uint32(const std::string& key, uint32_t value) {
+    set(key, gguf_uint32(value));
+}
 
 void GgufWriter::set_int32(const std::string& key, int32_t value) {
     GgufValue v;
@@ -151,8 +179,8 @@ void GgufWriter::add_tensor(const std::string& name, DType type, std::vector<int
     tensors_.push_back({name, type, std::move(dims), {data.begin(), data.end()}});
 }
 
-void GgufWriter::add_tensor_from_floats(const std::string& name, DType type, std::vector<int64_t> dims,
-                                        std::span<const float> values) {
+void GgufWriter::add_tensor_from_floats(const std::string& name, DType type,
+                                        std::vector<int64_t> dims, std::span<const float> values) {
     const DTypeTraits& traits = dtype_traits(type);
     const int64_t row = dims.at(0);
     const int64_t bytes_per_row = row_bytes(traits, row);
@@ -163,7 +191,9 @@ void GgufWriter::add_tensor_from_floats(const std::string& name, DType type, std
         const float* src = values.data() + r * row;
         uint8_t* dst = data.data() + r * bytes_per_row;
         switch (type) {
-            case DType::F32: std::memcpy(dst, src, size_t(bytes_per_row)); break;
+            case DType::F32:
+                std::memcpy(dst, src, size_t(bytes_per_row));
+                break;
             case DType::F16:
                 for (int64_t k = 0; k < row; ++k) {
                     const uint16_t h = float_to_half(src[k]);
@@ -176,8 +206,12 @@ void GgufWriter::add_tensor_from_floats(const std::string& name, DType type, std
                     std::memcpy(dst + 2 * k, &h, 2);
                 }
                 break;
-            case DType::Q8_0: quantize_row_q8_0(src, reinterpret_cast<BlockQ8_0*>(dst), row); break;
-            case DType::Q4_0: quantize_row_q4_0(src, reinterpret_cast<BlockQ4_0*>(dst), row); break;
+            case DType::Q8_0:
+                quantize_row_q8_0(src, reinterpret_cast<BlockQ8_0*>(dst), row);
+                break;
+            case DType::Q4_0:
+                quantize_row_q4_0(src, reinterpret_cast<BlockQ4_0*>(dst), row);
+                break;
         }
     }
     add_tensor(name, type, std::move(dims), data);
@@ -221,7 +255,8 @@ void GgufWriter::write(const std::string& path) const {
         out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
         if (!out) throw Error("write to '" + temporary + "' failed");
     }
-    if (std::rename(temporary.c_str(), path.c_str()) != 0) throw Error("cannot rename '" + temporary + "' to '" + path + "'");
+    if (std::rename(temporary.c_str(), path.c_str()) != 0)
+        throw Error("cannot rename '" + temporary + "' to '" + path + "'");
 }
 
 }  // namespace selfextend

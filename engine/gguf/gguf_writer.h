@@ -11,7 +11,7 @@
 namespace selfextend {
 
 class GgufWriter {
-public:
+  public:
     explicit GgufWriter(uint64_t alignment = kGgufDefaultAlignment);
 
     void set(const std::string& key, GgufValue value);
@@ -34,7 +34,7 @@ public:
     std::vector<uint8_t> to_bytes() const;
     void write(const std::string& path) const;  // throws Error on I/O failure
 
-private:
+  private:
     struct PendingTensor {
         std::string name;
         DType type;

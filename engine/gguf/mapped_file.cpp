@@ -26,7 +26,8 @@ MappedFile::MappedFile(const std::string& path) : path_(path) {
     const FileDescriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
     if (file.fd < 0) throw Error("cannot open '" + path + "': " + std::strerror(errno));
     struct stat info {};
-    if (::fstat(file.fd, &info) != 0) throw Error("cannot stat '" + path + "': " + std::strerror(errno));
+    if (::fstat(file.fd, &info) != 0)
+        throw Error("cannot stat '" + path + "': " + std::strerror(errno));
     if (!S_ISREG(info.st_mode)) throw Error("'" + path + "' is not a regular file");
     size_ = size_t(info.st_size);
     if (size_ == 0) return;  // nothing to map; the parser reports the empty file

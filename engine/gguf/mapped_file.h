@@ -9,7 +9,7 @@
 namespace selfextend {
 
 class MappedFile {
-public:
+  public:
     explicit MappedFile(const std::string& path);  // throws Error
     ~MappedFile();
     MappedFile(const MappedFile&) = delete;
@@ -18,7 +18,7 @@ public:
     std::span<const uint8_t> bytes() const { return {data_, size_}; }
     const std::string& path() const { return path_; }
 
-private:
+  private:
     std::string path_;
     const uint8_t* data_ = nullptr;
     size_t size_ = 0;

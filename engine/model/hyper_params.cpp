@@ -9,7 +9,8 @@ namespace {
 int positive_int(const GgufFile& gguf, const std::string& key, int64_t limit) {
     const int64_t value = gguf.get_int(key);
     if (value <= 0 || value > limit)
-        throw Error("model: '" + key + "' = " + std::to_string(value) + " is out of range (1.." + std::to_string(limit) + ")");
+        throw Error("model: '" + key + "' = " + std::to_string(value) + " is out of range (1.." +
+                    std::to_string(limit) + ")");
     return int(value);
 }
 
@@ -20,7 +21,8 @@ HyperParams HyperParams::from_gguf(const GgufFile& gguf) {
     hp.architecture = gguf.get_string("general.architecture");
     // Mistral, TinyLlama and Llama-2 GGUFs all declare "llama".
     if (hp.architecture != "llama")
-        throw Error("model architecture '" + hp.architecture + "' is not supported (supported: llama)");
+        throw Error("model architecture '" + hp.architecture +
+                    "' is not supported (supported: llama)");
     const std::string a = hp.architecture + ".";
     hp.context_length = positive_int(gguf, a + "context_length", int64_t(1) << 24);
     hp.embedding_length = positive_int(gguf, a + "embedding_length", 1 << 16);
@@ -40,7 +42,8 @@ HyperParams HyperParams::from_gguf(const GgufFile& gguf) {
     if (hp.head_dim % 2 != 0) throw Error("model: head dimension must be even");
     hp.rope_dimensions = int(gguf.get_int_or(a + "rope.dimension_count", hp.head_dim));
     if (hp.rope_dimensions <= 0 || hp.rope_dimensions > hp.head_dim || hp.rope_dimensions % 2 != 0)
-        throw Error("model: rope.dimension_count " + std::to_string(hp.rope_dimensions) + " is invalid");
+        throw Error("model: rope.dimension_count " + std::to_string(hp.rope_dimensions) +
+                    " is invalid");
     hp.rope_freq_base = float(gguf.get_float_or(a + "rope.freq_base", 10000.0));
     if (!(hp.rope_freq_base > 1.0f)) throw Error("model: rope.freq_base must be > 1");
     // Linear RoPE scaling: either rope.scaling.type = "linear" with rope.scaling.factor, or the

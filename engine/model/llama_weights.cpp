@@ -12,7 +12,8 @@ std::string shape_string(const std::vector<int64_t>& dims) {
     return s + "]";
 }
 
-const GgufTensor& require_tensor(const GgufFile& gguf, const std::string& name, std::vector<int64_t> dims) {
+const GgufTensor& require_tensor(const GgufFile& gguf, const std::string& name,
+                                 std::vector<int64_t> dims) {
     const GgufTensor* tensor = gguf.find_tensor(name);
     if (!tensor) throw Error("model: missing tensor '" + name + "'");
     if (tensor->dims != dims)

@@ -21,8 +21,11 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
     for (int32_t id = 0; id < vocab; ++id) candidates_[size_t(id)] = {logits[size_t(id)], id};
 
     if (params_.repeat_penalty != 1.0f && params_.repeat_last_n > 0) {
-        const size_t from = history.size() > size_t(params_.repeat_last_n) ? history.size() - size_t(params_.repeat_last_n) : 0;
-        const std::unordered_set<int32_t> recent(history.begin() + std::ptrdiff_t(from), history.end());
+        const size_t from = history.size() > size_t(params_.repeat_last_n)
+                                ? history.size() - size_t(params_.repeat_last_n)
+                                : 0;
+        const std::unordered_set<int32_t> recent(history.begin() + std::ptrdiff_t(from),
+                                                 history.end());
         for (const int32_t id : recent) {
             if (id < 0 || id >= vocab) continue;
             float& logit = candidates_[size_t(id)].first;
@@ -30,13 +33,16 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
         }
     }
 
-    auto by_logit = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
+    auto by_logit = [](const auto& a, const auto& b) {
+        return a.first > b.first || (a.first == b.first && a.second < b.second);
+    };
     if (params_.temperature <= 0.0f)
         return std::min_element(candidates_.begin(), candidates_.end(), by_logit)->second;
 
     size_t keep = candidates_.size();
     if (params_.top_k > 0) keep = std::min(keep, size_t(params_.top_k));
-    std::partial_sort(candidates_.begin(), candidates_.begin() + std::ptrdiff_t(keep), candidates_.end(), by_logit);
+    std::partial_sort(candidates_.begin(), candidates_.begin() + std::ptrdiff_t(keep),
+                      candidates_.end(), by_logit);
     candidates_.resize(keep);
 
     // Softmax at the temperature, over the kept candidates (sorted, largest first).
@@ -64,7 +70,8 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
             }
         }
     }
-    std::discrete_distribution<size_t> pick(probability.begin(), probability.begin() + std::ptrdiff_t(cut));
+    std::discrete_distribution<size_t> pick(probability.begin(),
+                                            probability.begin() + std::ptrdiff_t(cut));
     return candidates_[pick(rng_)].second;
 }
 

@@ -12,12 +12,12 @@
 namespace selfextend {
 
 class Sampler {
-public:
+  public:
     explicit Sampler(const SamplingParams& params);
     // history: tokens so far (the repetition penalty looks at the last repeat_last_n of them).
     int32_t sample(std::span<const float> logits, std::span<const int32_t> history);
 
-private:
+  private:
     SamplingParams params_;
     std::mt19937_64 rng_;
     std::vector<std::pair<float, int32_t>> candidates_;

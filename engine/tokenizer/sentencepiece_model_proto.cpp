@@ -11,7 +11,7 @@ namespace {
 enum WireType { kVarint = 0, kLengthDelimited = 2, kFixed32 = 5 };
 
 class ProtoWriter {
-public:
+  public:
     void varint_field(int number, uint64_t value) {
         tag(number, kVarint);
         varint(value);
@@ -32,7 +32,7 @@ public:
     }
     const std::string& bytes() const { return out_; }
 
-private:
+  private:
     void tag(int number, WireType type) { varint(uint64_t(number) << 3 | type); }
     void varint(uint64_t value) {
         do {
@@ -48,12 +48,18 @@ private:
 // SentencePiece.Type values.
 int piece_type(PieceKind kind) {
     switch (kind) {
-        case PieceKind::Normal: return 1;
-        case PieceKind::Unknown: return 2;
-        case PieceKind::Control: return 3;
-        case PieceKind::UserDefined: return 4;
-        case PieceKind::Unused: return 5;
-        case PieceKind::Byte: return 6;
+        case PieceKind::Normal:
+            return 1;
+        case PieceKind::Unknown:
+            return 2;
+        case PieceKind::Control:
+            return 3;
+        case PieceKind::UserDefined:
+            return 4;
+        case PieceKind::Unused:
+            return 5;
+        case PieceKind::Byte:
+            return 6;
     }
     return 1;
 }
@@ -72,7 +78,7 @@ std::string serialize_bpe_model_proto(const SentencePieceVocabulary& vocabulary)
         has_byte_pieces |= vocabulary.kinds[id] == PieceKind::Byte;
     }
 
-    ProtoWriter trainer;  // TrainerSpec
+    ProtoWriter trainer;         // TrainerSpec
     trainer.varint_field(3, 2);  // model_type = BPE
     trainer.varint_field(4, vocabulary.pieces.size());
     trainer.varint_field(35, has_byte_pieces);  // byte_fallback

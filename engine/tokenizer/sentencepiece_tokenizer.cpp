@@ -17,24 +17,32 @@ namespace {
 // GGUF token types (tokenizer.ggml.token_type) use SentencePiece's numbering.
 PieceKind kind_from_gguf(int64_t type) {
     switch (type) {
-        case 2: return PieceKind::Unknown;
-        case 3: return PieceKind::Control;
-        case 4: return PieceKind::UserDefined;
-        case 5: return PieceKind::Unused;
-        case 6: return PieceKind::Byte;
-        default: return PieceKind::Normal;
+        case 2:
+            return PieceKind::Unknown;
+        case 3:
+            return PieceKind::Control;
+        case 4:
+            return PieceKind::UserDefined;
+        case 5:
+            return PieceKind::Unused;
+        case 6:
+            return PieceKind::Byte;
+        default:
+            return PieceKind::Normal;
     }
 }
 
-const GgufValue& array_key(const GgufFile& gguf, const char* key, GgufType element_type, size_t expected) {
+const GgufValue& array_key(const GgufFile& gguf, const char* key, GgufType element_type,
+                           size_t expected) {
     const GgufValue* value = gguf.find(key);
     if (!value) throw Error(std::string("tokenizer: missing '") + key + "'");
     if (value->type != GgufType::Array || value->element_type != element_type)
         throw Error(std::string("tokenizer: '") + key + "' is not an array of " +
                     std::string(gguf_value_type_name(element_type)));
     if (expected && value->items.size() != expected)
-        throw Error(std::string("tokenizer: '") + key + "' has " + std::to_string(value->items.size()) +
-                    " entries, the vocabulary " + std::to_string(expected));
+        throw Error(std::string("tokenizer: '") + key + "' has " +
+                    std::to_string(value->items.size()) + " entries, the vocabulary " +
+                    std::to_string(expected));
     return *value;
 }
 
@@ -48,7 +56,8 @@ SentencePieceTokenizer::~SentencePieceTokenizer() = default;
 std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_file(const std::string& path) {
     std::unique_ptr<SentencePieceTokenizer> tokenizer(new SentencePieceTokenizer());
     const auto status = tokenizer->processor_->Load(path);
-    if (!status.ok()) throw Error("cannot load SentencePiece model '" + path + "': " + status.ToString());
+    if (!status.ok())
+        throw Error("cannot load SentencePiece model '" + path + "': " + status.ToString());
     tokenizer->take_vocabulary_from_processor();
     tokenizer->bos_id_ = tokenizer->processor_->bos_id();
     tokenizer->eos_id_ = tokenizer->processor_->eos_id();
@@ -59,7 +68,8 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_file(const 
 std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_gguf(const GgufFile& gguf) {
     const std::string model = gguf.find_string("tokenizer.ggml.model").value_or("");
     if (model != "llama")
-        throw Error("tokenizer '" + model + "' is not supported (SentencePiece 'llama' vocabularies are)");
+        throw Error("tokenizer '" + model +
+                    "' is not supported (SentencePiece 'llama' vocabularies are)");
     const GgufValue& tokens = array_key(gguf, "tokenizer.ggml.tokens", GgufType::String, 0);
     const size_t n = tokens.items.size();
     if (n == 0) throw Error("tokenizer: empty vocabulary");
@@ -79,7 +89,8 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_gguf(const 
     }
     auto id_key = [&](const char* key, int64_t fallback) {
         const int64_t id = gguf.get_int_or(key, fallback);
-        if (id < -1 || id >= int64_t(n)) throw Error(std::string("tokenizer: '") + key + "' is out of range");
+        if (id < -1 || id >= int64_t(n))
+            throw Error(std::string("tokenizer: '") + key + "' is out of range");
         return int(id);
     };
     vocabulary.unk_id = id_key("tokenizer.ggml.unknown_token_id", 0);
@@ -88,21 +99,27 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_gguf(const 
     // libsentencepiece insists that the unknown piece is of type UNKNOWN and BOS/EOS CONTROL.
     if (vocabulary.unk_id >= 0) vocabulary.kinds[size_t(vocabulary.unk_id)] = PieceKind::Unknown;
     vocabulary.add_dummy_prefix = gguf.get_bool_or("tokenizer.ggml.add_space_prefix", true);
-    vocabulary.remove_extra_whitespaces = gguf.get_bool_or("tokenizer.ggml.remove_extra_whitespaces", false);
+    vocabulary.remove_extra_whitespaces =
+        gguf.get_bool_or("tokenizer.ggml.remove_extra_whitespaces", false);
 
     std::unique_ptr<SentencePieceTokenizer> tokenizer(new SentencePieceTokenizer());
-    const auto status = tokenizer->processor_->LoadFromSerializedProto(serialize_bpe_model_proto(vocabulary));
-    if (!status.ok()) throw Error("tokenizer: SentencePiece rejected the GGUF vocabulary: " + status.ToString());
+    const auto status =
+        tokenizer->processor_->LoadFromSerializedProto(serialize_bpe_model_proto(vocabulary));
+    if (!status.ok())
+        throw Error("tokenizer: SentencePiece rejected the GGUF vocabulary: " + status.ToString());
     // BPE merges never cross a newline when no piece holds one, so a long text split after
     // newlines encodes piece by piece to the same ids: the first piece with the dummy prefix,
     // the others without.
-    const bool newline_in_pieces = std::any_of(vocabulary.pieces.begin(), vocabulary.pieces.end(),
-                                               [](const std::string& p) { return p.find('\n') != std::string::npos; });
+    const bool newline_in_pieces =
+        std::any_of(vocabulary.pieces.begin(), vocabulary.pieces.end(),
+                    [](const std::string& p) { return p.find('\n') != std::string::npos; });
     if (!newline_in_pieces && !vocabulary.remove_extra_whitespaces) {
         SentencePieceVocabulary continuation = vocabulary;
         continuation.add_dummy_prefix = false;
         tokenizer->continuation_ = std::make_unique<sentencepiece::SentencePieceProcessor>();
-        if (!tokenizer->continuation_->LoadFromSerializedProto(serialize_bpe_model_proto(continuation)).ok())
+        if (!tokenizer->continuation_
+                 ->LoadFromSerializedProto(serialize_bpe_model_proto(continuation))
+                 .ok())
             tokenizer->continuation_.reset();
     }
     tokenizer->pieces_ = std::move(vocabulary.pieces);
@@ -130,8 +147,8 @@ void SentencePieceTokenizer::take_vocabulary_from_processor() {
     }
 }
 
-std::vector<int> SentencePieceTokenizer::encode_with(const sentencepiece::SentencePieceProcessor& processor,
-                                                    std::string_view text) const {
+std::vector<int> SentencePieceTokenizer::encode_with(
+    const sentencepiece::SentencePieceProcessor& processor, std::string_view text) const {
     std::vector<int> ids;
     const auto status = processor.Encode(absl::string_view(text.data(), text.size()), &ids);
     if (!status.ok()) throw Error("tokenizer: " + status.ToString());

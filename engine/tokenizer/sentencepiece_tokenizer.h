@@ -16,7 +16,7 @@ namespace selfextend {
 class GgufFile;
 
 class SentencePieceTokenizer final : public Tokenizer {
-public:
+  public:
     static std::unique_ptr<SentencePieceTokenizer> from_file(const std::string& path);
     // From tokenizer.ggml.* keys with tokenizer.ggml.model = "llama" (throws Error otherwise).
     static std::unique_ptr<SentencePieceTokenizer> from_gguf(const GgufFile& gguf);
@@ -27,10 +27,11 @@ public:
     const std::string& piece(int32_t id) const override;
     PieceKind kind(int32_t id) const override;
 
-private:
+  private:
     SentencePieceTokenizer();
     void take_vocabulary_from_processor();
-    std::vector<int> encode_with(const sentencepiece::SentencePieceProcessor& processor, std::string_view text) const;
+    std::vector<int> encode_with(const sentencepiece::SentencePieceProcessor& processor,
+                                 std::string_view text) const;
 
     std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
     // The same vocabulary without the dummy prefix, for encoding the pieces of a long text after

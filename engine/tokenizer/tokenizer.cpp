@@ -20,14 +20,17 @@ std::string Tokenizer::token_bytes(int32_t id) const {
     if (id < 0 || id >= vocab_size()) return {};
     switch (kind(id)) {
         case PieceKind::Control:
-        case PieceKind::Unused: return {};
-        case PieceKind::Unknown: return " \xE2\x81\x87 ";  // " ⁇ ", SentencePiece's surface
+        case PieceKind::Unused:
+            return {};
+        case PieceKind::Unknown:
+            return " \xE2\x81\x87 ";  // " ⁇ ", SentencePiece's surface
         case PieceKind::Byte: {
             const int byte = parse_byte_piece(piece(id));
             return byte < 0 ? std::string() : std::string(1, char(byte));
         }
         case PieceKind::Normal:
-        case PieceKind::UserDefined: break;
+        case PieceKind::UserDefined:
+            break;
     }
     std::string text;
     const std::string& p = piece(id);
@@ -57,7 +60,8 @@ std::string StreamDecoder::push(int32_t id) {
     if (at_start_ && !bytes.empty()) {
         // SentencePiece drops the dummy-prefix space of the text's first piece.
         if (bytes[0] == ' ' && tokenizer_.adds_space_prefix() &&
-            tokenizer_.kind(id) == PieceKind::Normal) bytes.erase(0, 1);
+            tokenizer_.kind(id) == PieceKind::Normal)
+            bytes.erase(0, 1);
         at_start_ = false;
     }
     pending_ += bytes;

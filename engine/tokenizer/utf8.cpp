@@ -40,7 +40,8 @@ size_t complete_utf8_prefix(std::string_view text) {
     while (at < text.size()) {
         const int length = valid_sequence_at(text, at);
         if (length < 0) break;
-        at += size_t(length == 0 ? 1 : length);  // an invalid byte is "complete": it will not improve
+        at +=
+            size_t(length == 0 ? 1 : length);  // an invalid byte is "complete": it will not improve
     }
     return at;
 }

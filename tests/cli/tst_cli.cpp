@@ -28,7 +28,7 @@ Run cli(const QStringList& arguments) {
 
 class TestCli : public QObject {
     Q_OBJECT
-private slots:
+  private slots:
     void helpAndUsageErrors() {
         QCOMPARE(cli({"--help"}).exit_code, 0);
         QVERIFY(cli({"--help"}).out.contains("passkey"));
@@ -75,21 +75,25 @@ private slots:
     void tokenizeIds() {
         const Run run = cli({"tokenize", "The pass key is 38117.", "--ids-only"});
         QCOMPARE(run.exit_code, 0);
-        QCOMPARE(run.out.trimmed(), QString("1 374 768 3962 363 4008 4080 4085 4070 4070 4087 4030"));
+        QCOMPARE(run.out.trimmed(),
+                 QString("1 374 768 3962 363 4008 4080 4085 4070 4070 4087 4030"));
     }
 
     void logitsFileHasEveryPosition() {
         QTemporaryDir dir;
         const QString out = dir.path() + "/logits.f32";
-        const Run run = cli({"logits", "--tokens", "1 374 768 3962", "--group", "2", "--window", "2", "--out", out});
+        const Run run = cli({"logits", "--tokens", "1 374 768 3962", "--group", "2", "--window",
+                             "2", "--out", out});
         QCOMPARE(run.exit_code, 0);
         QCOMPARE(QFileInfo(out).size(), qint64(4 * 4096 * 4));
     }
 
     void passkeyJson() {
-        const Run run = cli({"passkey", "--lengths", "700", "--depths", "0.2,0.8", "--group", "4", "--window", "256", "--json"});
+        const Run run = cli({"passkey", "--lengths", "700", "--depths", "0.2,0.8", "--group", "4",
+                             "--window", "256", "--json"});
         QCOMPARE(run.exit_code, 0);
-        const QJsonArray results = QJsonDocument::fromJson(run.out.toUtf8()).object()["results"].toArray();
+        const QJsonArray results =
+            QJsonDocument::fromJson(run.out.toUtf8()).object()["results"].toArray();
         QCOMPARE(results.size(), 2);
         QCOMPARE(results[0].toObject()["mode"].toString(), QString("vanilla"));
         QCOMPARE(results[1].toObject()["mode"].toString(), QString("self-extend"));
@@ -101,10 +105,12 @@ private slots:
 
     void perplexityJson() {
         SKIP_WITHOUT_SHARED();
-        const Run run = cli({"perplexity", "--file", testing::shared_path("corpus/books/pg2610_notre_dame_de_paris.txt"),
+        const Run run = cli({"perplexity", "--file",
+                             testing::shared_path("corpus/books/pg2610_notre_dame_de_paris.txt"),
                              "--lengths", "256", "--windows", "2", "--json"});
         QCOMPARE(run.exit_code, 0);
-        const QJsonArray results = QJsonDocument::fromJson(run.out.toUtf8()).object()["results"].toArray();
+        const QJsonArray results =
+            QJsonDocument::fromJson(run.out.toUtf8()).object()["results"].toArray();
         QCOMPARE(results.size(), 2);
         QCOMPARE(results[0].toObject()["tokens_scored"].toInt(), 2 * 255);
         QVERIFY(results[0].toObject()["ppl"].toDouble() > 1.0);
@@ -113,7 +119,8 @@ private slots:
     void benchJson() {
         const Run run = cli({"bench", "--prompt", "64", "--gen", "4", "--repeat", "1", "--json"});
         QCOMPARE(run.exit_code, 0);
-        const QJsonArray results = QJsonDocument::fromJson(run.out.toUtf8()).object()["results"].toArray();
+        const QJsonArray results =
+            QJsonDocument::fromJson(run.out.toUtf8()).object()["results"].toArray();
         QCOMPARE(results.size(), 2);
         QVERIFY(results[0].toObject()["prefill_tok_s"].toDouble() > 0);
         QVERIFY(results[1].toObject()["decode_tok_s"].toDouble() > 0);

@@ -18,7 +18,8 @@ inline std::vector<double> rope_rotate(const double* x, int dim, int64_t positio
     if (pairs < 0) pairs = dim / 2;
     std::vector<double> out(x, x + dim);
     for (int k = 0; k < pairs; ++k) {
-        const double angle = double(position) * std::pow(kReferenceRopeBase, -2.0 * k / (2.0 * pairs));
+        const double angle =
+            double(position) * std::pow(kReferenceRopeBase, -2.0 * k / (2.0 * pairs));
         out[size_t(2 * k)] = x[2 * k] * std::cos(angle) - x[2 * k + 1] * std::sin(angle);
         out[size_t(2 * k + 1)] = x[2 * k] * std::sin(angle) + x[2 * k + 1] * std::cos(angle);
     }
@@ -59,8 +60,10 @@ struct AttentionProblem {
                 double top = -INFINITY;
                 for (int j = 0; j <= i; ++j) {
                     const auto [pq, pk] = self_extend_positions(i, j, G, W);
-                    const auto qr = rope_rotate(&q[(size_t(i) * heads + h) * head_dim], head_dim, pq);
-                    const auto kr = rope_rotate(&k[(size_t(j) * kv_heads + kvh) * head_dim], head_dim, pk);
+                    const auto qr =
+                        rope_rotate(&q[(size_t(i) * heads + h) * head_dim], head_dim, pq);
+                    const auto kr =
+                        rope_rotate(&k[(size_t(j) * kv_heads + kvh) * head_dim], head_dim, pk);
                     double dot = 0;
                     for (int d = 0; d < head_dim; ++d) dot += qr[size_t(d)] * kr[size_t(d)];
                     scores[size_t(j)] = dot / std::sqrt(double(head_dim));
@@ -71,7 +74,8 @@ struct AttentionProblem {
                 for (int d = 0; d < head_dim; ++d) {
                     double acc = 0;
                     for (int j = 0; j <= i; ++j)
-                        acc += scores[size_t(j)] * v[(size_t(j) * kv_heads + kvh) * head_dim + size_t(d)];
+                        acc += scores[size_t(j)] *
+                               v[(size_t(j) * kv_heads + kvh) * head_dim + size_t(d)];
                     out[(size_t(i) * heads + h) * head_dim + size_t(d)] = acc / sum;
                 }
             }

@@ -12,12 +12,17 @@ namespace testing {
 
 inline QString shared_dir() {
     const QByteArray env = qgetenv("SE_SHARED_DIR");
-    return QDir::cleanPath(env.isEmpty() ? QString(SE_SHARED_DIR_DEFAULT) : QString::fromLocal8Bit(env));
+    return QDir::cleanPath(env.isEmpty() ? QString(SE_SHARED_DIR_DEFAULT)
+                                         : QString::fromLocal8Bit(env));
 }
 
-inline QString shared_path(const QString& relative) { return shared_dir() + "/" + relative; }
+inline QString shared_path(const QString& relative) {
+    return shared_dir() + "/" + relative;
+}
 
-inline bool shared_available() { return QFileInfo::exists(shared_path("models/MODEL_CARD.md")); }
+inline bool shared_available() {
+    return QFileInfo::exists(shared_path("models/MODEL_CARD.md"));
+}
 
 // The bundled demo model, part of the project itself.
 inline QString demo_model_path() {
@@ -26,9 +31,9 @@ inline QString demo_model_path() {
 
 }  // namespace testing
 
-#define SKIP_WITHOUT_SHARED()                                                                       \
-    do {                                                                                            \
-        if (!testing::shared_available())                                                          \
-            QSKIP(qPrintable("shared test material not found at " + testing::shared_dir() +        \
-                             " (set SE_SHARED_DIR)"));                                              \
+#define SKIP_WITHOUT_SHARED()                                                               \
+    do {                                                                                    \
+        if (!testing::shared_available())                                                   \
+            QSKIP(qPrintable("shared test material not found at " + testing::shared_dir() + \
+                             " (set SE_SHARED_DIR)"));                                      \
     } while (0)

@@ -3,9 +3,9 @@
 #include <QtTest>
 #include <cmath>
 
+#include "attention_reference.h"
 #include "backend/cpu/attention.h"
 #include "backend/cpu/thread_pool.h"
-#include "attention_reference.h"
 
 using namespace selfextend;
 
@@ -13,13 +13,16 @@ namespace {
 
 using testing::AttentionProblem;
 
-std::vector<double> rotate(const double* x, int dim, int64_t position) { return testing::rope_rotate(x, dim, position); }
+std::vector<double> rotate(const double* x, int dim, int64_t position) {
+    return testing::rope_rotate(x, dim, position);
+}
 
 // Runs the kernel for queries [first, n) with all n keys cached; returns [n - first][heads][d].
 std::vector<float> run_kernel(const AttentionProblem& p, int first, cpu::ThreadPool& pool) {
     const int d = p.head_dim;
     const bool grouped = p.G > 1;
-    std::vector<float> keys(size_t(p.kv_heads * p.n * d)), grouped_keys(keys.size()), values(keys.size());
+    std::vector<float> keys(size_t(p.kv_heads * p.n * d)), grouped_keys(keys.size()),
+        values(keys.size());
     for (int j = 0; j < p.n; ++j)
         for (int h = 0; h < p.kv_heads; ++h) {
             const double* raw = &p.k[size_t((j * p.kv_heads + h) * d)];
@@ -47,9 +50,12 @@ std::vector<float> run_kernel(const AttentionProblem& p, int first, cpu::ThreadP
         }
     std::vector<float> out(q.size());
     const cpu::AttentionShape shape{p.heads, p.kv_heads, d};
-    const cpu::KvLayerView view{keys.data(), grouped ? grouped_keys.data() : nullptr, values.data(), p.n};
-    const AttentionMode mode = grouped ? AttentionMode::self_extend(p.G, p.W) : AttentionMode::vanilla();
-    cpu::attention(shape, mode, q.data(), grouped ? qg.data() : nullptr, view, first, count, out.data(), pool);
+    const cpu::KvLayerView view{keys.data(), grouped ? grouped_keys.data() : nullptr, values.data(),
+                                p.n};
+    const AttentionMode mode =
+        grouped ? AttentionMode::self_extend(p.G, p.W) : AttentionMode::vanilla();
+    cpu::attention(shape, mode, q.data(), grouped ? qg.data() : nullptr, view, first, count,
+                   out.data(), pool);
     return out;
 }
 
@@ -57,7 +63,7 @@ std::vector<float> run_kernel(const AttentionProblem& p, int first, cpu::ThreadP
 
 class TestAttention : public QObject {
     Q_OBJECT
-private slots:
+  private slots:
     void matchesFloat64Reference_data() {
         QTest::addColumn<int>("n");
         QTest::addColumn<int>("heads");
@@ -84,7 +90,8 @@ private slots:
         QFETCH(int, head_dim);
         QFETCH(int, G);
         QFETCH(int, W);
-        const AttentionProblem problem(n, heads, kv_heads, head_dim, G, W, uint32_t(n * 31 + G * 7 + W));
+        const AttentionProblem problem(n, heads, kv_heads, head_dim, G, W,
+                                       uint32_t(n * 31 + G * 7 + W));
         const std::vector<double> expected = problem.reference();
         cpu::ThreadPool pool(2);
         // Whole prefill, a prefill continuing a cache, and the last token alone (decode).
@@ -92,8 +99,10 @@ private slots:
             const std::vector<float> out = run_kernel(problem, first, pool);
             double worst = 0;
             for (size_t k = 0; k < out.size(); ++k)
-                worst = std::max(worst, std::abs(double(out[k]) - expected[size_t(first * heads * head_dim) + k]));
-            QVERIFY2(worst < 2e-5, qPrintable(QString("first=%1 max error %2").arg(first).arg(worst)));
+                worst = std::max(worst, std::abs(double(out[k]) -
+                                                 expected[size_t(first * heads * head_dim) + k]));
+            QVERIFY2(worst < 2e-5,
+                     qPrintable(QString("first=%1 max error %2").arg(first).arg(worst)));
         }
     }
 
@@ -105,12 +114,14 @@ private slots:
         const auto a = grouped.reference();
         const auto b = vanilla.reference();
         double difference = 0;
-        for (size_t k = 0; k < a.size(); ++k) difference = std::max(difference, std::abs(a[k] - b[k]));
+        for (size_t k = 0; k < a.size(); ++k)
+            difference = std::max(difference, std::abs(a[k] - b[k]));
         QVERIFY(difference > 1e-2);
         cpu::ThreadPool pool(2);
         const auto out = run_kernel(grouped, 0, pool);
         double worst = 0;
-        for (size_t k = 0; k < out.size(); ++k) worst = std::max(worst, std::abs(double(out[k]) - a[k]));
+        for (size_t k = 0; k < out.size(); ++k)
+            worst = std::max(worst, std::abs(double(out[k]) - a[k]));
         QVERIFY(worst < 2e-5);
     }
 };

@@ -9,7 +9,7 @@ using namespace selfextend;
 
 class TestAttentionMode : public QObject {
     Q_OBJECT
-private slots:
+  private slots:
     void capacityMatchesThePaper() {
         QCOMPARE(capacity(4096, 5, 1024), int64_t(16384));  // Llama-2 example of SELFEXTEND.md
         QCOMPARE(capacity(512, 4, 256), int64_t(1280));     // demo model card
@@ -21,7 +21,9 @@ private slots:
             for (int W : {0, 64, 256, int(L / 2)})
                 for (int64_t n : {int64_t(1), L, L + 1, 3 * L, 10 * L + 7}) {
                     const int g = smallest_group(L, W, n);
-                    QVERIFY2(capacity(L, g, W) >= n, qPrintable(QString("L=%1 W=%2 n=%3 g=%4").arg(L).arg(W).arg(n).arg(g)));
+                    QVERIFY2(
+                        capacity(L, g, W) >= n,
+                        qPrintable(QString("L=%1 W=%2 n=%3 g=%4").arg(L).arg(W).arg(n).arg(g)));
                     if (g > 1) QVERIFY(capacity(L, g - 1, W) < n);
                 }
         QCOMPARE(smallest_group(512, 256, 1952), 7);
@@ -46,7 +48,8 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(Error, validate(AttentionMode::self_extend(2, -1), 512));
         QVERIFY_THROWS_EXCEPTION(Error, validate(AttentionMode::self_extend(2, 513), 512));
         QVERIFY(AttentionMode::vanilla().is_vanilla());
-        QCOMPARE(QString::fromStdString(AttentionMode::self_extend(8, 256).describe()), QString("self-extend G=8 W=256"));
+        QCOMPARE(QString::fromStdString(AttentionMode::self_extend(8, 256).describe()),
+                 QString("self-extend G=8 W=256"));
     }
 };
 

@@ -11,15 +11,18 @@ using namespace selfextend;
 
 class TestEvaluation : public QObject {
     Q_OBJECT
-private slots:
-    void initTestCase() { model_ = Model::load(testing::demo_model_path().toStdString(), {.device = Device::Cpu}); }
+  private slots:
+    void initTestCase() {
+        model_ = Model::load(testing::demo_model_path().toStdString(), {.device = Device::Cpu});
+    }
     void cleanupTestCase() { model_.reset(); }
 
     void passkeyPromptIsWellFormed() {
         const PasskeyPrompt prompt = build_passkey_prompt(model_->tokenizer(), 1000, 0.5, "38117");
         QVERIFY(prompt.tokens.size() <= 1000 && prompt.tokens.size() > 950);
         const std::string text = model_->detokenize(prompt.tokens);
-        QVERIFY(text.find("The pass key is 38117. Remember it. 38117 is the pass key.") != std::string::npos);
+        QVERIFY(text.find("The pass key is 38117. Remember it. 38117 is the pass key.") !=
+                std::string::npos);
         QVERIFY(text.rfind("What is the pass key? The pass key is") == text.size() - 37);
         QVERIFY(text.find("There is an important info hidden") == 0);
         QVERIFY(prompt.needle_token > 400 && prompt.needle_token < 600);
@@ -45,8 +48,8 @@ private slots:
         options.seed = 2024;
         const auto results = run_passkey(*model_, options);
         QCOMPARE(results.size(), size_t(2));
-        qInfo("%d tokens: vanilla %d/%d, self-extend G=%d W=256 %d/%d", length, results[0].correct, results[0].trials,
-              group, results[1].correct, results[1].trials);
+        qInfo("%d tokens: vanilla %d/%d, self-extend G=%d W=256 %d/%d", length, results[0].correct,
+              results[0].trials, group, results[1].correct, results[1].trials);
         QCOMPARE(results[0].trials, 10);
         QVERIFY(results[0].accuracy() <= 0.2);
         QVERIFY(results[1].accuracy() >= 0.75);
@@ -54,27 +57,35 @@ private slots:
 
     void perplexityAtFourTimesTheWindow() {
         SKIP_WITHOUT_SHARED();
-        const Document book = load_text_document(testing::shared_path("corpus/books/pg2610_notre_dame_de_paris.txt").toStdString());
+        const Document book = load_text_document(
+            testing::shared_path("corpus/books/pg2610_notre_dame_de_paris.txt").toStdString());
         // A slice past the front matter, as held-out text.
-        const std::vector<int32_t> tokens = model_->tokenize(book.text.substr(book.text.size() / 2, 40000), false);
+        const std::vector<int32_t> tokens =
+            model_->tokenize(book.text.substr(book.text.size() / 2, 40000), false);
         const auto vanilla = run_perplexity(*model_, tokens, 2048, 1, AttentionMode::vanilla());
-        const auto extended = run_perplexity(*model_, tokens, 2048, 1, AttentionMode::self_extend(8, 128));
-        qInfo("PPL@2048: vanilla %.1f, self-extend G=8 W=128 %.1f", vanilla.perplexity, extended.perplexity);
+        const auto extended =
+            run_perplexity(*model_, tokens, 2048, 1, AttentionMode::self_extend(8, 128));
+        qInfo("PPL@2048: vanilla %.1f, self-extend G=8 W=128 %.1f", vanilla.perplexity,
+              extended.perplexity);
         QCOMPARE(vanilla.tokens_scored, int64_t(2047));
         QVERIFY(extended.perplexity < 0.5 * vanilla.perplexity);
         // Inside the window both are the same model: equal up to rounding for G = 1.
-        const auto short_vanilla = run_perplexity(*model_, tokens, 256, 2, AttentionMode::vanilla());
-        const auto short_g1 = run_perplexity(*model_, tokens, 256, 2, AttentionMode::self_extend(1, 64));
-        QVERIFY(std::abs(short_vanilla.perplexity - short_g1.perplexity) < 1e-3 * short_vanilla.perplexity);
+        const auto short_vanilla =
+            run_perplexity(*model_, tokens, 256, 2, AttentionMode::vanilla());
+        const auto short_g1 =
+            run_perplexity(*model_, tokens, 256, 2, AttentionMode::self_extend(1, 64));
+        QVERIFY(std::abs(short_vanilla.perplexity - short_g1.perplexity) <
+                1e-3 * short_vanilla.perplexity);
         QVERIFY(short_vanilla.perplexity < 400);
     }
 
     void perplexityNeedsAWholeWindow() {
         const std::vector<int32_t> few(100, 5);
-        QVERIFY_THROWS_EXCEPTION(Error, run_perplexity(*model_, few, 512, 1, AttentionMode::vanilla()));
+        QVERIFY_THROWS_EXCEPTION(Error,
+                                 run_perplexity(*model_, few, 512, 1, AttentionMode::vanilla()));
     }
 
-private:
+  private:
     std::shared_ptr<Model> model_;
 };
 

@@ -40,15 +40,17 @@ Reference read_reference(const QString& name) {
         std::vector<float> logits(size_t(bytes.size()) / sizeof(float));
         std::memcpy(logits.data(), bytes.constData(), logits.size() * sizeof(float));
         const bool vanilla = run["attention"].toString() == "vanilla";
-        ref.runs.push_back({vanilla ? AttentionMode::vanilla()
-                                    : AttentionMode::self_extend(run["group"].toInt(), run["window"].toInt()),
-                            std::move(logits)});
+        ref.runs.push_back(
+            {vanilla ? AttentionMode::vanilla()
+                     : AttentionMode::self_extend(run["group"].toInt(), run["window"].toInt()),
+             std::move(logits)});
     }
     return ref;
 }
 
 // max |ours - ref| over the stored positions, relative to max |ref|.
-double relative_error(const std::vector<float>& ours, const Reference& ref, const std::vector<float>& expected, int vocab) {
+double relative_error(const std::vector<float>& ours, const Reference& ref,
+                      const std::vector<float>& expected, int vocab) {
     double worst = 0, scale = 0;
     for (size_t p = 0; p < ref.positions.size(); ++p)
         for (int v = 0; v < vocab; ++v) {
@@ -64,13 +66,14 @@ double relative_error(const std::vector<float>& ours, const Reference& ref, cons
 
 class TestModelReference : public QObject {
     Q_OBJECT
-private slots:
+  private slots:
     void logitsMatchReference_data() {
         QTest::addColumn<QString>("model");
         QTest::addColumn<QString>("reference");
         QTest::addColumn<double>("tolerance");
         for (const char* ref : {"short", "notre_dame_700"}) {
-            QTest::newRow(qPrintable(QString("f16 ") + ref)) << testing::demo_model_path() << ref << 1e-3;
+            QTest::newRow(qPrintable(QString("f16 ") + ref))
+                << testing::demo_model_path() << ref << 1e-3;
             // Q8_0 weights are a different model numerically: a looser bound, same argmax mostly.
             QTest::newRow(qPrintable(QString("q8_0 ") + ref))
                 << testing::shared_path("models/selfextend-demo-8m-q8_0.gguf") << ref << 5e-2;
@@ -89,8 +92,12 @@ private slots:
             auto session = m->new_session({int64_t(ref.tokens.size()), run.mode});
             const std::vector<float> logits = session->logits_for(ref.tokens);
             const double error = relative_error(logits, ref, run.logits, vocab);
-            qInfo("%s %s: max |delta| / max |logit| = %.3g", qPrintable(reference), run.mode.describe().c_str(), error);
-            QVERIFY2(error <= tolerance, qPrintable(QString("%1 error %2").arg(QString::fromStdString(run.mode.describe())).arg(error)));
+            qInfo("%s %s: max |delta| / max |logit| = %.3g", qPrintable(reference),
+                  run.mode.describe().c_str(), error);
+            QVERIFY2(error <= tolerance,
+                     qPrintable(QString("%1 error %2")
+                                    .arg(QString::fromStdString(run.mode.describe()))
+                                    .arg(error)));
         }
     }
 
@@ -100,7 +107,8 @@ private slots:
         // The reference itself must show the effect, or the comparison above proves little.
         double difference = 0;
         for (size_t k = 0; k < ref.runs[0].logits.size(); ++k)
-            difference = std::max(difference, double(std::abs(ref.runs[0].logits[k] - ref.runs[1].logits[k])));
+            difference = std::max(difference,
+                                  double(std::abs(ref.runs[0].logits[k] - ref.runs[1].logits[k])));
         QVERIFY(difference > 1.0);
     }
 
@@ -119,8 +127,10 @@ private slots:
         QFETCH(int, length);
         auto m = Model::load(testing::demo_model_path().toStdString(), {.device = Device::Cpu});
         std::vector<int32_t> tokens{m->bos_id()};
-        for (int k = 1; k < length; ++k) tokens.push_back(int32_t(3 + (k * 7919) % (m->info().vocab_size - 3)));
-        const AttentionMode mode = group == 1 ? AttentionMode::vanilla() : AttentionMode::self_extend(group, window);
+        for (int k = 1; k < length; ++k)
+            tokens.push_back(int32_t(3 + (k * 7919) % (m->info().vocab_size - 3)));
+        const AttentionMode mode =
+            group == 1 ? AttentionMode::vanilla() : AttentionMode::self_extend(group, window);
         auto batch = m->new_session({length, mode});
         const std::vector<float> all = batch->logits_for(tokens);
         auto stepwise = m->new_session({length, mode});
@@ -130,8 +140,11 @@ private slots:
             stepwise->prefill(std::span<const int32_t>(&tokens[size_t(t)], 1));
             const auto logits = stepwise->last_logits();
             for (int v = 0; v < vocab; ++v) {
-                worst = std::max(worst, double(std::abs(logits[size_t(v)] - all[size_t(t) * size_t(vocab) + size_t(v)])));
-                scale = std::max(scale, double(std::abs(all[size_t(t) * size_t(vocab) + size_t(v)])));
+                worst =
+                    std::max(worst, double(std::abs(logits[size_t(v)] -
+                                                    all[size_t(t) * size_t(vocab) + size_t(v)])));
+                scale =
+                    std::max(scale, double(std::abs(all[size_t(t) * size_t(vocab) + size_t(v)])));
             }
         }
         qInfo("max |prefill - decode| / max |logit| = %.3g", worst / scale);

@@ -12,7 +12,9 @@
 using namespace selfextend;
 
 namespace {
-std::shared_ptr<Model> demo_model() { return Model::load(testing::demo_model_path().toStdString(), {.device = Device::Cpu}); }
+std::shared_ptr<Model> demo_model() {
+    return Model::load(testing::demo_model_path().toStdString(), {.device = Device::Cpu});
+}
 
 template <typename F>
 QString error_of(F&& f) {
@@ -27,14 +29,20 @@ QString error_of(F&& f) {
 
 class TestSession : public QObject {
     Q_OBJECT
-private slots:
+  private slots:
     void initTestCase() { model_ = demo_model(); }
     void cleanupTestCase() { model_.reset(); }
 
     void badArgumentsAreClearErrors() {
-        QVERIFY(error_of([&] { model_->new_session({0, AttentionMode::self_extend(0, 10)}); }).contains("G must be at least 1"));
-        QVERIFY(error_of([&] { model_->new_session({0, AttentionMode::self_extend(4, -1)}); }).contains("must not be negative"));
-        QVERIFY(error_of([&] { model_->new_session({0, AttentionMode::self_extend(4, 600)}); }).contains("exceeds"));
+        QVERIFY(error_of([&] {
+                    model_->new_session({0, AttentionMode::self_extend(0, 10)});
+                }).contains("G must be at least 1"));
+        QVERIFY(error_of([&] {
+                    model_->new_session({0, AttentionMode::self_extend(4, -1)});
+                }).contains("must not be negative"));
+        QVERIFY(error_of([&] {
+                    model_->new_session({0, AttentionMode::self_extend(4, 600)});
+                }).contains("exceeds"));
         auto session = model_->new_session({16, AttentionMode::vanilla()});
         QVERIFY(error_of([&] { session->prefill({}); }).contains("empty prompt"));
         std::vector<int32_t> long_prompt(17, 5);
@@ -55,8 +63,10 @@ private slots:
         QVERIFY(error_of([&] { Model::load(garbage); }).contains("bad magic"));
         // A tokenizer-only GGUF has no weights.
         SKIP_WITHOUT_SHARED();
-        QVERIFY(error_of([&] { Model::load(testing::shared_path("vocab/ggml-vocab-llama-spm.gguf").toStdString()); })
-                    .contains("missing tensor"));
+        QVERIFY(error_of([&] {
+                    Model::load(
+                        testing::shared_path("vocab/ggml-vocab-llama-spm.gguf").toStdString());
+                }).contains("missing tensor"));
     }
 
     void cancelMidPrefillRestoresTheSession() {
@@ -65,16 +75,20 @@ private slots:
         for (int k = 1; k < 1500; ++k) prompt.push_back(int32_t(3 + k % 4000));
         const std::vector<int32_t> first{1, 374, 768};
         session->prefill(first);
-        const std::vector<float> before(session->last_logits().begin(), session->last_logits().end());
+        const std::vector<float> before(session->last_logits().begin(),
+                                        session->last_logits().end());
         CancelToken cancel;
         int reports = 0;
         bool cancelled = false;
         try {
-            session->prefill(prompt, [&](const Progress& p) {
-                ++reports;
-                QVERIFY(p.done > 0 && p.done <= p.total && p.tokens_per_second > 0);
-                if (p.done >= 256) cancel.cancel();
-            }, &cancel);
+            session->prefill(
+                prompt,
+                [&](const Progress& p) {
+                    ++reports;
+                    QVERIFY(p.done > 0 && p.done <= p.total && p.tokens_per_second > 0);
+                    if (p.done >= 256) cancel.cancel();
+                },
+                &cancel);
         } catch (const Cancelled&) {
             cancelled = true;
         }
@@ -87,13 +101,15 @@ private slots:
         auto fresh = model_->new_session({2000, AttentionMode::self_extend(4, 256)});
         const std::vector<int32_t> all{1, 374, 768, 3962};
         fresh->prefill(all);
-        for (size_t v = 0; v < 4096; ++v) QVERIFY(std::abs(session->last_logits()[v] - fresh->last_logits()[v]) < 1e-4f);
+        for (size_t v = 0; v < 4096; ++v)
+            QVERIFY(std::abs(session->last_logits()[v] - fresh->last_logits()[v]) < 1e-4f);
         Q_UNUSED(before);
     }
 
     void generateStreamsUtf8AndStops() {
         auto session = model_->new_session({128, AttentionMode::vanilla()});
-        session->prefill(model_->tokenize("The pass key is 38117. Remember it. What is the pass key? The pass key is", true));
+        session->prefill(model_->tokenize(
+            "The pass key is 38117. Remember it. What is the pass key? The pass key is", true));
         std::string text;
         int calls = 0;
         const GenerateStats stats = session->generate(6, {}, [&](const Token& token) {
@@ -157,7 +173,7 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(Error, Sampler(SamplingParams{.top_p = 0.0f}));
     }
 
-private:
+  private:
     std::shared_ptr<Model> model_;
 };
 

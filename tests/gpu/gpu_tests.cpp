@@ -38,7 +38,8 @@ struct Outcome {
 template <typename T>
 cuda::DeviceBuffer<T> to_device(const std::vector<T>& host) {
     cuda::DeviceBuffer<T> buffer(host.size(), "test data");
-    SE_CUDA_CHECK(cudaMemcpy(buffer.get(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
+    SE_CUDA_CHECK(
+        cudaMemcpy(buffer.get(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
     return buffer;
 }
 
@@ -51,24 +52,28 @@ double attention_error(const testing::AttentionProblem& p) {
     hp.head_dim = p.head_dim;
     hp.rope_dimensions = p.head_dim;
     hp.rope_freq_base = float(testing::kReferenceRopeBase);
-    const AttentionMode mode = p.G > 1 ? AttentionMode::self_extend(p.G, p.W) : AttentionMode::vanilla();
+    const AttentionMode mode =
+        p.G > 1 ? AttentionMode::self_extend(p.G, p.W) : AttentionMode::vanilla();
     const RopeTable table(hp, RopeTable::positions_for(p.n, mode));
     const auto cos = to_device(table.cos_table());
     const auto sin = to_device(table.sin_table());
     const cuda::RopeTables rope{cos.get(), sin.get(), table.pairs()};
     const cuda::HeadShape shape{p.heads, p.kv_heads, p.head_dim, p.head_dim / 2};
 
-    const std::vector<float> q(p.q.begin(), p.q.end()), k(p.k.begin(), p.k.end()), v(p.v.begin(), p.v.end());
+    const std::vector<float> q(p.q.begin(), p.q.end()), k(p.k.begin(), p.k.end()),
+        v(p.v.begin(), p.v.end());
     const auto dq = to_device(q), dk = to_device(k), dv = to_device(v);
     const size_t cache_size = size_t(p.kv_heads) * p.n * p.head_dim;
     cuda::DeviceBuffer<__half> keys(cache_size, "cache"), values(cache_size, "cache");
     cuda::DeviceBuffer<__half> q16(q.size(), "q"), qg16(q.size(), "q"), out(q.size(), "out");
     const cuda::KvCache cache{keys.get(), values.get(), p.n};
     cuda::Stream stream;
-    cuda::rope_and_store(dq.get(), dk.get(), dv.get(), p.n, 0, shape, mode, rope, q16.get(), qg16.get(), cache, stream.get());
+    cuda::rope_and_store(dq.get(), dk.get(), dv.get(), p.n, 0, shape, mode, rope, q16.get(),
+                         qg16.get(), cache, stream.get());
     // Poison the output so unwritten elements show.
     SE_CUDA_CHECK(cudaMemsetAsync(out.get(), 0xff, out.bytes(), stream.get()));
-    cuda::attention(q16.get(), qg16.get(), cache, 0, p.n, shape, mode, rope, out.get(), stream.get());
+    cuda::attention(q16.get(), qg16.get(), cache, 0, p.n, shape, mode, rope, out.get(),
+                    stream.get());
     stream.synchronize();
     std::vector<uint16_t> result(q.size());
     SE_CUDA_CHECK(cudaMemcpy(result.data(), out.get(), out.bytes(), cudaMemcpyDeviceToHost));
@@ -103,17 +108,22 @@ int main(int argc, char** argv) {
     Outcome outcome;
     try {
         // 1. The kernel against float64, across shapes and tile edges (fp16 inputs: 2e-2 absolute).
-        struct Case { int n, heads, kv, d, G, W; };
-        const Case cases[] = {{1, 1, 1, 64, 2, 4},     {70, 4, 2, 64, 1, 0},    {33, 4, 1, 64, 3, 7},
-                              {100, 8, 2, 128, 4, 16}, {129, 2, 2, 256, 8, 32}, {200, 4, 4, 64, 16, 0},
+        struct Case {
+            int n, heads, kv, d, G, W;
+        };
+        const Case cases[] = {{1, 1, 1, 64, 2, 4},     {70, 4, 2, 64, 1, 0},
+                              {33, 4, 1, 64, 3, 7},    {100, 8, 2, 128, 4, 16},
+                              {129, 2, 2, 256, 8, 32}, {200, 4, 4, 64, 16, 0},
                               {64, 2, 1, 128, 2, 500}, {257, 8, 1, 64, 5, 33}};
         for (const Case& c : cases) {
-            const testing::AttentionProblem problem(c.n, c.heads, c.kv, c.d, c.G, c.W, uint32_t(c.n * 7 + c.G));
+            const testing::AttentionProblem problem(c.n, c.heads, c.kv, c.d, c.G, c.W,
+                                                    uint32_t(c.n * 7 + c.G));
             const double error = attention_error(problem);
-            outcome.check(error < 2e-2, "attention n=" + std::to_string(c.n) + " heads=" + std::to_string(c.heads) + "/" +
-                                            std::to_string(c.kv) + " d=" + std::to_string(c.d) + " G=" +
-                                            std::to_string(c.G) + " W=" + std::to_string(c.W) +
-                                            ": max error " + std::to_string(error));
+            outcome.check(error < 2e-2,
+                          "attention n=" + std::to_string(c.n) +
+                              " heads=" + std::to_string(c.heads) + "/" + std::to_string(c.kv) +
+                              " d=" + std::to_string(c.d) + " G=" + std::to_string(c.G) +
+                              " W=" + std::to_string(c.W) + ": max error " + std::to_string(error));
         }
 
         // 2. Whole-model logits, CUDA against CPU (vanilla and Self-Extend past the window).
@@ -123,12 +133,15 @@ int main(int argc, char** argv) {
         const std::string text = load_text_document(document_path).text;
         std::vector<int32_t> tokens = cpu->tokenize(text, true);
         tokens.resize(std::min<size_t>(tokens.size(), 1200));
-        for (const AttentionMode mode : {AttentionMode::vanilla(), AttentionMode::self_extend(4, 256)}) {
+        for (const AttentionMode mode :
+             {AttentionMode::vanilla(), AttentionMode::self_extend(4, 256)}) {
             const auto a = gpu->new_session({int64_t(tokens.size()), mode})->logits_for(tokens);
             const auto b = cpu->new_session({int64_t(tokens.size()), mode})->logits_for(tokens);
             const double difference = relative_difference(a, b);
-            outcome.check(difference <= 2e-2, "logits " + mode.describe() + ", " + std::to_string(tokens.size()) +
-                                                  " tokens: max |gpu - cpu| / max |cpu| = " + std::to_string(difference));
+            outcome.check(
+                difference <= 2e-2,
+                "logits " + mode.describe() + ", " + std::to_string(tokens.size()) +
+                    " tokens: max |gpu - cpu| / max |cpu| = " + std::to_string(difference));
         }
 
         // 3. Pass key and perplexity agree with the CPU.
@@ -140,14 +153,17 @@ int main(int argc, char** argv) {
         const auto on_cpu = run_passkey(*cpu, options);
         for (size_t r = 0; r < on_gpu.size(); ++r)
             outcome.check(on_gpu[r].correct == on_cpu[r].correct,
-                          "pass key " + on_gpu[r].mode.describe() + ": gpu " + std::to_string(on_gpu[r].correct) +
-                              "/5, cpu " + std::to_string(on_cpu[r].correct) + "/5");
+                          "pass key " + on_gpu[r].mode.describe() + ": gpu " +
+                              std::to_string(on_gpu[r].correct) + "/5, cpu " +
+                              std::to_string(on_cpu[r].correct) + "/5");
         const std::vector<int32_t> text_tokens = cpu->tokenize(text, false);
-        const auto ppl_gpu = run_perplexity(*gpu, text_tokens, 1024, 1, AttentionMode::self_extend(4, 128));
-        const auto ppl_cpu = run_perplexity(*cpu, text_tokens, 1024, 1, AttentionMode::self_extend(4, 128));
+        const auto ppl_gpu =
+            run_perplexity(*gpu, text_tokens, 1024, 1, AttentionMode::self_extend(4, 128));
+        const auto ppl_cpu =
+            run_perplexity(*cpu, text_tokens, 1024, 1, AttentionMode::self_extend(4, 128));
         outcome.check(std::abs(ppl_gpu.perplexity - ppl_cpu.perplexity) < 0.01 * ppl_cpu.perplexity,
-                      "perplexity@1024 G4 W128: gpu " + std::to_string(ppl_gpu.perplexity) + ", cpu " +
-                          std::to_string(ppl_cpu.perplexity));
+                      "perplexity@1024 G4 W128: gpu " + std::to_string(ppl_gpu.perplexity) +
+                          ", cpu " + std::to_string(ppl_cpu.perplexity));
 
         // 4. Out of memory is an error, not a crash, and the device stays usable.
         bool refused = false;

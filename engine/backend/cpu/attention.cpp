@@ -21,8 +21,8 @@ constexpr int kKeyVectors = int(kKeyBlock / kLanes);
 // Which positions a (query block, key block) tile needs; only tiles on the band edge need both.
 enum class TileKind { Neighbour, Grouped, Mixed };
 
-TileKind classify(const AttentionMode& mode, int64_t first_query, int64_t last_query, int64_t first_key,
-                  int64_t last_key) {
+TileKind classify(const AttentionMode& mode, int64_t first_query, int64_t last_query,
+                  int64_t first_key, int64_t last_key) {
     if (mode.is_vanilla()) return TileKind::Neighbour;
     if (position_rule::is_neighbour(last_query, first_key, mode.window)) return TileKind::Neighbour;
     if (!position_rule::is_neighbour(first_query, last_key, mode.window)) return TileKind::Grouped;
@@ -39,7 +39,8 @@ void transpose_keys(const float* keys, int64_t j0, int64_t count, int head_dim, 
 }
 
 // scores[0..64) = q . key_j for the transposed tile.
-inline void tile_scores(const float* q, const float* transposed, int head_dim, f32x16 scores[kKeyVectors]) {
+inline void tile_scores(const float* q, const float* transposed, int head_dim,
+                        f32x16 scores[kKeyVectors]) {
     for (int v = 0; v < kKeyVectors; ++v) scores[v] = f32x16{};
     for (int d = 0; d < head_dim; ++d) {
         const float qd = q[d];
@@ -58,8 +59,8 @@ struct RowState {
 }  // namespace
 
 void attention(const AttentionShape& shape, const AttentionMode& mode, const float* q,
-               const float* q_grouped, const KvLayerView& cache, int64_t first, int64_t n, float* out,
-               ThreadPool& pool) {
+               const float* q_grouped, const KvLayerView& cache, int64_t first, int64_t n,
+               float* out, ThreadPool& pool) {
     const int hd = shape.head_dim;
     const int group_heads = shape.heads / shape.kv_heads;
     const int64_t q_stride = int64_t(shape.heads) * hd;
@@ -78,7 +79,8 @@ void attention(const AttentionShape& shape, const AttentionMode& mode, const flo
             const int64_t t0 = (item % row_blocks) * kQueryBlock;
             const int64_t t1 = std::min(n, t0 + kQueryBlock);
             const float* keys = cache.keys + kv * cache.capacity * hd;
-            const float* grouped_keys = self_extend ? cache.grouped_keys + kv * cache.capacity * hd : nullptr;
+            const float* grouped_keys =
+                self_extend ? cache.grouped_keys + kv * cache.capacity * hd : nullptr;
             const float* values = cache.values + kv * cache.capacity * hd;
 
             std::fill(acc.begin(), acc.end(), 0.0f);
@@ -89,7 +91,8 @@ void attention(const AttentionShape& shape, const AttentionMode& mode, const flo
                 const int64_t count = std::min(kKeyBlock, last_query + 1 - j0);
                 const TileKind kind = classify(mode, first + t0, last_query, j0, j0 + count - 1);
                 if (kind != TileKind::Grouped) transpose_keys(keys, j0, count, hd, keys_t.data());
-                if (kind != TileKind::Neighbour) transpose_keys(grouped_keys, j0, count, hd, grouped_t.data());
+                if (kind != TileKind::Neighbour)
+                    transpose_keys(grouped_keys, j0, count, hd, grouped_t.data());
 
                 for (int gh = 0; gh < group_heads; ++gh) {
                     const int head = kv * group_heads + gh;
@@ -109,7 +112,8 @@ void attention(const AttentionShape& shape, const AttentionMode& mode, const flo
                                 for (int v = 0; v < kKeyVectors; ++v)
                                     for (int l = 0; l < kLanes; ++l) {
                                         const int64_t j = j0 + v * kLanes + l;
-                                        if (position_rule::is_neighbour(i, j, mode.window)) s[v][l] = near[v][l];
+                                        if (position_rule::is_neighbour(i, j, mode.window))
+                                            s[v][l] = near[v][l];
                                     }
                             }
                         }
@@ -119,7 +123,8 @@ void attention(const AttentionShape& shape, const AttentionMode& mode, const flo
                         for (int v = 0; v < kKeyVectors; ++v) {
                             s[v] *= scale;
                             for (int l = 0; l < kLanes; ++l)
-                                if (v * kLanes + l >= visible) s[v][l] = -std::numeric_limits<float>::infinity();
+                                if (v * kLanes + l >= visible)
+                                    s[v][l] = -std::numeric_limits<float>::infinity();
                             block_max = std::max(block_max, reduce_max(s[v]));
                         }
                         RowState& state = rows[size_t((t - t0) * group_heads + gh)];

@@ -28,7 +28,7 @@ struct KvLayerView {
 // at the grouped query positions (null for vanilla). Keys 0 .. first + n - 1 must be in the cache.
 // out: [n][heads * head_dim].
 void attention(const AttentionShape& shape, const AttentionMode& mode, const float* q,
-               const float* q_grouped, const KvLayerView& cache, int64_t first, int64_t n, float* out,
-               ThreadPool& pool);
+               const float* q_grouped, const KvLayerView& cache, int64_t first, int64_t n,
+               float* out, ThreadPool& pool);
 
 }  // namespace selfextend::cpu

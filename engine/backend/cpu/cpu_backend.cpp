@@ -8,9 +8,9 @@
 #include "attention/position_rule.h"
 #include "backend/cpu/attention.h"
 #include "backend/cpu/matmul.h"
-#include "backend/rope_table.h"
 #include "backend/cpu/vector_math.h"
 #include "backend/host_memory.h"
+#include "backend/rope_table.h"
 #include "selfextend/error.h"
 
 namespace selfextend::cpu {
@@ -20,9 +20,9 @@ namespace {
 constexpr int64_t kMaxChunk = 256;  // tokens per forward pass: activations stay cache-sized
 
 class CpuSession final : public detail::BackendSession {
-public:
-    CpuSession(const HyperParams& hp, const LlamaWeights& weights, ThreadPool& pool, int64_t capacity,
-               const AttentionMode& mode);
+  public:
+    CpuSession(const HyperParams& hp, const LlamaWeights& weights, ThreadPool& pool,
+               int64_t capacity, const AttentionMode& mode);
 
     void forward(std::span<const int32_t> tokens, int64_t logit_rows, float* logits) override;
     int64_t length() const override { return length_; }
@@ -31,7 +31,7 @@ public:
     uint64_t kv_cache_bytes() const override { return cache_.size() * sizeof(float); }
     int64_t max_chunk() const override { return kMaxChunk; }
 
-private:
+  private:
     // Cache layout: [layer][keys | grouped keys | values][kv head][position][head_dim].
     float* cache_part(int layer, int part) {
         return cache_.data() + (int64_t(layer) * parts_ + part) * part_size_;
@@ -79,7 +79,8 @@ CpuSession::CpuSession(const HyperParams& hp, const LlamaWeights& weights, Threa
         gate_.resize(size_t(kMaxChunk * hp.feed_forward_length));
         up_.resize(size_t(kMaxChunk * hp.feed_forward_length));
     } catch (const std::bad_alloc&) {
-        throw OutOfMemory("out of host memory for a session of " + std::to_string(capacity) + " tokens");
+        throw OutOfMemory("out of host memory for a session of " + std::to_string(capacity) +
+                          " tokens");
     }
 }
 
@@ -92,7 +93,8 @@ void CpuSession::forward(std::span<const int32_t> tokens, int64_t logit_rows, fl
     const int64_t e = hp_.embedding_length;
     for (int64_t t = 0; t < n; ++t) {
         const int32_t id = tokens[size_t(t)];
-        if (id < 0 || id >= hp_.vocab_size) throw Error("token id " + std::to_string(id) + " is out of the vocabulary");
+        if (id < 0 || id >= hp_.vocab_size)
+            throw Error("token id " + std::to_string(id) + " is out of the vocabulary");
         w_.token_embedding.dtype->dequantize_row(w_.token_embedding.row(id), x_.data() + t * e, e);
     }
     for (int layer = 0; layer < hp_.layer_count; ++layer) layer_forward(layer, n);
@@ -102,7 +104,8 @@ void CpuSession::forward(std::span<const int32_t> tokens, int64_t logit_rows, fl
     if (logit_rows == 0) return;
     const int64_t first_row = n - logit_rows;
     for (int64_t t = first_row; t < n; ++t)
-        rms_norm(x_.data() + t * e, w_.output_norm.data(), h_.data() + (t - first_row) * e, e, hp_.norm_eps);
+        rms_norm(x_.data() + t * e, w_.output_norm.data(), h_.data() + (t - first_row) * e, e,
+                 hp_.norm_eps);
     matmul(w_.output, h_.data(), logit_rows, logits, pool_);
 }
 
@@ -141,7 +144,8 @@ void CpuSession::layer_forward(int layer, int64_t n) {
             rope_.rotate(keys + slot, 1, hd, i);
             if (self_extend_) {
                 std::memcpy(grouped_keys + slot, k_row + kv * hd, sizeof(float) * size_t(hd));
-                rope_.rotate(grouped_keys + slot, 1, hd, position_rule::grouped_key_position(i, mode_.group));
+                rope_.rotate(grouped_keys + slot, 1, hd,
+                             position_rule::grouped_key_position(i, mode_.group));
             }
         }
     }
@@ -176,7 +180,8 @@ std::string CpuBackend::device_name() const {
     return "CPU (" + std::to_string(pool_.size()) + (pool_.size() == 1 ? " thread)" : " threads)");
 }
 
-std::unique_ptr<detail::BackendSession> CpuBackend::new_session(int64_t context_length, const AttentionMode& mode) {
+std::unique_ptr<detail::BackendSession> CpuBackend::new_session(int64_t context_length,
+                                                                const AttentionMode& mode) {
     return std::make_unique<CpuSession>(hp_, weights_, pool_, context_length, mode);
 }
 

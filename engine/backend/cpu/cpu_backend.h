@@ -11,13 +11,14 @@
 namespace selfextend::cpu {
 
 class CpuBackend final : public detail::Backend {
-public:
+  public:
     CpuBackend(const HyperParams& hp, const LlamaWeights& weights, int threads);
 
     std::string device_name() const override;
-    std::unique_ptr<detail::BackendSession> new_session(int64_t context_length, const AttentionMode& mode) override;
+    std::unique_ptr<detail::BackendSession> new_session(int64_t context_length,
+                                                        const AttentionMode& mode) override;
 
-private:
+  private:
     const HyperParams& hp_;
     const LlamaWeights& weights_;
     ThreadPool pool_;

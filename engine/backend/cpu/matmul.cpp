@@ -45,7 +45,8 @@ float dot_q8_0(const BlockQ8_0* w, const float* x, int64_t n) {
     f32x16 acc{};
     for (int64_t b = 0; b < n / kQ8_0Block; ++b) {
         const float* xb = x + b * kQ8_0Block;
-        const f32x16 block = load16_i8(w[b].q) * load16(xb) + load16_i8(w[b].q + kLanes) * load16(xb + kLanes);
+        const f32x16 block =
+            load16_i8(w[b].q) * load16(xb) + load16_i8(w[b].q + kLanes) * load16(xb + kLanes);
         acc += block * half_to_float(w[b].scale);
     }
     return reduce_add(acc);
@@ -101,7 +102,8 @@ void panel_kernel(const float* panel, const float* x, int64_t cols, int64_t t0, 
             store16(out, acc[m][0]);
             store16(out + kLanes, acc[m][1]);
         } else {
-            for (int64_t r = 0; r < rows; ++r) out[r] = r < kLanes ? acc[m][0][r] : acc[m][1][r - kLanes];
+            for (int64_t r = 0; r < rows; ++r)
+                out[r] = r < kLanes ? acc[m][0][r] : acc[m][1][r - kLanes];
         }
     }
 }
@@ -112,12 +114,23 @@ void panel_times_tokens(const float* panel, const float* x, int64_t n, int64_t c
     for (; t + kTokenBlock <= n; t += kTokenBlock)
         panel_kernel<kTokenBlock>(panel, x, cols, t, y, y_stride, r0, rows);
     switch (n - t) {
-        case 5: panel_kernel<5>(panel, x, cols, t, y, y_stride, r0, rows); break;
-        case 4: panel_kernel<4>(panel, x, cols, t, y, y_stride, r0, rows); break;
-        case 3: panel_kernel<3>(panel, x, cols, t, y, y_stride, r0, rows); break;
-        case 2: panel_kernel<2>(panel, x, cols, t, y, y_stride, r0, rows); break;
-        case 1: panel_kernel<1>(panel, x, cols, t, y, y_stride, r0, rows); break;
-        default: break;
+        case 5:
+            panel_kernel<5>(panel, x, cols, t, y, y_stride, r0, rows);
+            break;
+        case 4:
+            panel_kernel<4>(panel, x, cols, t, y, y_stride, r0, rows);
+            break;
+        case 3:
+            panel_kernel<3>(panel, x, cols, t, y, y_stride, r0, rows);
+            break;
+        case 2:
+            panel_kernel<2>(panel, x, cols, t, y, y_stride, r0, rows);
+            break;
+        case 1:
+            panel_kernel<1>(panel, x, cols, t, y, y_stride, r0, rows);
+            break;
+        default:
+            break;
     }
 }
 
@@ -126,11 +139,16 @@ void panel_times_tokens(const float* panel, const float* x, int64_t n, int64_t c
 float dot_row(const WeightMatrix& w, int64_t r, const float* x) {
     const uint8_t* row = w.row(r);
     switch (w.dtype->type) {
-        case DType::F32: return dot_f32(reinterpret_cast<const float*>(row), x, w.cols);
-        case DType::F16: return dot_f16(reinterpret_cast<const uint16_t*>(row), x, w.cols);
-        case DType::BF16: return dot_bf16(reinterpret_cast<const uint16_t*>(row), x, w.cols);
-        case DType::Q8_0: return dot_q8_0(reinterpret_cast<const BlockQ8_0*>(row), x, w.cols);
-        case DType::Q4_0: return dot_q4_0(reinterpret_cast<const BlockQ4_0*>(row), x, w.cols);
+        case DType::F32:
+            return dot_f32(reinterpret_cast<const float*>(row), x, w.cols);
+        case DType::F16:
+            return dot_f16(reinterpret_cast<const uint16_t*>(row), x, w.cols);
+        case DType::BF16:
+            return dot_bf16(reinterpret_cast<const uint16_t*>(row), x, w.cols);
+        case DType::Q8_0:
+            return dot_q8_0(reinterpret_cast<const BlockQ8_0*>(row), x, w.cols);
+        case DType::Q4_0:
+            return dot_q4_0(reinterpret_cast<const BlockQ4_0*>(row), x, w.cols);
     }
     return 0.0f;
 }
@@ -150,7 +168,8 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n, float* y, ThreadPo
         for (int64_t p = begin; p < end; ++p) {
             const int64_t r0 = p * kPanelRows;
             fill_panel(w, r0, panel.data(), row_buffer.data());
-            panel_times_tokens(panel.data(), x, n, w.cols, y, w.rows, r0, std::min(kPanelRows, w.rows - r0));
+            panel_times_tokens(panel.data(), x, n, w.cols, y, w.rows, r0,
+                               std::min(kPanelRows, w.rows - r0));
         }
     });
 }

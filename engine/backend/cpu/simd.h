@@ -24,16 +24,21 @@ inline f32x16 load16(const float* p) {
     return v;
 }
 
-inline void store16(float* p, f32x16 v) { std::memcpy(p, &v, sizeof v); }
+inline void store16(float* p, f32x16 v) {
+    std::memcpy(p, &v, sizeof v);
+}
 
-inline f32x16 splat16(float x) { return f32x16{} + x; }
+inline f32x16 splat16(float x) {
+    return f32x16{} + x;
+}
 
 // Sixteen IEEE halves to floats. GCC 12 lowers a generic _Float16 vector conversion to scalar
 // instructions, so use the F16C/AVX-512 conversion where the target has it.
 inline f32x16 load16_f16(const void* p) {
 #if defined(__AVX512F__)
     // (the zero-masked form: GCC 12 warns about the unmasked one's undefined source)
-    const __m512 wide = _mm512_maskz_cvtph_ps(0xffff, _mm256_loadu_si256(static_cast<const __m256i*>(p)));
+    const __m512 wide =
+        _mm512_maskz_cvtph_ps(0xffff, _mm256_loadu_si256(static_cast<const __m256i*>(p)));
     f32x16 v;
     std::memcpy(&v, &wide, sizeof v);
     return v;

@@ -41,13 +41,15 @@ void ThreadPool::worker_loop() {
     uint64_t seen = 0;
     for (;;) {
         int spins = 0;
-        while (generation_.load(std::memory_order_acquire) == seen && !stop_.load(std::memory_order_relaxed)) {
+        while (generation_.load(std::memory_order_acquire) == seen &&
+               !stop_.load(std::memory_order_relaxed)) {
             if (++spins < kSpinIterations) {
                 cpu_relax();
                 continue;
             }
             std::unique_lock lock(mutex_);
-            wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen || stop_; });
+            wake_.wait(
+                lock, [&] { return generation_.load(std::memory_order_acquire) != seen || stop_; });
         }
         if (stop_) return;
         seen = generation_.load(std::memory_order_acquire);

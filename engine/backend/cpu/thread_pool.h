@@ -13,7 +13,7 @@
 namespace selfextend::cpu {
 
 class ThreadPool {
-public:
+  public:
     explicit ThreadPool(int threads);  // threads <= 0: one per core
     ~ThreadPool();
     ThreadPool(const ThreadPool&) = delete;
@@ -23,9 +23,10 @@ public:
 
     // Calls body(begin, end) over [0, count) split into pieces of at most `grain` items.
     // Returns when every piece is done. Not reentrant.
-    void parallel_for(int64_t count, int64_t grain, const std::function<void(int64_t, int64_t)>& body);
+    void parallel_for(int64_t count, int64_t grain,
+                      const std::function<void(int64_t, int64_t)>& body);
 
-private:
+  private:
     void worker_loop();
     void run_pieces();
 

@@ -17,7 +17,7 @@ inline f32x16 exp16(f32x16 x) {
     f32x16 clamped = x > 88.0f ? splat16(88.0f) : x;
     clamped = clamped < -88.0f ? splat16(-88.0f) : clamped;
     const f32x16 t = clamped * 1.44269504088896341f + 0.5f;
-    i32x16 n = __builtin_convertvector(t, i32x16);  // truncates toward zero
+    i32x16 n = __builtin_convertvector(t, i32x16);          // truncates toward zero
     n -= (__builtin_convertvector(n, f32x16) > t) ? 1 : 0;  // floor for negative t
     f32x16 nf = __builtin_convertvector(n, f32x16);
     const f32x16 r = clamped - nf * 0.693359375f + nf * 2.12194440e-4f;

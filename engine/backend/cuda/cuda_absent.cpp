@@ -4,9 +4,13 @@
 
 namespace selfextend::cuda {
 
-bool cuda_available() { return false; }
+bool cuda_available() {
+    return false;
+}
 
-std::string cuda_unavailable_reason() { return "this build has no CUDA backend (configure with -DSE_CUDA=ON)"; }
+std::string cuda_unavailable_reason() {
+    return "this build has no CUDA backend (configure with -DSE_CUDA=ON)";
+}
 
 std::unique_ptr<detail::Backend> make_cuda_backend(const HyperParams&, const LlamaWeights&) {
     throw Error(cuda_unavailable_reason());

@@ -36,17 +36,20 @@ DeviceMatrix upload(const WeightMatrix& w) {
         std::vector<float> row(size_t(w.cols));
         for (int64_t r = 0; r < w.rows; ++r) {
             w.dtype->dequantize_row(w.row(r), row.data(), w.cols);
-            for (int64_t c = 0; c < w.cols; ++c) halves[size_t(r * w.cols + c)] = float_to_half(row[size_t(c)]);
+            for (int64_t c = 0; c < w.cols; ++c)
+                halves[size_t(r * w.cols + c)] = float_to_half(row[size_t(c)]);
         }
     }
     DeviceMatrix m{DeviceBuffer<__half>(halves.size(), "weight '" + w.name + "'"), w.rows, w.cols};
-    SE_CUDA_CHECK(cudaMemcpy(m.data.get(), halves.data(), halves.size() * sizeof(uint16_t), cudaMemcpyHostToDevice));
+    SE_CUDA_CHECK(cudaMemcpy(m.data.get(), halves.data(), halves.size() * sizeof(uint16_t),
+                             cudaMemcpyHostToDevice));
     return m;
 }
 
 DeviceBuffer<float> upload(const std::vector<float>& values, const std::string& what) {
     DeviceBuffer<float> buffer(values.size(), what);
-    SE_CUDA_CHECK(cudaMemcpy(buffer.get(), values.data(), values.size() * sizeof(float), cudaMemcpyHostToDevice));
+    SE_CUDA_CHECK(cudaMemcpy(buffer.get(), values.data(), values.size() * sizeof(float),
+                             cudaMemcpyHostToDevice));
     return buffer;
 }
 
@@ -63,33 +66,41 @@ struct DeviceWeights {
 };
 
 // y[n][w.rows] = x[n][w.cols] W^T + beta * y
-void matmul(cublasHandle_t handle, const DeviceMatrix& w, const __half* x, int64_t n, float* y, float beta) {
+void matmul(cublasHandle_t handle, const DeviceMatrix& w, const __half* x, int64_t n, float* y,
+            float beta) {
     const float alpha = 1.0f;
-    SE_CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, int(w.rows), int(n), int(w.cols), &alpha,
-                                 w.data.get(), CUDA_R_16F, int(w.cols), x, CUDA_R_16F, int(w.cols), &beta, y,
-                                 CUDA_R_32F, int(w.rows), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    SE_CUBLAS_CHECK(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, int(w.rows), int(n), int(w.cols),
+                                 &alpha, w.data.get(), CUDA_R_16F, int(w.cols), x, CUDA_R_16F,
+                                 int(w.cols), &beta, y, CUDA_R_32F, int(w.rows), CUBLAS_COMPUTE_32F,
+                                 CUBLAS_GEMM_DEFAULT));
 }
 
 // Checks that a session's KV cache, RoPE table and activations fit in free device memory before
 // anything is allocated; returns the bytes.
-uint64_t require_session_memory(const HyperParams& hp, int64_t capacity, const AttentionMode& mode) {
-    const uint64_t cache = uint64_t(hp.layer_count) * 2 * hp.head_count_kv * uint64_t(capacity) * hp.head_dim * 2;
-    const uint64_t rope = uint64_t(RopeTable::positions_for(capacity, mode)) * (hp.rope_dimensions / 2) * 2 * 4;
-    const uint64_t activations = uint64_t(kMaxChunk) * (uint64_t(hp.embedding_length) * 6 + uint64_t(hp.q_dim()) * 10 +
-                                                        uint64_t(hp.kv_dim()) * 8 + uint64_t(hp.feed_forward_length) * 10 +
-                                                        uint64_t(hp.vocab_size) * 4);
+uint64_t require_session_memory(const HyperParams& hp, int64_t capacity,
+                                const AttentionMode& mode) {
+    const uint64_t cache =
+        uint64_t(hp.layer_count) * 2 * hp.head_count_kv * uint64_t(capacity) * hp.head_dim * 2;
+    const uint64_t rope =
+        uint64_t(RopeTable::positions_for(capacity, mode)) * (hp.rope_dimensions / 2) * 2 * 4;
+    const uint64_t activations =
+        uint64_t(kMaxChunk) *
+        (uint64_t(hp.embedding_length) * 6 + uint64_t(hp.q_dim()) * 10 + uint64_t(hp.kv_dim()) * 8 +
+         uint64_t(hp.feed_forward_length) * 10 + uint64_t(hp.vocab_size) * 4);
     const uint64_t needed = cache + rope + activations;
     const auto [free, total] = device_memory();
     if (needed > free)
-        throw OutOfMemory("out of GPU memory: a session of " + std::to_string(capacity) + " tokens needs " +
-                          format_bytes(needed) + " (KV cache " + format_bytes(cache) + "), " + format_bytes(free) +
-                          " of " + format_bytes(total) + " is free");
+        throw OutOfMemory("out of GPU memory: a session of " + std::to_string(capacity) +
+                          " tokens needs " + format_bytes(needed) + " (KV cache " +
+                          format_bytes(cache) + "), " + format_bytes(free) + " of " +
+                          format_bytes(total) + " is free");
     return needed;
 }
 
 class CudaSession final : public detail::BackendSession {
-public:
-    CudaSession(const HyperParams& hp, const DeviceWeights& weights, int64_t capacity, const AttentionMode& mode);
+  public:
+    CudaSession(const HyperParams& hp, const DeviceWeights& weights, int64_t capacity,
+                const AttentionMode& mode);
 
     void forward(std::span<const int32_t> tokens, int64_t logit_rows, float* logits) override;
     int64_t length() const override { return length_; }
@@ -102,7 +113,7 @@ public:
     }
     int64_t max_chunk() const override { return kMaxChunk; }
 
-private:
+  private:
     const uint64_t device_bytes_;  // first: checked before any allocation
     const HyperParams& hp_;
     const DeviceWeights& w_;
@@ -119,7 +130,8 @@ private:
     DeviceBuffer<__half> h_, q16_, qg16_, attn_, act_;
 };
 
-CudaSession::CudaSession(const HyperParams& hp, const DeviceWeights& weights, int64_t capacity, const AttentionMode& mode)
+CudaSession::CudaSession(const HyperParams& hp, const DeviceWeights& weights, int64_t capacity,
+                         const AttentionMode& mode)
     : device_bytes_(require_session_memory(hp, capacity, mode)),
       hp_(hp),
       w_(weights),
@@ -155,40 +167,48 @@ void CudaSession::forward(std::span<const int32_t> tokens, int64_t logit_rows, f
     const int n = int(tokens.size());
     if (n == 0) return;
     if (n > kMaxChunk) throw Error("forward: chunk larger than " + std::to_string(kMaxChunk));
-    if (length_ + n > capacity_) throw Error("the session's context of " + std::to_string(capacity_) + " tokens is full");
+    if (length_ + n > capacity_)
+        throw Error("the session's context of " + std::to_string(capacity_) + " tokens is full");
     for (const int32_t id : tokens)
-        if (id < 0 || id >= hp_.vocab_size) throw Error("token id " + std::to_string(id) + " is out of the vocabulary");
+        if (id < 0 || id >= hp_.vocab_size)
+            throw Error("token id " + std::to_string(id) + " is out of the vocabulary");
     const cudaStream_t stream = stream_.get();
     const cublasHandle_t blas = cublas_.get();
     const int e = hp_.embedding_length;
     const HeadShape shape{hp_.head_count, hp_.head_count_kv, hp_.head_dim, hp_.rope_dimensions / 2};
     const RopeTables rope{rope_cos_.get(), rope_sin_.get(), rope_.pairs()};
 
-    SE_CUDA_CHECK(cudaMemcpyAsync(tokens_.get(), tokens.data(), tokens.size_bytes(), cudaMemcpyHostToDevice, stream));
+    SE_CUDA_CHECK(cudaMemcpyAsync(tokens_.get(), tokens.data(), tokens.size_bytes(),
+                                  cudaMemcpyHostToDevice, stream));
     embed(w_.embedding.data.get(), tokens_.get(), n, e, x_.get(), stream);
     for (int l = 0; l < hp_.layer_count; ++l) {
         const DeviceLayer& layer = w_.layers[size_t(l)];
         const KvCache cache{keys_[size_t(l)].get(), values_[size_t(l)].get(), capacity_};
-        rms_norm_to_half(x_.get(), layer.attention_norm.get(), n, e, hp_.norm_eps, h_.get(), stream);
+        rms_norm_to_half(x_.get(), layer.attention_norm.get(), n, e, hp_.norm_eps, h_.get(),
+                         stream);
         matmul(blas, layer.wq, h_.get(), n, q_.get(), 0.0f);
         matmul(blas, layer.wk, h_.get(), n, k_.get(), 0.0f);
         matmul(blas, layer.wv, h_.get(), n, v_.get(), 0.0f);
-        rope_and_store(q_.get(), k_.get(), v_.get(), n, length_, shape, mode_, rope, q16_.get(), qg16_.get(), cache,
-                       stream);
-        attention(q16_.get(), qg16_.get(), cache, length_, n, shape, mode_, rope, attn_.get(), stream);
+        rope_and_store(q_.get(), k_.get(), v_.get(), n, length_, shape, mode_, rope, q16_.get(),
+                       qg16_.get(), cache, stream);
+        attention(q16_.get(), qg16_.get(), cache, length_, n, shape, mode_, rope, attn_.get(),
+                  stream);
         matmul(blas, layer.wo, attn_.get(), n, x_.get(), 1.0f);  // residual: x += attn Wo^T
         rms_norm_to_half(x_.get(), layer.ffn_norm.get(), n, e, hp_.norm_eps, h_.get(), stream);
         matmul(blas, layer.gate, h_.get(), n, gate_.get(), 0.0f);
         matmul(blas, layer.up, h_.get(), n, up_.get(), 0.0f);
-        silu_mul_to_half(gate_.get(), up_.get(), int64_t(n) * hp_.feed_forward_length, act_.get(), stream);
+        silu_mul_to_half(gate_.get(), up_.get(), int64_t(n) * hp_.feed_forward_length, act_.get(),
+                         stream);
         matmul(blas, layer.down, act_.get(), n, x_.get(), 1.0f);  // residual: x += act Wdown^T
     }
     logit_rows = std::clamp<int64_t>(logit_rows, 0, n);
     if (logit_rows > 0) {
         const float* last = x_.get() + (n - logit_rows) * e;
-        rms_norm_to_half(last, w_.output_norm.get(), int(logit_rows), e, hp_.norm_eps, h_.get(), stream);
+        rms_norm_to_half(last, w_.output_norm.get(), int(logit_rows), e, hp_.norm_eps, h_.get(),
+                         stream);
         matmul(blas, w_.output, h_.get(), logit_rows, logits_.get(), 0.0f);
-        SE_CUDA_CHECK(cudaMemcpyAsync(logits, logits_.get(), size_t(logit_rows) * hp_.vocab_size * sizeof(float),
+        SE_CUDA_CHECK(cudaMemcpyAsync(logits, logits_.get(),
+                                      size_t(logit_rows) * hp_.vocab_size * sizeof(float),
                                       cudaMemcpyDeviceToHost, stream));
     }
     stream_.synchronize();
@@ -196,21 +216,25 @@ void CudaSession::forward(std::span<const int32_t> tokens, int64_t logit_rows, f
 }
 
 class CudaBackend final : public detail::Backend {
-public:
+  public:
     CudaBackend(const HyperParams& hp, const LlamaWeights& weights) : hp_(hp) {
         if (hp.head_dim % 32 != 0 || hp.head_dim > 256)
-            throw Error("the CUDA backend needs a head dimension that is a multiple of 32 up to 256");
+            throw Error(
+                "the CUDA backend needs a head dimension that is a multiple of 32 up to 256");
         uint64_t needed = 0;
         for (const WeightMatrix* m : weights.matrices()) needed += uint64_t(m->rows * m->cols) * 2;
         const auto [free, total] = device_memory();
         if (needed > free)
-            throw OutOfMemory("out of GPU memory: the fp16 weights need " + format_bytes(needed) + ", " +
-                              format_bytes(free) + " of " + format_bytes(total) + " is free");
+            throw OutOfMemory("out of GPU memory: the fp16 weights need " + format_bytes(needed) +
+                              ", " + format_bytes(free) + " of " + format_bytes(total) +
+                              " is free");
         w_.embedding = upload(weights.token_embedding);
         for (const LayerWeights& layer : weights.layers)
-            w_.layers.push_back({upload(layer.attention_norm, "norm weights"), upload(layer.ffn_norm, "norm weights"),
-                                 upload(layer.wq), upload(layer.wk), upload(layer.wv), upload(layer.wo),
-                                 upload(layer.ffn_gate), upload(layer.ffn_up), upload(layer.ffn_down)});
+            w_.layers.push_back({upload(layer.attention_norm, "norm weights"),
+                                 upload(layer.ffn_norm, "norm weights"), upload(layer.wq),
+                                 upload(layer.wk), upload(layer.wv), upload(layer.wo),
+                                 upload(layer.ffn_gate), upload(layer.ffn_up),
+                                 upload(layer.ffn_down)});
         w_.output_norm = upload(weights.output_norm, "norm weights");
         w_.output = upload(weights.output);
         cudaDeviceProp properties{};
@@ -222,11 +246,12 @@ public:
 
     std::string device_name() const override { return name_; }
 
-    std::unique_ptr<detail::BackendSession> new_session(int64_t context_length, const AttentionMode& mode) override {
+    std::unique_ptr<detail::BackendSession> new_session(int64_t context_length,
+                                                        const AttentionMode& mode) override {
         return std::make_unique<CudaSession>(hp_, w_, context_length, mode);
     }
 
-private:
+  private:
     const HyperParams& hp_;
     DeviceWeights w_;
     std::string name_;
@@ -251,7 +276,8 @@ std::string cuda_unavailable_reason() {
     return count == 0 ? "no CUDA device found" : "";
 }
 
-std::unique_ptr<detail::Backend> make_cuda_backend(const HyperParams& hp, const LlamaWeights& weights) {
+std::unique_ptr<detail::Backend> make_cuda_backend(const HyperParams& hp,
+                                                   const LlamaWeights& weights) {
     return std::make_unique<CudaBackend>(hp, weights);
 }
 

@@ -13,6 +13,7 @@ namespace selfextend::cuda {
 bool cuda_available();
 std::string cuda_unavailable_reason();
 // Uploads the weights; throws OutOfMemory (with the bytes needed and free) or Error.
-std::unique_ptr<detail::Backend> make_cuda_backend(const HyperParams& hp, const LlamaWeights& weights);
+std::unique_ptr<detail::Backend> make_cuda_backend(const HyperParams& hp,
+                                                   const LlamaWeights& weights);
 
 }  // namespace selfextend::cuda

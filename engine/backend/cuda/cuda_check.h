@@ -10,23 +10,25 @@
 
 namespace selfextend::cuda {
 
-[[noreturn]] void throw_cuda_error(cudaError_t status, const char* what, const char* file, int line);
-[[noreturn]] void throw_cublas_error(cublasStatus_t status, const char* what, const char* file, int line);
+[[noreturn]] void throw_cuda_error(cudaError_t status, const char* what, const char* file,
+                                   int line);
+[[noreturn]] void throw_cublas_error(cublasStatus_t status, const char* what, const char* file,
+                                     int line);
 
 }  // namespace selfextend::cuda
 
-#define SE_CUDA_CHECK(call)                                                                  \
-    do {                                                                                     \
-        const cudaError_t se_status_ = (call);                                               \
-        if (se_status_ != cudaSuccess)                                                       \
-            ::selfextend::cuda::throw_cuda_error(se_status_, #call, __FILE__, __LINE__);     \
+#define SE_CUDA_CHECK(call)                                                              \
+    do {                                                                                 \
+        const cudaError_t se_status_ = (call);                                           \
+        if (se_status_ != cudaSuccess)                                                   \
+            ::selfextend::cuda::throw_cuda_error(se_status_, #call, __FILE__, __LINE__); \
     } while (0)
 
-#define SE_CUBLAS_CHECK(call)                                                                \
-    do {                                                                                     \
-        const cublasStatus_t se_status_ = (call);                                            \
-        if (se_status_ != CUBLAS_STATUS_SUCCESS)                                             \
-            ::selfextend::cuda::throw_cublas_error(se_status_, #call, __FILE__, __LINE__);   \
+#define SE_CUBLAS_CHECK(call)                                                              \
+    do {                                                                                   \
+        const cublasStatus_t se_status_ = (call);                                          \
+        if (se_status_ != CUBLAS_STATUS_SUCCESS)                                           \
+            ::selfextend::cuda::throw_cublas_error(se_status_, #call, __FILE__, __LINE__); \
     } while (0)
 
 // After a kernel launch: launch errors always; execution errors too in debug builds, where the
@@ -34,9 +36,9 @@ namespace selfextend::cuda {
 #ifdef NDEBUG
 #define SE_CUDA_CHECK_LAUNCH(stream) SE_CUDA_CHECK(cudaGetLastError())
 #else
-#define SE_CUDA_CHECK_LAUNCH(stream)             \
-    do {                                         \
-        SE_CUDA_CHECK(cudaGetLastError());       \
+#define SE_CUDA_CHECK_LAUNCH(stream)                  \
+    do {                                              \
+        SE_CUDA_CHECK(cudaGetLastError());            \
         SE_CUDA_CHECK(cudaStreamSynchronize(stream)); \
     } while (0)
 #endif

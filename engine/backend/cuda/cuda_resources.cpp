@@ -8,15 +8,15 @@
 namespace selfextend::cuda {
 
 void throw_cuda_error(cudaError_t status, const char* what, const char* file, int line) {
-    const std::string message = std::string("CUDA error: ") + cudaGetErrorString(status) + " in " + what + " (" +
-                                file + ":" + std::to_string(line) + ")";
+    const std::string message = std::string("CUDA error: ") + cudaGetErrorString(status) + " in " +
+                                what + " (" + file + ":" + std::to_string(line) + ")";
     if (status == cudaErrorMemoryAllocation) throw OutOfMemory(message);
     throw Error(message);
 }
 
 void throw_cublas_error(cublasStatus_t status, const char* what, const char* file, int line) {
-    const std::string message = std::string("cuBLAS error: ") + cublasGetStatusString(status) + " in " + what + " (" +
-                                file + ":" + std::to_string(line) + ")";
+    const std::string message = std::string("cuBLAS error: ") + cublasGetStatusString(status) +
+                                " in " + what + " (" + file + ":" + std::to_string(line) + ")";
     if (status == CUBLAS_STATUS_ALLOC_FAILED) throw OutOfMemory(message);
     throw Error(message);
 }
@@ -35,8 +35,9 @@ DeviceBuffer<T>::DeviceBuffer(size_t count, const std::string& what) : count_(co
     if (status != cudaSuccess) {
         cudaGetLastError();  // clear the sticky allocation error
         const auto [free, total] = device_memory();
-        throw OutOfMemory("out of GPU memory: " + what + " needs " + format_bytes(count * sizeof(T)) + ", " +
-                          format_bytes(free) + " of " + format_bytes(total) + " is free");
+        throw OutOfMemory("out of GPU memory: " + what + " needs " +
+                          format_bytes(count * sizeof(T)) + ", " + format_bytes(free) + " of " +
+                          format_bytes(total) + " is free");
     }
     data_ = static_cast<T*>(pointer);
 }
@@ -52,11 +53,15 @@ template class DeviceBuffer<float>;
 template class DeviceBuffer<__half>;
 template class DeviceBuffer<int32_t>;
 
-Stream::Stream() { SE_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
+Stream::Stream() {
+    SE_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+}
 Stream::~Stream() {
     if (stream_) cudaStreamDestroy(stream_);
 }
-void Stream::synchronize() const { SE_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+void Stream::synchronize() const {
+    SE_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
 
 CublasHandle::CublasHandle(const Stream& stream) {
     SE_CUBLAS_CHECK(cublasCreate(&handle_));

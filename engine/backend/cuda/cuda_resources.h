@@ -17,7 +17,7 @@ std::pair<size_t, size_t> device_memory();
 // needed and the bytes free.
 template <typename T>
 class DeviceBuffer {
-public:
+  public:
     DeviceBuffer() = default;
     DeviceBuffer(size_t count, const std::string& what);
     ~DeviceBuffer() { release(); }
@@ -38,14 +38,14 @@ public:
     size_t size() const { return count_; }
     size_t bytes() const { return count_ * sizeof(T); }
 
-private:
+  private:
     void release();
     T* data_ = nullptr;
     size_t count_ = 0;
 };
 
 class Stream {
-public:
+  public:
     Stream();
     ~Stream();
     Stream(const Stream&) = delete;
@@ -53,19 +53,19 @@ public:
     cudaStream_t get() const { return stream_; }
     void synchronize() const;
 
-private:
+  private:
     cudaStream_t stream_ = nullptr;
 };
 
 class CublasHandle {
-public:
+  public:
     explicit CublasHandle(const Stream& stream);
     ~CublasHandle();
     CublasHandle(const CublasHandle&) = delete;
     CublasHandle& operator=(const CublasHandle&) = delete;
     cublasHandle_t get() const { return handle_; }
 
-private:
+  private:
     cublasHandle_t handle_ = nullptr;
 };
 

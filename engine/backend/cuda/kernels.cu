@@ -13,12 +13,14 @@ constexpr int kMaxHeadDim = 256;
 constexpr int kAttentionWarps = 4;  // query rows (of one head each) per block
 
 __device__ float warp_sum(float value) {
-    for (int offset = kWarp / 2; offset > 0; offset /= 2) value += __shfl_xor_sync(0xffffffffu, value, offset);
+    for (int offset = kWarp / 2; offset > 0; offset /= 2)
+        value += __shfl_xor_sync(0xffffffffu, value, offset);
     return value;
 }
 
 __device__ float warp_max(float value) {
-    for (int offset = kWarp / 2; offset > 0; offset /= 2) value = fmaxf(value, __shfl_xor_sync(0xffffffffu, value, offset));
+    for (int offset = kWarp / 2; offset > 0; offset /= 2)
+        value = fmaxf(value, __shfl_xor_sync(0xffffffffu, value, offset));
     return value;
 }
 
@@ -29,7 +31,8 @@ __global__ void embed_kernel(const __half* table, const int32_t* tokens, int e, 
 }
 
 // One block per row: sum of squares by the block, then the scaled row.
-__global__ void rms_norm_kernel(const float* x, const float* weight, int e, float eps, __half* out) {
+__global__ void rms_norm_kernel(const float* x, const float* weight, int e, float eps,
+                                __half* out) {
     __shared__ float partial[32];
     const float* row = x + int64_t(blockIdx.x) * e;
     float sum = 0.0f;
@@ -48,7 +51,8 @@ __global__ void rms_norm_kernel(const float* x, const float* weight, int e, floa
         out[int64_t(blockIdx.x) * e + k] = __float2half(row[k] * scale * weight[k]);
 }
 
-__device__ void rotate_pair(float x0, float x1, const RopeTables& rope, int64_t position, int pair, float* y0, float* y1) {
+__device__ void rotate_pair(float x0, float x1, const RopeTables& rope, int64_t position, int pair,
+                            float* y0, float* y1) {
     const float c = rope.cos[position * rope.pairs + pair];
     const float s = rope.sin[position * rope.pairs + pair];
     *y0 = x0 * c - x1 * s;
@@ -56,9 +60,10 @@ __device__ void rotate_pair(float x0, float x1, const RopeTables& rope, int64_t 
 }
 
 // One thread per (token, dimension pair, head) across the query heads and then the KV heads.
-__global__ void rope_and_store_kernel(const float* q, const float* k, const float* v, int n, int64_t first,
-                                      HeadShape shape, int group, int window, RopeTables rope, __half* q_out,
-                                      __half* q_grouped_out, KvCache cache) {
+__global__ void rope_and_store_kernel(const float* q, const float* k, const float* v, int n,
+                                      int64_t first, HeadShape shape, int group, int window,
+                                      RopeTables rope, __half* q_out, __half* q_grouped_out,
+                                      KvCache cache) {
     const int pairs_per_head = shape.head_dim / 2;
     const int64_t per_token = int64_t(shape.heads + shape.kv_heads) * pairs_per_head;
     const int64_t index = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -79,7 +84,9 @@ __global__ void rope_and_store_kernel(const float* q, const float* k, const floa
         q_out[at + 1] = __float2half(y1);
         if (q_grouped_out) {
             float g0 = x0, g1 = x1;
-            if (rotates) rotate_pair(x0, x1, rope, position_rule::grouped_query_position(i, group, window), pair, &g0, &g1);
+            if (rotates)
+                rotate_pair(x0, x1, rope, position_rule::grouped_query_position(i, group, window),
+                            pair, &g0, &g1);
             q_grouped_out[at] = __float2half(g0);
             q_grouped_out[at + 1] = __float2half(g1);
         }
@@ -100,9 +107,9 @@ __global__ void rope_and_store_kernel(const float* q, const float* k, const floa
 // softmax is updated online per block; each lane accumulates head_dim / 32 output dimensions.
 // A block of keys is neighbour-only, grouped-only or mixed for this row; the position rule is
 // evaluated per key, so mixed blocks cost no more than the others.
-__global__ void attention_kernel(const __half* q, const __half* q_grouped, KvCache cache, int64_t first, int n,
-                                 HeadShape shape, int group, int window, bool self_extend, RopeTables rope,
-                                 float scale, __half* out) {
+__global__ void attention_kernel(const __half* q, const __half* q_grouped, KvCache cache,
+                                 int64_t first, int n, HeadShape shape, int group, int window,
+                                 bool self_extend, RopeTables rope, float scale, __half* out) {
     extern __shared__ float shared[];
     const int warp = threadIdx.x / kWarp;
     const int lane = threadIdx.x % kWarp;
@@ -188,44 +195,51 @@ __global__ void silu_mul_kernel(const float* gate, const float* up, int64_t coun
     out[k] = __float2half(g / (1.0f + __expf(-g)) * up[k]);
 }
 
-unsigned blocks_for(int64_t count, int threads) { return unsigned((count + threads - 1) / threads); }
+unsigned blocks_for(int64_t count, int threads) {
+    return unsigned((count + threads - 1) / threads);
+}
 
 }  // namespace
 
-void embed(const __half* table, const int32_t* tokens, int n, int e, float* x, cudaStream_t stream) {
+void embed(const __half* table, const int32_t* tokens, int n, int e, float* x,
+           cudaStream_t stream) {
     embed_kernel<<<n, 256, 0, stream>>>(table, tokens, e, x);
     SE_CUDA_CHECK_LAUNCH(stream);
 }
 
-void rms_norm_to_half(const float* x, const float* weight, int n, int e, float eps, __half* out, cudaStream_t stream) {
+void rms_norm_to_half(const float* x, const float* weight, int n, int e, float eps, __half* out,
+                      cudaStream_t stream) {
     rms_norm_kernel<<<n, 256, 0, stream>>>(x, weight, e, eps, out);
     SE_CUDA_CHECK_LAUNCH(stream);
 }
 
-void rope_and_store(const float* q, const float* k, const float* v, int n, int64_t first, const HeadShape& shape,
-                    const AttentionMode& mode, const RopeTables& rope, __half* q_out, __half* q_grouped_out,
-                    const KvCache& cache, cudaStream_t stream) {
+void rope_and_store(const float* q, const float* k, const float* v, int n, int64_t first,
+                    const HeadShape& shape, const AttentionMode& mode, const RopeTables& rope,
+                    __half* q_out, __half* q_grouped_out, const KvCache& cache,
+                    cudaStream_t stream) {
     const int64_t count = int64_t(n) * (shape.heads + shape.kv_heads) * (shape.head_dim / 2);
-    rope_and_store_kernel<<<blocks_for(count, 256), 256, 0, stream>>>(q, k, v, n, first, shape, mode.group, mode.window,
-                                                                       rope, q_out, q_grouped_out, cache);
+    rope_and_store_kernel<<<blocks_for(count, 256), 256, 0, stream>>>(
+        q, k, v, n, first, shape, mode.group, mode.window, rope, q_out, q_grouped_out, cache);
     SE_CUDA_CHECK_LAUNCH(stream);
 }
 
 void attention(const __half* q, const __half* q_grouped, const KvCache& cache, int64_t first, int n,
-               const HeadShape& shape, const AttentionMode& mode, const RopeTables& rope, __half* out,
-               cudaStream_t stream) {
+               const HeadShape& shape, const AttentionMode& mode, const RopeTables& rope,
+               __half* out, cudaStream_t stream) {
     if (shape.head_dim % kWarp != 0 || shape.head_dim > kMaxHeadDim)
         throw Error("CUDA attention: head dimension " + std::to_string(shape.head_dim) +
                     " is not a multiple of 32 up to 256");
     const int64_t rows = int64_t(n) * shape.heads;
     const size_t shared = size_t(kAttentionWarps) * 2 * shape.head_dim * sizeof(float);
     const float scale = 1.0f / sqrtf(float(shape.head_dim));
-    attention_kernel<<<blocks_for(rows, kAttentionWarps), kAttentionWarps * kWarp, shared, stream>>>(
-        q, q_grouped, cache, first, n, shape, mode.group, mode.window, !mode.is_vanilla(), rope, scale, out);
+    attention_kernel<<<blocks_for(rows, kAttentionWarps), kAttentionWarps * kWarp, shared,
+                       stream>>>(q, q_grouped, cache, first, n, shape, mode.group, mode.window,
+                                 !mode.is_vanilla(), rope, scale, out);
     SE_CUDA_CHECK_LAUNCH(stream);
 }
 
-void silu_mul_to_half(const float* gate, const float* up, int64_t count, __half* out, cudaStream_t stream) {
+void silu_mul_to_half(const float* gate, const float* up, int64_t count, __half* out,
+                      cudaStream_t stream) {
     silu_mul_kernel<<<blocks_for(count, 256), 256, 0, stream>>>(gate, up, count, out);
     SE_CUDA_CHECK_LAUNCH(stream);
 }

@@ -14,8 +14,8 @@ namespace selfextend::cuda {
 struct HeadShape {
     int heads = 0;
     int kv_heads = 0;
-    int head_dim = 0;     // a multiple of 32, at most 256
-    int rope_pairs = 0;   // leading dimension pairs that RoPE rotates
+    int head_dim = 0;    // a multiple of 32, at most 256
+    int rope_pairs = 0;  // leading dimension pairs that RoPE rotates
 };
 
 // The rotation tables of a session, [position][pair], on the device.
@@ -36,22 +36,25 @@ struct KvCache {
 void embed(const __half* table, const int32_t* tokens, int n, int e, float* x, cudaStream_t stream);
 
 // out[t] = x[t] / rms(x[t]) * weight, as fp16 (the next matrix product's input).
-void rms_norm_to_half(const float* x, const float* weight, int n, int e, float eps, __half* out, cudaStream_t stream);
+void rms_norm_to_half(const float* x, const float* weight, int n, int e, float eps, __half* out,
+                      cudaStream_t stream);
 
 // Rotates q (at i) and, for Self-Extend, q_grouped (at i/G + W - W/G) to fp16; rotates k at i
 // and stores k and v into the cache at positions first .. first + n - 1.
-void rope_and_store(const float* q, const float* k, const float* v, int n, int64_t first, const HeadShape& shape,
-                    const AttentionMode& mode, const RopeTables& rope, __half* q_out, __half* q_grouped_out,
-                    const KvCache& cache, cudaStream_t stream);
+void rope_and_store(const float* q, const float* k, const float* v, int n, int64_t first,
+                    const HeadShape& shape, const AttentionMode& mode, const RopeTables& rope,
+                    __half* q_out, __half* q_grouped_out, const KvCache& cache,
+                    cudaStream_t stream);
 
 // One-pass causal attention, vanilla or Self-Extend, with an online softmax over key blocks.
 // Neighbour keys use the cached rotation; grouped keys are re-rotated on the fly from j to j/G,
 // so K is cached once. out: [n][heads * head_dim] fp16.
 void attention(const __half* q, const __half* q_grouped, const KvCache& cache, int64_t first, int n,
-               const HeadShape& shape, const AttentionMode& mode, const RopeTables& rope, __half* out,
-               cudaStream_t stream);
+               const HeadShape& shape, const AttentionMode& mode, const RopeTables& rope,
+               __half* out, cudaStream_t stream);
 
 // out = silu(gate) * up, as fp16.
-void silu_mul_to_half(const float* gate, const float* up, int64_t count, __half* out, cudaStream_t stream);
+void silu_mul_to_half(const float* gate, const float* up, int64_t count, __half* out,
+                      cudaStream_t stream);
 
 }  // namespace selfextend::cuda

@@ -7,14 +7,14 @@
 namespace selfextend {
 
 class CancelToken {
-public:
+  public:
     CancelToken() : flag_(std::make_shared<std::atomic<bool>>(false)) {}
 
     void cancel() const { flag_->store(true, std::memory_order_relaxed); }
     void reset() const { flag_->store(false, std::memory_order_relaxed); }
     bool cancelled() const { return flag_->load(std::memory_order_relaxed); }
 
-private:
+  private:
     std::shared_ptr<std::atomic<bool>> flag_;  // copies of a token share one flag
 };
 

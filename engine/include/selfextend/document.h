@@ -8,7 +8,7 @@ namespace selfextend {
 
 struct Document {
     std::string path;
-    std::string text;              // UTF-8
+    std::string text;               // UTF-8
     bool had_invalid_utf8 = false;  // bytes were replaced by U+FFFD
 };
 

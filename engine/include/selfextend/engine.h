@@ -67,7 +67,7 @@ class Backend;
 }
 
 class Model : public std::enable_shared_from_this<Model> {
-public:
+  public:
     static std::shared_ptr<Model> load(const std::string& path, const LoadOptions& options = {});
     ~Model();
 
@@ -85,16 +85,16 @@ public:
     explicit Model(std::unique_ptr<Impl> impl);
     const Impl& impl() const { return *impl_; }
 
-private:
+  private:
     std::unique_ptr<Impl> impl_;
 };
 
 class Session {
-public:
+  public:
     ~Session();
 
     const SessionOptions& options() const;
-    int64_t position() const;        // tokens in the cache
+    int64_t position() const;  // tokens in the cache
     uint64_t kv_cache_bytes() const;
 
     // Appends tokens to the cache. On cancel (or any error) the session returns to the state
@@ -124,7 +124,7 @@ public:
     struct Impl;
     explicit Session(std::unique_ptr<Impl> impl);
 
-private:
+  private:
     std::unique_ptr<Impl> impl_;
 };
 

@@ -8,19 +8,19 @@
 namespace selfextend {
 
 class Error : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 // Raised by long operations (prefill, generate, evaluation) when their CancelToken fires.
 class Cancelled : public Error {
-public:
+  public:
     Cancelled() : Error("cancelled") {}
 };
 
 // Raised when host or device memory cannot be had; the caller may retry smaller or on the CPU.
 class OutOfMemory : public Error {
-public:
+  public:
     using Error::Error;
 };
 

@@ -80,8 +80,8 @@ struct PerplexityResult {
 // Windows of BOS + the next length-1 text tokens, consecutive and not overlapping, a partial last
 // window dropped, at most max_windows (0: all). Scores the length-1 text tokens of each window.
 // Throws Error when the text holds no whole window.
-PerplexityResult run_perplexity(Model& model, const std::vector<int32_t>& text_tokens, int64_t length,
-                                int64_t max_windows, const AttentionMode& mode,
+PerplexityResult run_perplexity(Model& model, const std::vector<int32_t>& text_tokens,
+                                int64_t length, int64_t max_windows, const AttentionMode& mode,
                                 const ProgressCallback& progress = {},
                                 const CancelToken* cancel = nullptr);
 

@@ -10,8 +10,8 @@ namespace selfextend {
 struct ModelInfo {
     std::string path;
     std::string name;
-    std::string architecture;     // general.architecture, e.g. "llama"
-    std::string device;           // "CPU (2 threads)" or the GPU's name
+    std::string architecture;  // general.architecture, e.g. "llama"
+    std::string device;        // "CPU (2 threads)" or the GPU's name
     int64_t parameter_count = 0;
     int64_t training_window = 0;  // L: <arch>.context_length
     int embedding_length = 0;

@@ -14,7 +14,7 @@ namespace selfextend {
 enum class PieceKind { Normal, Unknown, Control, UserDefined, Unused, Byte };
 
 class Tokenizer {
-public:
+  public:
     virtual ~Tokenizer() = default;
 
     // Loads a SentencePiece tokenizer.model file (throws Error).
@@ -38,7 +38,7 @@ public:
     bool adds_eos() const { return add_eos_; }
     bool adds_space_prefix() const { return add_space_prefix_; }
 
-protected:
+  protected:
     int32_t bos_id_ = 1;
     int32_t eos_id_ = 2;
     int32_t unk_id_ = 0;
@@ -50,13 +50,13 @@ protected:
 // Turns a stream of token ids into UTF-8 text for display, holding back byte pieces and partial
 // UTF-8 sequences until they are complete.
 class StreamDecoder {
-public:
+  public:
     // at_text_start: the first token begins the text, so a dummy-prefix space is dropped.
     StreamDecoder(const Tokenizer& tokenizer, bool at_text_start);
     std::string push(int32_t id);  // text completed by this token (may be empty)
     std::string flush();           // whatever is held back, invalid bytes replaced by U+FFFD
 
-private:
+  private:
     const Tokenizer& tokenizer_;
     bool at_start_;
     std::string pending_;
