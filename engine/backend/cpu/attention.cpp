@@ -56,6 +56,36 @@ struct RowState {
     float* acc = nullptr;  // head_dim values
 };
 
+// acc = acc * correction + sum_j p_j v_j over the tile's visible keys, with the row of
+// accumulators held in registers (VECS vectors of 16) while the value rows stream past.
+template <int VECS>
+void accumulate_values_fixed(float* acc, float correction, const f32x16 p[kKeyVectors], const float* values,
+                             int64_t visible) {
+    f32x16 a[VECS];
+    for (int v = 0; v < VECS; ++v) a[v] = load16(acc + v * kLanes) * correction;
+    for (int64_t j = 0; j < visible; ++j) {
+        const float weight = p[j / kLanes][j % kLanes];
+        const float* row = values + j * VECS * kLanes;
+        for (int v = 0; v < VECS; ++v) a[v] += weight * load16(row + v * kLanes);
+    }
+    for (int v = 0; v < VECS; ++v) store16(acc + v * kLanes, a[v]);
+}
+
+void accumulate_values(float* acc, float correction, const f32x16 p[kKeyVectors], const float* values,
+                       int64_t visible, int head_dim) {
+    switch (head_dim) {
+        case 64: return accumulate_values_fixed<4>(acc, correction, p, values, visible);
+        case 128: return accumulate_values_fixed<8>(acc, correction, p, values, visible);
+        case 256: return accumulate_values_fixed<16>(acc, correction, p, values, visible);
+        default: break;
+    }
+    for (int d = 0; d < head_dim; d += kLanes) {
+        f32x16 a = load16(acc + d) * correction;
+        for (int64_t j = 0; j < visible; ++j) a += p[j / kLanes][j % kLanes] * load16(values + j * head_dim + d);
+        store16(acc + d, a);
+    }
+}
+
 }  // namespace
 
 void attention(const AttentionShape& shape, const AttentionMode& mode, const float* q,
@@ -137,13 +167,7 @@ void attention(const AttentionShape& shape, const AttentionMode& mode, const flo
                         }
                         state.sum = state.sum * correction + block_sum;
                         state.max = new_max;
-                        // acc = acc * correction + sum_j p_j v_j
-                        for (int d = 0; d < hd; d += kLanes) {
-                            f32x16 a = load16(state.acc + d) * correction;
-                            for (int64_t j = 0; j < visible; ++j)
-                                a += s[j / kLanes][j % kLanes] * load16(values + (j0 + j) * hd + d);
-                            store16(state.acc + d, a);
-                        }
+                        accumulate_values(state.acc, correction, s, values + j0 * hd, visible, hd);
                     }
                 }
             }

@@ -67,12 +67,23 @@ float dot_q4_0(const BlockQ4_0* w, const float* x, int64_t n) {
     return reduce_add(acc);
 }
 
+// One stored row as float32: F16 through the vector conversion (the hot case), any other type
+// through the dtype table.
+void convert_row(const WeightMatrix& w, int64_t r, float* out) {
+    if (w.dtype->type == DType::F16 && w.cols % kLanes == 0) {
+        const auto* h = reinterpret_cast<const uint16_t*>(w.row(r));
+        for (int64_t k = 0; k < w.cols; k += kLanes) store16(out + k, load16_f16(h + k));
+        return;
+    }
+    w.dtype->dequantize_row(w.row(r), out, w.cols);
+}
+
 // Converts rows [r0, r0 + 32) of w into panel[k][32] (k < cols), zero rows past the end.
 void fill_panel(const WeightMatrix& w, int64_t r0, float* panel, float* row_buffer) {
     const int64_t rows = std::min(kPanelRows, w.rows - r0);
     for (int64_t r = 0; r < kPanelRows; ++r) {
         if (r < rows) {
-            w.dtype->dequantize_row(w.row(r0 + r), row_buffer, w.cols);
+            convert_row(w, r0 + r, row_buffer);
             for (int64_t k = 0; k < w.cols; ++k) panel[k * kPanelRows + r] = row_buffer[k];
         } else {
             for (int64_t k = 0; k < w.cols; ++k) panel[k * kPanelRows + r] = 0.0f;
