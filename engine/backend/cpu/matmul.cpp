@@ -10,7 +10,7 @@ namespace selfextend::cpu {
 
 namespace {
 
-constexpr int64_t kPanelRows = 2 * kLanes;  // weight rows per panel: two vectors wide
+constexpr int64_t kPanelRows = 2 * kNativeLanes;  // weight rows per panel: two registers wide
 constexpr int kTokenBlock = 6;              // tokens per micro-kernel: 12 accumulators
 constexpr int64_t kGemvMaxTokens = 3;       // up to this many tokens, multiply from stored rows
 
@@ -95,12 +95,12 @@ void fill_panel(const WeightMatrix& w, int64_t r0, float* panel, float* row_buff
 template <int TOKENS>
 void panel_kernel(const float* panel, const float* x, int64_t cols, int64_t t0, float* y,
                   int64_t y_stride, int64_t r0, int64_t rows) {
-    f32x16 acc[TOKENS][2] = {};
+    f32xN acc[TOKENS][2] = {};
     const float* xr[TOKENS];
     for (int m = 0; m < TOKENS; ++m) xr[m] = x + (t0 + m) * cols;
     for (int64_t k = 0; k < cols; ++k) {
-        const f32x16 b0 = load16(panel + k * kPanelRows);
-        const f32x16 b1 = load16(panel + k * kPanelRows + kLanes);
+        const f32xN b0 = loadN(panel + k * kPanelRows);
+        const f32xN b1 = loadN(panel + k * kPanelRows + kNativeLanes);
         for (int m = 0; m < TOKENS; ++m) {
             const float a = xr[m][k];
             acc[m][0] += a * b0;
@@ -110,11 +110,11 @@ void panel_kernel(const float* panel, const float* x, int64_t cols, int64_t t0, 
     for (int m = 0; m < TOKENS; ++m) {
         float* out = y + (t0 + m) * y_stride + r0;
         if (rows == kPanelRows) {
-            store16(out, acc[m][0]);
-            store16(out + kLanes, acc[m][1]);
+            storeN(out, acc[m][0]);
+            storeN(out + kNativeLanes, acc[m][1]);
         } else {
             for (int64_t r = 0; r < rows; ++r)
-                out[r] = r < kLanes ? acc[m][0][r] : acc[m][1][r - kLanes];
+                out[r] = r < kNativeLanes ? acc[m][0][r] : acc[m][1][r - kNativeLanes];
         }
     }
 }

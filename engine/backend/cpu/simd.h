@@ -18,6 +18,25 @@ typedef int8_t i8x16 __attribute__((vector_size(kLanes)));
 typedef uint16_t u16x16 __attribute__((vector_size(kLanes * sizeof(uint16_t))));
 typedef uint32_t u32x16 __attribute__((vector_size(kLanes * sizeof(uint32_t))));
 
+// The target's own register width, for kernels that keep many accumulators in registers
+// (16 lanes with AVX-512, 8 with AVX, 4 with SSE).
+#if defined(__AVX512F__)
+inline constexpr int kNativeLanes = 16;
+#elif defined(__AVX__)
+inline constexpr int kNativeLanes = 8;
+#else
+inline constexpr int kNativeLanes = 4;
+#endif
+typedef float f32xN __attribute__((vector_size(kNativeLanes * sizeof(float))));
+
+inline f32xN loadN(const float* p) {
+    f32xN v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+inline void storeN(float* p, f32xN v) { std::memcpy(p, &v, sizeof v); }
+
 inline f32x16 load16(const float* p) {
     f32x16 v;
     std::memcpy(&v, p, sizeof v);
@@ -50,9 +69,27 @@ inline f32x16 load16_f16(const void* p) {
     std::memcpy(reinterpret_cast<char*>(&v) + sizeof low, &high, sizeof high);
     return v;
 #else
-    f16x16 h;
+    // Without F16C GCC converts _Float16 through a library call per value: do it with integer
+    // vector operations instead (sign, exponent rebias, infinities/NaN, subnormals).
+    u16x16 h;
     std::memcpy(&h, p, sizeof h);
-    return __builtin_convertvector(h, f32x16);
+    const u32x16 x = __builtin_convertvector(h, u32x16);
+    const u32x16 sign = (x & 0x8000u) << 16;
+    u32x16 bits = (x & 0x7fffu) << 13;
+    const u32x16 exponent = bits & (0x7c00u << 13);
+    bits += (127u - 15u) << 23;
+    bits = exponent == (0x7c00u << 13) ? bits + ((128u - 16u) << 23) : bits;  // Inf and NaN
+    f32x16 subnormal;
+    const u32x16 renormalised = bits + (1u << 23);
+    std::memcpy(&subnormal, &renormalised, sizeof subnormal);
+    subnormal -= 6.103515625e-05f;  // 2^-14
+    u32x16 subnormal_bits;
+    std::memcpy(&subnormal_bits, &subnormal, sizeof subnormal_bits);
+    bits = exponent == 0 ? subnormal_bits : bits;
+    bits |= sign;
+    f32x16 v;
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
 #endif
 }
 
