@@ -15,10 +15,6 @@ void progress_line(const selfextend::Progress& p, const char* what) {
     if (p.done == p.total) std::fprintf(stderr, "\r%40s\r", "");
 }
 
-const char* mode_name(const selfextend::AttentionMode& mode) {
-    return mode.is_vanilla() ? "vanilla" : "self-extend";
-}
-
 // The Self-Extend mode the evaluation compares with vanilla: the flags, or for each length the
 // smallest group with W = L/2 (pass key) when none are given.
 selfextend::AttentionMode extended_mode(const AttentionFlags& flags,
@@ -63,9 +59,8 @@ int command_passkey(Arguments& args) {
         std::cout << "{\"model\": \"" << json_escape(info.name) << "\", \"results\": [";
         for (size_t k = 0; k < results.size(); ++k) {
             const auto& r = results[k];
-            std::cout << (k ? ", " : "") << "{\"length\": " << r.length << ", \"mode\": \""
-                      << mode_name(r.mode) << "\", \"group\": " << r.mode.group
-                      << ", \"window\": " << r.mode.window << ", \"trials\": " << r.trials
+            std::cout << (k ? ", " : "") << "{\"length\": " << r.length << ", "
+                      << json_mode_fields(r.mode) << ", \"trials\": " << r.trials
                       << ", \"correct\": " << r.correct << ", \"accuracy\": " << r.accuracy()
                       << ", \"prompt_tokens\": "
                       << (r.details.empty() ? 0 : r.details.front().length) << "}";
@@ -146,9 +141,8 @@ int command_perplexity(Arguments& args) {
         std::cout << "{\"model\": \"" << json_escape(info.name) << "\", \"results\": [";
         for (size_t k = 0; k < results.size(); ++k) {
             const auto& r = results[k];
-            std::cout << (k ? ", " : "") << "{\"length\": " << r.length << ", \"mode\": \""
-                      << mode_name(r.mode) << "\", \"group\": " << r.mode.group
-                      << ", \"window\": " << r.mode.window << ", \"windows\": " << r.windows
+            std::cout << (k ? ", " : "") << "{\"length\": " << r.length << ", "
+                      << json_mode_fields(r.mode) << ", \"windows\": " << r.windows
                       << ", \"tokens_scored\": " << r.tokens_scored << ", \"ppl\": " << r.perplexity
                       << "}";
         }

@@ -206,10 +206,7 @@ int command_bench(Arguments& args) {
         std::cout << "{\"model\": \"" << json_escape(info.name) << "\", \"device\": \""
                   << json_escape(info.device) << "\", \"results\": [";
         for (size_t k = 0; k < rows.size(); ++k)
-            std::cout << (k ? ", " : "") << "{\"mode\": \""
-                      << (rows[k].mode.is_vanilla() ? "vanilla" : "self-extend")
-                      << "\", \"group\": " << rows[k].mode.group
-                      << ", \"window\": " << rows[k].mode.window
+            std::cout << (k ? ", " : "") << "{" << json_mode_fields(rows[k].mode)
                       << ", \"prompt\": " << prompt_tokens << ", \"gen\": " << gen_tokens
                       << ", \"prefill_tok_s\": " << rows[k].prefill_tok_s
                       << ", \"decode_tok_s\": " << rows[k].decode_tok_s << "}";

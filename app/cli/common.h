@@ -43,6 +43,8 @@ std::string read_text_file(const std::string& path);
 
 // Output helpers.
 std::string json_escape(const std::string& text);
+// "mode": "vanilla"|"self-extend", "group": G, "window": W (the fields every result shares).
+std::string json_mode_fields(const selfextend::AttentionMode& mode);
 std::string format_count(int64_t n);                                  // 12 345
 void print_table(const std::vector<std::vector<std::string>>& rows);  // first row: header
 

@@ -41,6 +41,12 @@ std::string json_escape(const std::string& text) {
     return out;
 }
 
+std::string json_mode_fields(const selfextend::AttentionMode& mode) {
+    return std::string("\"mode\": \"") + (mode.is_vanilla() ? "vanilla" : "self-extend") +
+           "\", \"group\": " + std::to_string(mode.group) +
+           ", \"window\": " + std::to_string(mode.window);
+}
+
 std::string format_count(int64_t n) {
     std::string digits = std::to_string(n < 0 ? -n : n);
     std::string out;

@@ -8,6 +8,8 @@
 #include <QString>
 #include <QtTest>
 
+#include "selfextend/error.h"
+
 namespace testing {
 
 inline QString shared_dir() {
@@ -27,6 +29,17 @@ inline bool shared_available() {
 // The bundled demo model, part of the project itself.
 inline QString demo_model_path() {
     return QString(SE_SOURCE_DIR) + "/resources/models/selfextend-demo-8m-f16.gguf";
+}
+
+// The message of the selfextend::Error that f throws, or an empty string when it throws none.
+template <typename F>
+QString error_of(F&& f) {
+    try {
+        f();
+    } catch (const selfextend::Error& e) {
+        return QString::fromStdString(e.what());
+    }
+    return {};
 }
 
 }  // namespace testing

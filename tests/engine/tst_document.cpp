@@ -7,6 +7,7 @@
 
 #include "selfextend/document.h"
 #include "selfextend/error.h"
+#include "test_paths.h"
 
 using namespace selfextend;
 
@@ -18,15 +19,7 @@ QByteArray B(const std::string& s) {
 
 const char kReplacement[] = "\xEF\xBF\xBD";
 
-template <typename F>
-QString error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return QString::fromStdString(e.what());
-    }
-    return {};
-}
+using testing::error_of;
 
 }  // namespace
 

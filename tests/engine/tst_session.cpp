@@ -16,15 +16,7 @@ std::shared_ptr<Model> demo_model() {
     return Model::load(testing::demo_model_path().toStdString(), {.device = Device::Cpu});
 }
 
-template <typename F>
-QString error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return QString::fromStdString(e.what());
-    }
-    return {};
-}
+using testing::error_of;
 }  // namespace
 
 class TestSession : public QObject {

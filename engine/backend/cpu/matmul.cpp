@@ -11,33 +11,19 @@ namespace selfextend::cpu {
 namespace {
 
 constexpr int64_t kPanelRows = 2 * kNativeLanes;  // weight rows per panel: two registers wide
-constexpr int kTokenBlock = 6;              // tokens per micro-kernel: 12 accumulators
-constexpr int64_t kGemvMaxTokens = 3;       // up to this many tokens, multiply from stored rows
+constexpr int kTokenBlock = 6;                    // tokens per micro-kernel: 12 accumulators
+constexpr int64_t kGemvMaxTokens = 3;  // up to this many tokens, multiply from stored rows
 
-float dot_f32(const float* w, const float* x, int64_t n) {
+// Dot product of a row of per-element values (F32, F16, BF16) with x: 16 lanes at a time through
+// load_vector, the tail through load_scalar.
+template <typename Element, typename LoadVector, typename LoadScalar>
+float dot_elements(const Element* w, const float* x, int64_t n, LoadVector load_vector,
+                   LoadScalar load_scalar) {
     f32x16 acc{};
     int64_t k = 0;
-    for (; k + kLanes <= n; k += kLanes) acc += load16(w + k) * load16(x + k);
+    for (; k + kLanes <= n; k += kLanes) acc += load_vector(w + k) * load16(x + k);
     float sum = reduce_add(acc);
-    for (; k < n; ++k) sum += w[k] * x[k];
-    return sum;
-}
-
-float dot_f16(const uint16_t* w, const float* x, int64_t n) {
-    f32x16 acc{};
-    int64_t k = 0;
-    for (; k + kLanes <= n; k += kLanes) acc += load16_f16(w + k) * load16(x + k);
-    float sum = reduce_add(acc);
-    for (; k < n; ++k) sum += half_to_float(w[k]) * x[k];
-    return sum;
-}
-
-float dot_bf16(const uint16_t* w, const float* x, int64_t n) {
-    f32x16 acc{};
-    int64_t k = 0;
-    for (; k + kLanes <= n; k += kLanes) acc += load16_bf16(w + k) * load16(x + k);
-    float sum = reduce_add(acc);
-    for (; k < n; ++k) sum += bf16_to_float(w[k]) * x[k];
+    for (; k < n; ++k) sum += load_scalar(w[k]) * x[k];
     return sum;
 }
 
@@ -151,11 +137,17 @@ float dot_row(const WeightMatrix& w, int64_t r, const float* x) {
     const uint8_t* row = w.row(r);
     switch (w.dtype->type) {
         case DType::F32:
-            return dot_f32(reinterpret_cast<const float*>(row), x, w.cols);
+            return dot_elements(
+                reinterpret_cast<const float*>(row), x, w.cols,
+                [](const float* p) { return load16(p); }, [](float v) { return v; });
         case DType::F16:
-            return dot_f16(reinterpret_cast<const uint16_t*>(row), x, w.cols);
+            return dot_elements(
+                reinterpret_cast<const uint16_t*>(row), x, w.cols,
+                [](const uint16_t* p) { return load16_f16(p); }, half_to_float);
         case DType::BF16:
-            return dot_bf16(reinterpret_cast<const uint16_t*>(row), x, w.cols);
+            return dot_elements(
+                reinterpret_cast<const uint16_t*>(row), x, w.cols,
+                [](const uint16_t* p) { return load16_bf16(p); }, bf16_to_float);
         case DType::Q8_0:
             return dot_q8_0(reinterpret_cast<const BlockQ8_0*>(row), x, w.cols);
         case DType::Q4_0:
