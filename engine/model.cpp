@@ -49,9 +49,10 @@ std::unique_ptr<detail::Backend> make_backend(const LoadOptions& options, const 
 
 }  // namespace
 
-uint64_t ModelInfo::kv_bytes_per_token(bool self_extend) const {
-    return uint64_t(layer_count) * uint64_t(head_count_kv) * uint64_t(head_dim) * sizeof(float) *
-           (self_extend ? 3u : 2u);
+uint64_t ModelInfo::kv_bytes_per_token() const {
+    // K and V in float32 on the CPU (the CUDA cache is fp16: half of this). Self-Extend caches K
+    // once too, so the mode does not change it.
+    return uint64_t(layer_count) * uint64_t(head_count_kv) * uint64_t(head_dim) * sizeof(float) * 2;
 }
 
 std::string ModelInfo::dtype_mix() const {

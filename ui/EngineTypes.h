@@ -26,8 +26,7 @@ struct ModelSummary {
     qint64 trainingWindow = 0;
     quint64 fileBytes = 0;
     quint64 weightBytes = 0;
-    quint64 kvBytesPerTokenVanilla = 0;
-    quint64 kvBytesPerTokenSelfExtend = 0;
+    quint64 kvBytesPerToken = 0;  // the same for vanilla and Self-Extend sessions
     int layers = 0;
     int heads = 0;
     int headsKv = 0;

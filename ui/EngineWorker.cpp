@@ -34,8 +34,7 @@ ModelSummary summarize(const selfextend::ModelInfo& info) {
     s.trainingWindow = info.training_window;
     s.fileBytes = info.file_bytes;
     s.weightBytes = info.weight_bytes;
-    s.kvBytesPerTokenVanilla = info.kv_bytes_per_token(false);
-    s.kvBytesPerTokenSelfExtend = info.kv_bytes_per_token(true);
+    s.kvBytesPerToken = info.kv_bytes_per_token();
     s.layers = info.layer_count;
     s.heads = info.head_count;
     s.headsKv = info.head_count_kv;

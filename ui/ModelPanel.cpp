@@ -158,9 +158,8 @@ void ModelPanel::updateMemory() {
         memory_->setText(tr("weights %1 · %2").arg(formatBytes(model_.weightBytes), free));
         return;
     }
-    // The compare runs one session at a time; the Self-Extend cache is the larger of the two.
-    const quint64 kv = quint64(requiredTokens_) *
-                       std::max(model_.kvBytesPerTokenSelfExtend, model_.kvBytesPerTokenVanilla);
+    // The compare runs one session at a time, each with a cache of the same size.
+    const quint64 kv = quint64(requiredTokens_) * model_.kvBytesPerToken;
     const quint64 needed = model_.weightBytes + kv;
     const bool enough = available == 0 || needed < available;
     memory_->setText(tr("<span style='color:%1'>%2 needed</span> (weights %3 + KV cache %4 for %5 "

@@ -110,7 +110,7 @@ int command_info(Arguments& args) {
               << "weights       " << format_mib(info.weight_bytes) << "\n"
               << "device        " << info.device << "\n"
               << "KV cache      "
-              << format_mib(info.kv_bytes_per_token(false) * uint64_t(info.training_window))
+              << format_mib(info.kv_bytes_per_token() * uint64_t(info.training_window))
               << " for L tokens (vanilla)\n";
     if (flags.given) {
         const int64_t L = info.training_window;

@@ -21,17 +21,14 @@ std::vector<double> rotate(const double* x, int dim, int64_t position) {
 std::vector<float> run_kernel(const AttentionProblem& p, int first, cpu::ThreadPool& pool) {
     const int d = p.head_dim;
     const bool grouped = p.G > 1;
-    std::vector<float> keys(size_t(p.kv_heads * p.n * d)), grouped_keys(keys.size()),
-        values(keys.size());
+    std::vector<float> keys(size_t(p.kv_heads * p.n * d)), values(keys.size());
     for (int j = 0; j < p.n; ++j)
         for (int h = 0; h < p.kv_heads; ++h) {
             const double* raw = &p.k[size_t((j * p.kv_heads + h) * d)];
             const auto at_j = rotate(raw, d, j);
-            const auto at_group = rotate(raw, d, j / p.G);
             for (int x = 0; x < d; ++x) {
                 const size_t slot = size_t((h * p.n + j) * d + x);
                 keys[slot] = float(at_j[size_t(x)]);
-                grouped_keys[slot] = float(at_group[size_t(x)]);
                 values[slot] = float(p.v[size_t((j * p.kv_heads + h) * d + x)]);
             }
         }
@@ -50,11 +47,15 @@ std::vector<float> run_kernel(const AttentionProblem& p, int first, cpu::ThreadP
         }
     std::vector<float> out(q.size());
     const cpu::AttentionShape shape{p.heads, p.kv_heads, d};
-    const cpu::KvLayerView view{keys.data(), grouped ? grouped_keys.data() : nullptr, values.data(),
-                                p.n};
+    const cpu::KvLayerView view{keys.data(), values.data(), p.n};
     const AttentionMode mode =
         grouped ? AttentionMode::self_extend(p.G, p.W) : AttentionMode::vanilla();
-    cpu::attention(shape, mode, q.data(), grouped ? qg.data() : nullptr, view, first, count,
+    // The engine re-rotates cached keys with its RoPE table (same base as the reference).
+    HyperParams hp;
+    hp.head_dim = hp.rope_dimensions = d;
+    hp.rope_freq_base = float(testing::kReferenceRopeBase);
+    const RopeTable rope(hp, RopeTable::positions_for(p.n, mode));
+    cpu::attention(shape, mode, q.data(), grouped ? qg.data() : nullptr, view, rope, first, count,
                    out.data(), pool);
     return out;
 }

@@ -38,6 +38,27 @@ void transpose_keys(const float* keys, int64_t j0, int64_t count, int head_dim, 
     }
 }
 
+// Like transpose_keys, with each key re-rotated from its cached position j to the grouped
+// position j / G: a rotation of each RoPE pair by -(j - j / G).
+void transpose_grouped_keys(const float* keys, int64_t j0, int64_t count, int head_dim, int group,
+                            const RopeTable& rope, float* transposed) {
+    const int pairs = rope.pairs();
+    for (int64_t j = 0; j < count; ++j) {
+        const float* key = keys + (j0 + j) * head_dim;
+        const int64_t delta = (j0 + j) - position_rule::grouped_key_position(j0 + j, group);
+        const float* c = rope.cos_table().data() + delta * pairs;
+        const float* s = rope.sin_table().data() + delta * pairs;
+        for (int p = 0; p < head_dim / 2; ++p) {
+            const float k0 = key[2 * p], k1 = key[2 * p + 1];
+            const bool rotates = p < pairs;
+            transposed[(2 * p) * kKeyBlock + j] = rotates ? k0 * c[p] + k1 * s[p] : k0;
+            transposed[(2 * p + 1) * kKeyBlock + j] = rotates ? k1 * c[p] - k0 * s[p] : k1;
+        }
+    }
+    for (int d = 0; d < head_dim; ++d)
+        for (int64_t j = count; j < kKeyBlock; ++j) transposed[d * kKeyBlock + j] = 0.0f;
+}
+
 // scores[0..64) = q . key_j for the transposed tile.
 inline void tile_scores(const float* q, const float* transposed, int head_dim,
                         f32x16 scores[kKeyVectors]) {
@@ -59,8 +80,8 @@ struct RowState {
 // acc = acc * correction + sum_j p_j v_j over the tile's visible keys, with the row of
 // accumulators held in registers (VECS vectors of 16) while the value rows stream past.
 template <int VECS>
-void accumulate_values_fixed(float* acc, float correction, const f32x16 p[kKeyVectors], const float* values,
-                             int64_t visible) {
+void accumulate_values_fixed(float* acc, float correction, const f32x16 p[kKeyVectors],
+                             const float* values, int64_t visible) {
     f32x16 a[VECS];
     for (int v = 0; v < VECS; ++v) a[v] = load16(acc + v * kLanes) * correction;
     for (int64_t j = 0; j < visible; ++j) {
@@ -71,17 +92,22 @@ void accumulate_values_fixed(float* acc, float correction, const f32x16 p[kKeyVe
     for (int v = 0; v < VECS; ++v) store16(acc + v * kLanes, a[v]);
 }
 
-void accumulate_values(float* acc, float correction, const f32x16 p[kKeyVectors], const float* values,
-                       int64_t visible, int head_dim) {
+void accumulate_values(float* acc, float correction, const f32x16 p[kKeyVectors],
+                       const float* values, int64_t visible, int head_dim) {
     switch (head_dim) {
-        case 64: return accumulate_values_fixed<4>(acc, correction, p, values, visible);
-        case 128: return accumulate_values_fixed<8>(acc, correction, p, values, visible);
-        case 256: return accumulate_values_fixed<16>(acc, correction, p, values, visible);
-        default: break;
+        case 64:
+            return accumulate_values_fixed<4>(acc, correction, p, values, visible);
+        case 128:
+            return accumulate_values_fixed<8>(acc, correction, p, values, visible);
+        case 256:
+            return accumulate_values_fixed<16>(acc, correction, p, values, visible);
+        default:
+            break;
     }
     for (int d = 0; d < head_dim; d += kLanes) {
         f32x16 a = load16(acc + d) * correction;
-        for (int64_t j = 0; j < visible; ++j) a += p[j / kLanes][j % kLanes] * load16(values + j * head_dim + d);
+        for (int64_t j = 0; j < visible; ++j)
+            a += p[j / kLanes][j % kLanes] * load16(values + j * head_dim + d);
         store16(acc + d, a);
     }
 }
@@ -89,8 +115,8 @@ void accumulate_values(float* acc, float correction, const f32x16 p[kKeyVectors]
 }  // namespace
 
 void attention(const AttentionShape& shape, const AttentionMode& mode, const float* q,
-               const float* q_grouped, const KvLayerView& cache, int64_t first, int64_t n,
-               float* out, ThreadPool& pool) {
+               const float* q_grouped, const KvLayerView& cache, const RopeTable& rope,
+               int64_t first, int64_t n, float* out, ThreadPool& pool) {
     const int hd = shape.head_dim;
     const int group_heads = shape.heads / shape.kv_heads;
     const int64_t q_stride = int64_t(shape.heads) * hd;
@@ -109,8 +135,6 @@ void attention(const AttentionShape& shape, const AttentionMode& mode, const flo
             const int64_t t0 = (item % row_blocks) * kQueryBlock;
             const int64_t t1 = std::min(n, t0 + kQueryBlock);
             const float* keys = cache.keys + kv * cache.capacity * hd;
-            const float* grouped_keys =
-                self_extend ? cache.grouped_keys + kv * cache.capacity * hd : nullptr;
             const float* values = cache.values + kv * cache.capacity * hd;
 
             std::fill(acc.begin(), acc.end(), 0.0f);
@@ -122,7 +146,7 @@ void attention(const AttentionShape& shape, const AttentionMode& mode, const flo
                 const TileKind kind = classify(mode, first + t0, last_query, j0, j0 + count - 1);
                 if (kind != TileKind::Grouped) transpose_keys(keys, j0, count, hd, keys_t.data());
                 if (kind != TileKind::Neighbour)
-                    transpose_keys(grouped_keys, j0, count, hd, grouped_t.data());
+                    transpose_grouped_keys(keys, j0, count, hd, mode.group, rope, grouped_t.data());
 
                 for (int gh = 0; gh < group_heads; ++gh) {
                     const int head = kv * group_heads + gh;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "backend/rope_table.h"
 #include "selfextend/attention_mode.h"
 
 namespace selfextend::cpu {
@@ -16,19 +17,20 @@ struct AttentionShape {
     int head_dim = 0;  // a multiple of 16
 };
 
-// One layer's cache, head-major: key j of KV head h is at [h * capacity + j] * head_dim.
+// One layer's cache, head-major: key j of KV head h is at [h * capacity + j] * head_dim. K is
+// cached once, rotated at its own position j; grouped tiles re-rotate it to j / G on the fly.
 struct KvLayerView {
-    const float* keys = nullptr;          // rotated at position j
-    const float* grouped_keys = nullptr;  // rotated at j / G (Self-Extend only)
+    const float* keys = nullptr;
     const float* values = nullptr;
     int64_t capacity = 0;
 };
 
 // Queries for tokens at positions [first, first + n): q rotated at their own positions, q_grouped
 // at the grouped query positions (null for vanilla). Keys 0 .. first + n - 1 must be in the cache.
+// rope: the session's rotation table, used to re-rotate cached keys for grouped pairs.
 // out: [n][heads * head_dim].
 void attention(const AttentionShape& shape, const AttentionMode& mode, const float* q,
-               const float* q_grouped, const KvLayerView& cache, int64_t first, int64_t n,
-               float* out, ThreadPool& pool);
+               const float* q_grouped, const KvLayerView& cache, const RopeTable& rope,
+               int64_t first, int64_t n, float* out, ThreadPool& pool);
 
 }  // namespace selfextend::cpu

@@ -32,9 +32,11 @@ class CpuSession final : public detail::BackendSession {
     int64_t max_chunk() const override { return kMaxChunk; }
 
   private:
-    // Cache layout: [layer][keys | grouped keys | values][kv head][position][head_dim].
+    // Cache layout: [layer][keys | values][kv head][position][head_dim]; keys rotated at their
+    // own position (attention re-rotates them for grouped pairs).
+    static constexpr int kKeys = 0, kValues = 1, kParts = 2;
     float* cache_part(int layer, int part) {
-        return cache_.data() + (int64_t(layer) * parts_ + part) * part_size_;
+        return cache_.data() + (int64_t(layer) * kParts + part) * part_size_;
     }
     void layer_forward(int layer, int64_t n);
 
@@ -44,7 +46,6 @@ class CpuSession final : public detail::BackendSession {
     const int64_t capacity_;
     const AttentionMode mode_;
     const bool self_extend_;
-    const int parts_;
     const int64_t part_size_;
     int64_t length_ = 0;
     RopeTable rope_;
@@ -61,10 +62,9 @@ CpuSession::CpuSession(const HyperParams& hp, const LlamaWeights& weights, Threa
       capacity_(capacity),
       mode_(mode),
       self_extend_(!mode.is_vanilla()),
-      parts_(self_extend_ ? 3 : 2),
       part_size_(int64_t(hp.head_count_kv) * capacity * hp.head_dim),
       rope_(hp, RopeTable::positions_for(capacity, mode)) {
-    const uint64_t bytes = uint64_t(hp.layer_count) * parts_ * part_size_ * sizeof(float);
+    const uint64_t bytes = uint64_t(hp.layer_count) * kParts * part_size_ * sizeof(float);
     require_host_memory(bytes, "the KV cache of " + std::to_string(capacity) + " tokens");
     try {
         cache_.resize(bytes / sizeof(float));
@@ -121,10 +121,9 @@ void CpuSession::layer_forward(int layer, int64_t n) {
     matmul(lw.wk, h_.data(), n, k_.data(), pool_);
     matmul(lw.wv, h_.data(), n, v_.data(), pool_);
 
-    // Rotate, and store K (at j, and at j / G for Self-Extend) and V into the cache.
-    float* keys = cache_part(layer, 0);
-    float* values = cache_part(layer, 1);
-    float* grouped_keys = self_extend_ ? cache_part(layer, 2) : nullptr;
+    // Rotate, and store K (at its position j) and V into the cache.
+    float* keys = cache_part(layer, kKeys);
+    float* values = cache_part(layer, kValues);
     for (int64_t t = 0; t < n; ++t) {
         const int64_t i = first + t;
         float* q_row = q_.data() + t * hp_.q_dim();
@@ -142,18 +141,13 @@ void CpuSession::layer_forward(int layer, int64_t n) {
             std::memcpy(keys + slot, k_row + kv * hd, sizeof(float) * size_t(hd));
             std::memcpy(values + slot, v_row + kv * hd, sizeof(float) * size_t(hd));
             rope_.rotate(keys + slot, 1, hd, i);
-            if (self_extend_) {
-                std::memcpy(grouped_keys + slot, k_row + kv * hd, sizeof(float) * size_t(hd));
-                rope_.rotate(grouped_keys + slot, 1, hd,
-                             position_rule::grouped_key_position(i, mode_.group));
-            }
         }
     }
 
     const AttentionShape shape{hp_.head_count, hp_.head_count_kv, hd};
-    const KvLayerView view{keys, grouped_keys, values, capacity_};
-    attention(shape, mode_, q_.data(), self_extend_ ? q_grouped_.data() : nullptr, view, first, n,
-              attn_.data(), pool_);
+    const KvLayerView view{keys, values, capacity_};
+    attention(shape, mode_, q_.data(), self_extend_ ? q_grouped_.data() : nullptr, view, rope_,
+              first, n, attn_.data(), pool_);
 
     matmul(lw.wo, attn_.data(), n, h_.data(), pool_);
     for (int64_t k = 0; k < n * e; ++k) x_[size_t(k)] += h_[size_t(k)];

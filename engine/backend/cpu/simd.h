@@ -35,7 +35,9 @@ inline f32xN loadN(const float* p) {
     return v;
 }
 
-inline void storeN(float* p, f32xN v) { std::memcpy(p, &v, sizeof v); }
+inline void storeN(float* p, f32xN v) {
+    std::memcpy(p, &v, sizeof v);
+}
 
 inline f32x16 load16(const float* p) {
     f32x16 v;

@@ -28,8 +28,8 @@ struct ModelInfo {
     uint64_t weight_bytes = 0;
     std::map<std::string, int64_t> dtype_parameters;  // dtype name -> parameters stored in it
 
-    // KV-cache bytes one token costs in a session of the given attention mode.
-    uint64_t kv_bytes_per_token(bool self_extend) const;
+    // KV-cache bytes one token costs in a session (the same for vanilla and Self-Extend).
+    uint64_t kv_bytes_per_token() const;
     // "F16 97%, F32 3%"
     std::string dtype_mix() const;
 };
