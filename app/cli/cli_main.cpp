@@ -22,6 +22,9 @@ constexpr Command kCommands[] = {
     {"tokenize", cli::command_tokenize,
      "tokenize [MODEL.gguf] (TEXT | --file F) [--ids-only | --count] [--no-bos]\n"
      "  token ids and pieces; the count and speed go to stderr"},
+    {"quantize", cli::command_quantize,
+     "quantize INPUT.gguf OUTPUT.gguf TYPE\n"
+     "  rewrites a model with its matrices as TYPE: F32, F16, BF16, Q8_0 or Q4_0"},
     {"generate", cli::command_generate,
      "generate [-m MODEL] (-p TEXT | -f FILE) [-n N] [--group G|auto --window W]\n"
      "         [--temp T --top-k K --top-p P --min-p M --repeat-penalty R --seed S]\n"

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "common.h"
+#include "selfextend/quantize.h"
 #include "selfextend/tokenizer.h"
 
 namespace cli {
@@ -172,6 +173,28 @@ int command_tokenize(Arguments& args) {
     if (!ids_only || count_only)
         std::fprintf(stderr, "%zu tokens from %zu bytes in %.3f s (%.1f MB/s)\n", ids.size(),
                      text.size(), seconds, double(text.size()) / 1e6 / std::max(seconds, 1e-9));
+    return 0;
+}
+
+int command_quantize(Arguments& args) {
+    const auto input = args.take_positional();
+    const auto output = args.take_positional();
+    const auto type = args.take_positional();
+    args.finish();
+    if (!input || !output || !type) throw UsageError("quantize: give INPUT.gguf OUTPUT.gguf TYPE");
+    if (*input == *output)
+        throw UsageError("quantize: the output must be another file than the input");
+    const auto started = std::chrono::steady_clock::now();
+    const selfextend::QuantizeResult result = selfextend::quantize_model(
+        *input, *output, *type,
+        [](double fraction) { std::fprintf(stderr, "\rquantizing %3.0f%%", 100 * fraction); });
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::fprintf(stderr, "\r%20s\r", "");
+    std::printf("%s -> %s: %d matrices converted, %d tensors kept, %s -> %s in %.1f s\n",
+                input->c_str(), output->c_str(), result.tensors_converted, result.tensors_kept,
+                format_mib(result.input_bytes).c_str(), format_mib(result.output_bytes).c_str(),
+                seconds);
     return 0;
 }
 

@@ -58,5 +58,6 @@ int command_bench(Arguments& args);
 int command_passkey(Arguments& args);
 int command_perplexity(Arguments& args);
 int command_make_document(Arguments& args);
+int command_quantize(Arguments& args);
 
 }  // namespace cli

@@ -217,7 +217,7 @@ void GgufWriter::add_tensor_from_floats(const std::string& name, DType type,
     add_tensor(name, type, std::move(dims), data);
 }
 
-std::vector<uint8_t> GgufWriter::to_bytes() const {
+std::vector<uint8_t> GgufWriter::header_bytes() const {
     ByteSink sink;
     sink.put<uint32_t>(kGgufMagic);
     sink.put<uint32_t>(3);
@@ -238,6 +238,19 @@ std::vector<uint8_t> GgufWriter::to_bytes() const {
         offset += (tensor.data.size() + alignment_ - 1) / alignment_ * alignment_;
     }
     sink.pad_to(alignment_);
+    return std::move(sink.bytes);
+}
+
+uint64_t GgufWriter::file_bytes() const {
+    uint64_t bytes = header_bytes().size();
+    for (const PendingTensor& tensor : tensors_)
+        bytes += (tensor.data.size() + alignment_ - 1) / alignment_ * alignment_;
+    return bytes;
+}
+
+std::vector<uint8_t> GgufWriter::to_bytes() const {
+    ByteSink sink;
+    sink.bytes = header_bytes();
     for (const PendingTensor& tensor : tensors_) {
         sink.append(tensor.data.data(), tensor.data.size());
         sink.pad_to(alignment_);
@@ -246,17 +259,31 @@ std::vector<uint8_t> GgufWriter::to_bytes() const {
 }
 
 void GgufWriter::write(const std::string& path) const {
-    const std::vector<uint8_t> bytes = to_bytes();
     // Write beside the target, then rename, so a failed write never leaves half a model.
     const std::string temporary = path + ".partial";
     {
         std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
         if (!out) throw Error("cannot write '" + temporary + "'");
-        out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-        if (!out) throw Error("write to '" + temporary + "' failed");
+        const std::vector<uint8_t> header = header_bytes();
+        out.write(reinterpret_cast<const char*>(header.data()), std::streamsize(header.size()));
+        const std::vector<char> padding(alignment_, 0);
+        for (const PendingTensor& tensor : tensors_) {
+            out.write(reinterpret_cast<const char*>(tensor.data.data()),
+                      std::streamsize(tensor.data.size()));
+            const uint64_t pad = (alignment_ - tensor.data.size() % alignment_) % alignment_;
+            out.write(padding.data(), std::streamsize(pad));
+        }
+        out.flush();
+        if (!out) {
+            out.close();
+            std::remove(temporary.c_str());
+            throw Error("write to '" + temporary + "' failed (disk full?)");
+        }
     }
-    if (std::rename(temporary.c_str(), path.c_str()) != 0)
+    if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+        std::remove(temporary.c_str());
         throw Error("cannot rename '" + temporary + "' to '" + path + "'");
+    }
 }
 
 }  // namespace selfextend

@@ -32,9 +32,14 @@ class GgufWriter {
                                 std::span<const float> values);
 
     std::vector<uint8_t> to_bytes() const;
-    void write(const std::string& path) const;  // throws Error on I/O failure
+    // Streams the file to path (header, then each tensor's data) through a temporary file that is
+    // renamed into place at the end. Throws Error on I/O failure.
+    void write(const std::string& path) const;
+    uint64_t file_bytes() const;
 
   private:
+    std::vector<uint8_t> header_bytes() const;  // everything before the tensor data
+
     struct PendingTensor {
         std::string name;
         DType type;

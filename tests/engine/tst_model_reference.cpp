@@ -4,11 +4,13 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QTemporaryDir>
 #include <QtTest>
 #include <algorithm>
 #include <cmath>
 
 #include "selfextend/engine.h"
+#include "selfextend/quantize.h"
 #include "test_paths.h"
 
 using namespace selfextend;
@@ -99,6 +101,53 @@ class TestModelReference : public QObject {
                                     .arg(QString::fromStdString(run.mode.describe()))
                                     .arg(error)));
         }
+    }
+
+    // selfextend-cli quantize: Q8_0 made from the F16 model is as close to the reference as the
+    // shipped Q8_0 file; Q4_0 is coarser but still mostly agrees on the next token.
+    void quantizedModelsStayClose_data() {
+        QTest::addColumn<QString>("type");
+        QTest::addColumn<double>("tolerance");
+        QTest::addColumn<double>("argmaxAgreement");
+        QTest::newRow("Q8_0") << "q8_0" << 5e-2 << 0.9;
+        QTest::newRow("Q4_0") << "Q4_0" << 0.5 << 0.6;
+        QTest::newRow("BF16") << "bf16" << 2e-2 << 0.9;
+    }
+
+    void quantizedModelsStayClose() {
+        SKIP_WITHOUT_SHARED();
+        QFETCH(QString, type);
+        QFETCH(double, tolerance);
+        QFETCH(double, argmaxAgreement);
+        QTemporaryDir dir;
+        const std::string output = (dir.path() + "/model.gguf").toStdString();
+        const QuantizeResult result =
+            quantize_model(testing::demo_model_path().toStdString(), output, type.toStdString());
+        QCOMPARE(result.tensors_converted, 58);  // every matrix; the 17 norm vectors stay float32
+        QCOMPARE(result.tensors_kept, 17);
+        QVERIFY(!QFileInfo::exists(dir.path() + "/model.gguf.partial"));
+        auto model = Model::load(output, {.device = Device::Cpu});
+        const Reference ref = read_reference("notre_dame_700");
+        const int vocab = model->info().vocab_size;
+        for (const auto& run : ref.runs) {
+            const auto logits =
+                model->new_session({int64_t(ref.tokens.size()), run.mode})->logits_for(ref.tokens);
+            const double error = relative_error(logits, ref, run.logits, vocab);
+            int agree = 0;
+            for (size_t p = 0; p < ref.positions.size(); ++p) {
+                const float* ours = logits.data() + size_t(ref.positions[p]) * size_t(vocab);
+                const float* expected = run.logits.data() + p * size_t(vocab);
+                agree += std::max_element(ours, ours + vocab) - ours ==
+                         std::max_element(expected, expected + vocab) - expected;
+            }
+            const double agreement = double(agree) / double(ref.positions.size());
+            qInfo("%s %s: relative error %.3g, argmax agreement %.2f", qPrintable(type),
+                  run.mode.describe().c_str(), error, agreement);
+            QVERIFY(error <= tolerance);
+            QVERIFY(agreement >= argmaxAgreement);
+        }
+        QVERIFY_THROWS_EXCEPTION(
+            Error, quantize_model(testing::demo_model_path().toStdString(), output, "Q5_K"));
     }
 
     void selfExtendDiffersFromVanillaPastTheWindow() {

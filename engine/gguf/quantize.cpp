@@ -1,0 +1,80 @@
+#include "selfextend/quantize.h"
+
+#include <algorithm>
+#include <cctype>
+#include <vector>
+
+#include "gguf/gguf_file.h"
+#include "gguf/gguf_writer.h"
+
+namespace selfextend {
+
+namespace {
+
+const DTypeTraits& parse_type(std::string name) {
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return char(std::toupper(c)); });
+    for (const DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0})
+        if (dtype_traits(type).name == name) return dtype_traits(type);
+    throw Error("unknown target type '" + name + "' (F32, F16, BF16, Q8_0 or Q4_0)");
+}
+
+// general.file_type values (llama_ftype) for files whose matrices are mostly of one type.
+uint32_t file_type_of(DType type) {
+    switch (type) {
+        case DType::F32:
+            return 0;
+        case DType::F16:
+            return 1;
+        case DType::Q4_0:
+            return 2;
+        case DType::Q8_0:
+            return 7;
+        case DType::BF16:
+            return 32;
+    }
+    return 0;
+}
+
+}  // namespace
+
+QuantizeResult quantize_model(const std::string& input, const std::string& output,
+                              const std::string& type,
+                              const std::function<void(double)>& progress) {
+    const DTypeTraits& target = parse_type(type);
+    const GgufFile source = GgufFile::open(input);
+    GgufWriter writer(source.alignment());
+    for (const auto& [key, value] : source.metadata())
+        if (key != "general.alignment") writer.set(key, value);
+    writer.set_uint32("general.file_type", file_type_of(target.type));
+
+    QuantizeResult result;
+    result.input_bytes = source.file_bytes();
+    const auto& tensors = source.tensors();
+    std::vector<float> values;
+    for (size_t k = 0; k < tensors.size(); ++k) {
+        const GgufTensor& tensor = tensors[k];
+        const bool matrix = tensor.dims.size() >= 2;
+        const bool fits_blocks = tensor.dims[0] % target.block_size == 0;
+        if (!matrix || !fits_blocks || tensor.dtype->type == target.type) {
+            writer.add_tensor(tensor.name, tensor.dtype->type, tensor.dims,
+                              {tensor.data, size_t(tensor.bytes)});
+            ++result.tensors_kept;
+        } else {
+            values.resize(size_t(tensor.element_count()));
+            const int64_t row = tensor.dims[0];
+            const int64_t stored_row = row_bytes(*tensor.dtype, row);
+            for (int64_t r = 0; r < tensor.rows(); ++r)
+                tensor.dtype->dequantize_row(tensor.data + r * stored_row, values.data() + r * row,
+                                             row);
+            writer.add_tensor_from_floats(tensor.name, target.type, tensor.dims, values);
+            ++result.tensors_converted;
+        }
+        if (progress) progress(double(k + 1) / double(tensors.size()));
+    }
+    writer.write(output);
+    result.output_bytes = writer.file_bytes();
+    return result;
+}
+
+}  // namespace selfextend
