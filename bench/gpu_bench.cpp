@@ -46,20 +46,18 @@ struct SyntheticWeights {
     LlamaWeights weights;
 
     WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols, std::mt19937& rng) {
-        for (auto& s : storage)  // reuse a buffer of this size
-            if (int64_t(s.size()) == rows * cols)
-                return {name,
-                        &dtype_traits(DType::F16),
-                        reinterpret_cast<const uint8_t*>(s.data()),
-                        rows,
-                        cols,
-                        cols * 2};
-        std::normal_distribution<float> normal(0.0f, 0.02f);
-        auto& s = storage.emplace_back(size_t(rows * cols));
-        for (auto& h : s) h = float_to_half(normal(rng));
+        const std::vector<uint16_t>* buffer = nullptr;
+        for (const auto& s : storage)  // reuse a buffer of this size
+            if (int64_t(s.size()) == rows * cols) buffer = &s;
+        if (!buffer) {
+            std::normal_distribution<float> normal(0.0f, 0.02f);
+            auto& s = storage.emplace_back(size_t(rows * cols));
+            for (auto& h : s) h = float_to_half(normal(rng));
+            buffer = &s;
+        }
         return {name,
                 &dtype_traits(DType::F16),
-                reinterpret_cast<const uint8_t*>(s.data()),
+                reinterpret_cast<const uint8_t*>(buffer->data()),
                 rows,
                 cols,
                 cols * 2};
