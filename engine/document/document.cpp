@@ -182,6 +182,9 @@ Document load_text_document(const std::string& path) {
     if (bytes.size() >= 3 && bytes.compare(0, 3, "\xEF\xBB\xBF") == 0) bytes.erase(0, 3);  // BOM
     if (bytes.find_first_not_of(" \t\r\n\f") == std::string::npos)
         throw Error("'" + path + "' is empty");
+    if (bytes.compare(0, 5, "%PDF-") == 0)
+        throw Error("'" + path + "' is a PDF: open it in SelfExtend Studio (which reads PDF text), " +
+                    "or convert it to text first (e.g. pdftotext)");
     if (looks_binary(bytes)) throw Error("'" + path + "' looks like a binary file, not text");
 
     Document document;

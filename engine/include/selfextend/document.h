@@ -12,7 +12,7 @@ struct Document {
     bool had_invalid_utf8 = false;  // bytes were replaced by U+FFFD
 };
 
-// Throws Error for unreadable, empty or binary files.
+// Throws Error for unreadable, empty or binary files, and for PDFs (the GUI reads those with Qt).
 Document load_text_document(const std::string& path);
 
 // Visible text of an HTML page: tags, scripts and styles removed, entities decoded, block
