@@ -12,8 +12,9 @@ cd "$(dirname "$0")/.."
 case "${1:-}" in
 prepare)
     [ -d /usr/local/cuda/bin ] && export PATH="/usr/local/cuda/bin:$PATH"
+    # Portable CPU code, sm_90 GPU code, and the C++ runtime linked in (the device image's may be older).
     cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DSE_CUDA=ON -DSE_GUI=OFF -DSE_TESTS=OFF \
-        -DSE_NATIVE=OFF -DCMAKE_CUDA_ARCHITECTURES=90
+        -DSE_NATIVE=OFF -DCMAKE_CUDA_ARCHITECTURES=90 "-DCMAKE_EXE_LINKER_FLAGS=-static-libstdc++ -static-libgcc"
     cmake --build build-gpu --target selfextend-cli se-gpu-tests se-gpu-bench
     rm -rf .gpu && mkdir -p .gpu/lib
     cp build-gpu/app/cli/selfextend-cli build-gpu/tests/gpu/se-gpu-tests build-gpu/bench/se-gpu-bench .gpu/
@@ -31,7 +32,12 @@ run)
     out="${OUT:-/tmp/gpu-check}"
     mkdir -p "$out"
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/device.txt"
-    ldd .gpu/se-gpu-tests | grep "not found" || true
+    for binary in .gpu/se-gpu-tests .gpu/se-gpu-bench .gpu/selfextend-cli; do
+        if ldd "$binary" | grep "not found"; then
+            echo "missing shared libraries for $binary (see above)" >&2
+            exit 1
+        fi
+    done
     status=0
     .gpu/se-gpu-tests resources/models/selfextend-demo-8m-f16.gguf resources/samples/door-code.txt \
         2>&1 | tee "$out/gpu-tests.log" || status=$?

@@ -40,6 +40,8 @@ cuda::DeviceBuffer<T> to_device(const std::vector<T>& host) {
     cuda::DeviceBuffer<T> buffer(host.size(), "test data");
     SE_CUDA_CHECK(
         cudaMemcpy(buffer.get(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice));
+    // Pageable copies may still be in flight; the test's streams do not wait for the legacy one.
+    SE_CUDA_CHECK(cudaDeviceSynchronize());
     return buffer;
 }
 
@@ -59,7 +61,7 @@ double attention_error(const testing::AttentionProblem& p, int first) {
     const auto cos = to_device(table.cos_table());
     const auto sin = to_device(table.sin_table());
     const cuda::RopeTables rope{cos.get(), sin.get(), table.pairs()};
-    const cuda::HeadShape shape{p.heads, p.kv_heads, p.head_dim, p.head_dim / 2};
+    const cuda::HeadShape shape{p.heads, p.kv_heads, p.head_dim};
 
     const std::vector<float> q(p.q.begin(), p.q.end()), k(p.k.begin(), p.k.end()),
         v(p.v.begin(), p.v.end());
@@ -121,11 +123,14 @@ int main(int argc, char** argv) {
         for (const Case& c : cases) {
             const testing::AttentionProblem problem(c.n, c.heads, c.kv, c.d, c.G, c.W,
                                                     uint32_t(c.n * 7 + c.G));
-            for (const int first : {0, c.n - 1}) {
+            // A prefill (the tiled kernel from 8 rows), 7 rows and the last row alone (a warp per
+            // row). fp16 inputs: the correct kernel's worst error is ~1.5e-3.
+            for (const int first : {0, std::max(0, c.n - 7), c.n - 1}) {
                 const double error = attention_error(problem, first);
-                outcome.check(error < 2e-2,
-                              std::string(first == 0 ? "attention prefill" : "attention decode") +
-                                  " n=" + std::to_string(c.n) +
+                const int rows = c.n - first;
+                outcome.check(error < 5e-3,
+                              std::string(rows >= 8 ? "attention tiled" : "attention per-row") +
+                                  " rows=" + std::to_string(rows) + " n=" + std::to_string(c.n) +
                                   " heads=" + std::to_string(c.heads) + "/" + std::to_string(c.kv) +
                                   " d=" + std::to_string(c.d) + " G=" + std::to_string(c.G) +
                                   " W=" + std::to_string(c.W) + ": max error " +
@@ -158,8 +163,9 @@ int main(int argc, char** argv) {
         options.modes = {AttentionMode::vanilla(), AttentionMode::self_extend(4, 256)};
         const auto on_gpu = run_passkey(*gpu, options);
         const auto on_cpu = run_passkey(*cpu, options);
+        // fp16 against fp32 may flip a borderline depth: allow one trial of difference.
         for (size_t r = 0; r < on_gpu.size(); ++r)
-            outcome.check(on_gpu[r].correct == on_cpu[r].correct,
+            outcome.check(std::abs(on_gpu[r].correct - on_cpu[r].correct) <= 1,
                           "pass key " + on_gpu[r].mode.describe() + ": gpu " +
                               std::to_string(on_gpu[r].correct) + "/5, cpu " +
                               std::to_string(on_cpu[r].correct) + "/5");
@@ -181,6 +187,17 @@ int main(int argc, char** argv) {
             std::printf("      (%s)\n", e.what());
         }
         outcome.check(refused, "an oversized KV cache is refused with the bytes needed and free");
+        // A real failed cudaMalloc (past the free memory) is OutOfMemory too.
+        bool malloc_refused = false;
+        try {
+            const auto [free, total] = cuda::device_memory();
+            cuda::DeviceBuffer<float> too_big(free / sizeof(float) + (size_t(1) << 28),
+                                              "a test buffer");
+        } catch (const OutOfMemory& e) {
+            malloc_refused = true;
+            std::printf("      (%s)\n", e.what());
+        }
+        outcome.check(malloc_refused, "a cudaMalloc past the free memory throws OutOfMemory");
         const auto after = gpu->new_session({64, AttentionMode::vanilla()});
         after->prefill(std::vector<int32_t>(tokens.begin(), tokens.begin() + 16));
         outcome.check(!after->last_logits().empty(), "the device works after the refusal");

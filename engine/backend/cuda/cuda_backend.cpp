@@ -29,6 +29,7 @@ struct DeviceMatrix {
 
 // Converts any stored type to fp16 on the host, then copies it to the device.
 DeviceMatrix upload(const WeightMatrix& w) {
+    require_host_memory(uint64_t(w.rows * w.cols) * 2, "converting '" + w.name + "' for the GPU");
     std::vector<uint16_t> halves(size_t(w.rows * w.cols));
     if (w.dtype->type == DType::F16) {
         std::memcpy(halves.data(), w.data, halves.size() * sizeof(uint16_t));
@@ -99,8 +100,8 @@ uint64_t require_session_memory(const HyperParams& hp, int64_t capacity,
 
 class CudaSession final : public detail::BackendSession {
   public:
-    CudaSession(const HyperParams& hp, const DeviceWeights& weights, int64_t capacity,
-                const AttentionMode& mode);
+    CudaSession(const HyperParams& hp, const DeviceWeights& weights, const DeviceMatrix& output,
+                int64_t capacity, const AttentionMode& mode);
 
     void forward(std::span<const int32_t> tokens, int64_t logit_rows, float* logits) override;
     int64_t length() const override { return length_; }
@@ -117,6 +118,7 @@ class CudaSession final : public detail::BackendSession {
     const uint64_t device_bytes_;  // first: checked before any allocation
     const HyperParams& hp_;
     const DeviceWeights& w_;
+    const DeviceMatrix& output_;  // the embedding when the model ties them
     const int64_t capacity_;
     const AttentionMode mode_;
     int64_t length_ = 0;
@@ -130,11 +132,12 @@ class CudaSession final : public detail::BackendSession {
     DeviceBuffer<__half> h_, q16_, qg16_, attn_, act_;
 };
 
-CudaSession::CudaSession(const HyperParams& hp, const DeviceWeights& weights, int64_t capacity,
-                         const AttentionMode& mode)
+CudaSession::CudaSession(const HyperParams& hp, const DeviceWeights& weights,
+                         const DeviceMatrix& output, int64_t capacity, const AttentionMode& mode)
     : device_bytes_(require_session_memory(hp, capacity, mode)),
       hp_(hp),
       w_(weights),
+      output_(output),
       capacity_(capacity),
       mode_(mode),
       cublas_(stream_),
@@ -161,6 +164,9 @@ CudaSession::CudaSession(const HyperParams& hp, const DeviceWeights& weights, in
     up_ = DeviceBuffer<float>(chunk * size_t(hp.feed_forward_length), "activations");
     act_ = DeviceBuffer<__half>(chunk * size_t(hp.feed_forward_length), "activations");
     logits_ = DeviceBuffer<float>(chunk * size_t(hp.vocab_size), "logits");
+    // The RoPE tables went up through the legacy stream, which this session's stream does not
+    // wait for.
+    SE_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
 void CudaSession::forward(std::span<const int32_t> tokens, int64_t logit_rows, float* logits) {
@@ -175,7 +181,7 @@ void CudaSession::forward(std::span<const int32_t> tokens, int64_t logit_rows, f
     const cudaStream_t stream = stream_.get();
     const cublasHandle_t blas = cublas_.get();
     const int e = hp_.embedding_length;
-    const HeadShape shape{hp_.head_count, hp_.head_count_kv, hp_.head_dim, hp_.rope_dimensions / 2};
+    const HeadShape shape{hp_.head_count, hp_.head_count_kv, hp_.head_dim};
     const RopeTables rope{rope_cos_.get(), rope_sin_.get(), rope_.pairs()};
 
     SE_CUDA_CHECK(cudaMemcpyAsync(tokens_.get(), tokens.data(), tokens.size_bytes(),
@@ -206,7 +212,7 @@ void CudaSession::forward(std::span<const int32_t> tokens, int64_t logit_rows, f
         const float* last = x_.get() + (n - logit_rows) * e;
         rms_norm_to_half(last, w_.output_norm.get(), int(logit_rows), e, hp_.norm_eps, h_.get(),
                          stream);
-        matmul(blas, w_.output, h_.get(), logit_rows, logits_.get(), 0.0f);
+        matmul(blas, output_, h_.get(), logit_rows, logits_.get(), 0.0f);
         SE_CUDA_CHECK(cudaMemcpyAsync(logits, logits_.get(),
                                       size_t(logit_rows) * hp_.vocab_size * sizeof(float),
                                       cudaMemcpyDeviceToHost, stream));
@@ -236,7 +242,12 @@ class CudaBackend final : public detail::Backend {
                                  upload(layer.ffn_gate), upload(layer.ffn_up),
                                  upload(layer.ffn_down)});
         w_.output_norm = upload(weights.output_norm, "norm weights");
-        w_.output = upload(weights.output);
+        // A tied output head is the embedding itself: uploaded once.
+        tied_output_ = weights.output.data == weights.token_embedding.data;
+        if (!tied_output_) w_.output = upload(weights.output);
+        // Uploads from pageable memory may still be in flight; the sessions' own streams do not
+        // wait for the legacy stream, so finish them here.
+        SE_CUDA_CHECK(cudaDeviceSynchronize());
         cudaDeviceProp properties{};
         int device = 0;
         SE_CUDA_CHECK(cudaGetDevice(&device));
@@ -248,12 +259,14 @@ class CudaBackend final : public detail::Backend {
 
     std::unique_ptr<detail::BackendSession> new_session(int64_t context_length,
                                                         const AttentionMode& mode) override {
-        return std::make_unique<CudaSession>(hp_, w_, context_length, mode);
+        return std::make_unique<CudaSession>(hp_, w_, tied_output_ ? w_.embedding : w_.output,
+                                             context_length, mode);
     }
 
   private:
     const HyperParams& hp_;
     DeviceWeights w_;
+    bool tied_output_ = false;
     std::string name_;
 };
 

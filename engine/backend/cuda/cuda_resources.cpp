@@ -32,8 +32,10 @@ DeviceBuffer<T>::DeviceBuffer(size_t count, const std::string& what) : count_(co
     if (count == 0) return;
     void* pointer = nullptr;
     const cudaError_t status = cudaMalloc(&pointer, count * sizeof(T));
+    if (status != cudaSuccess && status != cudaErrorMemoryAllocation)
+        throw_cuda_error(status, "cudaMalloc", __FILE__, __LINE__);
     if (status != cudaSuccess) {
-        cudaGetLastError();  // clear the sticky allocation error
+        cudaGetLastError();  // clear the allocation error so later calls are not blamed for it
         const auto [free, total] = device_memory();
         throw OutOfMemory("out of GPU memory: " + what + " needs " +
                           format_bytes(count * sizeof(T)) + ", " + format_bytes(free) + " of " +
@@ -65,7 +67,11 @@ void Stream::synchronize() const {
 
 CublasHandle::CublasHandle(const Stream& stream) {
     SE_CUBLAS_CHECK(cublasCreate(&handle_));
-    SE_CUBLAS_CHECK(cublasSetStream(handle_, stream.get()));
+    const cublasStatus_t status = cublasSetStream(handle_, stream.get());
+    if (status != CUBLAS_STATUS_SUCCESS) {
+        cublasDestroy(handle_);  // a throwing constructor runs no destructor
+        throw_cublas_error(status, "cublasSetStream", __FILE__, __LINE__);
+    }
 }
 CublasHandle::~CublasHandle() {
     if (handle_) cublasDestroy(handle_);

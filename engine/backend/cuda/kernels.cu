@@ -73,7 +73,7 @@ __global__ void rope_and_store_kernel(const float* q, const float* k, const floa
     const int head = int(rest / pairs_per_head);  // < heads: a query head; else a KV head
     const int pair = int(rest % pairs_per_head);
     const int64_t i = first + t;
-    const bool rotates = pair < shape.rope_pairs;
+    const bool rotates = pair < rope.pairs;
 
     if (head < shape.heads) {
         const int64_t at = (int64_t(t) * shape.heads + head) * shape.head_dim + 2 * pair;
@@ -105,8 +105,9 @@ __global__ void rope_and_store_kernel(const float* q, const float* k, const floa
 
 // A warp per (query row, head). Lane l scores key j0 + l of each block of 32 keys; the row's
 // softmax is updated online per block; each lane accumulates head_dim / 32 output dimensions.
-// A block of keys is neighbour-only, grouped-only or mixed for this row; the position rule is
-// evaluated per key, so mixed blocks cost no more than the others.
+// The position rule is evaluated per key: lanes of the one block per row that straddles the
+// window edge take both branches, one after the other. Used for decode (few rows); prefill
+// takes the tiled kernel below.
 __global__ void attention_kernel(const __half* q, const __half* q_grouped, KvCache cache,
                                  int64_t first, int n, HeadShape shape, int group, int window,
                                  bool self_extend, RopeTables rope, float scale, __half* out) {

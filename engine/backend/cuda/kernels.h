@@ -14,8 +14,7 @@ namespace selfextend::cuda {
 struct HeadShape {
     int heads = 0;
     int kv_heads = 0;
-    int head_dim = 0;    // a multiple of 32, at most 256
-    int rope_pairs = 0;  // leading dimension pairs that RoPE rotates
+    int head_dim = 0;  // a multiple of 32, at most 256 (RopeTables::pairs: how many pairs rotate)
 };
 
 // The rotation tables of a session, [position][pair], on the device.
