@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "backend/host_memory.h"
 #include "model_impl.h"
 #include "sampling/sampler.h"
 #include "session_impl.h"
@@ -33,8 +34,14 @@ void Session::Impl::run(std::span<const int32_t> tokens, bool want_all_logits,
                     " tokens does not fit: the session holds " +
                     std::to_string(backend->capacity()) + " tokens and " +
                     std::to_string(start_length) + " are used (raise the context length)");
+    // Every id is checked before any work, so a bad one is an error, not a read past the logits.
+    for (const int32_t id : tokens)
+        if (id < 0 || id >= vocab)
+            throw Error("token id " + std::to_string(id) + " is out of the vocabulary (0.." +
+                        std::to_string(vocab - 1) + ")");
     const int64_t chunk = backend->max_chunk();
     std::vector<float> logits(size_t((want_all_logits ? chunk : 1) * vocab));
+    std::vector<float> start_logits = last_logits;  // restored if the call fails
     const auto started = Clock::now();
     try {
         for (int64_t done = 0; done < n;) {
@@ -60,6 +67,7 @@ void Session::Impl::run(std::span<const int32_t> tokens, bool want_all_logits,
     } catch (...) {
         backend->truncate(start_length);
         history.resize(start_history);
+        last_logits = std::move(start_logits);
         throw;
     }
 }
@@ -96,6 +104,8 @@ std::vector<float> Session::logits_for(std::span<const int32_t> tokens,
                                        const ProgressCallback& progress,
                                        const CancelToken* cancel) {
     if (tokens.empty()) throw Error("no tokens given");
+    require_host_memory(tokens.size() * size_t(impl_->vocab) * sizeof(float),
+                        "the logits of " + std::to_string(tokens.size()) + " tokens");
     std::vector<float> all(tokens.size() * size_t(impl_->vocab));
     impl_->run(
         tokens, true,
@@ -145,6 +155,10 @@ GenerateStats Session::generate(int max_tokens, const SamplingParams& sampling,
     const auto started = Clock::now();
     for (int k = 0; k < max_tokens; ++k) {
         if (cancel && cancel->cancelled()) throw Cancelled();
+        if (position() >= impl_->backend->capacity()) {  // nowhere to put another token
+            stats.stopped_by_context_full = true;
+            break;
+        }
         const int32_t id = sampler.sample(impl_->last_logits, impl_->history);
         if (id == tokenizer.eos_id()) {
             stats.stopped_by_eos = true;
@@ -153,18 +167,16 @@ GenerateStats Session::generate(int max_tokens, const SamplingParams& sampling,
             break;
         }
         ++stats.tokens;
-        const bool room = position() < impl_->backend->capacity();
-        if (room) {
-            const int32_t one[1] = {id};
-            impl_->run(one, false, {}, {}, nullptr);
-        }
+        const int32_t one[1] = {id};
+        impl_->run(one, false, {}, {}, nullptr);
         Token token{id, decoder.push(id)};
-        if (k + 1 == max_tokens || !room) token.text += decoder.flush();
+        // The last token of this call carries whatever the decoder still holds.
+        const bool last = k + 1 == max_tokens || position() >= impl_->backend->capacity();
+        if (last) token.text += decoder.flush();
         if (on_token && !on_token(token)) {
             stats.stopped_by_callback = true;
             break;
         }
-        if (!room) break;
     }
     stats.seconds = seconds_since(started);
     return stats;

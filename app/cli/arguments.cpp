@@ -1,5 +1,7 @@
 #include "arguments.h"
 
+#include <algorithm>
+
 #include <charconv>
 #include <cstdlib>
 #include <sstream>
@@ -27,14 +29,18 @@ double parse_double(const std::string& text, std::string_view what, double min, 
     return value;
 }
 
+size_t Arguments::options_end() const {
+    return size_t(std::find(args_.begin(), args_.end(), "--") - args_.begin());
+}
+
 bool Arguments::has_help() const {
-    for (const std::string& arg : args_)
-        if (arg == "--help" || arg == "-h") return true;
+    for (size_t k = 0; k < options_end(); ++k)
+        if (args_[k] == "--help" || args_[k] == "-h") return true;
     return false;
 }
 
 std::optional<std::string> Arguments::take(std::initializer_list<std::string_view> names) {
-    for (size_t k = 0; k < args_.size(); ++k) {
+    for (size_t k = 0; k < options_end(); ++k) {
         for (const std::string_view name : names) {
             const std::string& arg = args_[k];
             if (arg == name) {
@@ -61,7 +67,7 @@ std::string Arguments::take_or(std::initializer_list<std::string_view> names,
 }
 
 bool Arguments::take_flag(std::initializer_list<std::string_view> names) {
-    for (size_t k = 0; k < args_.size(); ++k)
+    for (size_t k = 0; k < options_end(); ++k)
         for (const std::string_view name : names)
             if (args_[k] == name) {
                 args_.erase(args_.begin() + std::ptrdiff_t(k));
@@ -109,18 +115,25 @@ std::vector<double> Arguments::take_double_list(std::initializer_list<std::strin
 }
 
 std::optional<std::string> Arguments::take_positional() {
-    for (size_t k = 0; k < args_.size(); ++k) {
+    const size_t end = options_end();
+    for (size_t k = 0; k < end; ++k) {
         if (args_[k].size() > 1 && args_[k][0] == '-') continue;  // an option nobody took
         std::string value = args_[k];
         args_.erase(args_.begin() + std::ptrdiff_t(k));
+        return value;
+    }
+    // After "--" everything is positional, "-5 degrees" too.
+    if (end + 1 < args_.size()) {
+        std::string value = args_[end + 1];
+        args_.erase(args_.begin() + std::ptrdiff_t(end + 1));
         return value;
     }
     return std::nullopt;
 }
 
 void Arguments::finish() const {
-    if (args_.empty()) return;
-    const std::string& first = args_.front();
+    if (args_.empty() || (args_.size() == 1 && args_.front() == "--")) return;
+    const std::string& first = args_.front() == "--" ? args_[1] : args_.front();
     if (first.size() > 1 && first[0] == '-') throw UsageError("unknown option " + first);
     throw UsageError("unexpected argument '" + first + "'");
 }

@@ -1,5 +1,6 @@
 // A small command-line parser: options are taken by name, and whatever is left over when a
-// command has taken what it knows is an error ("unknown option --foo").
+// command has taken what it knows is an error ("unknown option --foo"). "--" ends the options:
+// what follows is positional even when it starts with '-'.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +42,8 @@ class Arguments {
     void finish() const;
 
   private:
+    size_t options_end() const;  // index of "--" (options end there), or the argument count
+
     std::vector<std::string> args_;
 };
 

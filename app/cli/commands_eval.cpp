@@ -49,7 +49,10 @@ int command_passkey(Arguments& args) {
         options.depths = depths;
         options.trials_per_depth = trials;
         options.seed = seed;
-        options.modes = {selfextend::AttentionMode::vanilla(), extended_mode(flags, info, length)};
+        // The group must cover the answer too: a few tokens past the prompt.
+        constexpr int64_t kAnswerRoom = 8;
+        options.modes = {selfextend::AttentionMode::vanilla(),
+                         extended_mode(flags, info, length + kAnswerRoom)};
         auto part = selfextend::run_passkey(
             *model, options, [](const selfextend::Progress& p) { progress_line(p, "pass key"); });
         results.insert(results.end(), part.begin(), part.end());

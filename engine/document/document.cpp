@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -21,6 +22,16 @@ std::string lower(std::string text) {
     std::transform(text.begin(), text.end(), text.begin(),
                    [](unsigned char c) { return char(std::tolower(c)); });
     return text;
+}
+
+// Position of needle (lower case) in text from `from` on, ignoring ASCII case; npos if absent.
+size_t find_ignoring_case(const std::string& text, const std::string& needle, size_t from) {
+    const auto equal = [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) == b;
+    };
+    const auto it = std::search(text.begin() + std::ptrdiff_t(std::min(from, text.size())),
+                                text.end(), needle.begin(), needle.end(), equal);
+    return it == text.end() ? std::string::npos : size_t(it - text.begin());
 }
 
 bool has_extension(const std::string& path, std::initializer_list<const char*> extensions) {
@@ -124,8 +135,8 @@ std::string html_to_text(const std::string& html) {
                 name += tag[k];
             at = close + 1;
             if (!closing && (name == "script" || name == "style")) {  // skip their contents
-                const size_t end = lower(html.substr(at)).find("</" + name);
-                at = end == std::string::npos ? html.size() : at + end;
+                const size_t end = find_ignoring_case(html, "</" + name, at);
+                at = end == std::string::npos ? html.size() : end;
                 continue;
             }
             for (const char* block : kBlockTags)
@@ -170,6 +181,9 @@ std::string html_to_text(const std::string& html) {
 }
 
 Document load_text_document(const std::string& path) {
+    std::error_code error;
+    if (std::filesystem::exists(path, error) && !std::filesystem::is_regular_file(path, error))
+        throw Error("'" + path + "' is not a file");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error("cannot open '" + path + "'");
     in.seekg(0, std::ios::end);
@@ -183,7 +197,8 @@ Document load_text_document(const std::string& path) {
     if (bytes.find_first_not_of(" \t\r\n\f") == std::string::npos)
         throw Error("'" + path + "' is empty");
     if (bytes.compare(0, 5, "%PDF-") == 0)
-        throw Error("'" + path + "' is a PDF: open it in SelfExtend Studio (which reads PDF text), " +
+        throw Error("'" + path +
+                    "' is a PDF: open it in SelfExtend Studio (which reads PDF text), " +
                     "or convert it to text first (e.g. pdftotext)");
     if (looks_binary(bytes)) throw Error("'" + path + "' looks like a binary file, not text");
 

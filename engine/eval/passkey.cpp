@@ -76,6 +76,12 @@ PasskeyPrompt build_passkey_prompt(const Tokenizer& tokenizer, int64_t target_to
                                    const std::string& key) {
     depth = std::clamp(depth, 0.0, 1.0);
     const std::string needle = passkey_needle(key);
+    const int64_t shortest =
+        int64_t(tokenizer.encode(compose(0, depth, needle, kQuestion).text, true).size());
+    if (target_tokens < shortest)
+        throw Error("pass key: " + std::to_string(target_tokens) +
+                    " tokens is shorter than the prompt without filler (" +
+                    std::to_string(shortest) + " tokens)");
     const Layout layout = compose(fit_filler(tokenizer, target_tokens, depth, needle, kQuestion),
                                   depth, needle, kQuestion);
     PasskeyPrompt prompt;

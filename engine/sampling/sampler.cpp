@@ -18,7 +18,12 @@ Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.se
 int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> history) {
     const int32_t vocab = int32_t(logits.size());
     candidates_.resize(size_t(vocab));
-    for (int32_t id = 0; id < vocab; ++id) candidates_[size_t(id)] = {logits[size_t(id)], id};
+    if (vocab == 0) throw Error("sampler: no logits");
+    // NaN would break the ordering below: it ranks as the least likely.
+    for (int32_t id = 0; id < vocab; ++id) {
+        const float logit = logits[size_t(id)];
+        candidates_[size_t(id)] = {std::isnan(logit) ? -INFINITY : logit, id};
+    }
 
     if (params_.repeat_penalty != 1.0f && params_.repeat_last_n > 0) {
         const size_t from = history.size() > size_t(params_.repeat_last_n)
@@ -45,8 +50,10 @@ int32_t Sampler::sample(std::span<const float> logits, std::span<const int32_t> 
                       candidates_.end(), by_logit);
     candidates_.resize(keep);
 
-    // Softmax at the temperature, over the kept candidates (sorted, largest first).
+    // Softmax at the temperature, over the kept candidates (sorted, largest first). Without a
+    // finite best logit (all -inf, or +inf) there is no distribution: take the best candidate.
     const float top = candidates_[0].first;
+    if (!std::isfinite(top)) return candidates_[0].second;
     std::vector<double> probability(keep);
     double total = 0;
     for (size_t k = 0; k < keep; ++k) {

@@ -181,7 +181,11 @@ std::vector<int32_t> SentencePieceTokenizer::encode(std::string_view text, bool 
                     errors[k] = std::current_exception();
                 }
             });
-        encoded[0] = encode_with(*processor_, parts[0]);
+        try {  // a throw here must not destroy joinable threads
+            encoded[0] = encode_with(*processor_, parts[0]);
+        } catch (...) {
+            errors[0] = std::current_exception();
+        }
         for (std::thread& worker : workers) worker.join();
         for (const auto& error : errors)
             if (error) std::rethrow_exception(error);

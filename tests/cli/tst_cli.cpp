@@ -79,6 +79,13 @@ class TestCli : public QObject {
                  QString("1 374 768 3962 363 4008 4080 4085 4070 4070 4087 4030"));
     }
 
+    void doubleDashEndsOptions() {
+        const Run run = cli({"tokenize", "--ids-only", "--", "-5 degrees"});
+        QCOMPARE(run.exit_code, 0);
+        QVERIFY(run.out.startsWith("1 "));
+        QVERIFY(run.out.trimmed().split(' ').size() > 3);
+    }
+
     void logitsFileHasEveryPosition() {
         QTemporaryDir dir;
         const QString out = dir.path() + "/logits.f32";

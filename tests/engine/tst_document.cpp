@@ -113,9 +113,13 @@ class TestDocument : public QObject {
         QByteArray png("\x89PNG\r\n\x1a\n", 8);
         png.append(QByteArray(64, '\0'));
         QVERIFY(error_of([&] { load_text_document(write("image.png", png)); }).contains("binary"));
+        QVERIFY(error_of([&] {
+                    load_text_document(dir_.path().toStdString());
+                }).contains("not a file"));
         // A PDF is named as such, with what to do about it.
         QByteArray pdf("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n");
-        QVERIFY(error_of([&] { load_text_document(write("paper.pdf", pdf)); }).contains("is a PDF"));
+        QVERIFY(
+            error_of([&] { load_text_document(write("paper.pdf", pdf)); }).contains("is a PDF"));
         // Mostly control characters, no NUL.
         QByteArray controls;
         for (int k = 0; k < 200; ++k) controls.append(char(1 + k % 8));

@@ -27,6 +27,9 @@ class TestEvaluation : public QObject {
         QVERIFY(text.find("There is an important info hidden") == 0);
         QVERIFY(prompt.needle_token > 400 && prompt.needle_token < 600);
         QVERIFY(passkey_answer_correct(" 38117.", "38117"));
+        // Shorter than the prompt without any filler: an error, not a longer prompt.
+        QVERIFY_THROWS_EXCEPTION(Error,
+                                 build_passkey_prompt(model_->tokenizer(), 64, 0.5, "38117"));
         QVERIFY(!passkey_answer_correct(" 3811", "38117"));
     }
 

@@ -2,9 +2,12 @@
 // reusable, generation streams and stops; the sampler's filters do what they claim.
 #include <QTemporaryDir>
 #include <QtTest>
+#include <atomic>
 #include <cmath>
 #include <fstream>
+#include <thread>
 
+#include "backend/cpu/thread_pool.h"
 #include "sampling/sampler.h"
 #include "selfextend/engine.h"
 #include "test_paths.h"
@@ -118,6 +121,113 @@ class TestSession : public QObject {
         const GenerateStats stopped = other->generate(50, {}, [&](const Token&) { return false; });
         QVERIFY(stopped.stopped_by_callback);
         QCOMPARE(stopped.tokens, int64_t(1));
+    }
+
+    void failedCallsRestoreTheLogits() {
+        auto session = model_->new_session({1000, AttentionMode::self_extend(2, 200)});
+        const std::vector<int32_t> start{1, 374, 768};
+        session->prefill(start);
+        const std::vector<float> before(session->last_logits().begin(),
+                                        session->last_logits().end());
+        std::vector<int32_t> long_input{3962};
+        for (int k = 0; k < 600; ++k) long_input.push_back(int32_t(5 + k % 3000));
+        CancelToken cancel;
+        const auto cancel_after_first_chunk = [&](const Progress&) { cancel.cancel(); };
+        QVERIFY_THROWS_EXCEPTION(
+            Cancelled, session->logits_for(long_input, cancel_after_first_chunk, &cancel));
+        cancel.reset();
+        QVERIFY_THROWS_EXCEPTION(Cancelled,
+                                 session->score(long_input, cancel_after_first_chunk, &cancel));
+        QCOMPARE(session->position(), int64_t(3));
+        const auto after = session->last_logits();
+        QCOMPARE(after.size(), before.size());
+        for (size_t v = 0; v < before.size(); ++v) QCOMPARE(after[v], before[v]);
+        // An empty session stays empty: generate() still asks for a prompt.
+        auto empty = model_->new_session({1000, AttentionMode::vanilla()});
+        cancel.reset();
+        QVERIFY_THROWS_EXCEPTION(Cancelled,
+                                 empty->score(long_input, cancel_after_first_chunk, &cancel));
+        QVERIFY(error_of([&] { empty->generate(3, {}, {}); }).contains("prefill"));
+    }
+
+    void badIdAfterAChunkBoundaryIsAnError() {
+        auto session = model_->new_session({400, AttentionMode::vanilla()});
+        std::vector<int32_t> tokens(300, 7);
+        tokens[0] = 1;
+        tokens[256] = 2000000000;  // in the second chunk
+        QVERIFY(error_of([&] { session->score(tokens); }).contains("out of the vocabulary"));
+        QCOMPARE(session->position(), int64_t(0));
+    }
+
+    void fullContextStopsWithoutRepeating() {
+        auto session = model_->new_session({12, AttentionMode::vanilla()});
+        session->prefill(model_->tokenize("Once upon a time there was", true));
+        const int64_t room = 12 - session->position();
+        int calls = 0;
+        const GenerateStats first =
+            session->generate(20, {}, [&](const Token&) { return ++calls, true; });
+        QCOMPARE(first.tokens, room);
+        QCOMPARE(calls, int(room));
+        QVERIFY(first.stopped_by_context_full || first.stopped_by_eos);
+        QCOMPARE(session->position(), int64_t(12));
+        const GenerateStats again =
+            session->generate(5, {}, [&](const Token&) { return ++calls, true; });
+        QCOMPARE(again.tokens, int64_t(0));
+        QVERIFY(again.stopped_by_context_full);
+        QCOMPARE(calls, int(room));
+    }
+
+    void sessionsOfOneModelOnTwoThreads() {
+        std::vector<int32_t> tokens{1};
+        for (int k = 1; k < 300; ++k) tokens.push_back(int32_t(3 + (k * 37) % 4000));
+        const auto expected =
+            model_->new_session({300, AttentionMode::self_extend(4, 64)})->logits_for(tokens);
+        std::vector<float> results[2];
+        std::thread threads[2];
+        for (int t = 0; t < 2; ++t)
+            threads[t] = std::thread([&, t] {
+                results[t] = model_->new_session({300, AttentionMode::self_extend(4, 64)})
+                                 ->logits_for(tokens);
+            });
+        for (auto& thread : threads) thread.join();
+        for (const auto& result : results) {
+            QCOMPARE(result.size(), expected.size());
+            double worst = 0;
+            for (size_t k = 0; k < result.size(); ++k)
+                worst = std::max(worst, double(std::abs(result[k] - expected[k])));
+            QVERIFY(worst < 1e-4);
+        }
+    }
+
+    void threadPoolCarriesExceptionsBack() {
+        cpu::ThreadPool pool(2);
+        std::atomic<int> done{0};
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error,
+                                 pool.parallel_for(100, 1, [&](int64_t begin, int64_t) {
+                                     if (begin == 37) throw std::runtime_error("piece 37");
+                                     ++done;
+                                 }));
+        // The pool is still usable and runs every piece of the next loop.
+        std::atomic<int64_t> sum{0};
+        pool.parallel_for(1000, 7, [&](int64_t begin, int64_t end) {
+            for (int64_t k = begin; k < end; ++k) sum += k;
+        });
+        QCOMPARE(sum.load(), int64_t(999 * 1000 / 2));
+    }
+
+    void samplerWithoutFiniteLogits() {
+        const std::vector<int32_t> none;
+        SamplingParams warm;
+        warm.temperature = 0.8f;
+        Sampler sampler(warm);
+        const std::vector<float> minus_infinity(8, -INFINITY);
+        const int32_t id = sampler.sample(minus_infinity, none);
+        QVERIFY(id >= 0 && id < 8);
+        std::vector<float> with_nan{0.5f, NAN, 2.0f, -1.0f};
+        QCOMPARE(Sampler(SamplingParams{}).sample(with_nan, none), 2);
+        for (int k = 0; k < 50; ++k) QVERIFY(sampler.sample(with_nan, none) != 1);
+        std::vector<float> with_infinity{0.5f, INFINITY, 2.0f};
+        QCOMPARE(sampler.sample(with_infinity, none), 1);
     }
 
     void samplerGreedyAndFilters() {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 namespace selfextend::cpu {
 
@@ -33,7 +34,14 @@ void ThreadPool::run_pieces() {
     for (;;) {
         const int64_t begin = next_.fetch_add(grain_, std::memory_order_relaxed);
         if (begin >= count_) return;
-        (*body_)(begin, std::min(begin + grain_, count_));
+        try {
+            (*body_)(begin, std::min(begin + grain_, count_));
+        } catch (...) {
+            // Keep the first error for the caller and hand out no more pieces.
+            const std::lock_guard lock(error_mutex_);
+            if (!error_) error_ = std::current_exception();
+            next_.store(count_, std::memory_order_relaxed);
+        }
     }
 }
 
@@ -66,6 +74,7 @@ void ThreadPool::parallel_for(int64_t count, int64_t grain,
         body(0, count);
         return;
     }
+    const std::lock_guard caller(caller_mutex_);
     count_ = count;
     grain_ = grain;
     body_ = &body;
@@ -86,6 +95,7 @@ void ThreadPool::parallel_for(int64_t count, int64_t grain,
             std::this_thread::yield();
         }
     }
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
 }
 
 }  // namespace selfextend::cpu

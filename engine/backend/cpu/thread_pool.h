@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -22,7 +23,8 @@ class ThreadPool {
     int size() const { return int(workers_.size()) + 1; }
 
     // Calls body(begin, end) over [0, count) split into pieces of at most `grain` items.
-    // Returns when every piece is done. Not reentrant.
+    // Returns when every piece is done; rethrows the first exception a piece threw. Callers on
+    // different threads (sessions of one model) take turns; not reentrant from inside a body.
     void parallel_for(int64_t count, int64_t grain,
                       const std::function<void(int64_t, int64_t)>& body);
 
@@ -31,7 +33,10 @@ class ThreadPool {
     void run_pieces();
 
     std::vector<std::thread> workers_;
+    std::mutex caller_mutex_;  // one parallel loop at a time
     std::mutex mutex_;
+    std::mutex error_mutex_;
+    std::exception_ptr error_;
     std::condition_variable wake_;
     std::atomic<uint64_t> generation_{0};
     std::atomic<int> busy_{0};

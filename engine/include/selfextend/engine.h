@@ -51,6 +51,7 @@ struct GenerateStats {
     double seconds = 0;
     bool stopped_by_eos = false;
     bool stopped_by_callback = false;
+    bool stopped_by_context_full = false;  // the session's context length was reached
     double tokens_per_second() const { return seconds > 0 ? double(tokens) / seconds : 0; }
 };
 

@@ -24,8 +24,8 @@ struct PasskeyPrompt {
     int64_t needle_token = 0;     // index of the needle's first token
 };
 
-// The prompt of SELFEXTEND.md with whole filler sentences, about target_tokens long (never
-// longer than target_tokens unless even an empty filler is), the needle at the given depth.
+// The prompt of SELFEXTEND.md with whole filler sentences, as long as fits in target_tokens, the
+// needle at the given depth. Throws Error when even the prompt without filler is longer.
 PasskeyPrompt build_passkey_prompt(const Tokenizer& tokenizer, int64_t target_tokens, double depth,
                                    const std::string& key);
 
