@@ -107,9 +107,12 @@ void PositionPlot::paintEvent(QPaintEvent*) {
 
     // Axes labels and a compact legend.
     p.setPen(text);
-    p.drawText(QRectF(0, plot.bottom() - line / 2.0, plot.left() - 4, line), Qt::AlignRight, "0");
-    p.drawText(QRectF(0, toPoint(0, double(L)).y() - line / 2.0, plot.left() - 4, line),
-               Qt::AlignRight, formatCount(L));
+    // L's label replaces 0's when the scale puts them on the same line (a very long document).
+    const double yOfL = toPoint(0, double(L)).y();
+    if (plot.bottom() - yOfL >= line)
+        p.drawText(QRectF(0, plot.bottom() - line / 2.0, plot.left() - 4, line), Qt::AlignRight,
+                   "0");
+    p.drawText(QRectF(0, yOfL - line / 2.0, plot.left() - 4, line), Qt::AlignRight, formatCount(L));
     p.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), line), Qt::AlignRight,
                tr("distance %1").arg(formatCount(qint64(maxDistance))));
     p.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), line), Qt::AlignLeft, "0");

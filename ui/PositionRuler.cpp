@@ -80,17 +80,23 @@ void PositionRuler::paintEvent(QPaintEvent*) {
 
     p.setPen(QPen(palette().color(QPalette::WindowText), 1.5));
     const QRectF labels(0, bar.bottom() + 1, width(), line * 1.2);
+    // Labels go left to right; one that would overlap the previous moves right of it (marks on
+    // a long document can sit a pixel apart), or is left out when there is no room.
+    double labelsEnd = -1e9;
     const auto mark = [&](qint64 at, const QString& text) {
         const double x = xOf(double(at));
         p.drawLine(QPointF(x, bar.top() - 2), QPointF(x, bar.bottom() + 3));
         const double w = fontMetrics().horizontalAdvance(text) + 4;
-        const double left = std::clamp(x - w / 2, 0.0, width() - w);
+        const double left = std::max(std::clamp(x - w / 2, 0.0, width() - w), labelsEnd + 8);
+        if (left + w > width()) return;
         p.drawText(QRectF(left, labels.top(), w, labels.height()), Qt::AlignCenter, text);
+        labelsEnd = left + w;
     };
     mark(window_, tr("L %1").arg(formatCount(window_)));
     if (capacity_ > window_) mark(capacity_, tr("capacity %1").arg(formatCount(capacity_)));
     p.setPen(palette().color(QPalette::PlaceholderText));
-    if (xOf(double(tokens_)) > xOf(double(std::max(window_, capacity_))) + 80)
+    const double endWidth = fontMetrics().horizontalAdvance(tr("end %1").arg(formatCount(tokens_)));
+    if (width() - endWidth > labelsEnd + 8)
         p.drawText(labels, Qt::AlignRight | Qt::AlignVCenter,
                    tr("end %1").arg(formatCount(tokens_)));
 }
