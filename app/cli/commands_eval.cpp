@@ -15,13 +15,15 @@ void progress_line(const selfextend::Progress& p, const char* what) {
     if (p.done == p.total) std::fprintf(stderr, "\r%40s\r", "");
 }
 
-// The Self-Extend mode the evaluation compares with vanilla: the flags, or for each length the
-// smallest group with W = L/2 (pass key) when none are given.
+// The Self-Extend mode an evaluation compares with vanilla: the flags, or when none are given
+// the smallest group covering `length` with W = default_window. G = 1 when nothing needs extending.
 selfextend::AttentionMode extended_mode(const AttentionFlags& flags,
-                                        const selfextend::ModelInfo& info, int64_t length) {
+                                        const selfextend::ModelInfo& info, int64_t length,
+                                        int64_t default_window) {
     AttentionFlags f = flags;
     if (!f.given) {
         f.group = "auto";
+        f.window = default_window;
         f.given = true;
     }
     const auto mode = resolve_attention(f, info, length);
@@ -51,8 +53,9 @@ int command_passkey(Arguments& args) {
         options.seed = seed;
         // The group must cover the answer too: a few tokens past the prompt.
         constexpr int64_t kAnswerRoom = 8;
-        options.modes = {selfextend::AttentionMode::vanilla(),
-                         extended_mode(flags, info, length + kAnswerRoom)};
+        options.modes = {
+            selfextend::AttentionMode::vanilla(),
+            extended_mode(flags, info, length + kAnswerRoom, info.training_window / 2)};
         auto part = selfextend::run_passkey(
             *model, options, [](const selfextend::Progress& p) { progress_line(p, "pass key"); });
         results.insert(results.end(), part.begin(), part.end());
@@ -126,15 +129,7 @@ int command_perplexity(Arguments& args) {
     std::vector<selfextend::PerplexityResult> results;
     for (const int64_t length : lengths) {
         const auto vanilla = selfextend::AttentionMode::vanilla();
-        AttentionFlags f = flags;
-        if (!f.given) {
-            f.group = "auto";
-            f.window = info.training_window / 4;
-            f.given = true;
-        }
-        auto extended = resolve_attention(f, info, length);
-        if (extended.is_vanilla())
-            extended = selfextend::AttentionMode::self_extend(1, extended.window);
+        const auto extended = extended_mode(flags, info, length, info.training_window / 4);
         for (const auto& mode : {vanilla, extended})
             results.push_back(selfextend::run_perplexity(
                 *model, tokens, length, windows, mode,

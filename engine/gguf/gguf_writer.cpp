@@ -241,13 +241,6 @@ std::vector<uint8_t> GgufWriter::header_bytes() const {
     return std::move(sink.bytes);
 }
 
-uint64_t GgufWriter::file_bytes() const {
-    uint64_t bytes = header_bytes().size();
-    for (const PendingTensor& tensor : tensors_)
-        bytes += (tensor.data.size() + alignment_ - 1) / alignment_ * alignment_;
-    return bytes;
-}
-
 std::vector<uint8_t> GgufWriter::to_bytes() const {
     ByteSink sink;
     sink.bytes = header_bytes();
@@ -258,20 +251,23 @@ std::vector<uint8_t> GgufWriter::to_bytes() const {
     return std::move(sink.bytes);
 }
 
-void GgufWriter::write(const std::string& path) const {
+uint64_t GgufWriter::write(const std::string& path) const {
     // Write beside the target, then rename, so a failed write never leaves half a model.
     const std::string temporary = path + ".partial";
+    uint64_t written = 0;
     {
         std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
         if (!out) throw Error("cannot write '" + temporary + "'");
         const std::vector<uint8_t> header = header_bytes();
         out.write(reinterpret_cast<const char*>(header.data()), std::streamsize(header.size()));
+        written = header.size();
         const std::vector<char> padding(alignment_, 0);
         for (const PendingTensor& tensor : tensors_) {
             out.write(reinterpret_cast<const char*>(tensor.data.data()),
                       std::streamsize(tensor.data.size()));
             const uint64_t pad = (alignment_ - tensor.data.size() % alignment_) % alignment_;
             out.write(padding.data(), std::streamsize(pad));
+            written += tensor.data.size() + pad;
         }
         out.flush();
         if (!out) {
@@ -284,6 +280,7 @@ void GgufWriter::write(const std::string& path) const {
         std::remove(temporary.c_str());
         throw Error("cannot rename '" + temporary + "' to '" + path + "'");
     }
+    return written;
 }
 
 }  // namespace selfextend

@@ -33,9 +33,8 @@ class GgufWriter {
 
     std::vector<uint8_t> to_bytes() const;
     // Streams the file to path (header, then each tensor's data) through a temporary file that is
-    // renamed into place at the end. Throws Error on I/O failure.
-    void write(const std::string& path) const;
-    uint64_t file_bytes() const;
+    // renamed into place at the end; returns the bytes written. Throws Error on I/O failure.
+    uint64_t write(const std::string& path) const;
 
   private:
     std::vector<uint8_t> header_bytes() const;  // everything before the tensor data

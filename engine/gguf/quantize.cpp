@@ -72,8 +72,7 @@ QuantizeResult quantize_model(const std::string& input, const std::string& outpu
         }
         if (progress) progress(double(k + 1) / double(tensors.size()));
     }
-    writer.write(output);
-    result.output_bytes = writer.file_bytes();
+    result.output_bytes = writer.write(output);
     return result;
 }
 
