@@ -34,8 +34,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mirror=$(grep -m1 -o 'http[s]*://[^ ]*debian' /etc/apt/sources.list.d/debian.sources 2>/dev/null ||
-    echo http://deb.debian.org/debian)
+# The host's Debian mirror (deb822 URIs line), else the default one.
+mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/debian.sources \
+    2>/dev/null | head -n 1)
+mirror=${mirror:-http://deb.debian.org/debian}
 echo "fresh-root-check: Debian 12 root in $root (mirror $mirror)"
 mmdebstrap --quiet --variant=apt bookworm "$root" "deb $mirror bookworm main" \
     "deb $mirror bookworm-updates main"
