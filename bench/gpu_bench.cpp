@@ -203,7 +203,8 @@ int main() {
             const AttentionMode length_mode = AttentionMode::self_extend(group, 1024);
             for (const AttentionMode& mode : {AttentionMode::vanilla(), length_mode}) {
                 const int decode_steps = 32;
-                auto session = backend->new_session(length + decode_steps, mode);
+                auto session =
+                    backend->new_session(length + decode_steps, mode, selfextend::KvType::F16);
                 std::vector<int32_t> tokens(static_cast<size_t>(length));
                 for (auto& t : tokens) t = pick(rng);
                 const auto start = Clock::now();

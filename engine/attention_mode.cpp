@@ -1,11 +1,73 @@
 #include "selfextend/attention_mode.h"
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "attention/position_rule.h"
 #include "selfextend/error.h"
 
 namespace selfextend {
+namespace {
+
+// 12 345 (the CLI's style): the explanations are read by people.
+std::string count(int64_t n) {
+    const std::string digits = std::to_string(n < 0 ? -n : n);
+    std::string out = n < 0 ? "-" : "";
+    for (size_t k = 0; k < digits.size(); ++k) {
+        if (k && (digits.size() - k) % 3 == 0) out += ' ';
+        out += digits[k];
+    }
+    return out;
+}
+
+// "(512 − 256)·6 + 256 = 1 792"
+std::string capacity_formula(int64_t training_window, int group, int window) {
+    // Appended piece by piece: GCC 12 warns (wrongly) about "(" + std::string.
+    std::string formula = "(";
+    formula += count(training_window);
+    formula += " − " + count(window) + ")·" + std::to_string(group) + " + " + count(window);
+    formula += " = " + count(capacity(training_window, group, window));
+    return formula;
+}
+
+// L/2, 3L/8, L/4, L/8, largest first; rounded down to a multiple of 16 tokens unless that
+// would leave nothing, and always below L.
+std::vector<int> candidate_windows(int64_t training_window) {
+    constexpr std::pair<int, int> kFractions[] = {{1, 2}, {3, 8}, {1, 4}, {1, 8}};
+    std::vector<int> windows;
+    for (const auto& [num, den] : kFractions) {
+        int64_t w = training_window * num / den;
+        if (w >= 16) w -= w % 16;
+        if (w < training_window && (windows.empty() || windows.back() != int(w)))
+            windows.push_back(int(w));
+    }
+    if (windows.empty()) windows.push_back(0);
+    return windows;
+}
+
+// The smallest group for the window, or max_group + 1 when the window leaves no room (W >= L)
+// or more than max_group would be needed (the value is then only compared, never used).
+int64_t group_needed(int64_t training_window, int window, int64_t needed_tokens) {
+    if (needed_tokens <= training_window) return 1;
+    const int64_t span = training_window - window;
+    if (span <= 0) return INT64_MAX;
+    return std::max<int64_t>(1, (needed_tokens - window + span - 1) / span);
+}
+
+std::string no_extension_needed(int64_t training_window, int window, int64_t needed_tokens) {
+    return "Auto: the " + count(needed_tokens) +
+           " tokens needed fit in the training window L = " + count(training_window) +
+           ": no extension needed (G = 1, W = " + count(window) + ").";
+}
+
+std::string group_reason(int64_t training_window, int group, int window, int64_t needed_tokens) {
+    return "G = " + std::to_string(group) + " is the smallest group whose capacity (" +
+           capacity_formula(training_window, group, window) + ") holds the " +
+           count(needed_tokens) + " tokens needed.";
+}
+
+}  // namespace
 
 std::string AttentionMode::describe() const {
     if (is_vanilla()) return "vanilla";
@@ -45,6 +107,70 @@ int64_t relative_position(int64_t query, int64_t key, const AttentionMode& mode)
 
 bool rule_of_thumb_holds(int64_t training_window, int group, int window, int64_t n_tokens) {
     return largest_used_position(group, window, n_tokens) < 2.0 / 3.0 * double(training_window);
+}
+
+AutoChoice choose_group(int64_t training_window, int window, int64_t needed_tokens, int max_group) {
+    AutoChoice choice{1, window, true, {}};
+    if (needed_tokens <= training_window) {
+        choice.explanation = no_extension_needed(training_window, window, needed_tokens);
+        return choice;
+    }
+    if (window >= training_window) {
+        choice.fits = false;
+        choice.explanation = "W = " + count(window) +
+                             " is not below the training window L = " + count(training_window) +
+                             ": Self-Extend cannot extend anything. Choose a smaller W.";
+        return choice;
+    }
+    const int64_t group = group_needed(training_window, window, needed_tokens);
+    if (group > max_group) {
+        choice.group = max_group;
+        choice.fits = false;
+        choice.explanation = "At W = " + count(window) + ", the " + count(needed_tokens) +
+                             " tokens needed would take G = " + count(group) + ", more than " +
+                             std::to_string(max_group) + ". Choose a smaller W or press Auto.";
+        return choice;
+    }
+    choice.group = int(group);
+    choice.explanation = "Auto: W = " + count(window) + " (kept); " +
+                         group_reason(training_window, choice.group, window, needed_tokens);
+    return choice;
+}
+
+AutoChoice choose_attention(int64_t training_window, int64_t needed_tokens, int max_group) {
+    const std::vector<int> windows = candidate_windows(training_window);
+    if (needed_tokens <= training_window)
+        return {1, windows.front(), true,
+                no_extension_needed(training_window, windows.front(), needed_tokens)};
+    for (const int window : windows) {
+        const int64_t group = group_needed(training_window, window, needed_tokens);
+        if (group > max_group) continue;
+        // Why not a larger W: the first candidate's group, when it was too large.
+        std::string instead;
+        if (window != windows.front())
+            instead = " (W = " + count(windows.front()) + " would need G = " +
+                      count(group_needed(training_window, windows.front(), needed_tokens)) +
+                      ", more than " + std::to_string(max_group) + ")";
+        return {int(group), window, true,
+                "Auto: W = " + count(window) + " keeps the last " + count(window) +
+                    " tokens exact" + instead + "; " +
+                    group_reason(training_window, int(group), window, needed_tokens)};
+    }
+    // Nothing fits: say what would. A model whose W = L/2 at G = max_group holds the tokens
+    // needs (L/2)·(G + 1) >= N, so L >= 2N / (G + 1).
+    int64_t longer = (2 * needed_tokens + max_group) / (max_group + 1);
+    while (capacity(longer, max_group, int(longer / 2)) < needed_tokens) ++longer;
+    const int smallest = windows.back();
+    return {max_group, smallest, false,
+            "Cannot fit: the " + count(needed_tokens) +
+                " tokens needed are more than the largest capacity at G ≤ " +
+                std::to_string(max_group) + ", " +
+                capacity_formula(training_window, max_group, smallest) +
+                ". It would take a model with a training window of at least " + count(longer) +
+                " tokens (at W = L/2, G = " + std::to_string(max_group) +
+                "), or G = " + count(group_needed(training_window, smallest, needed_tokens)) +
+                " at W = " + count(smallest) + ", far past the G ≤ " + std::to_string(max_group) +
+                " where answers stay usable."};
 }
 
 }  // namespace selfextend

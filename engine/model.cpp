@@ -2,11 +2,13 @@
 #include <cmath>
 #include <cstdio>
 
+#include <xxhash.h>
+
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cuda/cuda_backend.h"
 #include "model_impl.h"
 #include "session_impl.h"
-#include "tokenizer/sentencepiece_tokenizer.h"
+#include "tokenizer/gguf_tokenizer.h"
 
 namespace selfextend {
 
@@ -37,22 +39,112 @@ ModelInfo describe(const std::string& path, const GgufFile& gguf, const HyperPar
     return info;
 }
 
-std::unique_ptr<detail::Backend> make_backend(const LoadOptions& options, const HyperParams& hp,
-                                              const LlamaWeights& weights) {
-    if (options.device != Device::Cpu) {
-        if (cuda::cuda_available()) return cuda::make_cuda_backend(hp, weights);
+// The model's own chat template, or plain with a note when the file's cannot be used.
+void choose_chat_template(Model::Impl& impl) {
+    const std::string source = impl.gguf.find_string("tokenizer.chat_template").value_or("");
+    const ChatFormat format = detect_chat_format(source);
+    try {
+        impl.chat_template =
+            std::make_unique<ChatTemplate>(format, *impl.tokenizer, default_system_prompt(source));
+    } catch (const Error& e) {
+        impl.info.chat_note = e.what();
+        impl.chat_template = std::make_unique<ChatTemplate>(ChatFormat::Plain, *impl.tokenizer);
+    }
+    impl.info.chat_format = std::string(impl.chat_template->name());
+}
+
+std::vector<int32_t> end_of_generation_tokens(const GgufFile& gguf, const Tokenizer& tokenizer) {
+    std::vector<int32_t> ids{tokenizer.eos_id()};
+    if (gguf.find("tokenizer.ggml.eot_token_id")) {
+        const int64_t id = gguf.get_int("tokenizer.ggml.eot_token_id");
+        if (id >= 0 && id < tokenizer.vocab_size()) ids.push_back(int32_t(id));
+    }
+    for (const std::string_view piece :
+         {"<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<|endoftext|>"})
+        if (const auto id = tokenizer.find_token(piece);
+            id && tokenizer.kind(*id) == PieceKind::Control)
+            ids.push_back(*id);
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
+}
+
+// Largest relative difference of the logits of a few tokens on two backends (max |delta| over
+// the max |logit| of `reference`).
+double logits_difference(detail::Backend& tested, detail::Backend& reference,
+                         const HyperParams& hp) {
+    // A fixed, valid token sequence: the self-test needs no tokenizer.
+    std::vector<int32_t> tokens;
+    for (int k = 0; k < 8; ++k) tokens.push_back(int32_t((k * 7919 + 13) % hp.vocab_size));
+    const auto run = [&](detail::Backend& backend) {
+        std::vector<float> logits(size_t(hp.vocab_size) * tokens.size());
+        auto session =
+            backend.new_session(int64_t(tokens.size()), AttentionMode::vanilla(), KvType::F32);
+        session->forward(tokens, int64_t(tokens.size()), logits.data());
+        return logits;
+    };
+    const std::vector<float> a = run(tested);
+    const std::vector<float> b = run(reference);
+    double worst = 0, scale = 1e-30;
+    for (size_t k = 0; k < a.size(); ++k) {
+        worst = std::max(worst, double(std::abs(a[k] - b[k])));
+        scale = std::max(scale, double(std::abs(b[k])));
+    }
+    return std::isfinite(worst) ? worst / scale : HUGE_VAL;
+}
+
+struct BackendChoice {
+    std::unique_ptr<detail::Backend> backend;
+    std::string note;  // why auto gave up the GPU
+};
+
+// --device cpu: the CPU. --device cuda: the GPU or an error. --device auto: the GPU only when it
+// uploads the model and passes a self-test against the CPU backend; otherwise the CPU, with the
+// reason kept for the user (a desktop app falls back rather than failing the load).
+BackendChoice make_backend(const LoadOptions& options, const HyperParams& hp,
+                           const LlamaWeights& weights) {
+    const auto cpu_backend = [&] {
+        return std::make_unique<cpu::CpuBackend>(hp, weights, options.threads);
+    };
+    if (options.device == Device::Cpu) return {cpu_backend(), {}};
+    if (!cuda::cuda_available()) {
         if (options.device == Device::Cuda)
             throw Error("no CUDA device: " + cuda::cuda_unavailable_reason());
+        return {cpu_backend(), cuda::cuda_unavailable_reason()};
     }
-    return std::make_unique<cpu::CpuBackend>(hp, weights, options.threads);
+    if (options.device == Device::Cuda) return {cuda::make_cuda_backend(hp, weights), {}};
+    try {
+        auto gpu = cuda::make_cuda_backend(hp, weights);
+        auto cpu = cpu_backend();
+        constexpr double kSelfTestTolerance = 2e-2;  // fp16 weights and KV against float32
+        const double difference = logits_difference(*gpu, *cpu, hp);
+        if (!(difference <= kSelfTestTolerance)) {
+            char text[160];
+            std::snprintf(text, sizeof text,
+                          "the CUDA backend failed its self-test (logits differ from the CPU's by "
+                          "%.3g of the largest, allowed %.3g)",
+                          difference, kSelfTestTolerance);
+            return {std::move(cpu), text};
+        }
+        return {std::move(gpu), {}};
+    } catch (const std::exception& e) {
+        return {cpu_backend(), std::string("the CUDA backend could not be used: ") + e.what()};
+    }
 }
 
 }  // namespace
 
-uint64_t ModelInfo::kv_bytes_per_token() const {
-    // K and V in float32 on the CPU (the CUDA cache is fp16: half of this). Self-Extend caches K
-    // once too, so the mode does not change it.
-    return uint64_t(layer_count) * uint64_t(head_count_kv) * uint64_t(head_dim) * sizeof(float) * 2;
+const std::array<uint64_t, 2>& Model::Impl::file_hash() const {
+    std::call_once(file_hash_once_, [this] {
+        const XXH128_hash_t hash = XXH3_128bits(gguf.bytes().data(), gguf.bytes().size());
+        file_hash_ = {hash.low64, hash.high64};
+    });
+    return file_hash_;
+}
+
+uint64_t Model::kv_bytes_per_token(KvType kv_type) const {
+    // Self-Extend caches K once too, so the attention mode does not change it.
+    return impl_->backend->kv_bytes_per_token(kv_type);
 }
 
 std::string ModelInfo::dtype_mix() const {
@@ -81,7 +173,7 @@ std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
         if (options.on_progress) options.on_progress(fraction);
     };
     report(0.0);
-    auto impl = std::make_unique<Impl>(Impl{GgufFile::open(path), {}, {}, {}, {}, {}});
+    auto impl = std::make_unique<Impl>(GgufFile::open(path));
     report(0.3);
     impl->hp = HyperParams::from_gguf(impl->gguf);
     impl->weights = LlamaWeights::bind(impl->gguf, impl->hp);
@@ -93,9 +185,13 @@ std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
         throw Error("model: the tokenizer has " + std::to_string(impl->tokenizer->vocab_size()) +
                     " tokens, the weights " + std::to_string(impl->hp.vocab_size));
     report(0.7);
-    impl->backend = make_backend(options, impl->hp, impl->weights);
+    BackendChoice choice = make_backend(options, impl->hp, impl->weights);
+    impl->backend = std::move(choice.backend);
     impl->info = describe(path, impl->gguf, impl->hp);
     impl->info.device = impl->backend->device_name();
+    impl->info.device_note = std::move(choice.note);
+    choose_chat_template(*impl);
+    impl->end_of_generation = end_of_generation_tokens(impl->gguf, *impl->tokenizer);
     report(1.0);
     return std::make_shared<Model>(std::move(impl));
 }
@@ -107,8 +203,8 @@ const Tokenizer& Model::tokenizer() const {
     return *impl_->tokenizer;
 }
 
-std::vector<int32_t> Model::tokenize(std::string_view text, bool add_bos) const {
-    return impl_->tokenizer->encode(text, add_bos);
+std::vector<int32_t> Model::tokenize(std::string_view text, bool at_start) const {
+    return impl_->tokenizer->encode(text, at_start);
 }
 
 std::string Model::detokenize(std::span<const int32_t> tokens) const {
@@ -119,6 +215,18 @@ int32_t Model::bos_id() const {
 }
 int32_t Model::eos_id() const {
     return impl_->tokenizer->eos_id();
+}
+
+const ChatTemplate& Model::chat_template() const {
+    return *impl_->chat_template;
+}
+
+ChatTemplate Model::chat_template(ChatFormat format) const {
+    return ChatTemplate(format, *impl_->tokenizer, impl_->chat_template->default_system());
+}
+
+bool Model::ends_generation(int32_t id) const {
+    return std::binary_search(impl_->end_of_generation.begin(), impl_->end_of_generation.end(), id);
 }
 
 std::unique_ptr<Session> Model::new_session(const SessionOptions& options) {

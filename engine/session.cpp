@@ -3,6 +3,7 @@
 
 #include "backend/host_memory.h"
 #include "model_impl.h"
+#include "progress/prefill_eta.h"
 #include "sampling/sampler.h"
 #include "session_impl.h"
 
@@ -18,9 +19,28 @@ double seconds_since(Clock::time_point start) {
 
 }  // namespace
 
+std::string_view kv_type_name(KvType type) {
+    switch (type) {
+        case KvType::F32:
+            return "f32";
+        case KvType::F16:
+            return "f16";
+        case KvType::Q8_0:
+            return "q8_0";
+    }
+    return "f16";
+}
+
+std::optional<KvType> kv_type_from_name(std::string_view name) {
+    for (const KvType type : {KvType::F32, KvType::F16, KvType::Q8_0})
+        if (name == kv_type_name(type)) return type;
+    return std::nullopt;
+}
+
 Session::Impl::Impl(std::shared_ptr<Model> owner, SessionOptions opts)
     : model(std::move(owner)), options(opts), vocab(model->info().vocab_size) {
-    backend = model->impl().backend->new_session(options.context_length, options.attention);
+    backend = model->impl().backend->new_session(options.context_length, options.attention,
+                                                 options.kv_type);
 }
 
 void Session::Impl::run(std::span<const int32_t> tokens, bool want_all_logits,
@@ -43,10 +63,12 @@ void Session::Impl::run(std::span<const int32_t> tokens, bool want_all_logits,
     std::vector<float> logits(size_t((want_all_logits ? chunk : 1) * vocab));
     std::vector<float> start_logits = last_logits;  // restored if the call fails
     const auto started = Clock::now();
+    PrefillEta eta;  // attention makes late chunks slower: see progress/prefill_eta.h
     try {
         for (int64_t done = 0; done < n;) {
             if (cancel && cancel->cancelled()) throw Cancelled();
             const int64_t count = std::min(chunk, n - done);
+            const auto chunk_started = Clock::now();
             const bool last = done + count == n;
             const int64_t logit_rows = want_all_logits ? count : (last ? 1 : 0);
             backend->forward(tokens.subspan(size_t(done), size_t(count)), logit_rows,
@@ -57,11 +79,13 @@ void Session::Impl::run(std::span<const int32_t> tokens, bool want_all_logits,
                 const float* last_row = logits.data() + (logit_rows - 1) * vocab;
                 last_logits.assign(last_row, last_row + vocab);
             }
+            eta.record(start_length + done, start_length + done + count,
+                       seconds_since(chunk_started));
             done += count;
             if (progress) {
                 const double elapsed = std::max(1e-9, seconds_since(started));
-                const double rate = double(done) / elapsed;
-                progress({done, n, rate, double(n - done) / rate});
+                progress({done, n, double(done) / elapsed,
+                          eta.remaining_seconds(start_length + done, start_length + n)});
             }
         }
     } catch (...) {
@@ -86,6 +110,32 @@ uint64_t Session::kv_cache_bytes() const {
 }
 std::span<const float> Session::last_logits() const {
     return impl_->last_logits;
+}
+
+std::span<const int32_t> Session::tokens() const {
+    return impl_->history;
+}
+
+KvType Session::kv_type() const {
+    return impl_->backend->kv_type();
+}
+
+int64_t Session::prefill_reusing(std::span<const int32_t> tokens, const ProgressCallback& progress,
+                                 const CancelToken* cancel) {
+    if (tokens.empty()) throw Error("empty prompt: nothing to prefill");
+    const std::vector<int32_t>& history = impl_->history;
+    const auto differ = std::mismatch(history.begin(), history.end(), tokens.begin(), tokens.end());
+    const auto common = int64_t(differ.first - history.begin());
+    const int64_t keep = std::min(common, int64_t(tokens.size()) - 1);
+    impl_->backend->truncate(keep);
+    impl_->history.resize(size_t(keep));
+    const auto needed = int64_t(tokens.size());
+    if (needed > impl_->backend->capacity() && !impl_->backend->reserve(needed))
+        throw Error("the prompt of " + std::to_string(needed) +
+                    " tokens does not fit the session's " +
+                    std::to_string(impl_->backend->capacity()) + " tokens");
+    impl_->run(tokens.subspan(size_t(keep)), false, {}, progress, cancel);
+    return keep;
 }
 
 void Session::reset() {
@@ -160,7 +210,7 @@ GenerateStats Session::generate(int max_tokens, const SamplingParams& sampling,
             break;
         }
         const int32_t id = sampler.sample(impl_->last_logits, impl_->history);
-        if (id == tokenizer.eos_id()) {
+        if (impl_->model->ends_generation(id)) {
             stats.stopped_by_eos = true;
             const std::string rest = decoder.flush();
             if (!rest.empty() && on_token) on_token(Token{id, rest});

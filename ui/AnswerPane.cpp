@@ -6,13 +6,19 @@
 #include <QLabel>
 #include <QPlainTextEdit>
 #include <QProgressBar>
-#include <QPushButton>
 #include <QScrollBar>
+#include <QStyle>
+#include <QToolButton>
 #include <QVBoxLayout>
 
 #include "Format.h"
 
 namespace studio {
+namespace {
+
+constexpr int kRepaintIntervalMs = 33;
+
+}  // namespace
 
 AnswerPane::AnswerPane(AnswerSide side, QWidget* parent)
     : QFrame(parent),
@@ -22,7 +28,8 @@ AnswerPane::AnswerPane(AnswerSide side, QWidget* parent)
       promptTokens_(new QLabel),
       prefill_(new QProgressBar),
       status_(new QLabel),
-      stop_(new QPushButton(tr("Stop"))),
+      stop_(new QToolButton),
+      stale_(new QLabel),
       text_(new QPlainTextEdit) {
     const QString prefix = side == AnswerSide::Vanilla ? "vanilla" : "selfExtend";
     setObjectName(prefix + "Pane");
@@ -30,7 +37,14 @@ AnswerPane::AnswerPane(AnswerSide side, QWidget* parent)
     stop_->setObjectName(prefix + "Stop");
     text_->setObjectName(prefix + "Answer");
     status_->setObjectName(prefix + "Status");
+    stale_->setObjectName(prefix + "Stale");
     setFrameShape(QFrame::StyledPanel);
+    stale_->setWordWrap(true);
+    stale_->setStyleSheet("QLabel { color: #9a5b00; font-weight: bold; }");
+    stale_->hide();
+    flushTimer_.setSingleShot(true);
+    flushTimer_.setInterval(kRepaintIntervalMs);
+    connect(&flushTimer_, &QTimer::timeout, this, &AnswerPane::flushPendingText);
 
     QFont bold = enabled_->font();
     bold.setBold(true);
@@ -38,6 +52,7 @@ AnswerPane::AnswerPane(AnswerSide side, QWidget* parent)
     enabled_->setChecked(true);
     enabled_->setToolTip(tr("Include this run in the next question"));
     settings_->setWordWrap(true);
+    status_->setWordWrap(true);
     settings_->setObjectName(prefix + "Settings");
     for (auto* label : {settings_, promptTokens_, status_}) {
         label->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -46,21 +61,30 @@ AnswerPane::AnswerPane(AnswerSide side, QWidget* parent)
     prefill_->setRange(0, 1000);
     prefill_->setValue(0);
     prefill_->setFormat(tr("prefill %p%"));
+    // An icon, so that the header fits a half of a small window.
+    stop_->setIcon(style()->standardIcon(QStyle::SP_MediaStop));
+    stop_->setText(tr("Stop"));
+    stop_->setAutoRaise(true);
     stop_->setEnabled(false);
     stop_->setToolTip(tr("Stop this run (Esc stops both)"));
     text_->setReadOnly(true);
+    text_->setMinimumHeight(fontMetrics().height() * 3);
     text_->setPlaceholderText(tr("The answer streams here."));
+    textPalette_ = text_->palette();
 
     auto* header = new QHBoxLayout;
     header->addWidget(enabled_);
     if (side == AnswerSide::Vanilla) {
         vanillaMode_ = new QComboBox;
         vanillaMode_->setObjectName("vanillaMode");
-        vanillaMode_->addItems({tr("overflowing (whole document past L)"),
-                                tr("truncated to the window (last L tokens)")});
+        vanillaMode_->addItems({tr("overflowing past L"), tr("truncated to L")});
+        // Narrow windows shorten the shown item instead of clipping the header.
+        vanillaMode_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+        vanillaMode_->setMinimumContentsLength(6);
         vanillaMode_->setToolTip(
-            tr("Overflowing shows what happens past the training window; truncated keeps the "
-               "question and drops the start of the document"));
+            tr("Overflowing: the whole prompt runs past the training window L, to show what "
+               "happens there. Truncated: only the last L tokens, the question kept and the "
+               "start of the document dropped."));
         header->addWidget(vanillaMode_, 1);
         connect(vanillaMode_, &QComboBox::currentIndexChanged, this,
                 [this](int index) { emit truncatedChanged(index == 1); });
@@ -78,9 +102,10 @@ AnswerPane::AnswerPane(AnswerSide side, QWidget* parent)
     layout->addWidget(settings_);
     layout->addLayout(stats);
     layout->addWidget(status_);
+    layout->addWidget(stale_);
     layout->addWidget(text_, 1);
 
-    connect(stop_, &QPushButton::clicked, this, &AnswerPane::stopRequested);
+    connect(stop_, &QToolButton::clicked, this, &AnswerPane::stopRequested);
     connect(enabled_, &QCheckBox::toggled, text_, &QWidget::setEnabled);
 }
 
@@ -100,14 +125,34 @@ void AnswerPane::setPlannedSettings(const QString& settings) {
     if (!running_) settings_->setText(settings);
 }
 QString AnswerPane::answer() const {
-    return text_->toPlainText();
+    return text_->toPlainText() + pendingText_;
 }
 QString AnswerPane::statusText() const {
     return status_->text();
 }
+QString AnswerPane::staleText() const {
+    return stale_->isHidden() ? QString() : stale_->text();
+}
+bool AnswerPane::isStale() const {
+    return !stale_->isHidden();
+}
+
+void AnswerPane::setStale(const QString& reason) {
+    if (reason == stale_->text() && stale_->isHidden() == reason.isEmpty()) return;
+    stale_->setText(reason);
+    stale_->setVisible(!reason.isEmpty());
+    QPalette palette = textPalette_;
+    if (!reason.isEmpty())
+        palette.setColor(QPalette::Text, textPalette_.color(QPalette::PlaceholderText));
+    text_->setPalette(palette);
+}
 
 void AnswerPane::markQueued() {
+    flushTimer_.stop();
+    pendingText_.clear();
     text_->clear();
+    setStale({});
+    hasResult_ = false;
     prefill_->setValue(0);
     promptTokens_->clear();
     status_->setText(tr("waiting…"));
@@ -128,9 +173,12 @@ void AnswerPane::markNotRun() {
 
 void AnswerPane::begin(const QString& settings, qint64 promptTokens) {
     running_ = true;
+    hasResult_ = true;
     settings_->setText(settings);
     promptTokens_->setText(tr("%1 prompt tokens").arg(formatCount(promptTokens)));
     text_->clear();
+    pendingText_.clear();
+    setStale({});
     prefill_->setValue(0);
     status_->setText(tr("prefilling…"));
     stop_->setEnabled(true);
@@ -146,28 +194,54 @@ void AnswerPane::setPrefillProgress(qint64 done, qint64 total, double tokensPerS
 }
 
 void AnswerPane::appendToken(const QString& text, qint64 generated, double tokensPerSecond) {
+    pendingText_ += text;
+    lastGenerated_ = generated;
+    lastRate_ = tokensPerSecond;
+    flushPendingText();  // TEMP
+}
+
+void AnswerPane::flushPendingText() {
     prefill_->setValue(1000);
-    // Insert at the end without disturbing a user's selection or scroll position elsewhere.
-    QTextCursor cursor(text_->document());
-    cursor.movePosition(QTextCursor::End);
-    cursor.insertText(text);
-    QScrollBar* bar = text_->verticalScrollBar();
-    bar->setValue(bar->maximum());
-    status_->setText(
-        tr("decoding · %1 tokens · %2 tok/s").arg(generated).arg(tokensPerSecond, 0, 'f', 1));
+    if (!pendingText_.isEmpty()) {
+        // Insert at the end without disturbing a user's selection or scroll position elsewhere.
+        QTextCursor cursor(text_->document());
+        cursor.movePosition(QTextCursor::End);
+        cursor.insertText(pendingText_);
+        pendingText_.clear();
+        QScrollBar* bar = text_->verticalScrollBar();
+        bar->setValue(bar->maximum());
+    }
+    if (running_)
+        status_->setText(
+            tr("decoding · %1 tokens · %2 tok/s").arg(lastGenerated_).arg(lastRate_, 0, 'f', 1));
 }
 
 void AnswerPane::finish(const RunStats& stats) {
+    flushTimer_.stop();
+    flushPendingText();
     running_ = false;
     stop_->setEnabled(false);
     if (!stats.error.isEmpty()) {
-        status_->setText(tr("failed: %1").arg(stats.error));
+        status_->setText(tr("failed (the message is above the panes)"));
         return;
     }
-    const QString timing = tr("prefill %1 · %2 tokens at %3 tok/s")
-                               .arg(formatSeconds(stats.prefillSeconds))
-                               .arg(stats.generatedTokens)
-                               .arg(stats.decodeTokensPerSecond, 0, 'f', 1);
+    const double prefillRate =
+        stats.prefillSeconds > 0 ? double(stats.prefilledTokens) / stats.prefillSeconds : 0;
+    if (stats.prefilledTokens < stats.promptTokens) {
+        // Stopped during the prefill: what it had done by then.
+        status_->setText(tr("stopped during prefill · %1 of %2 prompt tokens in %3 (%4 tok/s)")
+                             .arg(formatCount(stats.prefilledTokens),
+                                  formatCount(stats.promptTokens),
+                                  formatSeconds(stats.prefillSeconds))
+                             .arg(prefillRate, 0, 'f', 0));
+        return;
+    }
+    const QString timing =
+        tr("prefill %1 tokens in %2 (%3 tok/s) · %4 tokens at %5 tok/s")
+            .arg(formatCount(stats.prefilledTokens), formatSeconds(stats.prefillSeconds))
+            .arg(prefillRate, 0, 'f', 0)
+            .arg(stats.generatedTokens)
+            .arg(stats.decodeTokensPerSecond, 0, 'f', 1);
     status_->setText(stats.cancelled ? tr("stopped · %1").arg(timing)
                                      : tr("done · %1").arg(timing));
 }

@@ -1,8 +1,11 @@
 // One streamed answer (vanilla or Self-Extend): an on/off switch, the run's settings, prompt
-// tokens, prefill progress (tokens, tok/s, ETA), decode speed, a Stop button and the text.
+// tokens, prefill progress (tokens, tok/s, ETA), decode speed, a Stop button and the text. An
+// answer whose document, model or settings have changed since is marked stale, not hidden.
 #pragma once
 
 #include <QFrame>
+#include <QPalette>
+#include <QTimer>
 
 #include "EngineTypes.h"
 
@@ -11,7 +14,7 @@ class QComboBox;
 class QLabel;
 class QPlainTextEdit;
 class QProgressBar;
-class QPushButton;
+class QToolButton;
 
 namespace studio {
 
@@ -35,16 +38,24 @@ class AnswerPane : public QFrame {
     void markQueued();
     void markSkipped();
     void markNotRun();  // queued, but the worker skipped it (see the error banner)
+    // Non-empty: the answer shown no longer matches the document, model or settings (why, in a
+    // line above the text); empty: it does.
+    void setStale(const QString& reason);
 
     QString answer() const;
     QString statusText() const;
+    QString staleText() const;
+    bool isStale() const;
     bool isRunning() const { return running_; }
+    bool hasResult() const { return hasResult_; }  // a run began since the last clear
 
   signals:
     void stopRequested();
     void truncatedChanged(bool truncated);
 
   private:
+    void flushPendingText();
+
     AnswerSide side_;
     QCheckBox* enabled_;
     QComboBox* vanillaMode_ = nullptr;
@@ -52,9 +63,17 @@ class AnswerPane : public QFrame {
     QLabel* promptTokens_;
     QProgressBar* prefill_;
     QLabel* status_;
-    QPushButton* stop_;
+    QToolButton* stop_;
+    QLabel* stale_;
     QPlainTextEdit* text_;
+    QPalette textPalette_;
+    // Tokens arrive faster than a screen refreshes: they are appended at most ~30 times a second.
+    QString pendingText_;
+    QTimer flushTimer_;
+    qint64 lastGenerated_ = 0;
+    double lastRate_ = 0;
     bool running_ = false;
+    bool hasResult_ = false;
 };
 
 }  // namespace studio

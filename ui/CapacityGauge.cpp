@@ -50,7 +50,7 @@ void CapacityGauge::paintEvent(QPaintEvent*) {
     p.drawPath(track);
 
     if (value_ >= 0) {
-        const QColor fill = value_ <= limit_ ? statusColor(Status::Good) : statusColor(Status::Bad);
+        const QColor fill = statusColor(value_ <= limit_ ? Status::Good : overLimit_);
         p.save();
         p.setClipPath(track);
         p.fillRect(QRectF(bar.left(), bar.top(), xOf(value_) - bar.left(), bar.height()), fill);

@@ -1,10 +1,12 @@
 // A horizontal gauge: a value drawn against a limit, green while it stays under the limit and red
-// once it passes it. The Self-Extend panel uses two: document tokens vs capacity, and the largest
-// used position vs 2/3 L (the authors' rule of thumb).
+// (or amber, for a limit that is only a hint) once it passes it. The Self-Extend panel uses two:
+// document tokens vs capacity, and the largest used position vs 2/3 L (the authors' rule of thumb).
 #pragma once
 
 #include <QString>
 #include <QWidget>
+
+#include "StatusColors.h"
 
 namespace studio {
 
@@ -18,6 +20,8 @@ class CapacityGauge : public QWidget {
     void setValues(double value, double limit, const QString& valueLabel,
                    const QString& limitLabel);
     bool withinLimit() const { return value_ >= 0 && value_ <= limit_; }
+    // The colour past the limit: Bad for a hard limit, Warn for a hint.
+    void setOverLimitStatus(Status status) { overLimit_ = status; }
 
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
@@ -30,6 +34,7 @@ class CapacityGauge : public QWidget {
     double limit_ = 1;
     QString valueLabel_;
     QString limitLabel_;
+    Status overLimit_ = Status::Bad;
 };
 
 }  // namespace studio

@@ -7,8 +7,8 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSpinBox>
-#include <QSplitter>
 #include <QVBoxLayout>
+#include <algorithm>
 
 #include "AnswerPane.h"
 
@@ -37,7 +37,7 @@ ComparePane::ComparePane(QWidget* parent)
     stop_->setEnabled(false);
     maxTokens_->setRange(1, 4096);
     maxTokens_->setValue(48);
-    maxTokens_->setToolTip(tr("Most tokens each answer may generate"));
+    maxTokens_->setToolTip(tr("Most new tokens each answer may generate"));
     temperature_->setRange(0.0, 2.0);
     temperature_->setSingleStep(0.1);
     temperature_->setDecimals(2);
@@ -52,19 +52,30 @@ ComparePane::ComparePane(QWidget* parent)
     questionRow->addWidget(stop_);
 
     auto* options = new QHBoxLayout;
-    options->addWidget(new QLabel(tr("Max new tokens")));
+    auto* maxTokensLabel = new QLabel(tr("Max tokens"));
+    maxTokensLabel->setToolTip(maxTokens_->toolTip());
+    maxTokensLabel->setBuddy(maxTokens_);
+    options->addWidget(maxTokensLabel);
     options->addWidget(maxTokens_);
-    options->addSpacing(fontMetrics().height());
+    options->addSpacing(fontMetrics().height() / 2);
     options->addWidget(new QLabel(tr("Temperature")));
     options->addWidget(temperature_);
-    options->addSpacing(fontMetrics().height());
+    options->addSpacing(fontMetrics().height() / 2);
     options->addWidget(stopAtLineBreak_);
     options->addStretch(1);
 
-    auto* answers = new QSplitter(Qt::Horizontal);
-    answers->setChildrenCollapsible(false);
-    answers->addWidget(vanilla_);
-    answers->addWidget(selfExtend_);
+    // Equal halves: a layout with equal stretch, not a splitter that sizes by content.
+    auto* answers = new QWidget;
+    auto* answersLayout = new QHBoxLayout(answers);
+    answersLayout->setContentsMargins(0, 0, 0, 0);
+    // Ignored size hints and one minimum width for both: the halves stay equal at any width.
+    const int minimumWidth =
+        std::max(vanilla_->minimumSizeHint().width(), selfExtend_->minimumSizeHint().width());
+    for (AnswerPane* pane : {vanilla_, selfExtend_}) {
+        pane->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Expanding);
+        pane->setMinimumWidth(minimumWidth);
+        answersLayout->addWidget(pane, 1);
+    }
 
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(questionRow);
@@ -95,6 +106,12 @@ bool ComparePane::stopAtLineBreak() const {
 void ComparePane::setStopAtLineBreak(bool stop) {
     stopAtLineBreak_->setChecked(stop);
 }
+void ComparePane::setPlainPromptFormat(bool plain) {
+    stopAtLineBreak_->setEnabled(plain);
+    stopAtLineBreak_->setToolTip(plain ? tr("End an answer at its first line break")
+                                       : tr("This model's chat template ends each answer at its "
+                                            "end-of-turn token"));
+}
 void ComparePane::setTemperature(double temperature) {
     temperature_->setValue(temperature);
 }
@@ -106,8 +123,25 @@ selfextend::SamplingParams ComparePane::sampling() const {
 }
 
 void ComparePane::setBusy(bool busy) {
-    ask_->setEnabled(!busy);
-    stop_->setEnabled(busy);
+    busy_ = busy;
+    updateButtons();
+}
+
+void ComparePane::setAskBlocked(const QString& reason) {
+    askBlocked_ = reason;
+    updateButtons();
+}
+
+void ComparePane::updateButtons() {
+    // A disabled button hands its keyboard focus to the next widget in the tab chain: the "Max
+    // new tokens" box, where typed digits would silently change the limit. Keep it on the
+    // question instead.
+    const bool canAsk = !busy_ && askBlocked_.isEmpty();
+    if ((ask_->hasFocus() && !canAsk) || (stop_->hasFocus() && !busy_))
+        question_->setFocus(Qt::OtherFocusReason);
+    ask_->setEnabled(canAsk);
+    ask_->setToolTip(askBlocked_.isEmpty() ? tr("Ask (Ctrl+Return)") : askBlocked_);
+    stop_->setEnabled(busy_);
 }
 
 }  // namespace studio

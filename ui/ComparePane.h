@@ -29,10 +29,16 @@ class ComparePane : public QWidget {
     void setTemperature(double temperature);
     bool stopAtLineBreak() const;
     void setStopAtLineBreak(bool stop);
+    // Chat models end their answers at the template's end-of-turn token; the line-break stop is
+    // for plain-prompt models (the demo model), which would go on to invent the next line.
+    void setPlainPromptFormat(bool plain);
 
     AnswerPane* vanillaPane() const { return vanilla_; }
     AnswerPane* selfExtendPane() const { return selfExtend_; }
     void setBusy(bool busy);
+    // Why Ask cannot run now ("Open a document first…"), shown as the button's tooltip; empty
+    // when it can.
+    void setAskBlocked(const QString& reason);
 
   signals:
     void askRequested();
@@ -40,6 +46,8 @@ class ComparePane : public QWidget {
     void maxNewTokensChanged(int tokens);
 
   private:
+    void updateButtons();
+
     QLineEdit* question_;
     QPushButton* ask_;
     QPushButton* stop_;
@@ -48,6 +56,8 @@ class ComparePane : public QWidget {
     QCheckBox* stopAtLineBreak_;
     AnswerPane* vanilla_;
     AnswerPane* selfExtend_;
+    bool busy_ = false;
+    QString askBlocked_;
 };
 
 }  // namespace studio

@@ -34,6 +34,7 @@ DocumentPane::DocumentPane(QWidget* parent)
     warning_->setVisible(false);
     warning_->setStyleSheet("QLabel { color: #9a5b00; }");
     text_->setReadOnly(true);
+    text_->setMinimumHeight(fontMetrics().height() * 3);  // small windows keep the answers' room
     text_->setPlaceholderText(
         tr("Open a .txt, .md, .html or .pdf file (File ▸ Open, Ctrl+O), or drop one here."));
     openButton_->setToolTip(tr("Open a document (Ctrl+O)"));

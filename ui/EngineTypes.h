@@ -21,12 +21,16 @@ struct ModelSummary {
     QString name;
     QString architecture;
     QString device;
+    QString deviceNote;  // why Auto runs on the CPU although the build has CUDA
     QString dtypeMix;
+    QString chatFormat;  // "ChatML", "plain", …
+    QString chatNote;    // why the file's own template is not used, when it is not
     qint64 parameterCount = 0;
     qint64 trainingWindow = 0;
     quint64 fileBytes = 0;
     quint64 weightBytes = 0;
     quint64 kvBytesPerToken = 0;  // the same for vanilla and Self-Extend sessions
+    int promptFramingTokens = 0;  // the chat template's tokens around document and question
     int layers = 0;
     int heads = 0;
     int headsKv = 0;
@@ -49,6 +53,9 @@ struct AskRequest {
     bool runVanilla = true;
     bool vanillaTruncated = false;  // false: the whole prompt runs past L ("overflowing")
     bool runSelfExtend = true;
+    // The user chose to cut a document that does not fit the capacity: Self-Extend runs on the
+    // prompt's last (capacity - answer) tokens, question kept, as the truncated vanilla run does.
+    bool selfExtendTruncated = false;
     int group = 4;
     int window = 256;
     // Fresh tokens per request: the GUI keeps copies and cancels them directly, so a Stop can
@@ -59,8 +66,9 @@ struct AskRequest {
 
 struct RunStats {
     qint64 promptTokens = 0;
+    qint64 prefilledTokens = 0;  // fewer than promptTokens when stopped during the prefill
     qint64 generatedTokens = 0;
-    double prefillSeconds = 0;
+    double prefillSeconds = 0;  // until the prefill ended or was stopped
     double decodeTokensPerSecond = 0;
     bool cancelled = false;
     QString error;

@@ -23,18 +23,24 @@ QString toQString(const std::string& s) {
     return QString::fromStdString(s);
 }
 
-ModelSummary summarize(const selfextend::ModelInfo& info) {
+ModelSummary summarize(const selfextend::Model& model) {
+    const selfextend::ModelInfo& info = model.info();
     ModelSummary s;
     s.path = toQString(info.path);
     s.name = toQString(info.name);
     s.architecture = toQString(info.architecture);
     s.device = toQString(info.device);
+    s.deviceNote = toQString(info.device_note);
     s.dtypeMix = toQString(info.dtype_mix());
+    s.chatFormat = toQString(info.chat_format);
+    s.chatNote = toQString(info.chat_note);
     s.parameterCount = info.parameter_count;
     s.trainingWindow = info.training_window;
     s.fileBytes = info.file_bytes;
     s.weightBytes = info.weight_bytes;
-    s.kvBytesPerToken = info.kv_bytes_per_token();
+    s.kvBytesPerToken = model.kv_bytes_per_token();
+    const selfextend::ChatTemplate& chat = model.chat_template();
+    s.promptFramingTokens = int(chat.encode(chat.document_conversation({}, {}, {}, {})).size());
     s.layers = info.layer_count;
     s.heads = info.head_count;
     s.headsKv = info.head_count_kv;
@@ -82,13 +88,13 @@ void EngineWorker::loadModel(const QString& path, int device) {
         }
     };
     try {
-        // Drop the old model first so that two large models never sit in memory together.
-        model_.reset();
-        model_ = selfextend::Model::load(path.toStdString(), options);
-        emit modelLoaded(summarize(model_->info()));
+        // The working model stays until the new one has loaded: a failed load loses nothing.
+        // (Weights are memory-mapped, so the two together cost little resident memory.)
+        auto loaded = selfextend::Model::load(path.toStdString(), options);
+        model_ = std::move(loaded);
+        emit modelLoaded(summarize(*model_));
         countDocumentTokens();
     } catch (const std::exception& e) {
-        model_.reset();
         emit modelLoadFailed(path, QString::fromUtf8(e.what()));
     }
 }
@@ -125,10 +131,16 @@ void EngineWorker::ask(const AskRequest& request) {
         emit askFinished();
         return;
     }
+    const selfextend::ChatTemplate& chat = model_->chat_template();
+    const std::string question = request.question.toStdString();
+    // The prompt with the document's last `documentTokens` tokens (all of it when negative).
+    const auto promptWith = [&](std::span<const int32_t> documentTokens) {
+        const std::string document = model_->detokenize(documentTokens);
+        return chat.encode(chat.document_conversation({}, document, {}, question));
+    };
     std::vector<int32_t> tokens;
     try {
-        tokens = model_->tokenize(
-            selfextend::question_prompt(documentText_, request.question.toStdString()), true);
+        tokens = chat.encode(chat.document_conversation({}, documentText_, {}, question));
     } catch (const std::exception& e) {
         emit failed(tr("Ask"), QString::fromUtf8(e.what()));
         emit askFinished();
@@ -136,6 +148,23 @@ void EngineWorker::ask(const AskRequest& request) {
     }
     const qint64 L = model_->info().training_window;
     const qint64 n = qint64(tokens.size());
+    // The prompt cut to `budget` tokens, question kept: tokens are dropped from the start of the
+    // document. Empty when the template and question alone take the budget.
+    const auto lastTokensWithin = [&](qint64 budget) {
+        std::vector<int32_t> truncated;
+        const qint64 framing = qint64(promptWith({}).size());  // template + question
+        if (framing + 1 >= budget) return truncated;
+        // The document's tail, re-encoded inside the template; decoding and encoding again can
+        // shift a token at the cut, so trim until the whole fits.
+        const std::vector<int32_t> documentTokens = model_->tokenize(documentText_, false);
+        qint64 keep = std::min<qint64>(budget - framing, qint64(documentTokens.size()));
+        do {
+            truncated =
+                promptWith(std::span(documentTokens).last(size_t(std::max<qint64>(keep, 0))));
+            keep -= std::max<qint64>(1, qint64(truncated.size()) - budget);
+        } while (qint64(truncated.size()) > budget && keep > 0);
+        return truncated;
+    };
 
     if (request.runVanilla) {
         std::span<const int32_t> prompt(tokens);
@@ -147,19 +176,13 @@ void EngineWorker::ask(const AskRequest& request) {
             // and the answer fit in L (at least half the window stays for the prompt).
             const qint64 budget = std::max(L / 2, L - qint64(request.maxNewTokens));
             if (n > budget) {
-                const std::string suffix =
-                    selfextend::question_prompt("", request.question.toStdString());
-                const auto questionTokens = qint64(model_->tokenize(suffix, false).size());
-                if (questionTokens + 1 >= budget) {
+                truncated = lastTokensWithin(budget);
+                if (truncated.empty()) {
                     skip = true;
                     emit failed(tr("Ask"), tr("The question alone is longer than the model's "
                                               "window; the truncated run was skipped."));
-                } else {
-                    truncated.reserve(size_t(budget));
-                    truncated.push_back(tokens.front());  // BOS
-                    truncated.insert(truncated.end(), tokens.end() - (budget - 1), tokens.end());
-                    prompt = truncated;
                 }
+                prompt = truncated;
                 settings = tr("vanilla, truncated to the last %1 of %2 prompt tokens")
                                .arg(formatCount(budget), formatCount(n));
             } else {
@@ -179,11 +202,28 @@ void EngineWorker::ask(const AskRequest& request) {
     if (request.runSelfExtend) {
         const auto mode = selfextend::AttentionMode::self_extend(request.group, request.window);
         const qint64 cap = selfextend::capacity(L, request.group, request.window);
-        const QString settings = tr("Self-Extend G=%1 W=%2, capacity %3")
-                                     .arg(request.group)
-                                     .arg(request.window)
-                                     .arg(formatCount(cap));
-        runOne(AnswerSide::SelfExtend, tokens, mode, settings, request, request.selfExtendCancel);
+        QString settings = tr("Self-Extend G=%1 W=%2, capacity %3")
+                               .arg(request.group)
+                               .arg(request.window)
+                               .arg(formatCount(cap));
+        std::span<const int32_t> prompt(tokens);
+        std::vector<int32_t> truncated;
+        bool skip = false;
+        const qint64 budget = std::max(cap / 2, cap - qint64(request.maxNewTokens));
+        if (request.selfExtendTruncated && n > budget) {
+            truncated = lastTokensWithin(budget);
+            if (truncated.empty()) {
+                skip = true;
+                emit failed(tr("Ask"), tr("The question alone is longer than the capacity; the "
+                                          "truncated Self-Extend run was skipped."));
+            }
+            prompt = truncated;
+            settings += tr(", truncated to the last %1 of %2 prompt tokens")
+                            .arg(formatCount(budget), formatCount(n));
+        }
+        if (!skip)
+            runOne(AnswerSide::SelfExtend, prompt, mode, settings, request,
+                   request.selfExtendCancel);
     }
     emit askFinished();
 }
@@ -194,35 +234,42 @@ void EngineWorker::runOne(AnswerSide side, std::span<const int32_t> promptTokens
     RunStats stats;
     stats.promptTokens = qint64(promptTokens.size());
     emit runStarted(side, settings, stats.promptTokens);
+    QElapsedTimer prefillClock;  // started with the prefill; read when a stop ends it
+    const auto stoppedDuringPrefill = [&] {
+        if (prefillClock.isValid() && stats.prefilledTokens < stats.promptTokens)
+            stats.prefillSeconds = double(prefillClock.nsecsElapsed()) / 1e9;
+    };
     try {
         if (cancel.cancelled()) throw selfextend::Cancelled();
         // The session (and its KV cache) lives only for this run, so a stopped or failed run
         // gives its memory back at once.
         const auto session = model_->new_session({stats.promptTokens + request.maxNewTokens, mode});
-        QElapsedTimer clock;
-        clock.start();
         QElapsedTimer throttle;
         throttle.start();
+        prefillClock.start();
         session->prefill(
             promptTokens,
             [&](const selfextend::Progress& p) {
+                stats.prefilledTokens = p.done;
                 if (throttle.elapsed() >= kProgressIntervalMs || p.done == p.total) {
                     throttle.restart();
                     emit prefillProgress(side, p.done, p.total, p.tokens_per_second, p.eta_seconds);
                 }
             },
             &cancel);
-        stats.prefillSeconds = double(clock.nsecsElapsed()) / 1e9;
+        stats.prefillSeconds = double(prefillClock.nsecsElapsed()) / 1e9;
+        stats.prefilledTokens = stats.promptTokens;
 
         QElapsedTimer decodeClock;
         decodeClock.start();
         qint64 generated = 0;
         bool sawText = false;
+        const bool plainPrompt = model_->chat_template().format() == selfextend::ChatFormat::Plain;
         const auto onToken = [&](const selfextend::Token& token) {
             ++generated;
             QString text = QString::fromStdString(token.text);
             bool keepGoing = !cancel.cancelled();
-            if (request.stopAtLineBreak) {
+            if (request.stopAtLineBreak && plainPrompt) {
                 // The demo model answers on one line and then invents the next document line.
                 const qsizetype lineBreak = text.indexOf(QLatin1Char('\n'));
                 if (lineBreak >= 0 && (sawText || !text.left(lineBreak).trimmed().isEmpty())) {
@@ -243,10 +290,12 @@ void EngineWorker::runOne(AnswerSide side, std::span<const int32_t> promptTokens
         stats.cancelled = cancel.cancelled();
     } catch (const selfextend::Cancelled&) {
         stats.cancelled = true;
+        stoppedDuringPrefill();
     } catch (const std::bad_alloc&) {
         stats.error = tr("Out of memory. Try a shorter document or the truncated vanilla run.");
     } catch (const std::exception& e) {
         stats.error = QString::fromUtf8(e.what());
+        stoppedDuringPrefill();
     }
     emit runFinished(side, stats);
 }

@@ -1,9 +1,11 @@
-// A dismissible strip above the work area that shows the latest error or warning. Errors are
-// shown here (and in a non-modal message box) rather than only in a blocking dialog, so that
-// long runs keep going and tests can read the message.
+// A dismissible strip above the work area: the one place errors and warnings are shown (no
+// dialog, no status-bar copy). Each message belongs to a topic, so that two problems at once (a
+// bad model and a bad document) both show, and so that a message goes away when its topic is
+// resolved (the model loads, the document opens, the question is asked).
 #pragma once
 
 #include <QFrame>
+#include <QList>
 
 class QLabel;
 
@@ -14,14 +16,27 @@ class ErrorBanner : public QFrame {
 
   public:
     enum class Kind { Error, Warning };
+    enum class Topic { Model, Document, Ask, Evaluate, Settings };
 
     explicit ErrorBanner(QWidget* parent = nullptr);
 
-    void showMessage(const QString& message, Kind kind);
-    QString message() const;
+    // Replaces the topic's message, if it had one.
+    void showMessage(const QString& message, Kind kind, Topic topic);
+    void clear(Topic topic);
+    void clearAll();
+    QString message() const;  // every message shown, one a line; empty when hidden
+    bool has(Topic topic) const;
 
   private:
+    struct Entry {
+        Topic topic;
+        Kind kind;
+        QString text;
+    };
+    void refresh();
+
     QLabel* label_;
+    QList<Entry> entries_;
 };
 
 }  // namespace studio

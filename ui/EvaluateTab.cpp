@@ -17,13 +17,16 @@
 #include <QPushButton>
 #include <QRegularExpression>
 #include <QSaveFile>
+#include <QScrollArea>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTableWidget>
 #include <QTextStream>
+#include <QToolTip>
 #include <QVBoxLayout>
 #include <QValueAxis>
 #include <algorithm>
+#include <cmath>
 
 #include "Format.h"
 #include "PasskeyHeatmap.h"
@@ -32,14 +35,29 @@
 namespace studio {
 namespace {
 
-QList<qint64> parseLengths(const QString& text) {
+struct ParsedLengths {
     QList<qint64> lengths;
+    QStringList invalid;  // entries that are not whole numbers above 1, as typed
+};
+
+ParsedLengths parseLengths(const QString& text) {
+    ParsedLengths parsed;
     for (const QString& part : text.split(QRegularExpression("[,;\\s]+"), Qt::SkipEmptyParts)) {
         bool ok = false;
         const qint64 value = part.toLongLong(&ok);
-        if (ok && value > 1 && !lengths.contains(value)) lengths << value;
+        if (!ok || value <= 1)
+            parsed.invalid << part;
+        else if (!parsed.lengths.contains(value))
+            parsed.lengths << value;
     }
-    return lengths;
+    return parsed;
+}
+
+// Labelled ticks of a log axis: the powers of `base` inside [low, high].
+int powersInside(double base, double low, double high) {
+    const double first = std::ceil(std::log(low) / std::log(base) - 1e-9);
+    const double last = std::floor(std::log(high) / std::log(base) + 1e-9);
+    return int(std::max(0.0, last - first + 1));
 }
 
 QTableWidgetItem* cell(const QString& text,
@@ -91,13 +109,16 @@ EvaluateTab::EvaluateTab(QWidget* parent)
     maxWindows_->setToolTip(tr("Windows scored per length (0: every whole window)"));
     modesLabel_->setWordWrap(true);
     stop_->setEnabled(false);
+    progress_->setObjectName("evaluationProgress");
     progress_->setRange(0, 1);
     progress_->setValue(0);
 
     table_->setHorizontalHeaderLabels(
         {tr("Length"), tr("Mode"), tr("Correct"), tr("Accuracy"), tr("Answers")});
+    // Every column as wide as its contents (the answers scroll sideways rather than being cut).
     table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    table_->horizontalHeader()->setStretchLastSection(true);
+    table_->horizontalHeader()->setStretchLastSection(false);
+    table_->setHorizontalScrollBarPolicy(Qt::ScrollBarAsNeeded);
     table_->verticalHeader()->hide();
     table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     table_->setAlternatingRowColors(true);
@@ -178,16 +199,32 @@ EvaluateTab::EvaluateTab(QWidget* parent)
     bottom->addWidget(exportCsv);
     bottom->addWidget(exportPng);
 
+    // Two tests side by side need more room than a small window has: there the page scrolls
+    // instead of squeezing its controls.
+    auto* page = new QWidget;
+    auto* pageLayout = new QVBoxLayout(page);
+    pageLayout->addWidget(split, 1);
+    pageLayout->addLayout(bottom);
+    auto* scroll = new QScrollArea;
+    scroll->setWidget(page);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
     auto* layout = new QVBoxLayout(this);
-    layout->addWidget(split, 1);
-    layout->addLayout(bottom);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(scroll);
 
     connect(runPasskey_, &QPushButton::clicked, this, &EvaluateTab::passkeyRequested);
-    connect(runPerplexity_, &QPushButton::clicked, this, [this] {
-        vanillaSeries_->clear();
-        selfExtendSeries_->clear();
-        emit perplexityRequested();
-    });
+    connect(runPerplexity_, &QPushButton::clicked, this, &EvaluateTab::perplexityRequested);
+    for (const bool selfExtend : {false, true}) {
+        connect(perplexitySeries(selfExtend), &QLineSeries::hovered, this,
+                [this, selfExtend](const QPointF& point, bool entered) {
+                    if (entered)
+                        QToolTip::showText(QCursor::pos(), pointToolTip(point, selfExtend),
+                                           chartView_);
+                    else
+                        QToolTip::hideText();
+                });
+    }
     connect(stop_, &QPushButton::clicked, this, &EvaluateTab::stopRequested);
     connect(exportCsv, &QPushButton::clicked, this, &EvaluateTab::exportCsvInteractive);
     connect(exportPng, &QPushButton::clicked, this, &EvaluateTab::exportPngInteractive);
@@ -205,9 +242,29 @@ void EvaluateTab::setBusy(bool busy) {
     runPasskey_->setEnabled(!busy);
     runPerplexity_->setEnabled(!busy);
     stop_->setEnabled(busy);
-    if (busy) {
-        progress_->setRange(0, 0);  // busy until the first progress report
+    if (busy) progress_->setRange(0, 0);  // busy until the first progress report
+}
+
+void EvaluateTab::beginPerplexityRun() {
+    previousVanilla_ = vanillaSeries_->points();
+    previousSelfExtend_ = selfExtendSeries_->points();
+    vanillaSeries_->clear();
+    selfExtendSeries_->clear();
+    perplexityRunning_ = true;
+}
+
+void EvaluateTab::finishRun(bool completed) {
+    if (!completed) {
+        // A stopped or failed run: the bar does not stay part-way, the last whole chart returns.
+        progress_->setRange(0, 1);
+        progress_->setValue(0);
+        if (perplexityRunning_) {
+            vanillaSeries_->replace(previousVanilla_);
+            selfExtendSeries_->replace(previousSelfExtend_);
+            rescaleChart();
+        }
     }
+    perplexityRunning_ = false;
 }
 
 void EvaluateTab::setProgress(qint64 done, qint64 total) {
@@ -216,10 +273,16 @@ void EvaluateTab::setProgress(qint64 done, qint64 total) {
 }
 
 QList<qint64> EvaluateTab::passkeyLengths() const {
-    return parseLengths(passkeyLengths_->text());
+    return parseLengths(passkeyLengths_->text()).lengths;
 }
 QList<qint64> EvaluateTab::perplexityLengths() const {
-    return parseLengths(perplexityLengths_->text());
+    return parseLengths(perplexityLengths_->text()).lengths;
+}
+QStringList EvaluateTab::invalidPasskeyLengths() const {
+    return parseLengths(passkeyLengths_->text()).invalid;
+}
+QStringList EvaluateTab::invalidPerplexityLengths() const {
+    return parseLengths(perplexityLengths_->text()).invalid;
 }
 int EvaluateTab::trials() const {
     return trials_->value();
@@ -254,9 +317,12 @@ void EvaluateTab::showPasskeyResults(const PasskeyResults& results) {
         accuracy->setBackground(QColor::fromHsvF(float(0.33 * r.accuracy()), 0.35f, 0.97f));
         accuracy->setForeground(Qt::black);
         table_->setItem(row, 3, accuracy);
-        table_->setItem(row, 4,
-                        cell(answers.join(QStringLiteral(", ")), Qt::AlignLeft | Qt::AlignVCenter));
+        auto* answerCell =
+            cell(answers.join(QStringLiteral(", ")), Qt::AlignLeft | Qt::AlignVCenter);
+        answerCell->setToolTip(answerCell->text());
+        table_->setItem(row, 4, answerCell);
     }
+    table_->resizeColumnsToContents();
     heatmap_->setResults(results);
 }
 
@@ -282,7 +348,48 @@ void EvaluateTab::rescaleChart() {
     axisX_->setTickAnchor(0);
     axisX_->setTickInterval(step);
     axisX_->setRange(0, maxX * 1.05);
-    axisY_->setRange(std::max(1.0, minY / 1.5), maxY * 1.5);
+    // Base 10 when the values span three decades; else base 2, the range widened until at least
+    // three powers carry labels (one labelled tick says nothing about the scale).
+    double low = std::max(1.0, minY / 1.5), high = std::max(maxY * 1.5, low * 2);
+    const double base = high / low >= 1000 ? 10 : 2;
+    while (powersInside(base, low, high) < 3) {
+        if (low > 1) low = std::max(1.0, low / base);
+        if (powersInside(base, low, high) < 3) high *= base;
+    }
+    axisY_->setBase(base);
+    axisY_->setMinorTickCount(base == 10 ? 8 : 0);
+    axisY_->setRange(low, high);
+}
+
+QList<double> EvaluateTab::perplexityTicks() const {
+    QList<double> ticks;
+    const double base = axisY_->base();
+    for (double power = std::pow(base, std::ceil(std::log(axisY_->min()) / std::log(base) - 1e-9));
+         power <= axisY_->max() * (1 + 1e-9); power *= base)
+        ticks << power;
+    return ticks;
+}
+
+QLineSeries* EvaluateTab::perplexitySeries(bool selfExtend) const {
+    return selfExtend ? selfExtendSeries_ : vanillaSeries_;
+}
+
+QList<QPointF> EvaluateTab::perplexityPoints(bool selfExtend) const {
+    return perplexitySeries(selfExtend)->points();
+}
+
+QString EvaluateTab::pointToolTip(const QPointF& point, bool selfExtend) const {
+    // The hover position lies anywhere on the line: name the measured point nearest to it.
+    const QList<QPointF> points = perplexityPoints(selfExtend);
+    if (points.isEmpty()) return {};
+    const QPointF nearest =
+        *std::min_element(points.begin(), points.end(), [&](const QPointF& a, const QPointF& b) {
+            return std::abs(a.x() - point.x()) < std::abs(b.x() - point.x());
+        });
+    return tr("%1: perplexity %2 at %3 tokens")
+        .arg(selfExtend ? tr("Self-Extend") : tr("vanilla"))
+        .arg(nearest.y(), 0, 'f', 2)
+        .arg(formatCount(qint64(nearest.x())));
 }
 
 int EvaluateTab::passkeyRowCount() const {

@@ -3,6 +3,7 @@
 // Both compare vanilla with the Self-Extend panel's current G and W.
 #pragma once
 
+#include <QPointF>
 #include <QWidget>
 
 #include "EngineTypes.h"
@@ -35,15 +36,28 @@ class EvaluateTab : public QWidget {
     void showPasskeyResults(const PasskeyResults& results);
     void addPerplexityPoint(qint64 length, bool selfExtend, double perplexity);
 
+    // A perplexity run starts: the chart is cleared for its points, the previous ones kept
+    // until it completes. finishRun(false) (stopped or failed) puts them back and resets the bar.
+    void beginPerplexityRun();
+    void finishRun(bool completed);
+
     bool exportCsv(const QString& path) const;
     bool exportPng(const QString& path);
     int passkeyRowCount() const;
     int perplexityPointCount() const;
+    QList<QPointF> perplexityPoints(bool selfExtend) const;
+    QLineSeries* perplexitySeries(bool selfExtend) const;
+    // The values the perplexity axis labels (powers of its base inside its range).
+    QList<double> perplexityTicks() const;
+    // What hovering the chart near `point` of a series shows.
+    QString pointToolTip(const QPointF& point, bool selfExtend) const;
 
-    // Parsed from the line edits; invalid entries are skipped.
+    // Parsed from the line edits; the entries that are not lengths are listed apart.
     QList<qint64> passkeyLengths() const;
     QList<double> passkeyDepths() const;
     QList<qint64> perplexityLengths() const;
+    QStringList invalidPasskeyLengths() const;
+    QStringList invalidPerplexityLengths() const;
     int trials() const;
     int maxWindows() const;
 
@@ -76,6 +90,10 @@ class EvaluateTab : public QWidget {
     QProgressBar* progress_;
     QPushButton* stop_;
     PasskeyResults passkeyResults_;
+    // The chart before the running perplexity run, restored if that run does not complete.
+    QList<QPointF> previousVanilla_;
+    QList<QPointF> previousSelfExtend_;
+    bool perplexityRunning_ = false;
 };
 
 }  // namespace studio

@@ -2,12 +2,25 @@
 #pragma once
 
 #include <QLocale>
+#include <QRegularExpression>
 #include <QString>
 
 namespace studio {
 
 inline QString formatCount(qint64 n) {
     return QLocale().toString(n);
+}
+
+// The engine's messages group digits with spaces (12 345); the widgets use the locale's grouping.
+inline QString withLocaleCounts(QString text) {
+    static const QRegularExpression grouped(QStringLiteral("\\b\\d{1,3}(?: \\d{3})+\\b"));
+    for (auto match = grouped.match(text); match.hasMatch();
+         match = grouped.match(text, match.capturedStart())) {
+        const QString number = formatCount(match.captured().remove(QLatin1Char(' ')).toLongLong());
+        text.replace(match.capturedStart(), match.capturedLength(), number);
+        if (number.contains(QLatin1Char(' '))) break;  // a locale that groups with spaces itself
+    }
+    return text;
 }
 
 inline QString formatBytes(quint64 bytes) {

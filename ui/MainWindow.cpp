@@ -1,5 +1,6 @@
 #include "MainWindow.h"
 
+#include <ctime>
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
@@ -10,6 +11,8 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QPushButton>
+#include <QScreen>
 #include <QScrollArea>
 #include <QSettings>
 #include <QSplitter>
@@ -19,6 +22,7 @@
 #include <QTimer>
 #include <QToolBar>
 #include <QVBoxLayout>
+#include <algorithm>
 
 #include "AnswerPane.h"
 #include "ComparePane.h"
@@ -36,6 +40,11 @@ namespace studio {
 namespace {
 
 constexpr int kMaxRecent = 8;
+// The smallest window in which nothing is cut off, and the largest first size: both fit a
+// 1366×768 laptop screen with its panels.
+constexpr QSize kMinimumWindow(800, 500);
+constexpr QSize kLargestFirstWindow(1280, 700);
+using Topic = ErrorBanner::Topic;
 const QString kDocumentFilter =
     QObject::tr("Documents (*.txt *.md *.markdown *.html *.htm *.pdf);;All files (*)");
 
@@ -103,10 +112,12 @@ MainWindow::MainWindow(QWidget* parent)
 
     connect(documentPane_, &DocumentPane::openRequested, this, &MainWindow::openDocumentDialog);
     connect(modelPanel_, &ModelPanel::openRequested, this, &MainWindow::openModelDialog);
-    connect(comparePane_, &ComparePane::askRequested, this, &MainWindow::ask);
+    connect(comparePane_, &ComparePane::askRequested, this, [this] { ask(); });
     connect(comparePane_, &ComparePane::stopRequested, this, &MainWindow::stopAll);
     connect(comparePane_, &ComparePane::maxNewTokensChanged, this, [this](int tokens) {
         selfExtendPanel_->setAnswerReserve(tokens);
+        // A longer answer may no longer fit: then G and W follow (unless pinned).
+        if (!selfExtendPanel_->fits()) selfExtendPanel_->fitDocument();
         updateDerivedState();
     });
     connect(comparePane_->vanillaPane(), &AnswerPane::stopRequested, this,
@@ -115,21 +126,33 @@ MainWindow::MainWindow(QWidget* parent)
             [this] { selfExtendCancel_.cancel(); });
     connect(comparePane_->vanillaPane(), &AnswerPane::truncatedChanged, this,
             &MainWindow::updateDerivedState);
-    connect(selfExtendPanel_, &SelfExtendPanel::settingsChanged, this,
-            &MainWindow::updateDerivedState);
+    connect(selfExtendPanel_, &SelfExtendPanel::settingsChanged, this, [this] {
+        if (selfExtendPanel_->window() < trainingWindow_) banner_->clear(Topic::Settings);
+        updateDerivedState();
+    });
+    connect(selfExtendPanel_, &SelfExtendPanel::windowClamped, this,
+            [this](int requested, qint64 window) {
+                showWarning(tr("W = %1 is larger than this model's training window L = %2: it was "
+                               "lowered to W = %2, which extends nothing (the capacity is then "
+                               "L). Choose a smaller W or press Auto.")
+                                .arg(formatCount(requested), formatCount(window)),
+                            Topic::Settings);
+            });
     connect(evaluateTab_, &EvaluateTab::passkeyRequested, this, &MainWindow::runPasskey);
     connect(evaluateTab_, &EvaluateTab::perplexityRequested, this, &MainWindow::runPerplexity);
     connect(evaluateTab_, &EvaluateTab::stopRequested, this,
             [this] { evaluationCancel_.cancel(); });
-    connect(evaluateTab_, &EvaluateTab::exportFailed, this, &MainWindow::showError);
+    connect(evaluateTab_, &EvaluateTab::exportFailed, this,
+            [this](const QString& message) { showError(message, Topic::Evaluate); });
 
     worker_->moveToThread(&workerThread_);
     connect(&workerThread_, &QThread::finished, worker_, &QObject::deleteLater);
     workerThread_.start();
 
+    setMinimumSize(kMinimumWindow);
     restoreSettings();
     updateDerivedState();
-    statusBar()->showMessage(tr("Ready"));
+    statusBar()->showMessage(tr("Ready"), 3000);
 }
 
 MainWindow::~MainWindow() {
@@ -155,7 +178,10 @@ void MainWindow::connectWorker() {
     connect(worker_, &EngineWorker::modelLoaded, this, [this](const ModelSummary& model) {
         hasModel_ = true;
         trainingWindow_ = model.trainingWindow;
+        banner_->clear(Topic::Model);
         modelPanel_->setModel(model);
+        selfExtendPanel_->setPromptFraming(model.promptFramingTokens);
+        comparePane_->setPlainPromptFormat(model.chatFormat == QLatin1String("plain"));
         selfExtendPanel_->setTrainingWindow(model.trainingWindow);
         documentPane_->setTrainingWindow(model.trainingWindow);
         addRecent(QStringLiteral("recentModels"), model.path);
@@ -167,23 +193,30 @@ void MainWindow::connectWorker() {
     });
     connect(worker_, &EngineWorker::modelLoadFailed, this,
             [this](const QString& path, const QString& message) {
-                hasModel_ = false;
                 modelPanel_->setLoadFailed(message);
-                showError(
-                    tr("Could not load the model %1: %2").arg(QFileInfo(path).fileName(), message));
+                hasModel_ = modelPanel_->hasModel();  // the previous model, when there was one
+                const QString kept =
+                    hasModel_ ? tr(" Still using %1.").arg(modelPanel_->model().name) : QString();
+                statusBar()->clearMessage();  // "Loading …" is over; the banner says why
+                showError(tr("Could not load the model %1: %2.%3")
+                              .arg(QFileInfo(path).fileName(), message, kept),
+                          Topic::Model);
                 updateDerivedState();
             });
     connect(worker_, &EngineWorker::documentLoaded, this, [this](const DocumentInfo& document) {
         --pendingDocumentLoads_;
         hasDocument_ = true;
         documentTokens_ = -1;
+        banner_->clear(Topic::Document);
+        statusBar()->showMessage(tr("Opened %1").arg(QFileInfo(document.path).fileName()), 4000);
         documentPane_->setDocument(document);
         setWindowTitle(tr("%1 — SelfExtend Studio").arg(QFileInfo(document.path).fileName()));
         addRecent(QStringLiteral("recentDocuments"), document.path);
         QSettings().setValue(QStringLiteral("document"), document.path);
         if (document.hadInvalidUtf8)
             showWarning(tr("%1 is not valid UTF-8: it was decoded with replacement characters (�).")
-                            .arg(QFileInfo(document.path).fileName()));
+                            .arg(QFileInfo(document.path).fileName()),
+                        Topic::Document);
         updateDerivedState();
         emit documentReady();
         maybeStartPendingAsk();
@@ -192,13 +225,17 @@ void MainWindow::connectWorker() {
         documentTokens_ = tokens;
         documentPane_->setTokenCount(tokens);
         updateDerivedState();
+        // G and W that fit this document (and model), unless the user pinned them.
+        selfExtendPanel_->fitDocument();
         maybeStartPendingAsk();
     });
     connect(worker_, &EngineWorker::documentLoadFailed, this,
             [this](const QString& path, const QString& message) {
                 --pendingDocumentLoads_;
                 documentPane_->setTokenCount(documentTokens_);
-                showError(tr("Could not open %1: %2").arg(QFileInfo(path).fileName(), message));
+                statusBar()->clearMessage();  // "Opening …" is over; the banner says why
+                showError(tr("Could not open %1: %2").arg(QFileInfo(path).fileName(), message),
+                          Topic::Document);
                 maybeStartPendingAsk();
             });
 
@@ -207,7 +244,8 @@ void MainWindow::connectWorker() {
                                            : comparePane_->selfExtendPane();
     };
     connect(worker_, &EngineWorker::runStarted, this,
-            [pane](AnswerSide side, const QString& settings, qint64 tokens) {
+            [this, pane](AnswerSide side, const QString& settings, qint64 tokens) {
+                answered_[int(side)] = asked_;
                 pane(side)->begin(settings, tokens);
             });
     connect(worker_, &EngineWorker::prefillProgress, this,
@@ -218,20 +256,22 @@ void MainWindow::connectWorker() {
             [pane](AnswerSide side, const QString& text, qint64 generated, double rate) {
                 pane(side)->appendToken(text, generated, rate);
             });
-    connect(
-        worker_, &EngineWorker::runFinished, this,
-        [this, pane](AnswerSide side, const RunStats& stats) {
-            pane(side)->finish(stats);
-            if (!stats.error.isEmpty())
-                showError(tr("%1 run failed: %2")
-                              .arg(side == AnswerSide::Vanilla ? tr("Vanilla") : tr("Self-Extend"),
-                                   stats.error));
-        });
+    connect(worker_, &EngineWorker::runFinished, this,
+            [this, pane](AnswerSide side, const RunStats& stats) {
+                pane(side)->finish(stats);
+                if (!stats.error.isEmpty())
+                    showError(
+                        tr("%1 run failed: %2")
+                            .arg(side == AnswerSide::Vanilla ? tr("Vanilla") : tr("Self-Extend"),
+                                 stats.error),
+                        Topic::Ask);
+            });
     connect(worker_, &EngineWorker::askFinished, this, [this] {
         asking_ = false;
         for (auto* answer : {comparePane_->vanillaPane(), comparePane_->selfExtendPane()})
             if (answer->isRunning()) answer->markNotRun();
         updateBusy();
+        updateStaleness();
         statusBar()->showMessage(tr("Answers finished"), 5000);
         emit askDone();
         if (!screenshotPath_.isEmpty()) finishScreenshot();
@@ -244,6 +284,7 @@ void MainWindow::connectWorker() {
             &EvaluateTab::addPerplexityPoint);
     connect(worker_, &EngineWorker::evaluationFinished, this, [this](bool cancelled) {
         evaluating_ = false;
+        evaluateTab_->finishRun(!cancelled && !evaluationFailed_);
         updateBusy();
         statusBar()->showMessage(cancelled ? tr("Evaluation stopped") : tr("Evaluation finished"),
                                  5000);
@@ -251,7 +292,10 @@ void MainWindow::connectWorker() {
     });
     connect(worker_, &EngineWorker::failed, this,
             [this](const QString& context, const QString& message) {
-                showError(tr("%1: %2").arg(context, message));
+                if (evaluating_) evaluationFailed_ = true;
+                showError(tr("%1: %2").arg(context, message), evaluating_ ? Topic::Evaluate
+                                                              : asking_   ? Topic::Ask
+                                                                          : Topic::Document);
             });
 }
 
@@ -264,6 +308,18 @@ void MainWindow::createActions() {
     auto* openModelAction = file->addAction(style()->standardIcon(QStyle::SP_DriveHDIcon),
                                             tr("Open &Model…"), this, &MainWindow::openModelDialog);
     openModelAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    // The bundled demo model and every model fetched into a models folder, one click away.
+    QMenu* models = file->addMenu(tr("&Models"));
+    connect(models, &QMenu::aboutToShow, this, [this, models] {
+        models->clear();
+        for (const QString& path : findModelFiles())
+            models->addAction(QFileInfo(path).fileName(), this, [this, path] { openModel(path); })
+                ->setToolTip(path);
+        models->addSeparator();
+        // Where models are looked for (tools/fetch-models.sh fills the checkout's models/).
+        for (const QString& folder : modelFolders())
+            models->addAction(tr("Looked for in %1").arg(folder))->setEnabled(false);
+    });
     QMenu* recentDocuments = file->addMenu(tr("Recent &Documents"));
     QMenu* recentModels = file->addMenu(tr("Recent M&odels"));
     connect(recentDocuments, &QMenu::aboutToShow, this,
@@ -276,7 +332,8 @@ void MainWindow::createActions() {
 
     QMenu* run = menuBar()->addMenu(tr("&Run"));
     askAction_ = run->addAction(style()->standardIcon(QStyle::SP_MediaPlay), tr("&Ask"), this,
-                                &MainWindow::ask);
+                                [this] { ask(); });
+    askAction_->setObjectName("askAction");
     askAction_->setShortcuts(
         {QKeySequence(Qt::CTRL | Qt::Key_Return), QKeySequence(Qt::CTRL | Qt::Key_Enter)});
     stopAction_ = run->addAction(style()->standardIcon(QStyle::SP_MediaStop), tr("&Stop"), this,
@@ -309,11 +366,12 @@ void MainWindow::createActions() {
 
 void MainWindow::start(const StartupOptions& options) {
     const QSettings settings;
+    // The command line pins what it sets: documents and models then leave it alone.
     if (options.group) selfExtendPanel_->setGroup(*options.group);
     if (options.window) selfExtendPanel_->setWindow(*options.window);
+    selfExtendPanel_->pin(options.group.has_value(), options.window.has_value());
     pendingQuestion_ = options.askQuestion;
     screenshotPath_ = options.screenshotPath;
-    autoPickPending_ = !pendingQuestion_.isEmpty() && !options.group;
     if (!pendingQuestion_.isEmpty()) comparePane_->setQuestion(pendingQuestion_);
 
     QString model = options.modelPath;
@@ -324,7 +382,8 @@ void MainWindow::start(const StartupOptions& options) {
     if (model.isEmpty())
         showError(tr("The bundled demo model (%1) was not found. Open a GGUF model with "
                      "File ▸ Open Model.")
-                      .arg(kDemoModelFile));
+                      .arg(kDemoModelFile),
+                  Topic::Model);
     else
         openModel(model);
 
@@ -362,19 +421,36 @@ void MainWindow::openModelDialog() {
     if (!path.isEmpty()) openModel(path);
 }
 
-void MainWindow::ask() {
+void MainWindow::ask(FitChoice choice) {
     if (asking_) return;
+    if (const QString blocked = askBlockedReason(); !blocked.isEmpty()) {
+        showError(blocked, Topic::Ask);
+        askBlockedShown_ = true;  // cleared when a model and document are there
+        return;
+    }
     if (!comparePane_->vanillaPane()->isEnabledForRuns() &&
         !comparePane_->selfExtendPane()->isEnabledForRuns()) {
-        showError(tr("Both answers are switched off: tick Vanilla or Self-Extend."));
+        showError(tr("Both answers are switched off: tick Vanilla or Self-Extend."), Topic::Ask);
         return;
     }
     AskRequest request;
     request.question = comparePane_->question();
     if (request.question.isEmpty()) {
-        showError(tr("Type a question first."));
+        showError(tr("Type a question first."), Topic::Ask);
         return;
     }
+    // Past the capacity Self-Extend reads positions it was never trained on: ask first.
+    if (comparePane_->selfExtendPane()->isEnabledForRuns() && !selfExtendPanel_->fits()) {
+        if (choice == FitChoice::FitNow) selfExtendPanel_->autoPick();
+        if (choice == FitChoice::AskFirst ||
+            (choice == FitChoice::FitNow && !selfExtendPanel_->fits())) {
+            askFit();
+            return;
+        }
+        request.selfExtendTruncated = choice == FitChoice::Truncate;
+    }
+    if (fitBox_) fitBox_->close();
+    banner_->clear(Topic::Ask);
     request.maxNewTokens = comparePane_->maxNewTokens();
     request.sampling = comparePane_->sampling();
     request.stopAtLineBreak = comparePane_->stopAtLineBreak();
@@ -383,6 +459,7 @@ void MainWindow::ask() {
     request.runSelfExtend = comparePane_->selfExtendPane()->isEnabledForRuns();
     request.group = selfExtendPanel_->group();
     request.window = selfExtendPanel_->window();
+    asked_ = {documentPane_->path(), modelPanel_->model().path, request.group, request.window};
     vanillaCancel_ = request.vanillaCancel;
     selfExtendCancel_ = request.selfExtendCancel;
     for (auto* answer : {comparePane_->vanillaPane(), comparePane_->selfExtendPane()}) {
@@ -397,6 +474,50 @@ void MainWindow::ask() {
     emit askRequested(request);
 }
 
+void MainWindow::askFit() {
+    const selfextend::AutoChoice choice = selfExtendPanel_->autoChoice();
+    const QString needed = formatCount(selfExtendPanel_->requiredTokens());
+    const QString settings = tr("G = %1, W = %2")
+                                 .arg(selfExtendPanel_->group())
+                                 .arg(formatCount(selfExtendPanel_->window()));
+    QString text;
+    if (choice.fits)
+        text = tr("The document does not fit: %1 tokens are needed and the capacity at %2 is %3. "
+                  "Self-Extend would read positions it was never trained on.")
+                   .arg(needed, settings, formatCount(selfExtendPanel_->capacity()));
+    else
+        text = tr("The document cannot fit at any G up to %1. %2")
+                   .arg(selfextend::kLargestAutoGroup)
+                   .arg(withLocaleCounts(QString::fromStdString(choice.explanation)));
+    if (!fitBox_) {
+        fitBox_ = new QMessageBox(QMessageBox::Question, tr("Document too long"), QString(),
+                                  QMessageBox::NoButton, this);
+        fitBox_->setObjectName("fitBox");
+        fitBox_->setAttribute(Qt::WA_DeleteOnClose);
+        fitBox_->setWindowModality(Qt::NonModal);  // long runs and tests carry on
+    }
+    for (QAbstractButton* button : fitBox_->buttons()) fitBox_->removeButton(button);
+    fitBox_->setText(text);
+    fitBox_->setInformativeText(
+        tr("Truncate drops the start of the document and keeps the question, as the truncated "
+           "vanilla run does."));
+    const auto addChoice = [this](const QString& label, const char* name, FitChoice fit,
+                                  QMessageBox::ButtonRole role) {
+        QPushButton* button = fitBox_->addButton(label, role);
+        button->setObjectName(name);
+        connect(button, &QPushButton::clicked, this, [this, fit] { ask(fit); });
+        return button;
+    };
+    if (choice.fits)
+        fitBox_->setDefaultButton(addChoice(
+            tr("Fit now (G = %1, W = %2)").arg(choice.group).arg(formatCount(choice.window)),
+            "fitNowButton", FitChoice::FitNow, QMessageBox::AcceptRole));
+    addChoice(tr("Truncate"), "truncateButton", FitChoice::Truncate, QMessageBox::ActionRole);
+    addChoice(tr("Run anyway"), "runAnywayButton", FitChoice::RunAnyway, QMessageBox::ActionRole);
+    fitBox_->addButton(QMessageBox::Cancel);
+    fitBox_->show();
+}
+
 void MainWindow::stopAll() {
     // Direct calls, not queued: the worker is busy inside the very loop that must see them.
     vanillaCancel_.cancel();
@@ -406,6 +527,14 @@ void MainWindow::stopAll() {
 
 void MainWindow::runPasskey() {
     if (evaluating_) return;
+    if (const QStringList bad = evaluateTab_->invalidPasskeyLengths(); !bad.isEmpty()) {
+        showError(tr("Not prompt lengths: %1. Give whole numbers of tokens above 1, separated by "
+                     "commas.")
+                      .arg(bad.join(QStringLiteral(", "))),
+                  Topic::Evaluate);
+        return;
+    }
+    banner_->clear(Topic::Evaluate);
     PasskeyRequest request;
     request.lengths = evaluateTab_->passkeyLengths();
     request.depths = evaluateTab_->passkeyDepths();
@@ -413,37 +542,132 @@ void MainWindow::runPasskey() {
     request.group = selfExtendPanel_->group();
     request.window = selfExtendPanel_->window();
     if (request.lengths.isEmpty()) {
-        showError(tr("Enter at least one prompt length for the pass-key test."));
+        showError(tr("Enter at least one prompt length for the pass-key test."), Topic::Evaluate);
         return;
     }
-    evaluationCancel_ = request.cancel;
-    evaluating_ = true;
-    updateBusy();
-    emit passkeyRequested(request);
+    confirmLengths(request.lengths, [this, request] {
+        banner_->clear(Topic::Evaluate);
+        evaluationCancel_ = request.cancel;
+        evaluating_ = true;
+        evaluationFailed_ = false;
+        updateBusy();
+        emit passkeyRequested(request);
+    });
 }
 
 void MainWindow::runPerplexity() {
     if (evaluating_) return;
+    if (const QStringList bad = evaluateTab_->invalidPerplexityLengths(); !bad.isEmpty()) {
+        showError(tr("Not window lengths: %1. Give whole numbers of tokens above 1, separated by "
+                     "commas.")
+                      .arg(bad.join(QStringLiteral(", "))),
+                  Topic::Evaluate);
+        return;
+    }
+    banner_->clear(Topic::Evaluate);
     PerplexityRequest request;
     request.lengths = evaluateTab_->perplexityLengths();
     request.maxWindows = evaluateTab_->maxWindows();
     request.group = selfExtendPanel_->group();
     request.window = selfExtendPanel_->window();
     if (request.lengths.isEmpty()) {
-        showError(tr("Enter at least one window length for the perplexity run."));
+        showError(tr("Enter at least one window length for the perplexity run."), Topic::Evaluate);
         return;
     }
-    evaluationCancel_ = request.cancel;
-    evaluating_ = true;
-    updateBusy();
-    emit perplexityRequested(request);
+    confirmLengths(request.lengths, [this, request] {
+        banner_->clear(Topic::Evaluate);
+        evaluationCancel_ = request.cancel;
+        evaluating_ = true;
+        evaluationFailed_ = false;
+        evaluateTab_->beginPerplexityRun();
+        updateBusy();
+        emit perplexityRequested(request);
+    });
+}
+
+void MainWindow::confirmLengths(const QList<qint64>& lengths, const std::function<void()>& start) {
+    const qint64 capacity = selfExtendPanel_->capacity();
+    QStringList past;
+    for (const qint64 length : lengths)
+        if (length > capacity) past << formatCount(length);
+    if (past.isEmpty()) {
+        start();
+        return;
+    }
+    if (capacityBox_) capacityBox_->close();
+    capacityBox_ = new QMessageBox(
+        QMessageBox::Warning, tr("Past the capacity"),
+        tr("Self-Extend at G = %1, W = %2 holds %3 tokens; %4 %5 past it, where it reads "
+           "positions it was never trained on and will fail. Raise G or press Auto to measure "
+           "inside the capacity.")
+            .arg(selfExtendPanel_->group())
+            .arg(formatCount(selfExtendPanel_->window()), formatCount(capacity),
+                 past.join(QStringLiteral(", ")), past.size() == 1 ? tr("is") : tr("are")),
+        QMessageBox::Cancel, this);
+    capacityBox_->setObjectName("capacityBox");
+    capacityBox_->setAttribute(Qt::WA_DeleteOnClose);
+    capacityBox_->setWindowModality(Qt::NonModal);
+    QPushButton* run = capacityBox_->addButton(tr("Run anyway"), QMessageBox::AcceptRole);
+    run->setObjectName("runAnywayButton");
+    connect(run, &QPushButton::clicked, this, [this, start] {
+        if (!evaluating_) start();
+    });
+    capacityBox_->show();
+}
+
+QString MainWindow::askBlockedReason() const {
+    if (!hasModel_) return tr("Load a model first (File ▸ Open Model).");
+    if (!hasDocument_)
+        return tr(
+            "Open a document first: the answers are about a document (File ▸ Open "
+            "Document, Ctrl+O).");
+    if (documentTokens_ < 0) return tr("Counting the document's tokens…");
+    return {};
 }
 
 void MainWindow::updateBusy() {
+    const QString blocked = askBlockedReason();
+    if (blocked.isEmpty() && askBlockedShown_) {
+        banner_->clear(Topic::Ask);
+        askBlockedShown_ = false;
+    }
     comparePane_->setBusy(asking_);
+    comparePane_->setAskBlocked(blocked);
     evaluateTab_->setBusy(evaluating_);
-    askAction_->setEnabled(!asking_);
+    askAction_->setEnabled(!asking_ && blocked.isEmpty());
+    askAction_->setToolTip(blocked.isEmpty() ? tr("Ask (Ctrl+Return)") : blocked);
     stopAction_->setEnabled(asking_ || evaluating_);
+}
+
+void MainWindow::updateStaleness() {
+    const QString document = documentPane_->path();
+    const QString model = modelPanel_->hasModel() ? modelPanel_->model().path : QString();
+    for (const AnswerSide side : {AnswerSide::Vanilla, AnswerSide::SelfExtend}) {
+        AnswerPane* pane = side == AnswerSide::Vanilla ? comparePane_->vanillaPane()
+                                                       : comparePane_->selfExtendPane();
+        const std::optional<AnswerContext>& asked = answered_[int(side)];
+        if (!asked || pane->isRunning() || !pane->hasResult()) {
+            pane->setStale({});
+            continue;
+        }
+        // Vanilla ignores G and W: only the document and the model make its answer stale.
+        const bool selfExtend = side == AnswerSide::SelfExtend;
+        QStringList changed;
+        if (asked->document != document) changed << tr("document");
+        if (asked->model != model) changed << tr("model");
+        if (selfExtend && (asked->group != selfExtendPanel_->group() ||
+                           asked->window != selfExtendPanel_->window()))
+            changed << tr("G and W");
+        pane->setStale(
+            changed.isEmpty()
+                ? QString()
+                : tr("Stale: answered for %1 with %2%3; the %4 changed since. Ask again.")
+                      .arg(QFileInfo(asked->document).fileName(),
+                           QFileInfo(asked->model).completeBaseName(),
+                           selfExtend ? tr(", G=%1 W=%2").arg(asked->group).arg(asked->window)
+                                      : QString(),
+                           changed.join(tr(" and "))));
+    }
 }
 
 void MainWindow::updateDerivedState() {
@@ -475,14 +699,17 @@ void MainWindow::updateDerivedState() {
                                                                 : selfExtendPanel_->fits()
                                                                     ? tr(" (fits)")
                                                                     : tr(" (does not fit)")));
+    updateStaleness();
+    updateBusy();
 }
 
 void MainWindow::maybeStartPendingAsk() {
     if (pendingQuestion_.isEmpty() || !hasModel_ || pendingDocumentLoads_ > 0) return;
     if (hasDocument_ && documentTokens_ < 0) return;  // wait for the token count
-    if (autoPickPending_) selfExtendPanel_->autoPick();
     pendingQuestion_.clear();
-    ask();
+    // G and W were fitted to the document unless the command line pinned them; the screenshot
+    // mode runs what it was given.
+    ask(screenshotPath_.isEmpty() ? FitChoice::AskFirst : FitChoice::RunAnyway);
 }
 
 void MainWindow::finishScreenshot() {
@@ -490,6 +717,9 @@ void MainWindow::finishScreenshot() {
     screenshotPath_.clear();
     qInfo("vanilla: %s", qPrintable(comparePane_->vanillaPane()->answer().simplified()));
     qInfo("self-extend: %s", qPrintable(comparePane_->selfExtendPane()->answer().simplified()));
+    { timespec ts{}; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); qInfo("gui thread cpu %.3f s", ts.tv_sec + ts.tv_nsec / 1e9); }
+    qInfo("vanilla run: %s", qPrintable(comparePane_->vanillaPane()->statusText()));
+    qInfo("self-extend run: %s", qPrintable(comparePane_->selfExtendPane()->statusText()));
     // One more turn of the event loop so the last tokens and labels are painted.
     QTimer::singleShot(200, this, [this, path] {
         const bool saved = grab().save(path, "PNG");
@@ -498,20 +728,10 @@ void MainWindow::finishScreenshot() {
     });
 }
 
-void MainWindow::showError(const QString& message) {
+void MainWindow::showError(const QString& message, Topic topic) {
+    // One place: the banner (no dialog, no status-bar copy), until its topic is resolved.
     lastError_ = message;
-    banner_->showMessage(message, ErrorBanner::Kind::Error);
-    statusBar()->showMessage(message, 10000);
-    // Non-modal, so long runs and tests carry on; one box is reused for a burst of errors.
-    if (!errorBox_) {
-        errorBox_ = new QMessageBox(QMessageBox::Warning, tr("SelfExtend Studio"), message,
-                                    QMessageBox::Ok, this);
-        errorBox_->setObjectName("errorBox");
-        errorBox_->setAttribute(Qt::WA_DeleteOnClose);
-        errorBox_->setWindowModality(Qt::NonModal);
-    }
-    errorBox_->setText(message);
-    errorBox_->show();
+    banner_->showMessage(message, ErrorBanner::Kind::Error, topic);
     emit errorShown(message);
     if (!screenshotPath_.isEmpty() && !hasModel_) {
         screenshotPath_.clear();
@@ -519,9 +739,12 @@ void MainWindow::showError(const QString& message) {
     }
 }
 
-void MainWindow::showWarning(const QString& message) {
-    banner_->showMessage(message, ErrorBanner::Kind::Warning);
-    statusBar()->showMessage(message, 10000);
+void MainWindow::showWarning(const QString& message, Topic topic) {
+    banner_->showMessage(message, ErrorBanner::Kind::Warning, topic);
+}
+
+QString MainWindow::bannerText() const {
+    return banner_->message();
 }
 
 void MainWindow::addRecent(const QString& key, const QString& path) const {
@@ -551,7 +774,7 @@ void MainWindow::restoreSettings() {
     const QSettings settings;
     const int line = fontMetrics().height();
     if (!restoreGeometry(settings.value(QStringLiteral("geometry")).toByteArray()))
-        resize(line * 100, line * 62);  // font-relative, so 200% scaling gets a 200% window
+        resize(firstWindowSize(screen() ? screen()->availableGeometry().size() : kMinimumWindow));
     if (!mainSplit_->restoreState(settings.value(QStringLiteral("mainSplit")).toByteArray()))
         mainSplit_->setSizes({line * 28, line * 72});
     rightSplit_->restoreState(settings.value(QStringLiteral("rightSplit")).toByteArray());
@@ -569,6 +792,14 @@ void MainWindow::restoreSettings() {
         settings.value(QStringLiteral("selfExtendEnabled"), true).toBool());
     modelPanel_->setDevice(settings.value(QStringLiteral("device"), 0).toInt());
     selfExtendPanel_->setAnswerReserve(comparePane_->maxNewTokens());
+}
+
+QSize MainWindow::firstWindowSize(const QSize& available) {
+    // Inside the screen with a margin; sizes are device-independent pixels, so 200% scaling
+    // doubles them on the screen as it should.
+    return QSize(std::min(kLargestFirstWindow.width(), available.width() * 95 / 100),
+                 std::min(kLargestFirstWindow.height(), available.height() * 90 / 100))
+        .expandedTo(kMinimumWindow);
 }
 
 void MainWindow::saveSettings() const {

@@ -5,8 +5,11 @@
 #include <QMainWindow>
 #include <QPointer>
 #include <QThread>
+#include <functional>
+#include <optional>
 
 #include "EngineTypes.h"
+#include "ErrorBanner.h"
 #include "StartupOptions.h"
 
 class QAction;
@@ -20,7 +23,6 @@ namespace studio {
 class ComparePane;
 class DocumentPane;
 class EngineWorker;
-class ErrorBanner;
 class EvaluateTab;
 class ModelPanel;
 class SelfExtendPanel;
@@ -34,8 +36,11 @@ class MainWindow : public QMainWindow {
 
     // Loads the model and document the options (or the saved settings) name.
     void start(const StartupOptions& options);
+    // The size of a first window (no saved geometry) on a screen with this much room.
+    static QSize firstWindowSize(const QSize& available);
 
     QString lastError() const { return lastError_; }
+    QString bannerText() const;  // every error and warning shown, one a line
     bool hasModel() const { return hasModel_; }
     bool isAsking() const { return asking_; }
     bool isEvaluating() const { return evaluating_; }
@@ -46,10 +51,14 @@ class MainWindow : public QMainWindow {
     ComparePane* comparePane() const { return comparePane_; }
     EvaluateTab* evaluateTab() const { return evaluateTab_; }
 
+    // What Ask does when the document does not fit the Self-Extend capacity. AskFirst shows a
+    // non-modal question (objectName "fitBox") whose buttons call ask again with the choice.
+    enum class FitChoice { AskFirst, FitNow, Truncate, RunAnyway };
+
   public slots:
     void openDocument(const QString& path);
     void openModel(const QString& path);
-    void ask();
+    void ask(FitChoice choice = FitChoice::AskFirst);
     void stopAll();
     void runPasskey();
     void runPerplexity();
@@ -80,9 +89,15 @@ class MainWindow : public QMainWindow {
     void saveSettings() const;
     void addRecent(const QString& key, const QString& path) const;
     void fillRecentMenu(QMenu* menu, const QString& key, bool models);
-    void showError(const QString& message);
-    void showWarning(const QString& message);
+    void showError(const QString& message, ErrorBanner::Topic topic);
+    void showWarning(const QString& message, ErrorBanner::Topic topic);
+    void askFit();
+    // Runs `start` at once, or after the user confirms lengths past the capacity (a non-modal
+    // question, objectName "capacityBox").
+    void confirmLengths(const QList<qint64>& lengths, const std::function<void()>& start);
+    QString askBlockedReason() const;
     void updateDerivedState();
+    void updateStaleness();
     void updateBusy();
     void maybeStartPendingAsk();
     void finishScreenshot();
@@ -101,7 +116,8 @@ class MainWindow : public QMainWindow {
     QTabWidget* tabs_;
     QSplitter* mainSplit_;
     QSplitter* rightSplit_;
-    QPointer<QMessageBox> errorBox_;
+    QPointer<QMessageBox> fitBox_;
+    QPointer<QMessageBox> capacityBox_;
     QAction* askAction_ = nullptr;
     QAction* stopAction_ = nullptr;
 
@@ -117,10 +133,20 @@ class MainWindow : public QMainWindow {
     int pendingDocumentLoads_ = 0;
     bool asking_ = false;
     bool evaluating_ = false;
+    bool evaluationFailed_ = false;
+    bool askBlockedShown_ = false;  // the banner says why Ask cannot run
+    // What each shown answer was asked with, to mark it stale when that changes.
+    struct AnswerContext {
+        QString document;
+        QString model;
+        int group = 0;
+        int window = 0;
+    };
+    AnswerContext asked_;                       // the running (or last) request's
+    std::optional<AnswerContext> answered_[2];  // per AnswerSide, once its run began
     QString lastError_;
     QString pendingQuestion_;
     QString screenshotPath_;
-    bool autoPickPending_ = false;
 };
 
 }  // namespace studio

@@ -119,22 +119,29 @@ void ModelPanel::setModel(const ModelSummary& model) {
     progress_->hide();
     name_->setText(model.name.isEmpty() ? QFileInfo(model.path).completeBaseName() : model.name);
     name_->setToolTip(model.path);
-    architecture_->setText(tr("%1 · %2 layers · %3 heads (%4 KV) · vocab %5")
+    architecture_->setText(tr("%1 · %2 layers · %3 heads (%4 KV) · vocab %5 · %6 prompt format")
                                .arg(model.architecture)
                                .arg(model.layers)
                                .arg(model.heads)
                                .arg(model.headsKv)
-                               .arg(formatCount(model.vocabSize)));
+                               .arg(formatCount(model.vocabSize))
+                               .arg(model.chatFormat));
+    architecture_->setToolTip(model.chatNote);
     parameters_->setText(humanParameters(model.parameterCount));
     window_->setText(tr("%1 tokens").arg(formatCount(model.trainingWindow)));
     dtypes_->setText(tr("%1 · %2").arg(model.dtypeMix, formatBytes(model.weightBytes)));
-    device_->setText(model.device);
+    device_->setText(model.deviceNote.isEmpty()
+                         ? model.device
+                         : tr("%1 (Auto: %2)").arg(model.device, model.deviceNote));
     updateMemory();
 }
 
 void ModelPanel::setLoadFailed(const QString& message) {
     progress_->hide();
-    hasModel_ = false;
+    if (hasModel_) {  // the previous model is still loaded: show it again
+        setModel(model_);
+        return;
+    }
     name_->setText(tr("none"));
     name_->setToolTip(message);
     for (auto* label : {architecture_, parameters_, window_, dtypes_, device_}) label->clear();

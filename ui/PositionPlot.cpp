@@ -33,32 +33,57 @@ QSize PositionPlot::sizeHint() const {
 
 QSize PositionPlot::minimumSizeHint() const {
     const int line = fontMetrics().height();
-    return {line * 10, line * 7};
+    return {line * 10, line * 8};
+}
+
+QRectF PositionPlot::titleRect() const {
+    const int line = fontMetrics().height();
+    return {plotRect().left(), 0, plotRect().width(), double(line)};
+}
+
+QRectF PositionPlot::plotRect() const {
+    const QFontMetrics fm = fontMetrics();
+    const int line = fm.height();
+    const int axis = fm.horizontalAdvance(QStringLiteral("00000"));
+    // One line above for the title, two below for the distance axis and the legend.
+    return {double(axis + 6), line * 1.2, double(width() - axis - 12), height() - line * 3.4};
+}
+
+double PositionPlot::maxDistance() const {
+    const qint64 L = trainingWindow_;
+    const qint64 cap = selfextend::capacity(L, group_, window_);
+    // Distances up to the document's length (or a little past L when there is none).
+    return double(std::max<qint64>({tokens_ > 0 ? tokens_ : 0, L + L / 2, std::min(cap, 4 * L)}));
+}
+
+double PositionPlot::relativePosition(double distance) const {
+    // The query sits at the last token; its own position changes the staircase's phase only.
+    const auto query = qint64(maxDistance());
+    const auto key = query - qint64(distance);
+    return double(selfextend::relative_position(
+        query, key, selfextend::AttentionMode::self_extend(group_, window_)));
+}
+
+double PositionPlot::maxPosition() const {
+    return std::max(double(trainingWindow_) * 1.15, relativePosition(maxDistance()) * 1.05);
+}
+
+double PositionPlot::trainingWindowY() const {
+    const QRectF plot = plotRect();
+    return plot.bottom() - plot.height() * double(trainingWindow_) / maxPosition();
 }
 
 void PositionPlot::paintEvent(QPaintEvent*) {
     QPainter p(this);
     p.setRenderHint(QPainter::Antialiasing);
-    const QFontMetrics fm = fontMetrics();
-    const int line = fm.height();
-    const QRectF plot(fm.horizontalAdvance(QStringLiteral("00000")) + 6, line * 0.6,
-                      width() - fm.horizontalAdvance(QStringLiteral("00000")) - 12,
-                      height() - line * 2.4);
+    const int line = fontMetrics().height();
+    const QRectF plot = plotRect();
     if (plot.width() < 20 || plot.height() < 20) return;
 
     const qint64 L = trainingWindow_;
-    const qint64 cap = selfextend::capacity(L, group_, window_);
-    // Distances up to the document's length (or a little past L when there is none).
-    const double maxDistance =
-        double(std::max<qint64>({tokens_ > 0 ? tokens_ : 0, L + L / 2, std::min(cap, 4 * L)}));
-    // The query sits at the last token; its own position changes the staircase's phase only.
-    const auto query = qint64(maxDistance);
-    const auto relative = [&](double distance) {
-        const auto key = query - qint64(distance);
-        return double(selfextend::relative_position(
-            query, key, selfextend::AttentionMode::self_extend(group_, window_)));
-    };
-    const double maxY = std::max(double(L) * 1.15, relative(maxDistance) * 1.05);
+    const double maxDistance = this->maxDistance();
+    const double maxY = maxPosition();
+    const auto relative = [&](double distance) { return relativePosition(distance); };
     const auto toPoint = [&](double x, double y) {
         return QPointF(plot.left() + plot.width() * x / maxDistance,
                        plot.bottom() - plot.height() * y / maxY);
@@ -121,8 +146,7 @@ void PositionPlot::paintEvent(QPaintEvent*) {
     p.drawText(QRectF(plot.left(), plot.bottom() + line, plot.width(), line), Qt::AlignHCenter,
                legend);
     p.setPen(text);
-    p.drawText(plot.adjusted(6, 4, -6, -4), Qt::AlignLeft | Qt::AlignTop,
-               tr("position seen by the model"));
+    p.drawText(titleRect(), Qt::AlignLeft | Qt::AlignVCenter, tr("position seen by the model"));
 }
 
 }  // namespace studio

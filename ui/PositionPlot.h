@@ -18,10 +18,20 @@ class PositionPlot : public QWidget {
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
 
+    // Where paintEvent draws: the title sits above the plot area, clear of the L line near its
+    // top edge.
+    QRectF plotRect() const;
+    QRectF titleRect() const;
+    double trainingWindowY() const;  // the L line's height in widget coordinates
+
   protected:
     void paintEvent(QPaintEvent* event) override;
 
   private:
+    double maxDistance() const;
+    double maxPosition() const;
+    double relativePosition(double distance) const;
+
     qint64 trainingWindow_ = 512;
     int group_ = 1;
     int window_ = 0;

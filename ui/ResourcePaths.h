@@ -1,7 +1,9 @@
-// Where the bundled demo model lives: next to an installed executable, or in the source tree.
+// Where models live: the bundled demo model next to an installed executable or in the source
+// tree, and the real models tools/fetch-models.sh puts in the checkout's models/ folder.
 #pragma once
 
 #include <QString>
+#include <QStringList>
 
 namespace studio {
 
@@ -10,5 +12,11 @@ inline constexpr char kDemoModelFile[] = "selfextend-demo-8m-f16.gguf";
 // <exe dir>/../resources/models/<demo>, else <source dir>/resources/models/<demo>; empty if
 // neither exists.
 QString findBundledModel();
+
+// Folders searched for more models: $SE_MODELS_DIR, the checkout's models/ (where
+// tools/fetch-models.sh puts them) and the user's data folder (~/.local/share/…/models).
+QStringList modelFolders();
+// The bundled demo model first, then every .gguf in modelFolders(), sorted by name.
+QStringList findModelFiles();
 
 }  // namespace studio

@@ -4,6 +4,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
+#include <QScopedValueRollback>
 #include <QSlider>
 #include <QSpinBox>
 #include <QVBoxLayout>
@@ -12,14 +13,24 @@
 #include "CapacityGauge.h"
 #include "Format.h"
 #include "PositionPlot.h"
-#include "selfextend/attention_mode.h"
+#include "StatusColors.h"
 
 namespace studio {
 namespace {
 
-constexpr int kMaxGroup = 64;
-// Room for "\nQuestion: ...\nAnswer:" on top of the document and the answer's tokens.
+constexpr int kMaxGroup = selfextend::kLargestAutoGroup;
+// Room for the question's words on top of the document, the template's markup and the answer.
 constexpr int kQuestionReserve = 32;
+const char* const kGood = "#2e9d5b";
+const char* const kBad = "#d03b3b";
+
+QString localized(const std::string& explanation) {
+    return withLocaleCounts(QString::fromStdString(explanation)).toHtmlEscaped();
+}
+
+QString coloured(const char* colour, const QString& text) {
+    return QStringLiteral("<span style='color:%1'>%2</span>").arg(colour, text);
+}
 
 // A slider and a spin box that mirror each other; the spin box is the source of truth.
 QWidget* pairRow(QSlider* slider, QSpinBox* spin) {
@@ -43,6 +54,7 @@ SelfExtendPanel::SelfExtendPanel(QWidget* parent)
       windowSpin_(new QSpinBox),
       autoButton_(new QPushButton(tr("&Auto"))),
       capacityLabel_(new QLabel),
+      autoLabel_(new QLabel),
       fitLabel_(new QLabel),
       capacityGauge_(new CapacityGauge),
       ruleLabel_(new QLabel),
@@ -54,6 +66,7 @@ SelfExtendPanel::SelfExtendPanel(QWidget* parent)
     windowSlider_->setObjectName("windowSlider");
     autoButton_->setObjectName("autoButton");
     capacityLabel_->setObjectName("capacityLabel");
+    autoLabel_->setObjectName("autoLabel");
     fitLabel_->setObjectName("fitLabel");
     ruleLabel_->setObjectName("ruleLabel");
 
@@ -62,12 +75,15 @@ SelfExtendPanel::SelfExtendPanel(QWidget* parent)
     groupSpin_->setToolTip(tr("G: positions further than W are floor-divided by G"));
     windowSpin_->setToolTip(tr("W: keys closer than W keep their exact positions"));
     autoButton_->setToolTip(
-        tr("Pick the smallest G whose capacity covers the document and the answer, keeping W "
-           "(or W = L/2 when W is 0)"));
-    for (auto* label : {capacityLabel_, fitLabel_, ruleLabel_}) {
+        tr("Choose G and W for the document: the largest W (L/2 first) whose smallest fitting G "
+           "is at most %1. G and W then follow each document you open.")
+            .arg(kMaxGroup));
+    for (auto* label : {capacityLabel_, autoLabel_, fitLabel_, ruleLabel_}) {
         label->setWordWrap(true);
         label->setTextInteractionFlags(Qt::TextSelectableByMouse);
     }
+    autoLabel_->setForegroundRole(QPalette::PlaceholderText);
+    ruleGauge_->setOverLimitStatus(Status::Warn);  // the rule of thumb is a hint, not a limit
 
     auto* form = new QFormLayout;
     form->addRow(tr("Group &G"), pairRow(groupSlider_, groupSpin_));
@@ -80,6 +96,7 @@ SelfExtendPanel::SelfExtendPanel(QWidget* parent)
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(form);
     layout->addLayout(autoRow);
+    layout->addWidget(autoLabel_);
     layout->addWidget(capacityGauge_);
     layout->addWidget(fitLabel_);
     layout->addWidget(ruleLabel_);
@@ -87,11 +104,13 @@ SelfExtendPanel::SelfExtendPanel(QWidget* parent)
     layout->addWidget(plot_, 1);
 
     connect(groupSpin_, &QSpinBox::valueChanged, this, [this] {
+        if (!applying_) userChanged(true);
         refresh();
         emit settingsChanged(group(), window());
     });
     connect(windowSpin_, &QSpinBox::valueChanged, this, [this](int value) {
         requestedWindow_ = value;
+        if (!applying_) userChanged(false);
         refresh();
         emit settingsChanged(group(), window());
     });
@@ -115,11 +134,18 @@ qint64 SelfExtendPanel::capacity() const {
 }
 
 qint64 SelfExtendPanel::requiredTokens() const {
-    return documentTokens_ < 0 ? -1 : documentTokens_ + kQuestionReserve + answerReserve_;
+    return documentTokens_ < 0
+               ? -1
+               : documentTokens_ + promptFraming_ + kQuestionReserve + answerReserve_;
 }
 
 bool SelfExtendPanel::fits() const {
     return requiredTokens() >= 0 && requiredTokens() <= capacity();
+}
+
+selfextend::AutoChoice SelfExtendPanel::autoChoice() const {
+    return selfextend::choose_attention(trainingWindow_, std::max<qint64>(requiredTokens(), 1),
+                                        kMaxGroup);
 }
 
 QString SelfExtendPanel::capacityText() const {
@@ -131,16 +157,29 @@ QString SelfExtendPanel::fitText() const {
 QString SelfExtendPanel::ruleText() const {
     return ruleLabel_->text();
 }
+QString SelfExtendPanel::autoText() const {
+    return autoLabel_->text();
+}
 
 void SelfExtendPanel::setGroup(int group) {
+    const QScopedValueRollback guard(applying_, true);
     groupSpin_->setValue(group);
 }
+
 void SelfExtendPanel::setWindow(int window) {
+    const QScopedValueRollback guard(applying_, true);
     windowSpin_->setValue(window);  // clamped to L for now
     requestedWindow_ = window;
 }
 
+void SelfExtendPanel::pin(bool group, bool window) {
+    groupPinned_ = groupPinned_ || group;
+    windowPinned_ = windowPinned_ || window;
+    refresh();
+}
+
 void SelfExtendPanel::setTrainingWindow(qint64 window) {
+    const QScopedValueRollback guard(applying_, true);
     const int wanted = requestedWindow_;
     trainingWindow_ = std::max<qint64>(window, 1);
     const int maxWindow = int(std::min<qint64>(trainingWindow_, 1 << 30));
@@ -151,6 +190,8 @@ void SelfExtendPanel::setTrainingWindow(qint64 window) {
     windowSlider_->setPageStep(std::max(1, maxWindow / 16));
     windowSpin_->setSingleStep(std::max(1, maxWindow / 64));
     refresh();
+    // An unpinned W follows the document anyway; a pinned one the user must hear about.
+    if (windowPinned_ && wanted > maxWindow) emit windowClamped(wanted, trainingWindow_);
 }
 
 void SelfExtendPanel::setDocumentTokens(qint64 tokens) {
@@ -163,13 +204,63 @@ void SelfExtendPanel::setAnswerReserve(int tokens) {
     refresh();
 }
 
+void SelfExtendPanel::setPromptFraming(int tokens) {
+    promptFraming_ = std::max(0, tokens);
+    refresh();
+}
+
 void SelfExtendPanel::autoPick() {
-    int w = window();
-    if (w <= 0 || w >= trainingWindow_) w = int(trainingWindow_ / 2);
-    const qint64 needed = std::max<qint64>(requiredTokens(), 1);
-    const int g = std::clamp(selfextend::smallest_group(trainingWindow_, w, needed), 1, kMaxGroup);
-    setWindow(w);
-    setGroup(g);
+    groupPinned_ = windowPinned_ = false;
+    if (requiredTokens() < 0)
+        refresh();
+    else
+        apply(autoChoice());
+}
+
+void SelfExtendPanel::fitDocument() {
+    if (requiredTokens() < 0 || groupPinned_) return;
+    if (!windowPinned_) {
+        apply(autoChoice());
+        return;
+    }
+    // The user's W stays; G follows it when some G up to the maximum fits (else the fit verdict
+    // says what would).
+    const selfextend::AutoChoice choice =
+        selfextend::choose_group(trainingWindow_, window(), requiredTokens(), kMaxGroup);
+    if (choice.fits) apply(choice);
+}
+
+void SelfExtendPanel::apply(const selfextend::AutoChoice& choice) {
+    {
+        const QScopedValueRollback guard(applying_, true);
+        windowSpin_->setValue(choice.window);
+        requestedWindow_ = choice.window;
+        groupSpin_->setValue(choice.group);
+    }
+    applied_ = choice;
+    appliedFor_ = requiredTokens();
+    refresh();
+}
+
+void SelfExtendPanel::userChanged(bool groupControl) {
+    (groupControl ? groupPinned_ : windowPinned_) = true;
+}
+
+QString SelfExtendPanel::autoNote() const {
+    const bool appliedNow = appliedFor_ == requiredTokens() && appliedFor_ >= 0 &&
+                            applied_.group == group() && applied_.window == window();
+    if (groupPinned_)
+        return tr(
+            "G and W set by you: they stay as they are when a document or model changes. "
+            "Auto chooses again.");
+    if (appliedNow) {
+        const QString text = localized(applied_.explanation);
+        return applied_.fits ? text : coloured(kBad, text);
+    }
+    if (windowPinned_)
+        return tr("W set by you: G follows each document for it. Auto chooses both again.");
+    if (requiredTokens() < 0) return tr("Auto chooses G and W once a document is open.");
+    return tr("Press Auto to choose G and W for this document.");
 }
 
 void SelfExtendPanel::refresh() {
@@ -181,6 +272,7 @@ void SelfExtendPanel::refresh() {
                                 .arg(formatCount(L), formatCount(w))
                                 .arg(g)
                                 .arg(formatCount(w), formatCount(cap)));
+    autoLabel_->setText(autoNote());
     const qint64 needed = requiredTokens();
     if (needed < 0) {
         fitLabel_->setText(tr("Open a document to see whether it fits."));
@@ -192,13 +284,21 @@ void SelfExtendPanel::refresh() {
     } else {
         const QString need = tr("%1 tokens").arg(formatCount(needed));
         if (needed <= cap) {
-            fitLabel_->setText(tr("<span style='color:#2e9d5b'>✔ Fits</span>: document + question "
-                                  "+ answer = %1, %2 to spare.")
-                                   .arg(need, formatCount(cap - needed)));
+            fitLabel_->setText(
+                tr("%1 the capacity, the hard limit: document + question + "
+                   "answer = %2, %3 to spare.")
+                    .arg(coloured(kGood, tr("✔ Fits")), need, formatCount(cap - needed)));
         } else {
-            fitLabel_->setText(tr("<span style='color:#d03b3b'>✘ Does not fit</span>: %1 needed, "
-                                  "<b>%2 over</b> the capacity. Raise G or press Auto.")
-                                   .arg(need, formatCount(needed - cap)));
+            // Advice that can be followed: Auto's actual choice, or what it would take.
+            const selfextend::AutoChoice choice = autoChoice();
+            const QString advice = choice.fits ? tr("Press Auto: G = %1, W = %2 fits.")
+                                                     .arg(choice.group)
+                                                     .arg(formatCount(choice.window))
+                                               : localized(choice.explanation);
+            fitLabel_->setText(tr("%1 the capacity, the hard limit: %2 needed, <b>%3 over</b>; "
+                                  "the positions past it were never trained. %4")
+                                   .arg(coloured(kBad, tr("✘ Does not fit")), need,
+                                        formatCount(needed - cap), advice));
         }
         capacityGauge_->setValues(double(needed), double(cap),
                                   tr("needed %1").arg(formatCount(needed)),
@@ -206,10 +306,11 @@ void SelfExtendPanel::refresh() {
         const double used = selfextend::largest_used_position(g, w, needed);
         const bool holds = selfextend::rule_of_thumb_holds(L, g, w, needed);
         ruleLabel_->setText(
-            tr("Rule of thumb W + (N − W)/G &lt; ⅔ L: largest position %1 vs %2 — %3")
+            tr("Quality hint, not a limit: the rule of thumb W + (N − W)/G &lt; ⅔ L, largest "
+               "position %1 vs %2, %3")
                 .arg(formatCount(qint64(used)), formatCount(L * 2 / 3),
-                     holds ? tr("<span style='color:#2e9d5b'>holds</span>")
-                           : tr("<span style='color:#d03b3b'>exceeded</span>")));
+                     holds ? coloured(kGood, tr("holds"))
+                           : coloured("#b36b00", tr("exceeded (answers may be less precise)"))));
         ruleGauge_->setValues(used, double(L) * 2 / 3,
                               tr("largest position %1").arg(formatCount(qint64(used))),
                               tr("⅔ L = %1").arg(formatCount(L * 2 / 3)));

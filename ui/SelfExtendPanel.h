@@ -1,9 +1,16 @@
 // The Self-Extend controls: group size G and neighbour window W (slider + spin box each), the
-// capacity (L - W)·G + W against the document, the rule-of-thumb gauge, an Auto button and the
-// position plot. Changes apply to the next run.
+// capacity (L - W)·G + W against the document (the hard limit), the rule of thumb (a quality
+// hint), an Auto button with its one-line reason, and the position plot. Changes apply to the
+// next run.
+//
+// G and W follow the document (fitDocument) until the user pins them by touching a control (or
+// the command line does); Auto unpins them and chooses again. Settings restored from the last
+// session do not pin: they are only where the controls start.
 #pragma once
 
 #include <QGroupBox>
+
+#include "selfextend/attention_mode.h"
 
 class QLabel;
 class QPushButton;
@@ -23,28 +30,48 @@ class SelfExtendPanel : public QGroupBox {
 
     int group() const;
     int window() const;
+    qint64 trainingWindow() const { return trainingWindow_; }
     qint64 capacity() const;
     bool fits() const;
-    // Tokens a run needs: the document plus room for the question and the answer.
+    // Tokens a run needs: the document plus room for the prompt's framing, the question and the
+    // answer; -1 without a document.
     qint64 requiredTokens() const;
+    // What Auto would choose for the current document (the engine's choose_attention).
+    selfextend::AutoChoice autoChoice() const;
+
+    bool groupPinned() const { return groupPinned_; }
+    bool windowPinned() const { return windowPinned_; }
 
     QString capacityText() const;
     QString fitText() const;
     QString ruleText() const;
+    QString autoText() const;
 
   public slots:
+    // Programmatic changes (restored settings, tests): they do not pin.
     void setGroup(int group);
     void setWindow(int window);
+    // The command line's --group/--window: kept when documents and models change.
+    void pin(bool group, bool window);
     void setTrainingWindow(qint64 window);
     void setDocumentTokens(qint64 tokens);  // -1: unknown
     void setAnswerReserve(int tokens);
-    // Smallest G that fits, keeping the user's W (or L/2 when W is 0 or too large).
+    // Tokens of the chat template's markup around the document and question (0: none).
+    void setPromptFraming(int tokens);
+    // Unpins, then chooses G and W together for the document (the Auto button).
     void autoPick();
+    // Chooses what is not pinned for the document: G and W, or only G for a pinned W.
+    void fitDocument();
 
   signals:
     void settingsChanged(int group, int window);
+    // A pinned W is larger than the new model's window and was lowered to L.
+    void windowClamped(int requested, qint64 trainingWindow);
 
   private:
+    void apply(const selfextend::AutoChoice& choice);
+    void userChanged(bool groupControl);
+    QString autoNote() const;  // the line under the capacity: Auto's reason, or who set G and W
     void refresh();
 
     QSlider* groupSlider_;
@@ -53,6 +80,7 @@ class SelfExtendPanel : public QGroupBox {
     QSpinBox* windowSpin_;
     QPushButton* autoButton_;
     QLabel* capacityLabel_;
+    QLabel* autoLabel_;
     QLabel* fitLabel_;
     CapacityGauge* capacityGauge_;
     QLabel* ruleLabel_;
@@ -65,6 +93,12 @@ class SelfExtendPanel : public QGroupBox {
     int requestedWindow_ = 256;
     qint64 documentTokens_ = -1;
     int answerReserve_ = 64;
+    int promptFraming_ = 0;
+    bool groupPinned_ = false;
+    bool windowPinned_ = false;
+    bool applying_ = false;           // set while the program (not the user) moves the controls
+    selfextend::AutoChoice applied_;  // the last choice applied, and the tokens it was for
+    qint64 appliedFor_ = -1;
 };
 
 }  // namespace studio

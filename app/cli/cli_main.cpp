@@ -17,23 +17,33 @@ struct Command {
 constexpr Command kCommands[] = {
     {"info", cli::command_info,
      "info [MODEL.gguf] [--group G|auto --window W [--tokens N]]\n"
-     "  architecture, parameters, training window L, dims, dtype mix, file size; with --group the\n"
-     "  Self-Extend capacity (L-W)*G+W (and whether N tokens fit)"},
+     "  architecture, parameters, training window L, dims, dtype mix, file size, KV bytes per\n"
+     "  token for each --kv-type; with --group the Self-Extend capacity (L-W)*G+W (and whether\n"
+     "  N tokens fit)"},
     {"tokenize", cli::command_tokenize,
      "tokenize [MODEL.gguf] (TEXT | --file F) [--ids-only | --count] [--no-bos]\n"
      "  token ids and pieces; the count and speed go to stderr"},
     {"quantize", cli::command_quantize,
      "quantize INPUT.gguf OUTPUT.gguf TYPE\n"
-     "  rewrites a model with its matrices as TYPE: F32, F16, BF16, Q8_0 or Q4_0"},
+     "  rewrites a model with its matrices as TYPE, from any type it reads: F32 (an exact copy),\n"
+     "  F16, BF16, Q8_0, Q6_K, Q5_K, Q5_1, Q5_0, Q4_K, Q4_1, Q4_0, Q3_K or Q2_K"},
     {"generate", cli::command_generate,
      "generate [-m MODEL] (-p TEXT | -f FILE) [-n N] [--group G|auto --window W]\n"
      "         [--temp T --top-k K --top-p P --min-p M --repeat-penalty R --seed S]\n"
      "  streams the continuation, then prompt tokens, prefill and decode tok/s"},
     {"ask", cli::command_ask,
-     "ask [-m MODEL] --doc FILE --question Q [-n N] [--group G|auto --window W] [--compare]\n"
+     "ask [-m MODEL] --doc FILE (--question Q | --interactive) [-n N] [--group G|auto --window "
+     "W]\n"
+     "    [--compare] [--template plain|chatml|llama2|llama3|mistral|gemma|phi3] [--system TEXT]\n"
+     "    [--no-cache]\n"
      "  answers a question about a document (Self-Extend with the smallest group when the "
      "document\n"
-     "  is longer than the training window); --compare also runs vanilla"},
+     "  is longer than the training window) in the model's chat template (recognised from "
+     "the file,\n"
+     "  or --template); --compare also runs vanilla. The document's KV is kept on disk\n"
+     "  ($SE_CACHE_DIR, else ~/.cache/selfextend-studio/kv): asking again prefills only the "
+     "question;\n"
+     "  --interactive reads follow-up questions from stdin, one per line"},
     {"passkey", cli::command_passkey,
      "passkey [-m MODEL] --lengths 1024,2048 [--depths 0.1,0.5,0.9] [--trials N] [--seed S]\n"
      "        [--group G|auto --window W] [--json] [--details]\n"
@@ -41,7 +51,8 @@ constexpr Command kCommands[] = {
     {"perplexity", cli::command_perplexity,
      "perplexity [-m MODEL] --file F --lengths 512,1024,2048 [--windows K] [--group G|auto "
      "--window W] [--json]\n"
-     "  perplexity over K consecutive windows of BOS + L-1 tokens, vanilla vs Self-Extend"},
+     "  perplexity over K consecutive windows of L tokens (BOS first when the model uses one),\n"
+     "  vanilla vs Self-Extend"},
     {"make-document", cli::command_make_document,
      "make-document [-m MODEL] --out FILE [--tokens N] [--depth D] [--needle SENTENCE]\n"
      "  writes a sample document: filler text of about N tokens with the needle at depth D"},
@@ -57,7 +68,9 @@ constexpr Command kCommands[] = {
 
 constexpr std::string_view kCommonOptions =
     "common options: -m/--model FILE.gguf (default: the bundled demo model), -t/--threads N,\n"
-    "                --device auto|cpu|cuda, -h/--help";
+    "                --device auto|cpu|cuda, -h/--help;\n"
+    "                --kv-type f32|f16|q8_0 for the commands that run the model (generate, ask,\n"
+    "                passkey, perplexity, logits, bench): how the KV cache is stored (default f16)";
 
 void print_usage(std::ostream& out) {
     out << "selfextend-cli: long-document inference with Self-Extend attention\n\nusage: "

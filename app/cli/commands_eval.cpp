@@ -41,6 +41,7 @@ int command_passkey(Arguments& args) {
     const bool json = args.take_flag({"--json"});
     const bool details = args.take_flag({"--details"});
     const AttentionFlags flags = take_attention_flags(args);
+    const selfextend::KvType kv_type = take_kv_type(args);
     const auto model = load_model(args, model_flags);
     const selfextend::ModelInfo& info = model->info();
 
@@ -51,6 +52,7 @@ int command_passkey(Arguments& args) {
         options.depths = depths;
         options.trials_per_depth = trials;
         options.seed = seed;
+        options.kv_type = kv_type;
         // The group must cover the answer too: a few tokens past the prompt.
         constexpr int64_t kAnswerRoom = 8;
         options.modes = {
@@ -120,6 +122,7 @@ int command_perplexity(Arguments& args) {
     const int64_t windows = args.take_int({"--windows"}, 1, 0, int64_t(1) << 30);
     const bool json = args.take_flag({"--json"});
     AttentionFlags flags = take_attention_flags(args);
+    const selfextend::KvType kv_type = take_kv_type(args);
     if (!file) throw UsageError("perplexity: give --file F");
     const std::string text = read_text_file(*file);
     const auto model = load_model(args, model_flags);
@@ -133,7 +136,8 @@ int command_perplexity(Arguments& args) {
         for (const auto& mode : {vanilla, extended})
             results.push_back(selfextend::run_perplexity(
                 *model, tokens, length, windows, mode,
-                [](const selfextend::Progress& p) { progress_line(p, "perplexity"); }));
+                [](const selfextend::Progress& p) { progress_line(p, "perplexity"); }, nullptr,
+                kv_type));
     }
     if (json) {
         std::cout << "{\"model\": \"" << json_escape(info.name) << "\", \"results\": [";

@@ -1,6 +1,7 @@
 // Commands about a model file: info and tokenize; and the flags every command shares.
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "common.h"
@@ -24,6 +25,50 @@ std::string format_mib(uint64_t bytes) {
     return text;
 }
 
+// The model file a command names: -m, else the positional, else the bundled demo model. Checks
+// first that every argument was used.
+std::string model_path(const Arguments& args, const ModelFlags& flags,
+                       const std::string& positional_model) {
+    args.finish();
+    if (!flags.path.empty() && !positional_model.empty())
+        throw UsageError("the model is given twice");
+    std::string path = !flags.path.empty() ? flags.path : positional_model;
+    return path.empty() ? default_model_path() : path;
+}
+
+// "1 '<|im_start|>'", or "none".
+std::string token_label(const selfextend::Tokenizer& tokenizer, int32_t id) {
+    if (id < 0) return "none";
+    return std::to_string(id) + " '" + tokenizer.piece(id) + "'";
+}
+
+// "byte-level BPE (pre-tokenizer smollm), 49 152 tokens, BOS 1 '<|im_start|>' (not added), ..."
+std::string describe_tokenizer(const selfextend::Tokenizer& tokenizer) {
+    std::string text(tokenizer.kind_name());
+    if (!tokenizer.pre_tokenizer_name().empty())
+        text += " (pre-tokenizer " + std::string(tokenizer.pre_tokenizer_name()) + ")";
+    return text + ", " + format_count(tokenizer.vocab_size()) + " tokens, BOS " +
+           token_label(tokenizer, tokenizer.bos_id()) +
+           (tokenizer.adds_bos() ? " (added)" : " (not added)") + ", EOS " +
+           token_label(tokenizer, tokenizer.eos_id());
+}
+
+// info for a GGUF that holds a vocabulary and no tensors (llama.cpp's ggml-vocab-*.gguf).
+void print_vocabulary(const std::string& path, const selfextend::Tokenizer& tokenizer) {
+    std::error_code error;
+    const auto bytes = std::filesystem::file_size(path, error);
+    std::cout << "file          " << path << " (" << format_mib(error ? 0 : bytes) << ")\n"
+              << "contents      a vocabulary only, no tensors: tokenize works, running needs a "
+                 "model\n"
+              << "tokenizer     " << tokenizer.kind_name() << "\n";
+    if (!tokenizer.pre_tokenizer_name().empty())
+        std::cout << "pre-tokenizer " << tokenizer.pre_tokenizer_name() << "\n";
+    std::cout << "vocabulary    " << format_count(tokenizer.vocab_size()) << " tokens\n"
+              << "BOS           " << token_label(tokenizer, tokenizer.bos_id())
+              << (tokenizer.adds_bos() ? ", added to every text" : ", not added") << "\n"
+              << "EOS           " << token_label(tokenizer, tokenizer.eos_id()) << "\n";
+}
+
 }  // namespace
 
 ModelFlags take_model_flags(Arguments& args) {
@@ -36,12 +81,7 @@ ModelFlags take_model_flags(Arguments& args) {
 
 std::shared_ptr<selfextend::Model> load_model(const Arguments& args, const ModelFlags& flags,
                                               const std::string& positional_model) {
-    args.finish();
-    if (!flags.path.empty() && !positional_model.empty())
-        throw UsageError("the model is given twice");
-    std::string path = !flags.path.empty() ? flags.path : positional_model;
-    if (path.empty()) path = default_model_path();
-    return selfextend::Model::load(path, flags.load);
+    return selfextend::Model::load(model_path(args, flags, positional_model), flags.load);
 }
 
 AttentionFlags take_attention_flags(Arguments& args) {
@@ -61,13 +101,20 @@ AttentionFlags take_attention_flags(Arguments& args) {
 selfextend::AttentionMode resolve_attention(const AttentionFlags& flags,
                                             const selfextend::ModelInfo& info, int64_t n_tokens) {
     const int64_t L = info.training_window;
-    const int window = int(flags.window.value_or(L / 2));
+    int window = int(flags.window.value_or(L / 2));
     int group = 1;
     if (flags.group == "auto") {
         if (window >= L)
             throw UsageError("--group auto needs --window below the training window " +
                              std::to_string(L));
-        group = selfextend::smallest_group(L, window, n_tokens);
+        // The studio's Auto: G and W together, or G alone for a --window the user gave (with no
+        // upper bound on G then: the user chose that W).
+        const selfextend::AutoChoice choice =
+            flags.window ? selfextend::choose_group(L, window, n_tokens, 1 << 20)
+                         : selfextend::choose_attention(L, n_tokens);
+        if (!choice.fits) throw selfextend::Error(choice.explanation);
+        group = choice.group;
+        window = choice.window;
     } else {
         group = int(parse_int(flags.group, "--group", 1, 1 << 20));
     }
@@ -89,12 +136,27 @@ selfextend::SamplingParams take_sampling(Arguments& args) {
     return p;
 }
 
+selfextend::KvType take_kv_type(Arguments& args) {
+    const std::string name = args.take_or({"--kv-type"}, "f16");
+    if (const auto type = selfextend::kv_type_from_name(name)) return *type;
+    throw UsageError("--kv-type: '" + name + "' is not one of f32, f16, q8_0");
+}
+
 int command_info(Arguments& args) {
     const ModelFlags model_flags = take_model_flags(args);
     const AttentionFlags flags = take_attention_flags(args);
     const auto tokens = args.take_int({"--tokens"}, 0, 0, int64_t(1) << 30);
     const std::string positional = args.take_positional().value_or("");
-    const auto model = load_model(args, model_flags, positional);
+    const std::string path = model_path(args, model_flags, positional);
+    const selfextend::GgufVocabulary vocabulary = selfextend::load_gguf_vocabulary(path);
+    if (vocabulary.vocabulary_only) {
+        if (flags.given)
+            throw UsageError("--group and --window need a model; '" + path +
+                             "' holds only a vocabulary");
+        print_vocabulary(path, *vocabulary.tokenizer);
+        return 0;
+    }
+    const auto model = selfextend::Model::load(path, model_flags.load);
     const selfextend::ModelInfo& info = model->info();
     std::cout << "model         " << info.name << "\n"
               << "file          " << info.path << " (" << format_mib(info.file_bytes) << ")\n"
@@ -105,20 +167,40 @@ int command_info(Arguments& args) {
               << " layers, " << info.head_count << " heads (" << info.head_count_kv
               << " KV, head dim " << info.head_dim << "), FFN " << info.feed_forward_length
               << ", vocab " << info.vocab_size << "\n"
+              << "tokenizer     " << describe_tokenizer(model->tokenizer()) << "\n"
               << "RoPE          base " << info.rope_freq_base << ", linear scale "
               << info.rope_scale << "\n"
               << "dtype mix     " << info.dtype_mix() << "\n"
+              << "chat template " << info.chat_format
+              << (info.chat_note.empty() ? "" : " (" + info.chat_note + ")") << "\n"
               << "weights       " << format_mib(info.weight_bytes) << "\n"
-              << "device        " << info.device << "\n"
-              << "KV cache      "
-              << format_mib(info.kv_bytes_per_token() * uint64_t(info.training_window))
-              << " for L tokens (vanilla)\n";
+              << "device        " << info.device
+              << (info.device_note.empty() ? "" : " (auto: " + info.device_note + ")") << "\n"
+              << "KV cache      ";
+    // Per type, as this model's backend stores it (the same for vanilla and Self-Extend: K is
+    // cached once).
+    const selfextend::KvType types[] = {selfextend::KvType::F32, selfextend::KvType::F16,
+                                        selfextend::KvType::Q8_0};
+    for (const auto type : types)
+        std::cout << (type == types[0] ? "" : ", ") << selfextend::kv_type_name(type) << " "
+                  << format_count(int64_t(model->kv_bytes_per_token(type)));
+    std::cout << " bytes per token (vanilla and Self-Extend alike)\n              L tokens:";
+    for (const auto type : types)
+        std::cout << (type == types[0] ? " " : ", ") << selfextend::kv_type_name(type) << " "
+                  << format_mib(model->kv_bytes_per_token(type) * uint64_t(info.training_window));
+    std::cout << "\n";
     if (flags.given) {
         const int64_t L = info.training_window;
-        const int window = int(flags.window.value_or(L / 2));
-        const int group = flags.group == "auto"
-                              ? selfextend::smallest_group(L, window, std::max<int64_t>(tokens, 1))
-                              : int(parse_int(flags.group, "--group", 1, 1 << 20));
+        int window = int(flags.window.value_or(L / 2));
+        int group = 1;
+        if (flags.group == "auto") {
+            const selfextend::AttentionMode chosen =
+                resolve_attention(flags, info, std::max<int64_t>(tokens, 1));
+            group = chosen.group;
+            if (!chosen.is_vanilla()) window = chosen.window;
+        } else {
+            group = int(parse_int(flags.group, "--group", 1, 1 << 20));
+        }
         selfextend::validate(selfextend::AttentionMode::self_extend(group, window), L);
         std::cout << "Self-Extend   G=" << group << " W=" << window << ": capacity (L-W)*G+W = "
                   << format_count(selfextend::capacity(L, group, window)) << " tokens";
@@ -140,25 +222,31 @@ int command_tokenize(Arguments& args) {
     const bool count_only = args.take_flag({"--count"});
     const bool no_bos = args.take_flag({"--no-bos"});
     // Positionals: [MODEL.gguf] TEXT, or [MODEL.gguf] with --file.
-    std::string model_path;
+    std::string positional_model;
     std::vector<std::string> positionals;
     while (auto positional = args.take_positional()) positionals.push_back(*positional);
     if (positionals.size() > (file ? 1u : 2u)) throw UsageError("tokenize: too many arguments");
     if (!positionals.empty() && (positionals.size() == 2 || file)) {
-        model_path = positionals.front();
+        positional_model = positionals.front();
         positionals.erase(positionals.begin());
     }
     std::string text;
     if (file) {
-        text = read_text_file(*file);
+        // The file's bytes exactly: a tokenizer is checked on them as they are.
+        text = read_file_bytes(*file);
+        if (!selfextend::is_valid_utf8(text))
+            std::cerr << "warning: '" << *file
+                      << "' is not valid UTF-8; its bytes are tokenized as they are\n";
     } else {
         if (positionals.empty()) throw UsageError("tokenize: give TEXT or --file F");
         text = positionals.front();
     }
-    const auto model = load_model(args, model_flags, model_path);
+    // Only the tokenizer is needed: vocabulary-only files work, and no weights are loaded.
+    const selfextend::GgufVocabulary vocabulary =
+        selfextend::load_gguf_vocabulary(model_path(args, model_flags, positional_model));
+    const selfextend::Tokenizer& tokenizer = *vocabulary.tokenizer;
     const auto started = std::chrono::steady_clock::now();
-    const std::vector<int32_t> ids =
-        model->tokenize(text, !no_bos && model->tokenizer().adds_bos());
+    const std::vector<int32_t> ids = tokenizer.encode(text, !no_bos && tokenizer.adds_bos());
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (count_only) {
@@ -167,8 +255,7 @@ int command_tokenize(Arguments& args) {
         for (size_t k = 0; k < ids.size(); ++k) std::cout << (k ? " " : "") << ids[k];
         std::cout << "\n";
     } else {
-        for (const int32_t id : ids)
-            std::cout << id << "\t" << model->tokenizer().piece(id) << "\n";
+        for (const int32_t id : ids) std::cout << id << "\t" << tokenizer.piece(id) << "\n";
     }
     if (!ids_only || count_only)
         std::fprintf(stderr, "%zu tokens from %zu bytes in %.3f s (%.1f MB/s)\n", ids.size(),

@@ -8,7 +8,9 @@
 #include <sstream>
 
 #include "common.h"
+#include "selfextend/chat.h"
 #include "selfextend/document.h"
+#include "selfextend/kv_disk_cache.h"
 
 namespace cli {
 
@@ -29,11 +31,11 @@ struct RunResult {
 
 // Prefills the prompt and generates, streaming to stdout when `stream`.
 RunResult run_prompt(selfextend::Model& model, const std::vector<int32_t>& prompt,
-                     const selfextend::AttentionMode& mode, int max_new,
+                     const selfextend::AttentionMode& mode, selfextend::KvType kv_type, int max_new,
                      const selfextend::SamplingParams& sampling, bool stream) {
     RunResult result;
     result.prompt_tokens = int64_t(prompt.size());
-    auto session = model.new_session({int64_t(prompt.size()) + max_new, mode});
+    auto session = model.new_session({int64_t(prompt.size()) + max_new, mode, kv_type});
     const auto started = Clock::now();
     session->prefill(prompt, [&](const selfextend::Progress& p) {
         if (p.total >= 2048 && p.done < p.total)
@@ -66,6 +68,7 @@ int command_generate(Arguments& args) {
     const auto prompt_file = args.take({"-f", "--file"});
     const int max_new = int(args.take_int({"-n", "--tokens"}, 64, 0, 1 << 20));
     const AttentionFlags flags = take_attention_flags(args);
+    const selfextend::KvType kv_type = take_kv_type(args);
     const selfextend::SamplingParams sampling = take_sampling(args);
     if (!prompt_text == !prompt_file)
         throw UsageError("generate: give exactly one of -p TEXT and -f FILE");
@@ -76,46 +79,143 @@ int command_generate(Arguments& args) {
     std::fprintf(stderr, "%s, %s, %s\n", model->info().name.c_str(), model->info().device.c_str(),
                  mode.describe().c_str());
     std::cout << text << std::flush;
-    const RunResult result = run_prompt(*model, prompt, mode, max_new, sampling, true);
-    std::cout << "\n";
+    const RunResult result = run_prompt(*model, prompt, mode, kv_type, max_new, sampling, true);
+    std::cout << std::endl;
     print_timings(result);
     return 0;
 }
 
+namespace {
+
+// One conversation about the document in one attention mode. Its session keeps the document's
+// KV between questions (and on disk between runs), so a follow-up prefills only what is new.
+struct Conversation {
+    selfextend::AttentionMode mode;
+    selfextend::KvType kv_type;
+    std::unique_ptr<selfextend::Session> session;
+    std::vector<selfextend::QuestionAnswer> turns;
+};
+
+// Asks one question in one conversation, streaming the answer to stdout.
+void ask_in(Conversation& c, selfextend::Model& model, const selfextend::ChatTemplate& chat,
+            const std::string& system, const std::string& document, const std::string& question,
+            int max_new, const selfextend::SamplingParams& sampling,
+            const selfextend::KvDiskCache* cache) {
+    const auto started = Clock::now();
+    const auto prompt = chat.document_prompt(system, document, c.turns, question);
+    const auto needed = int64_t(prompt.tokens.size()) + max_new;
+    bool from_disk = false;
+    if (!c.session) {
+        c.session = model.new_session({needed, c.mode, c.kv_type});
+        std::string warning;
+        if (cache && prompt.document_prefix > 0) {
+            const std::span prefix(prompt.tokens.data(), size_t(prompt.document_prefix));
+            from_disk = cache->load(*c.session, prefix, &warning);
+            if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
+        }
+    }
+    int64_t reused = 0;
+    try {
+        reused = c.session->prefill_reusing(prompt.tokens, [&](const selfextend::Progress& p) {
+            if (p.total >= 2048 && p.done < p.total)
+                std::fprintf(stderr, "\rprefill %lld/%lld tokens, %.0f tok/s, ETA %.1f s ",
+                             (long long)p.done, (long long)p.total, p.tokens_per_second,
+                             p.eta_seconds);
+        });
+    } catch (const selfextend::Error&) {
+        // A backend that cannot grow its cache: start the conversation's session again.
+        if (c.session->position() + int64_t(prompt.tokens.size()) <= needed) throw;
+        c.session = model.new_session({needed, c.mode, c.kv_type});
+        c.session->prefill(prompt.tokens);
+    }
+    const double prefill_seconds = seconds_since(started);
+    if (int64_t(prompt.tokens.size()) - reused >= 2048) std::fprintf(stderr, "\r%60s\r", "");
+    if (cache && prompt.document_prefix > 0 && !from_disk && reused < prompt.document_prefix) {
+        std::string warning;
+        const std::span prefix(prompt.tokens.data(), size_t(prompt.document_prefix));
+        if (!cache->save(*c.session, prefix, &warning))
+            std::fprintf(stderr, "warning: the document cache was not saved: %s\n",
+                         warning.c_str());
+    }
+    std::string answer;
+    double first_token_seconds = -1;
+    const auto stats = c.session->generate(max_new, sampling, [&](const selfextend::Token& token) {
+        if (first_token_seconds < 0) first_token_seconds = seconds_since(started);
+        answer += token.text;
+        std::cout << token.text << std::flush;
+        return true;
+    });
+    std::cout << std::endl;
+    std::fprintf(stderr,
+                 "prompt %lld tokens (%lld reused%s), prefill %.2f s, first token after %.2f s, "
+                 "decode %.0f tok/s (%lld tokens)\n",
+                 (long long)prompt.tokens.size(), (long long)reused,
+                 from_disk ? ", document from the disk cache" : "", prefill_seconds,
+                 std::max(first_token_seconds, 0.0), stats.tokens_per_second(),
+                 (long long)stats.tokens);
+    c.turns.push_back({question, answer});
+}
+
+}  // namespace
+
 int command_ask(Arguments& args) {
     const ModelFlags model_flags = take_model_flags(args);
     const auto doc = args.take({"--doc", "-d"});
-    const auto question = args.take({"--question", "-q"});
+    auto question = args.take({"--question", "-q"});
+    const bool interactive = args.take_flag({"--interactive", "-i"});
     const bool compare = args.take_flag({"--compare"});
-    const int max_new = int(args.take_int({"-n", "--tokens"}, 32, 1, 1 << 20));
+    const bool no_cache = args.take_flag({"--no-cache"});
+    const int max_new = int(args.take_int({"-n", "--tokens"}, 64, 1, 1 << 20));
+    const auto template_name = args.take({"--template"});
+    const std::string system = args.take({"--system"}).value_or("");
     AttentionFlags flags = take_attention_flags(args);
+    const selfextend::KvType kv_type = take_kv_type(args);
     const selfextend::SamplingParams sampling = take_sampling(args);
-    if (!doc || !question) throw UsageError("ask: give --doc FILE and --question Q");
+    if (!doc || (!question && !interactive))
+        throw UsageError("ask: give --doc FILE and --question Q (or --interactive)");
+    std::optional<selfextend::ChatFormat> format;
+    if (template_name && !(format = selfextend::chat_format_from_name(*template_name)))
+        throw UsageError("ask: unknown --template '" + *template_name +
+                         "' (known: " + selfextend::chat_format_names() + ")");
     const std::string document = read_text_file(*doc);
     const auto model = load_model(args, model_flags);
     const selfextend::ModelInfo& info = model->info();
-    const std::vector<int32_t> prompt =
-        model->tokenize(selfextend::question_prompt(document, *question), true);
-    const int64_t needed = int64_t(prompt.size()) + max_new;
-    // Without --group the document decides: Self-Extend with the smallest group when it is longer
+    const selfextend::ChatTemplate chat =
+        format ? model->chat_template(*format) : model->chat_template();
+    // The attention mode is chosen once, for the document and the first question (with room for
+    // follow-ups when interactive).
+    const auto first = chat.document_prompt(system, document, {}, question.value_or("?"));
+    const int64_t needed =
+        int64_t(first.tokens.size()) + max_new + (interactive ? int64_t(4) * max_new + 256 : 0);
+    // Without --group the document decides: Self-Extend with Auto's G and W when it is longer
     // than the training window.
     if (!flags.given && needed > info.training_window) {
         flags.group = "auto";
-        flags.window = info.training_window / 2;
         flags.given = true;
     }
     const auto extended = resolve_attention(flags, info, needed);
-    std::fprintf(stderr, "%s: %lld prompt tokens, training window %lld\n", info.name.c_str(),
-                 (long long)prompt.size(), (long long)info.training_window);
+    std::fprintf(stderr, "%s: %lld document tokens (%s template), training window %lld\n",
+                 info.name.c_str(), (long long)first.document_prefix,
+                 std::string(chat.name()).c_str(), (long long)info.training_window);
+    const std::optional<selfextend::KvDiskCache> cache =
+        no_cache ? std::nullopt : std::optional<selfextend::KvDiskCache>(std::in_place);
 
-    std::vector<selfextend::AttentionMode> modes;
-    if (compare) modes.push_back(selfextend::AttentionMode::vanilla());
-    if (!compare || !extended.is_vanilla()) modes.push_back(extended);
-    for (const auto& mode : modes) {
-        if (compare) std::cout << "== " << mode.describe() << " ==\n";
-        const RunResult result = run_prompt(*model, prompt, mode, max_new, sampling, true);
-        std::cout << "\n";
-        print_timings(result);
+    std::vector<Conversation> conversations;
+    if (compare) conversations.push_back({selfextend::AttentionMode::vanilla(), kv_type, {}, {}});
+    if (!compare || !extended.is_vanilla()) conversations.push_back({extended, kv_type, {}, {}});
+    const auto ask_all = [&](const std::string& q) {
+        for (Conversation& c : conversations) {
+            if (compare) std::cout << "== " << c.mode.describe() << " ==\n";
+            ask_in(c, *model, chat, system, document, q, max_new, sampling,
+                   cache ? &*cache : nullptr);
+        }
+    };
+    if (question) ask_all(*question);
+    if (interactive) {
+        // One question per line on stdin, until an empty line or the end of input.
+        std::string line;
+        while (std::fputs("> ", stderr), std::getline(std::cin, line) && !line.empty())
+            ask_all(line);
     }
     return 0;
 }
@@ -126,6 +226,7 @@ int command_logits(Arguments& args) {
     const auto prompt_file = args.take({"--prompt-file"});
     const auto out = args.take({"-o", "--out"});
     const AttentionFlags flags = take_attention_flags(args);
+    const selfextend::KvType kv_type = take_kv_type(args);
     if (!tokens_text == !prompt_file)
         throw UsageError("logits: give exactly one of --tokens \"1 2 3\" and --prompt-file F");
     if (!out) throw UsageError("logits: give --out FILE");
@@ -140,14 +241,15 @@ int command_logits(Arguments& args) {
     }
     if (tokens.empty()) throw UsageError("logits: no tokens given");
     const auto mode = resolve_attention(flags, model->info(), int64_t(tokens.size()));
-    auto session = model->new_session({int64_t(tokens.size()), mode});
+    auto session = model->new_session({int64_t(tokens.size()), mode, kv_type});
     const std::vector<float> logits = session->logits_for(tokens);
     std::ofstream file(*out, std::ios::binary | std::ios::trunc);
     file.write(reinterpret_cast<const char*>(logits.data()),
                std::streamsize(logits.size() * sizeof(float)));
     if (!file) throw selfextend::Error("cannot write '" + *out + "'");
-    std::fprintf(stderr, "wrote %zu x %d float32 logits (%s) to %s\n", tokens.size(),
-                 model->info().vocab_size, mode.describe().c_str(), out->c_str());
+    std::fprintf(stderr, "wrote %zu x %d float32 logits (%s, %s KV) to %s\n", tokens.size(),
+                 model->info().vocab_size, mode.describe().c_str(),
+                 std::string(selfextend::kv_type_name(kv_type)).c_str(), out->c_str());
     return 0;
 }
 
@@ -158,6 +260,7 @@ int command_bench(Arguments& args) {
     const int repeats = int(args.take_int({"--repeat", "-r"}, 3, 1, 100));
     const bool json = args.take_flag({"--json"});
     AttentionFlags flags = take_attention_flags(args);
+    const selfextend::KvType kv_type = take_kv_type(args);
     const auto model = load_model(args, model_flags);
     const selfextend::ModelInfo& info = model->info();
     if (!flags.given) {  // compare against Self-Extend with the group the prompt needs
@@ -183,7 +286,7 @@ int command_bench(Arguments& args) {
     for (const auto& mode : {selfextend::AttentionMode::vanilla(), extended}) {
         Row row{mode};
         for (int r = 0; r < repeats; ++r) {  // best of the repeats
-            auto session = model->new_session({prompt_tokens + gen_tokens, mode});
+            auto session = model->new_session({prompt_tokens + gen_tokens, mode, kv_type});
             const auto started = Clock::now();
             session->prefill(prompt);
             row.prefill_tok_s =
@@ -204,18 +307,24 @@ int command_bench(Arguments& args) {
     }
     if (json) {
         std::cout << "{\"model\": \"" << json_escape(info.name) << "\", \"device\": \""
-                  << json_escape(info.device) << "\", \"results\": [";
+                  << json_escape(info.device) << "\", \"kv_type\": \""
+                  << selfextend::kv_type_name(kv_type) << "\", \"results\": [";
         for (size_t k = 0; k < rows.size(); ++k)
             std::cout << (k ? ", " : "") << "{" << json_mode_fields(rows[k].mode)
                       << ", \"prompt\": " << prompt_tokens << ", \"gen\": " << gen_tokens
                       << ", \"prefill_tok_s\": " << rows[k].prefill_tok_s
                       << ", \"decode_tok_s\": " << rows[k].decode_tok_s << "}";
         std::cout << "], \"self_extend_prefill_time_ratio\": "
-                  << rows[0].prefill_tok_s / rows[1].prefill_tok_s << "}\n";
+                  << rows[0].prefill_tok_s / rows[1].prefill_tok_s;
+        if (gen_tokens > 0)
+            std::cout << ", \"self_extend_decode_time_ratio\": "
+                      << rows[0].decode_tok_s / rows[1].decode_tok_s;
+        std::cout << "}\n";
         return 0;
     }
-    std::cout << info.name << " on " << info.device << ", prompt " << prompt_tokens << ", gen "
-              << gen_tokens << ", best of " << repeats << "\n";
+    std::cout << info.name << " on " << info.device << ", " << selfextend::kv_type_name(kv_type)
+              << " KV, prompt " << prompt_tokens << ", gen " << gen_tokens << ", best of "
+              << repeats << "\n";
     std::vector<std::vector<std::string>> table{{"mode", "prefill tok/s", "decode tok/s"}};
     char a[32], b[32];
     for (const Row& row : rows) {
@@ -226,6 +335,9 @@ int command_bench(Arguments& args) {
     print_table(table);
     std::printf("Self-Extend / vanilla prefill time: %.2fx\n",
                 rows[0].prefill_tok_s / rows[1].prefill_tok_s);
+    if (gen_tokens > 0)
+        std::printf("Self-Extend / vanilla decode time: %.2fx\n",
+                    rows[0].decode_tok_s / rows[1].decode_tok_s);
     return 0;
 }
 

@@ -25,8 +25,10 @@ std::shared_ptr<selfextend::Model> load_model(const Arguments& args, const Model
                                               const std::string& positional_model = {});
 std::string default_model_path();
 
-// --group G|auto and --window W. G "auto" picks the smallest group covering n_tokens. Without
-// --group the mode is vanilla; --group without --window takes W = L/2.
+// --group G|auto and --window W. "auto" chooses G and W together as the studio's Auto does
+// (selfextend::choose_attention), or only G for a given --window, and throws the explanation
+// when nothing holds n_tokens. Without --group the mode is vanilla; a number without --window
+// takes W = L/2.
 struct AttentionFlags {
     std::string group = "1";
     std::optional<int64_t> window;
@@ -38,8 +40,13 @@ selfextend::AttentionMode resolve_attention(const AttentionFlags& flags,
 
 selfextend::SamplingParams take_sampling(Arguments& args);
 
+// --kv-type f32|f16|q8_0: how sessions store their KV cache (default f16).
+selfextend::KvType take_kv_type(Arguments& args);
+
 // Reads a whole text file (documents, prompts), with the engine's checks.
 std::string read_text_file(const std::string& path);
+// Reads a file's bytes exactly as they are: no line-ending or encoding changes (tokenize).
+std::string read_file_bytes(const std::string& path);
 
 // Output helpers.
 std::string json_escape(const std::string& text);

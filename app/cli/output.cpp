@@ -2,7 +2,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 
 #include "common.h"
 #include "selfextend/document.h"
@@ -87,6 +89,17 @@ std::string read_text_file(const std::string& path) {
     if (document.had_invalid_utf8)
         std::cerr << "warning: '" << path << "' is not valid UTF-8; invalid bytes were replaced\n";
     return document.text;
+}
+
+std::string read_file_bytes(const std::string& path) {
+    std::error_code error;
+    if (std::filesystem::is_directory(path, error))
+        throw selfextend::Error("'" + path + "' is not a file");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw selfextend::Error("cannot open '" + path + "'");
+    std::string bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (in.bad()) throw selfextend::Error("cannot read '" + path + "'");
+    return bytes;
 }
 
 std::string default_model_path() {

@@ -3,12 +3,15 @@
 // cancellation, sampling and tokenization are done once, above this interface.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 
 #include "selfextend/attention_mode.h"
+#include "selfextend/engine.h"
 
 namespace selfextend::detail {
 
@@ -27,6 +30,23 @@ class BackendSession {
     virtual uint64_t kv_cache_bytes() const = 0;
     // Largest chunk forward() accepts at once.
     virtual int64_t max_chunk() const = 0;
+    // The type the cache is stored in (may differ from the one asked for: CUDA keeps F16).
+    virtual KvType kv_type() const = 0;
+
+    // Grows the cache to hold `capacity` tokens, keeping what it holds. False when this backend
+    // cannot (the caller then makes a new session and prefills again).
+    virtual bool reserve(int64_t /*capacity*/) { return false; }
+
+    // The cached K and V for the disk cache, in a layout every backend shares: for each layer,
+    // for K then V, for each KV head, one block of length() rows of head_dim values stored as
+    // kv_type() (K rotated at its own position). export_kv hands each block to `sink` in that
+    // order; import_kv sets the length to `length` (<= capacity) and lets `source` fill each block
+    // in the same order. False when this backend cannot transfer its cache.
+    virtual bool can_transfer_kv() const { return false; }
+    virtual void export_kv(
+        const std::function<void(const void* block, size_t bytes)>& /*sink*/) const {}
+    virtual void import_kv(int64_t /*length*/,
+                           const std::function<void(void* block, size_t bytes)>& /*source*/) {}
 };
 
 class Backend {
@@ -34,7 +54,10 @@ class Backend {
     virtual ~Backend() = default;
     virtual std::string device_name() const = 0;
     virtual std::unique_ptr<BackendSession> new_session(int64_t context_length,
-                                                        const AttentionMode& mode) = 0;
+                                                        const AttentionMode& mode,
+                                                        KvType kv_type) = 0;
+    // What one token costs in a session's cache with this type on this backend.
+    virtual uint64_t kv_bytes_per_token(KvType kv_type) const = 0;
 };
 
 }  // namespace selfextend::detail

@@ -216,8 +216,4 @@ Document load_text_document(const std::string& path) {
     return document;
 }
 
-std::string question_prompt(const std::string& document, const std::string& question) {
-    return document + "\nQuestion: " + question + "\nAnswer:";
-}
-
 }  // namespace selfextend

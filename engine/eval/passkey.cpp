@@ -106,7 +106,15 @@ bool passkey_answer_correct(const std::string& continuation, const std::string& 
     while (start < continuation.size() &&
            std::isspace(static_cast<unsigned char>(continuation[start])))
         ++start;
-    return !key.empty() && continuation.compare(start, key.size(), key) == 0;
+    if (key.empty() || continuation.compare(start, key.size(), key) != 0) return false;
+    // The whole number: "381170" or "38117.5" is not "38117".
+    const size_t after = start + key.size();
+    if (after == continuation.size()) return true;
+    const auto digit = [&](size_t k) {
+        return k < continuation.size() &&
+               std::isdigit(static_cast<unsigned char>(continuation[k])) != 0;
+    };
+    return !digit(after) && !(continuation[after] == '.' && digit(after + 1));
 }
 
 std::vector<PasskeyResult> run_passkey(Model& model, const PasskeyOptions& options,
@@ -143,7 +151,7 @@ std::vector<PasskeyResult> run_passkey(Model& model, const PasskeyOptions& optio
             result.mode = mode;
             for (const PasskeyPrompt& prompt : prompts[l]) {
                 const int64_t context = int64_t(prompt.tokens.size()) + kAnswerTokens;
-                auto session = model.new_session({context, mode});
+                auto session = model.new_session({context, mode, options.kv_type});
                 session->prefill(prompt.tokens, {}, cancel);
                 std::string answer;
                 session->generate(

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "gguf/dequantize.h"
+
 namespace selfextend {
 
 float half_to_float(uint16_t h) {
@@ -61,34 +63,57 @@ void dequantize_bf16(const void* src, float* dst, int64_t n) {
     for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_float(h[i]);
 }
 
-void dequantize_q8_0(const void* src, float* dst, int64_t n) {
-    const auto* blocks = static_cast<const BlockQ8_0*>(src);
-    for (int64_t b = 0; b < n / kQ8_0Block; ++b) {
-        const float scale = half_to_float(blocks[b].scale);
-        for (int k = 0; k < kQ8_0Block; ++k)
-            dst[b * kQ8_0Block + k] = scale * float(blocks[b].q[k]);
+void quantize_f32(const float* src, void* dst, int64_t n) {
+    std::memcpy(dst, src, size_t(n) * sizeof(float));
+}
+
+void quantize_f16(const float* src, void* dst, int64_t n) {
+    auto* out = static_cast<uint8_t*>(dst);
+    for (int64_t i = 0; i < n; ++i) {
+        const uint16_t h = float_to_half(src[i]);
+        std::memcpy(out + 2 * i, &h, 2);
     }
 }
 
-void dequantize_q4_0(const void* src, float* dst, int64_t n) {
-    const auto* blocks = static_cast<const BlockQ4_0*>(src);
-    constexpr int half = kQ4_0Block / 2;
-    for (int64_t b = 0; b < n / kQ4_0Block; ++b) {
-        const float scale = half_to_float(blocks[b].scale);
-        float* out = dst + b * kQ4_0Block;
-        for (int k = 0; k < half; ++k) {
-            out[k] = scale * float(int(blocks[b].q[k] & 0x0f) - 8);
-            out[k + half] = scale * float(int(blocks[b].q[k] >> 4) - 8);
-        }
+void quantize_bf16(const float* src, void* dst, int64_t n) {
+    auto* out = static_cast<uint8_t*>(dst);
+    for (int64_t i = 0; i < n; ++i) {
+        const uint16_t h = float_to_bf16(src[i]);
+        std::memcpy(out + 2 * i, &h, 2);
     }
+}
+
+// A typed block quantizer behind the table's untyped signature.
+template <typename Block, void (*kQuantize)(const float*, Block*, int64_t)>
+void quantize_blocks(const float* src, void* dst, int64_t n) {
+    kQuantize(src, static_cast<Block*>(dst), n);
+}
+
+template <typename Block, void (*kDequantize)(const void*, float*, int64_t),
+          void (*kQuantize)(const float*, Block*, int64_t)>
+constexpr DTypeTraits block_type(DType type, std::string_view name, int64_t block_size) {
+    return {type, name, block_size, sizeof(Block), kDequantize, quantize_blocks<Block, kQuantize>};
 }
 
 constexpr std::array kTable = {
-    DTypeTraits{DType::F32, "F32", 1, 4, dequantize_f32},
-    DTypeTraits{DType::F16, "F16", 1, 2, dequantize_f16},
-    DTypeTraits{DType::Q4_0, "Q4_0", kQ4_0Block, sizeof(BlockQ4_0), dequantize_q4_0},
-    DTypeTraits{DType::Q8_0, "Q8_0", kQ8_0Block, sizeof(BlockQ8_0), dequantize_q8_0},
-    DTypeTraits{DType::BF16, "BF16", 1, 2, dequantize_bf16},
+    DTypeTraits{DType::F32, "F32", 1, 4, dequantize_f32, quantize_f32},
+    DTypeTraits{DType::F16, "F16", 1, 2, dequantize_f16, quantize_f16},
+    block_type<BlockQ4_0, dequantize_row_q4_0, quantize_row_q4_0>(DType::Q4_0, "Q4_0",
+                                                                  kLegacyBlock),
+    block_type<BlockQ4_1, dequantize_row_q4_1, quantize_row_q4_1>(DType::Q4_1, "Q4_1",
+                                                                  kLegacyBlock),
+    block_type<BlockQ5_0, dequantize_row_q5_0, quantize_row_q5_0>(DType::Q5_0, "Q5_0",
+                                                                  kLegacyBlock),
+    block_type<BlockQ5_1, dequantize_row_q5_1, quantize_row_q5_1>(DType::Q5_1, "Q5_1",
+                                                                  kLegacyBlock),
+    block_type<BlockQ8_0, dequantize_row_q8_0, quantize_row_q8_0>(DType::Q8_0, "Q8_0",
+                                                                  kLegacyBlock),
+    block_type<BlockQ2_K, dequantize_row_q2_k, quantize_row_q2_k>(DType::Q2_K, "Q2_K", kSuperBlock),
+    block_type<BlockQ3_K, dequantize_row_q3_k, quantize_row_q3_k>(DType::Q3_K, "Q3_K", kSuperBlock),
+    block_type<BlockQ4_K, dequantize_row_q4_k, quantize_row_q4_k>(DType::Q4_K, "Q4_K", kSuperBlock),
+    block_type<BlockQ5_K, dequantize_row_q5_k, quantize_row_q5_k>(DType::Q5_K, "Q5_K", kSuperBlock),
+    block_type<BlockQ6_K, dequantize_row_q6_k, quantize_row_q6_k>(DType::Q6_K, "Q6_K", kSuperBlock),
+    DTypeTraits{DType::BF16, "BF16", 1, 2, dequantize_bf16, quantize_bf16},
 };
 
 }  // namespace
@@ -103,8 +128,19 @@ const DTypeTraits& dtype_traits(DType type) {
     return *find_dtype(uint32_t(type));
 }
 
+std::span<const DTypeTraits> supported_dtypes() {
+    return kTable;
+}
+
+std::string supported_dtype_names() {
+    std::string names;
+    for (const auto& traits : kTable)
+        names += (names.empty() ? "" : ", ") + std::string(traits.name);
+    return names;
+}
+
 std::string gguf_type_name(uint32_t raw_type) {
-    // Names of the GGUF types this engine does not (yet) compute with, for error messages.
+    // The GGUF numbering, also of the types this engine does not compute with, for messages.
     static constexpr std::array<std::string_view, 31> kNames = {
         "F32",     "F16",    "Q4_0",    "Q4_1",  "type 4", "type 5", "Q5_0",  "Q5_1",
         "Q8_0",    "Q8_1",   "Q2_K",    "Q3_K",  "Q4_K",   "Q5_K",   "Q6_K",  "Q8_K",
@@ -121,35 +157,6 @@ int64_t row_bytes(const DTypeTraits& traits, int64_t n) {
         __builtin_mul_overflow(n / traits.block_size, traits.bytes_per_block, &bytes))
         return -1;
     return bytes;
-}
-
-void quantize_row_q8_0(const float* src, BlockQ8_0* dst, int64_t n) {
-    for (int64_t b = 0; b < n / kQ8_0Block; ++b) {
-        const float* x = src + b * kQ8_0Block;
-        float amax = 0;
-        for (int k = 0; k < kQ8_0Block; ++k) amax = std::max(amax, std::fabs(x[k]));
-        const float scale = amax / 127.0f;
-        const float inverse = scale > 0 ? 1.0f / scale : 0.0f;
-        dst[b].scale = float_to_half(scale);
-        for (int k = 0; k < kQ8_0Block; ++k) dst[b].q[k] = int8_t(std::lround(x[k] * inverse));
-    }
-}
-
-void quantize_row_q4_0(const float* src, BlockQ4_0* dst, int64_t n) {
-    constexpr int half = kQ4_0Block / 2;
-    for (int64_t b = 0; b < n / kQ4_0Block; ++b) {
-        const float* x = src + b * kQ4_0Block;
-        float extreme = 0;  // the value of largest magnitude, sign kept, maps to -8
-        for (int k = 0; k < kQ4_0Block; ++k)
-            if (std::fabs(x[k]) > std::fabs(extreme)) extreme = x[k];
-        const float scale = extreme / -8.0f;
-        const float inverse = scale != 0 ? 1.0f / scale : 0.0f;
-        dst[b].scale = float_to_half(scale);
-        auto code = [&](float v) {
-            return uint8_t(std::clamp(int(std::lround(v * inverse)) + 8, 0, 15));
-        };
-        for (int k = 0; k < half; ++k) dst[b].q[k] = uint8_t(code(x[k]) | (code(x[k + half]) << 4));
-    }
 }
 
 }  // namespace selfextend

@@ -374,7 +374,8 @@ void GgufFile::parse_all() {
         if (!tensor.dtype)
             throw GgufError("tensor '" + printable(tensor.name) + "' has unsupported type " +
                                 gguf_type_name(tensor.raw_type) + " (" +
-                                std::to_string(tensor.raw_type) + ")",
+                                std::to_string(tensor.raw_type) +
+                                "; supported: " + supported_dtype_names() + ")",
                             type_at);
         int64_t bytes_per_row = 0;
         if (tensor.dims[0] % tensor.dtype->block_size != 0)
@@ -413,6 +414,7 @@ void GgufFile::parse_all() {
     for (GgufTensor& tensor : tensors_) {
         if (tensor.offset > data_bytes || tensor.bytes > data_bytes - tensor.offset)
             throw GgufError("tensor '" + printable(tensor.name) + "' (" +
+                                std::string(tensor.dtype->name) + ", " +
                                 std::to_string(tensor.bytes) + " bytes at data offset " +
                                 std::to_string(tensor.offset) + ") runs past the end of the file",
                             data_start + std::min(tensor.offset, data_bytes));

@@ -92,6 +92,7 @@ class GgufFile {
     uint32_t version() const { return version_; }
     uint64_t alignment() const { return alignment_; }
     uint64_t file_bytes() const { return bytes_.size(); }
+    std::span<const uint8_t> bytes() const { return bytes_; }
     const std::string& origin() const { return origin_; }
 
     const std::vector<std::pair<std::string, GgufValue>>& metadata() const { return metadata_; }

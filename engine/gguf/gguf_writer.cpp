@@ -187,33 +187,8 @@ void GgufWriter::add_tensor_from_floats(const std::string& name, DType type,
     if (bytes_per_row < 0) throw Error("tensor '" + name + "': row not a whole number of blocks");
     const int64_t rows = int64_t(values.size()) / row;
     std::vector<uint8_t> data(size_t(bytes_per_row * rows));
-    for (int64_t r = 0; r < rows; ++r) {
-        const float* src = values.data() + r * row;
-        uint8_t* dst = data.data() + r * bytes_per_row;
-        switch (type) {
-            case DType::F32:
-                std::memcpy(dst, src, size_t(bytes_per_row));
-                break;
-            case DType::F16:
-                for (int64_t k = 0; k < row; ++k) {
-                    const uint16_t h = float_to_half(src[k]);
-                    std::memcpy(dst + 2 * k, &h, 2);
-                }
-                break;
-            case DType::BF16:
-                for (int64_t k = 0; k < row; ++k) {
-                    const uint16_t h = float_to_bf16(src[k]);
-                    std::memcpy(dst + 2 * k, &h, 2);
-                }
-                break;
-            case DType::Q8_0:
-                quantize_row_q8_0(src, reinterpret_cast<BlockQ8_0*>(dst), row);
-                break;
-            case DType::Q4_0:
-                quantize_row_q4_0(src, reinterpret_cast<BlockQ4_0*>(dst), row);
-                break;
-        }
-    }
+    for (int64_t r = 0; r < rows; ++r)
+        traits.quantize_row(values.data() + r * row, data.data() + r * bytes_per_row, row);
     add_tensor(name, type, std::move(dims), data);
 }
 

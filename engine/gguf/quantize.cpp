@@ -11,15 +11,18 @@ namespace selfextend {
 
 namespace {
 
+// Every type the engine reads can also be written: F32 (an exact copy of any model), the float
+// types, and every quantized type.
 const DTypeTraits& parse_type(std::string name) {
     std::transform(name.begin(), name.end(), name.begin(),
                    [](unsigned char c) { return char(std::toupper(c)); });
-    for (const DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0})
-        if (dtype_traits(type).name == name) return dtype_traits(type);
-    throw Error("unknown target type '" + name + "' (F32, F16, BF16, Q8_0 or Q4_0)");
+    for (const DTypeTraits& traits : supported_dtypes())
+        if (traits.name == name) return traits;
+    throw Error("unknown target type '" + name + "' (" + supported_dtype_names() + ")");
 }
 
-// general.file_type values (llama_ftype) for files whose matrices are mostly of one type.
+// general.file_type values (llama_ftype) for files whose matrices are all of one type (the "_S"
+// variants of the k-quant mixes).
 uint32_t file_type_of(DType type) {
     switch (type) {
         case DType::F32:
@@ -28,8 +31,24 @@ uint32_t file_type_of(DType type) {
             return 1;
         case DType::Q4_0:
             return 2;
+        case DType::Q4_1:
+            return 3;
         case DType::Q8_0:
             return 7;
+        case DType::Q5_0:
+            return 8;
+        case DType::Q5_1:
+            return 9;
+        case DType::Q2_K:
+            return 10;
+        case DType::Q3_K:
+            return 11;  // Q3_K_S
+        case DType::Q4_K:
+            return 14;  // Q4_K_S
+        case DType::Q5_K:
+            return 16;  // Q5_K_S
+        case DType::Q6_K:
+            return 18;
         case DType::BF16:
             return 32;
     }

@@ -3,47 +3,25 @@
 #include <sentencepiece_processor.h>
 
 #include <algorithm>
-#include <exception>
-#include <thread>
+#include <cstdio>
 
 #include "gguf/gguf_file.h"
 #include "selfextend/error.h"
+#include "tokenizer/gguf_tokenizer.h"
+#include "tokenizer/parallel_encode.h"
 #include "tokenizer/sentencepiece_model_proto.h"
 
 namespace selfextend {
 
 namespace {
 
-// GGUF token types (tokenizer.ggml.token_type) use SentencePiece's numbering.
-PieceKind kind_from_gguf(int64_t type) {
-    switch (type) {
-        case 2:
-            return PieceKind::Unknown;
-        case 3:
-            return PieceKind::Control;
-        case 4:
-            return PieceKind::UserDefined;
-        case 5:
-            return PieceKind::Unused;
-        case 6:
-            return PieceKind::Byte;
-        default:
-            return PieceKind::Normal;
-    }
-}
+constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";  // U+2581, SentencePiece's space
 
-const GgufValue& array_key(const GgufFile& gguf, const char* key, GgufType element_type,
-                           size_t expected) {
-    const GgufValue* value = gguf.find(key);
-    if (!value) throw Error(std::string("tokenizer: missing '") + key + "'");
-    if (value->type != GgufType::Array || value->element_type != element_type)
-        throw Error(std::string("tokenizer: '") + key + "' is not an array of " +
-                    std::string(gguf_value_type_name(element_type)));
-    if (expected && value->items.size() != expected)
-        throw Error(std::string("tokenizer: '") + key + "' has " +
-                    std::to_string(value->items.size()) + " entries, the vocabulary " +
-                    std::to_string(expected));
-    return *value;
+// "<0x0A>" -> 0x0A; -1 when the piece is not of that form.
+int parse_byte_piece(const std::string& piece) {
+    unsigned value = 0;
+    if (piece.size() == 6 && std::sscanf(piece.c_str(), "<0x%2X>", &value) == 1) return int(value);
+    return -1;
 }
 
 }  // namespace
@@ -70,7 +48,8 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_gguf(const 
     if (model != "llama")
         throw Error("tokenizer '" + model +
                     "' is not supported (SentencePiece 'llama' vocabularies are)");
-    const GgufValue& tokens = array_key(gguf, "tokenizer.ggml.tokens", GgufType::String, 0);
+    const GgufValue& tokens =
+        gguf_vocabulary::array(gguf, "tokenizer.ggml.tokens", GgufType::String, 0);
     const size_t n = tokens.items.size();
     if (n == 0) throw Error("tokenizer: empty vocabulary");
 
@@ -79,23 +58,20 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_gguf(const 
     for (const GgufValue& token : tokens.items) vocabulary.pieces.push_back(token.s);
     vocabulary.scores.assign(n, 0.0f);
     if (gguf.find("tokenizer.ggml.scores")) {
-        const GgufValue& scores = array_key(gguf, "tokenizer.ggml.scores", GgufType::Float32, n);
+        const GgufValue& scores =
+            gguf_vocabulary::array(gguf, "tokenizer.ggml.scores", GgufType::Float32, n);
         for (size_t k = 0; k < n; ++k) vocabulary.scores[k] = float(scores.items[k].f);
     }
     vocabulary.kinds.assign(n, PieceKind::Normal);
     if (gguf.find("tokenizer.ggml.token_type")) {
-        const GgufValue& types = array_key(gguf, "tokenizer.ggml.token_type", GgufType::Int32, n);
-        for (size_t k = 0; k < n; ++k) vocabulary.kinds[k] = kind_from_gguf(types.items[k].i);
+        const GgufValue& types =
+            gguf_vocabulary::array(gguf, "tokenizer.ggml.token_type", GgufType::Int32, n);
+        for (size_t k = 0; k < n; ++k)
+            vocabulary.kinds[k] = gguf_vocabulary::kind_from_type(types.items[k].i);
     }
-    auto id_key = [&](const char* key, int64_t fallback) {
-        const int64_t id = gguf.get_int_or(key, fallback);
-        if (id < -1 || id >= int64_t(n))
-            throw Error(std::string("tokenizer: '") + key + "' is out of range");
-        return int(id);
-    };
-    vocabulary.unk_id = id_key("tokenizer.ggml.unknown_token_id", 0);
-    vocabulary.bos_id = id_key("tokenizer.ggml.bos_token_id", 1);
-    vocabulary.eos_id = id_key("tokenizer.ggml.eos_token_id", 2);
+    vocabulary.unk_id = gguf_vocabulary::token_id(gguf, "tokenizer.ggml.unknown_token_id", 0, n);
+    vocabulary.bos_id = gguf_vocabulary::token_id(gguf, "tokenizer.ggml.bos_token_id", 1, n);
+    vocabulary.eos_id = gguf_vocabulary::token_id(gguf, "tokenizer.ggml.eos_token_id", 2, n);
     // libsentencepiece insists that the unknown piece is of type UNKNOWN and BOS/EOS CONTROL.
     if (vocabulary.unk_id >= 0) vocabulary.kinds[size_t(vocabulary.unk_id)] = PieceKind::Unknown;
     vocabulary.add_dummy_prefix = gguf.get_bool_or("tokenizer.ggml.add_space_prefix", true);
@@ -147,58 +123,30 @@ void SentencePieceTokenizer::take_vocabulary_from_processor() {
     }
 }
 
-std::vector<int> SentencePieceTokenizer::encode_with(
-    const sentencepiece::SentencePieceProcessor& processor, std::string_view text) const {
-    std::vector<int> ids;
-    const auto status = processor.Encode(absl::string_view(text.data(), text.size()), &ids);
+void SentencePieceTokenizer::encode_with(const sentencepiece::SentencePieceProcessor& processor,
+                                         std::string_view text, std::vector<int32_t>& ids) const {
+    std::vector<int> encoded;
+    const auto status = processor.Encode(absl::string_view(text.data(), text.size()), &encoded);
     if (!status.ok()) throw Error("tokenizer: " + status.ToString());
-    return ids;
+    ids.insert(ids.end(), encoded.begin(), encoded.end());
 }
 
-std::vector<int32_t> SentencePieceTokenizer::encode(std::string_view text, bool add_bos) const {
-    constexpr size_t kParallelBytes = 128 * 1024;
-    std::vector<int> ids;
-    const size_t threads = std::max(1u, std::thread::hardware_concurrency());
-    if (continuation_ && text.size() >= kParallelBytes && threads > 1) {
-        // Split after newlines into about one part per core; encode the parts at once.
-        std::vector<std::string_view> parts;
-        size_t start = 0;
-        for (size_t k = 1; k < threads && start < text.size(); ++k) {
-            const size_t newline = text.find('\n', std::max(start, k * text.size() / threads));
-            if (newline == std::string_view::npos) break;
-            parts.push_back(text.substr(start, newline + 1 - start));
-            start = newline + 1;
-        }
-        parts.push_back(text.substr(start));
-        std::vector<std::vector<int>> encoded(parts.size());
-        std::vector<std::exception_ptr> errors(parts.size());
-        std::vector<std::thread> workers;
-        for (size_t k = 1; k < parts.size(); ++k)
-            workers.emplace_back([&, k] {
-                try {
-                    encoded[k] = encode_with(*continuation_, parts[k]);
-                } catch (...) {
-                    errors[k] = std::current_exception();
-                }
+std::vector<int32_t> SentencePieceTokenizer::encode(std::string_view text, bool at_start) const {
+    std::vector<int32_t> ids;
+    if (at_start && add_bos_ && bos_id_ >= 0) ids.push_back(bos_id_);
+    if (continuation_) {
+        // Any newline is a safe cut (see from_gguf): the first part takes the dummy prefix.
+        const std::vector<int32_t> body = encode_in_parallel(
+            text, [](std::string_view, size_t newline) { return newline + 1; },
+            [&](std::string_view part, bool first, std::vector<int32_t>& out) {
+                encode_with(first ? *processor_ : *continuation_, part, out);
             });
-        try {  // a throw here must not destroy joinable threads
-            encoded[0] = encode_with(*processor_, parts[0]);
-        } catch (...) {
-            errors[0] = std::current_exception();
-        }
-        for (std::thread& worker : workers) worker.join();
-        for (const auto& error : errors)
-            if (error) std::rethrow_exception(error);
-        for (const auto& part : encoded) ids.insert(ids.end(), part.begin(), part.end());
+        ids.insert(ids.end(), body.begin(), body.end());
     } else {
-        ids = encode_with(*processor_, text);
+        encode_with(*processor_, text, ids);
     }
-    std::vector<int32_t> out;
-    out.reserve(ids.size() + 2);
-    if (add_bos && bos_id_ >= 0) out.push_back(bos_id_);
-    out.insert(out.end(), ids.begin(), ids.end());
-    if (add_bos && add_eos_ && eos_id_ >= 0) out.push_back(eos_id_);
-    return out;
+    if (at_start && add_eos_ && eos_id_ >= 0) ids.push_back(eos_id_);
+    return ids;
 }
 
 const std::string& SentencePieceTokenizer::piece(int32_t id) const {
@@ -210,8 +158,40 @@ PieceKind SentencePieceTokenizer::kind(int32_t id) const {
     return id >= 0 && size_t(id) < kinds_.size() ? kinds_[size_t(id)] : PieceKind::Unused;
 }
 
-std::unique_ptr<Tokenizer> tokenizer_from_gguf(const GgufFile& gguf) {
-    return SentencePieceTokenizer::from_gguf(gguf);
+std::optional<int32_t> SentencePieceTokenizer::find_token(std::string_view text) const {
+    // PieceToId answers the unknown id for pieces it lacks: only an exact match counts.
+    const int id = processor_->PieceToId(absl::string_view(text.data(), text.size()));
+    if (id >= 0 && size_t(id) < pieces_.size() && pieces_[size_t(id)] == text) return id;
+    return std::nullopt;
+}
+
+std::string SentencePieceTokenizer::token_bytes(int32_t id) const {
+    if (id < 0 || id >= vocab_size()) return {};
+    switch (kind(id)) {
+        case PieceKind::Control:
+        case PieceKind::Unused:
+            return {};
+        case PieceKind::Unknown:
+            return " \xE2\x81\x87 ";  // " ⁇ ", SentencePiece's surface
+        case PieceKind::Byte: {
+            const int byte = parse_byte_piece(piece(id));
+            return byte < 0 ? std::string() : std::string(1, char(byte));
+        }
+        case PieceKind::Normal:
+        case PieceKind::UserDefined:
+            break;
+    }
+    std::string text;
+    const std::string& p = piece(id);
+    for (size_t at = 0; at < p.size();) {
+        if (p.compare(at, kSpaceMarker.size(), kSpaceMarker) == 0) {
+            text += ' ';
+            at += kSpaceMarker.size();
+        } else {
+            text += p[at++];
+        }
+    }
+    return text;
 }
 
 std::unique_ptr<Tokenizer> Tokenizer::from_sentencepiece_file(const std::string& path) {

@@ -22,16 +22,19 @@ class SentencePieceTokenizer final : public Tokenizer {
     static std::unique_ptr<SentencePieceTokenizer> from_gguf(const GgufFile& gguf);
     ~SentencePieceTokenizer() override;
 
-    std::vector<int32_t> encode(std::string_view text, bool add_bos) const override;
+    std::vector<int32_t> encode(std::string_view text, bool at_start) const override;
     int vocab_size() const override { return int(pieces_.size()); }
     const std::string& piece(int32_t id) const override;
     PieceKind kind(int32_t id) const override;
+    std::optional<int32_t> find_token(std::string_view piece) const override;
+    std::string token_bytes(int32_t id) const override;
+    std::string_view kind_name() const override { return "SentencePiece"; }
 
   private:
     SentencePieceTokenizer();
     void take_vocabulary_from_processor();
-    std::vector<int> encode_with(const sentencepiece::SentencePieceProcessor& processor,
-                                 std::string_view text) const;
+    void encode_with(const sentencepiece::SentencePieceProcessor& processor, std::string_view text,
+                     std::vector<int32_t>& ids) const;
 
     std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
     // The same vocabulary without the dummy prefix, for encoding the pieces of a long text after
@@ -40,8 +43,5 @@ class SentencePieceTokenizer final : public Tokenizer {
     std::vector<std::string> pieces_;
     std::vector<PieceKind> kinds_;
 };
-
-// The tokenizer a GGUF model file describes.
-std::unique_ptr<Tokenizer> tokenizer_from_gguf(const GgufFile& gguf);
 
 }  // namespace selfextend

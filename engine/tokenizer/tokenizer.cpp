@@ -1,49 +1,7 @@
-// The parts of tokenization every vocabulary shares: token bytes and streaming decode.
-#include <cstdio>
-
+// The parts of tokenization every vocabulary shares: decoding, whole and streamed.
 #include "selfextend/tokenizer.h"
 
 namespace selfextend {
-
-namespace {
-constexpr std::string_view kSpaceMarker = "\xE2\x96\x81";  // U+2581, SentencePiece's space
-
-// "<0x0A>" -> 0x0A; -1 when the piece is not of that form.
-int parse_byte_piece(const std::string& piece) {
-    unsigned value = 0;
-    if (piece.size() == 6 && std::sscanf(piece.c_str(), "<0x%2X>", &value) == 1) return int(value);
-    return -1;
-}
-}  // namespace
-
-std::string Tokenizer::token_bytes(int32_t id) const {
-    if (id < 0 || id >= vocab_size()) return {};
-    switch (kind(id)) {
-        case PieceKind::Control:
-        case PieceKind::Unused:
-            return {};
-        case PieceKind::Unknown:
-            return " \xE2\x81\x87 ";  // " ⁇ ", SentencePiece's surface
-        case PieceKind::Byte: {
-            const int byte = parse_byte_piece(piece(id));
-            return byte < 0 ? std::string() : std::string(1, char(byte));
-        }
-        case PieceKind::Normal:
-        case PieceKind::UserDefined:
-            break;
-    }
-    std::string text;
-    const std::string& p = piece(id);
-    for (size_t at = 0; at < p.size();) {
-        if (p.compare(at, kSpaceMarker.size(), kSpaceMarker) == 0) {
-            text += ' ';
-            at += kSpaceMarker.size();
-        } else {
-            text += p[at++];
-        }
-    }
-    return text;
-}
 
 std::string Tokenizer::decode(std::span<const int32_t> ids) const {
     StreamDecoder decoder(*this, true);

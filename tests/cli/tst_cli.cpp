@@ -8,6 +8,7 @@
 #include <QtTest>
 
 #include "test_paths.h"
+#include "vocab_cases.h"
 
 namespace {
 
@@ -68,8 +69,26 @@ class TestCli : public QObject {
         const Run info = cli({"info", "--group", "4", "--window", "256"});
         QCOMPARE(info.exit_code, 0);
         QVERIFY(info.out.contains("training window L  512"));
+        QVERIFY(info.out.contains("tokenizer     SentencePiece, 4 096 tokens, BOS 1 '<s>'"));
         QVERIFY(info.out.contains("capacity (L-W)*G+W = 1 280"));
         QVERIFY(info.out.contains("8 392 960"));
+    }
+
+    void groupAutoChoosesGroupAndWindow() {
+        // The studio's Auto (choose_attention): W = 256 would need G = 78 for 20 000 tokens at
+        // L = 512, so W = 192 with G = ceil(19 808 / 320) = 62.
+        const Run both = cli({"info", "--group", "auto", "--tokens", "20000"});
+        QCOMPARE(both.exit_code, 0);
+        QVERIFY2(both.out.contains("G=62 W=192"), qPrintable(both.out));
+        // A given --window is kept: ceil((2 000 - 128) / 384) = 5.
+        const Run kept = cli({"info", "--group", "auto", "--window", "128", "--tokens", "2000"});
+        QCOMPARE(kept.exit_code, 0);
+        QVERIFY2(kept.out.contains("G=5 W=128"), qPrintable(kept.out));
+        // Past every capacity at G <= 64: an error saying what it would take, before any run.
+        const Run none = cli({"info", "--group", "auto", "--tokens", "204000"});
+        QCOMPARE(none.exit_code, 1);
+        QVERIFY2(none.err.contains("Cannot fit") && none.err.contains("6 277"),
+                 qPrintable(none.err));
     }
 
     void tokenizeIds() {
@@ -77,6 +96,56 @@ class TestCli : public QObject {
         QCOMPARE(run.exit_code, 0);
         QCOMPARE(run.out.trimmed(),
                  QString("1 374 768 3962 363 4008 4080 4085 4070 4070 4087 4030"));
+    }
+
+    // llama.cpp's vocabulary-only GGUFs: info describes the vocabulary, tokenize gives the
+    // reference ids, also for files of only whitespace (their bytes exactly, CR kept).
+    void vocabularyOnlyFiles() {
+        SKIP_WITHOUT_SHARED();
+        const QString gpt2 = testing::shared_path("vocab/ggml-vocab-gpt-2.gguf");
+        const Run info = cli({"info", testing::shared_path("vocab/ggml-vocab-starcoder.gguf")});
+        QCOMPARE(info.exit_code, 0);
+        QVERIFY2(info.out.contains("a vocabulary only, no tensors"), qPrintable(info.out));
+        QVERIFY(info.out.contains("tokenizer     byte-level BPE"));
+        QVERIFY(info.out.contains("pre-tokenizer starcoder"));
+        QVERIFY(info.out.contains("vocabulary    49 152 tokens"));
+        QVERIFY(info.out.contains("BOS           0 '<|endoftext|>', not added"));
+        const Run with_group = cli({"info", gpt2, "--group", "4"});
+        QCOMPARE(with_group.exit_code, 2);
+        QVERIFY(with_group.err.contains("only a vocabulary"));
+
+        const auto cases =
+            testing::read_vocab_cases(testing::shared_path("vocab/ggml-vocab-gpt-2.gguf.inp"),
+                                      testing::shared_path("vocab/ggml-vocab-gpt-2.gguf.out"));
+        QVERIFY2(cases.problem.isEmpty(), qPrintable(cases.problem));
+        auto expected = [&](size_t k) {
+            QStringList ids;
+            for (const int32_t id : cases.ids[k]) ids << QString::number(id);
+            return ids.join(' ');
+        };
+        QCOMPARE(QByteArray::fromStdString(cases.texts[11]), QByteArray("Hello world"));
+        const Run hello = cli({"tokenize", "-m", gpt2, "--ids-only", "Hello world"});
+        QCOMPARE(hello.exit_code, 0);
+        QCOMPARE(hello.out.trimmed(), expected(11));
+        QTemporaryDir dir;
+        // "   ", "\n\n\n", "\t\n" and the long whitespace mix: only whitespace is not "empty".
+        for (const size_t k : {size_t(5), size_t(9), size_t(10), size_t(45)}) {
+            QFile f(dir.path() + QString("/case%1.txt").arg(k));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(QByteArray::fromStdString(cases.texts[k]));
+            f.close();
+            const Run run = cli({"tokenize", gpt2, "--ids-only", "--file", f.fileName()});
+            QCOMPARE(run.exit_code, 0);
+            QCOMPARE(run.out.trimmed(), expected(k));
+        }
+        // A CR is tokenized, not dropped: GPT-2 spells byte 0x0D "č".
+        QFile crlf(dir.path() + "/crlf.txt");
+        QVERIFY(crlf.open(QIODevice::WriteOnly));
+        crlf.write("a\r\nb");
+        crlf.close();
+        const Run pieces = cli({"tokenize", "-m", gpt2, "--file", crlf.fileName()});
+        QCOMPARE(pieces.exit_code, 0);
+        QVERIFY2(pieces.out.contains(QString::fromUtf8("\xC4\x8D")), qPrintable(pieces.out));
     }
 
     void doubleDashEndsOptions() {
@@ -121,6 +190,61 @@ class TestCli : public QObject {
         QCOMPARE(results.size(), 2);
         QCOMPARE(results[0].toObject()["tokens_scored"].toInt(), 2 * 255);
         QVERIFY(results[0].toObject()["ppl"].toDouble() > 1.0);
+    }
+
+    // --kv-type on every command that makes sessions: a bad value is one usage line (exit 2)
+    // before any work; the type changes what is stored (and so the logits, a little); info
+    // shows the bytes of each type.
+    void kvTypeFlag() {
+        const QString book = testing::shared_path("corpus/books/pg2610_notre_dame_de_paris.txt");
+        const QList<QStringList> commands{
+            {"generate", "-p", "x", "-n", "1"},
+            {"ask", "--doc", "/nonexistent.txt", "--question", "Q"},
+            {"passkey", "--lengths", "700"},
+            {"perplexity", "--file", book},
+            {"logits", "--tokens", "1 2", "--out", "/nonexistent/x"},
+            {"bench", "--prompt", "8", "--gen", "1"},
+        };
+        for (const QStringList& command : commands) {
+            const Run bad = cli(command + QStringList{"--kv-type", "q4_0"});
+            QCOMPARE(bad.exit_code, 2);
+            QCOMPARE(bad.err.count('\n'), 1);
+            QVERIFY2(bad.err.contains("--kv-type: 'q4_0' is not one of f32, f16, q8_0"),
+                     qPrintable(command.front() + ": " + bad.err));
+        }
+        QCOMPARE(cli({"info", "--kv-type", "f16"}).exit_code, 2);  // info makes no session
+
+        const Run info = cli({"info"});
+        QCOMPARE(info.exit_code, 0);
+        // 8 layers x K and V x 2 KV heads x 64 values: 4, 2 and 34/32 bytes a value.
+        QVERIFY2(info.out.contains("f32 8 192, f16 4 096, q8_0 2 176 bytes per token"),
+                 qPrintable(info.out));
+        QVERIFY2(info.out.contains("L tokens: f32 4.0 MiB, f16 2.0 MiB, q8_0 1.1 MiB"),
+                 qPrintable(info.out));
+
+        QTemporaryDir dir;
+        const auto logits = [&](const QStringList& extra) {
+            const QString out =
+                dir.path() + "/logits" + QString::number(extra.size()) + extra.join('_') + ".f32";
+            const Run run =
+                cli(QStringList{"logits", "--tokens", "1 374 768 3962", "--out", out} + extra);
+            [&] { QCOMPARE(run.exit_code, 0); }();
+            QFile file(out);
+            return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+        };
+        const QByteArray by_default = logits({});
+        QCOMPARE(by_default.size(), 4 * 4096 * 4);
+        QCOMPARE(logits({"--kv-type", "f16"}), by_default);  // the default
+        const QByteArray f32 = logits({"--kv-type", "f32"});
+        const QByteArray q8_0 = logits({"--kv-type", "q8_0"});
+        QCOMPARE(f32.size(), by_default.size());
+        QVERIFY(f32 != by_default && q8_0 != by_default && q8_0 != f32);
+
+        const Run bench = cli({"bench", "--prompt", "32", "--gen", "2", "--repeat", "1",
+                               "--kv-type", "q8_0", "--json"});
+        QCOMPARE(bench.exit_code, 0);
+        QCOMPARE(QJsonDocument::fromJson(bench.out.toUtf8()).object()["kv_type"].toString(),
+                 QString("q8_0"));
     }
 
     void benchJson() {

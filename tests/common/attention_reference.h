@@ -50,10 +50,13 @@ struct AttentionProblem {
     }
 
     // out[i][h][d] in float64.
-    std::vector<double> reference() const {
-        std::vector<double> out(size_t(n) * heads * head_dim);
+    std::vector<double> reference() const { return reference_from(0); }
+
+    // The rows of queries first .. n-1 only (a decode step at a long context): [n - first][h][d].
+    std::vector<double> reference_from(int first) const {
+        std::vector<double> out(size_t(n - first) * heads * head_dim);
         const int per_kv = heads / kv_heads;
-        for (int i = 0; i < n; ++i)
+        for (int i = first; i < n; ++i)
             for (int h = 0; h < heads; ++h) {
                 const int kvh = h / per_kv;
                 std::vector<double> scores(size_t(i + 1));
@@ -76,7 +79,7 @@ struct AttentionProblem {
                     for (int j = 0; j <= i; ++j)
                         acc += scores[size_t(j)] *
                                v[(size_t(j) * kv_heads + kvh) * head_dim + size_t(d)];
-                    out[(size_t(i) * heads + h) * head_dim + size_t(d)] = acc / sum;
+                    out[(size_t(i - first) * heads + h) * head_dim + size_t(d)] = acc / sum;
                 }
             }
         return out;

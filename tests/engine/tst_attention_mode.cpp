@@ -41,6 +41,74 @@ class TestAttentionMode : public QObject {
         QCOMPARE(largest_used_position(4, 1024, 500), 500.0);
     }
 
+    // Numbers worked by hand: G = ceil((N - W) / (L - W)), capacity (L - W)·G + W.
+    void autoChoosesTheLargestWindowWhoseGroupIsAllowed() {
+        // W = L/2 = 256: ceil(1389 / 256) = 6; capacity 256·6 + 256 = 1 792 >= 1 645 > 1 536.
+        const AutoChoice sample = choose_attention(512, 1645);
+        QCOMPARE(sample.window, 256);
+        QCOMPARE(sample.group, 6);
+        QVERIFY(sample.fits);
+        const QString why = QString::fromStdString(sample.explanation);
+        for (const char* part : {"W = 256", "G = 6", "(512 − 256)·6 + 256 = 1 792", "1 645"})
+            QVERIFY2(why.contains(QString::fromUtf8(part)), qPrintable(why));
+
+        // W = 256 would need ceil(19 744 / 256) = 78 > 64; W = 3L/8 = 192 needs
+        // ceil(19 808 / 320) = 62, capacity 320·62 + 192 = 20 032.
+        const AutoChoice book = choose_attention(512, 20000);
+        QCOMPARE(book.window, 192);
+        QCOMPARE(book.group, 62);
+        QVERIFY(book.fits);
+        QVERIFY2(QString::fromStdString(book.explanation).contains("would need G = 78"),
+                 book.explanation.c_str());
+
+        // The largest capacity within G <= 64 at L = 512 is W = 64: 448·64 + 64 = 28 736.
+        const AutoChoice edge = choose_attention(512, 28736);
+        QCOMPARE(edge.window, 64);
+        QCOMPARE(edge.group, 64);
+        QVERIFY(edge.fits);
+
+        QCOMPARE(choose_attention(4096, 16384).window, 2048);  // ceil(14 336 / 2 048) = 7
+        QCOMPARE(choose_attention(4096, 16384).group, 7);
+        // L = 1 000: L/2 = 500 rounds down to 496; ceil(4 504 / 504) = 9.
+        QCOMPARE(choose_attention(1000, 5000).window, 496);
+        QCOMPARE(choose_attention(1000, 5000).group, 9);
+        // L = 100: 50 -> 48; ceil(2 952 / 52) = 57.
+        QCOMPARE(choose_attention(100, 3000).window, 48);
+        QCOMPARE(choose_attention(100, 3000).group, 57);
+        // Inside the window: no extension.
+        QCOMPARE(choose_attention(512, 400).group, 1);
+        QVERIFY(choose_attention(512, 400).fits);
+    }
+
+    void autoSaysWhatItWouldTakeWhenNothingFits() {
+        // 204 000 tokens at L = 512: more than 28 736. At W = 64 it would take
+        // ceil(203 936 / 448) = 456; a model with W = L/2, G = 64 needs (L/2)·65 >= 204 000 with
+        // (L - L/2)·64 + L/2 for odd L: L = 6 277 gives 3 139·64 + 3 138 = 204 034 (6 276 gives
+        // 203 970).
+        const AutoChoice book = choose_attention(512, 204000);
+        QVERIFY(!book.fits);
+        QCOMPARE(book.group, 64);
+        QCOMPARE(book.window, 64);
+        const QString why = QString::fromStdString(book.explanation);
+        for (const char* part : {"Cannot fit", "28 736", "6 277", "G = 456"})
+            QVERIFY2(why.contains(part), qPrintable(why));
+        QVERIFY(!choose_attention(512, 28737).fits);
+    }
+
+    void choosingGroupForAGivenWindow() {
+        const AutoChoice kept = choose_group(512, 128, 2000);  // ceil(1 872 / 384) = 5
+        QCOMPARE(kept.group, 5);
+        QCOMPARE(kept.window, 128);
+        QVERIFY(kept.fits);
+        // W = 511 leaves one grouped position per G: ceil(1 489 / 1) = 1 489, far past 64.
+        const AutoChoice narrow = choose_group(512, 511, 2000);
+        QVERIFY(!narrow.fits);
+        QVERIFY2(QString::fromStdString(narrow.explanation).contains("1 489"),
+                 narrow.explanation.c_str());
+        QVERIFY(!choose_group(512, 512, 2000).fits);  // W = L extends nothing
+        QCOMPARE(choose_group(512, 512, 300).group, 1);
+    }
+
     void validation() {
         validate(AttentionMode::self_extend(8, 256), 512);
         validate(AttentionMode::self_extend(2, 512), 512);

@@ -213,11 +213,6 @@ class TestDocument : public QObject {
                  QByteArray("if a < b then c\nmore"));
         QCOMPARE(B(html_to_text("x < y and z")), QByteArray("x < y and z"));
     }
-
-    void questionPrompt() {
-        QCOMPARE(B(question_prompt("Doc text.", "What is the door code?")),
-                 QByteArray("Doc text.\nQuestion: What is the door code?\nAnswer:"));
-    }
 };
 
 QTEST_APPLESS_MAIN(TestDocument)

@@ -76,8 +76,24 @@ std::pair<int64_t, int64_t> block_of(uint32_t type) {
             return {1, 2};  // F16
         case 2:
             return {32, 18};  // Q4_0
+        case 3:
+            return {32, 20};  // Q4_1
+        case 6:
+            return {32, 22};  // Q5_0
+        case 7:
+            return {32, 24};  // Q5_1
         case 8:
             return {32, 34};  // Q8_0
+        case 10:
+            return {256, 84};  // Q2_K
+        case 11:
+            return {256, 110};  // Q3_K
+        case 12:
+            return {256, 144};  // Q4_K
+        case 13:
+            return {256, 176};  // Q5_K
+        case 14:
+            return {256, 210};  // Q6_K
         case 30:
             return {1, 2};  // BF16
     }
@@ -585,6 +601,14 @@ class TestGguf : public QObject {
             {"bf16.1d", DType::BF16, {33}},
             {"q4_0.4d", DType::Q4_0, {32, 2, 2, 2}},
             {"f32.3d", DType::F32, {7, 1, 2}},
+            {"q4_1.2d", DType::Q4_1, {64, 3}},
+            {"q5_0.1d", DType::Q5_0, {32}},
+            {"q5_1.3d", DType::Q5_1, {32, 2, 2}},
+            {"q2_k.2d", DType::Q2_K, {256, 2}},
+            {"q3_k.1d", DType::Q3_K, {512}},
+            {"q4_k.2d", DType::Q4_K, {256, 3}},
+            {"q5_k.2d", DType::Q5_K, {256, 1}},
+            {"q6_k.3d", DType::Q6_K, {256, 2, 2}},
         };
         GgufWriter w{uint64_t(alignment)};
         w.set_string("general.architecture", "test");
@@ -918,10 +942,18 @@ class TestGguf : public QObject {
         add("t1 dim0 9 (past the end)", base.dim_at[1][0], 9, 8, ds + 64, "past the end");
         // Tensor types.
         add("t0 type 99", base.ttype_at[0], 99, 4, int64_t(base.ttype_at[0]), "99");
-        add("t0 type Q4_K", base.ttype_at[0], 12, 4, int64_t(base.ttype_at[0]), "Q4_K");
-        add("t0 type Q4_1", base.ttype_at[0], 3, 4, int64_t(base.ttype_at[0]), "Q4_1");
-        add("t0 type Q6_K", base.ttype_at[0], 14, 4, int64_t(base.ttype_at[0]), "Q6_K");
+        add("t0 type Q8_K", base.ttype_at[0], 15, 4, int64_t(base.ttype_at[0]), "Q8_K");
+        add("t0 type Q8_1", base.ttype_at[0], 9, 4, int64_t(base.ttype_at[0]), "Q8_1");
+        add("t0 type IQ4_NL", base.ttype_at[0], 20, 4, int64_t(base.ttype_at[0]), "IQ4_NL");
         add("t0 type F64", base.ttype_at[0], 28, 4, int64_t(base.ttype_at[0]), "F64");
+        // The message lists what the engine reads.
+        add("t0 type IQ2_XS", base.ttype_at[0], 17, 4, int64_t(base.ttype_at[0]),
+            "supported: F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, "
+            "BF16");
+        // Supported super-block types: t0's 32 values are not a whole super-block of 256.
+        add("t0 type Q4_K", base.ttype_at[0], 12, 4, int64_t(base.ndims_at[0]),
+            "not a whole number of Q4_K blocks");
+        add("t0 type Q6_K", base.ttype_at[0], 14, 4, int64_t(base.ndims_at[0]), "Q6_K blocks");
         add("t0 type 31", base.ttype_at[0], 31, 4, int64_t(base.ttype_at[0]), "31");
         add("t0 type 4", base.ttype_at[0], 4, 4, int64_t(base.ttype_at[0]), "unsupported type");
         add("t0 type 2^32-1", base.ttype_at[0], 0xFFFFFFFFu, 4, int64_t(base.ttype_at[0]),
@@ -976,9 +1008,9 @@ class TestGguf : public QObject {
         {
             std::vector<uint8_t> bytes = ok;
             bytes[base.tname_at[0] + 8 + 1] = 0;  // tensor name "t\0"
-            patch(bytes, base.ttype_at[0], 12, 4);
+            patch(bytes, base.ttype_at[0], 15, 4);
             cases.push_back(
-                {"NUL in tensor name of type Q4_K", bytes, int64_t(base.ttype_at[0]), "Q4_K"});
+                {"NUL in tensor name of type Q8_K", bytes, int64_t(base.ttype_at[0]), "Q8_K"});
         }
         add("alignment retyped string", base.type_at[0], uint32_t(GgufType::String), 4,
             int64_t(base.value_at[0]), "string length");
@@ -1234,6 +1266,54 @@ class TestGguf : public QObject {
         qInfo("random corruptions: %d rejected, %d accepted (consistent)", rejected, accepted);
         QVERIFY(rejected > 1000);
         QVERIFY2(failures.isEmpty(), qPrintable(failures.mid(0, 20).join("\n")));
+    }
+
+    void truncatedQuantizedTensorIsAClearError() {
+        // A Q4_1 matrix (3 rows of 64 values: 6 blocks of 20 bytes) as the last tensor of a
+        // file: cut anywhere inside its data, the file is rejected with a message that names the
+        // tensor, its type and its size, at the byte where its data starts.
+        GgufWriter w(32);
+        w.set_string("general.architecture", "llama");
+        std::vector<float> values(64 * 3);
+        for (size_t k = 0; k < values.size(); ++k) values[k] = float(int(k % 23) - 11) * 0.125f;
+        w.add_tensor_from_floats("blk.0.ffn_up.weight", DType::Q4_1, {64, 3}, values);
+        const std::vector<uint8_t> bytes = w.to_bytes();
+        const GgufFile whole = GgufFile::parse(bytes);
+        const GgufTensor* t = whole.find_tensor("blk.0.ffn_up.weight");
+        QVERIFY(t);
+        QCOMPARE(t->dtype->type, DType::Q4_1);
+        QCOMPARE(t->bytes, uint64_t(6 * 20));
+        const int64_t data_at = t->data - bytes.data();
+        const int64_t data_end = data_at + int64_t(t->bytes);  // the writer pads after it
+        QVERIFY(bytes.size() >= size_t(data_end));
+        QStringList failures;
+        for (const int64_t cut : {1, 2, 19, 20, 21, 60, 100, 119, 120}) {
+            const std::vector<uint8_t> truncated(bytes.begin(), bytes.begin() + (data_end - cut));
+            const QString problem = check_rejected(
+                {QString("Q4_1 tensor cut by %1 bytes").arg(cut), truncated, data_at,
+                 "tensor 'blk.0.ffn_up.weight' (Q4_1, 120 bytes at data offset 0) runs past the "
+                 "end of the file"});
+            if (!problem.isEmpty()) failures << problem;
+            ++g_hostile_total;
+        }
+        QVERIFY2(failures.isEmpty(), qPrintable(failures.join("\n")));
+        // Within the header the same cut is caught where the header ends.
+        const std::vector<uint8_t> header_only(bytes.begin(), bytes.begin() + data_at - 1);
+        QVERIFY_THROWS_EXCEPTION(GgufError, GgufFile::parse(header_only));
+    }
+
+    void everyTypeIsReadFromItsBlocks() {
+        // t0 of the base file retyped to each supported block type of 32 (its 34 data bytes
+        // hold at least one block of each): accepted, with the byte count of the new type.
+        for (const uint32_t type : {2u, 3u, 6u, 7u, 8u}) {
+            Base base = make_base();
+            patch(base.bytes, base.ttype_at[0], type, 4);
+            const GgufFile file = GgufFile::parse(base.bytes);
+            const GgufTensor& t0 = file.tensors()[0];
+            QCOMPARE(t0.raw_type, type);
+            QCOMPARE(int64_t(t0.bytes), block_of(type).second);
+            QCOMPARE(t0.data, base.bytes.data() + base.data_start);
+        }
     }
 
     // Last: under UBSan an engine overflow here aborts the process.

@@ -93,9 +93,11 @@ class TestSession : public QObject {
         // Still usable, and its state is what it was before the cancelled call.
         const std::vector<int32_t> next{3962};
         session->prefill(next);
+        // (fed in the same chunks: with the F16 cache, a chunk of 4 tokens can round K and V
+        // differently from chunks of 3 and 1)
         auto fresh = model_->new_session({2000, AttentionMode::self_extend(4, 256)});
-        const std::vector<int32_t> all{1, 374, 768, 3962};
-        fresh->prefill(all);
+        fresh->prefill(first);
+        fresh->prefill(next);
         for (size_t v = 0; v < 4096; ++v)
             QVERIFY(std::abs(session->last_logits()[v] - fresh->last_logits()[v]) < 1e-4f);
         Q_UNUSED(before);

@@ -12,7 +12,8 @@
 #include "selfextend/error.h"
 #include "selfextend/tokenizer.h"
 #include "test_paths.h"
-#include "tokenizer/sentencepiece_tokenizer.h"
+#include "tokenizer/gguf_tokenizer.h"
+#include "vocab_cases.h"
 
 using namespace selfextend;
 
@@ -20,13 +21,6 @@ namespace {
 
 QByteArray B(std::string_view s) {
     return QByteArray(s.data(), qsizetype(s.size()));
-}
-
-std::string read_file(const QString& path) {
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly)) return {};
-    const QByteArray bytes = f.readAll();
-    return std::string(bytes.constData(), size_t(bytes.size()));
 }
 
 QString ids_text(const std::vector<int32_t>& ids) {
@@ -206,29 +200,13 @@ class TestTokenizer : public QObject {
         QCOMPARE(llama_->kind(0), PieceKind::Unknown);
         QCOMPARE(llama_->kind(15043), PieceKind::Normal);
 
-        // Cases are the texts between lines "__ggml_vocab_test__"; the newline before each
-        // separator line is not part of the text (the file ends with a separator).
-        const std::string inp =
-            read_file(testing::shared_path("vocab/ggml-vocab-llama-spm.gguf.inp"));
-        const std::string out =
-            read_file(testing::shared_path("vocab/ggml-vocab-llama-spm.gguf.out"));
-        QVERIFY(!inp.empty() && !out.empty());
-        const std::string separator = "\n__ggml_vocab_test__\n";
-        std::vector<std::string> cases;
-        for (size_t at = 0; at < inp.size();) {
-            const size_t end = inp.find(separator, at);
-            QVERIFY2(end != std::string::npos, "the .inp file does not end with a separator");
-            cases.push_back(inp.substr(at, end - at));
-            at = end + separator.size();
-        }
-        std::vector<std::vector<int32_t>> expected;
-        for (const QByteArray& line : QByteArray::fromStdString(out).split('\n')) {
-            std::vector<int32_t> ids;
-            for (const QByteArray& word : line.simplified().split(' '))
-                if (!word.isEmpty()) ids.push_back(word.toInt());
-            expected.push_back(ids);
-        }
-        if (!expected.empty() && out.back() == '\n') expected.pop_back();  // after the last line
+        // Cases are the texts between lines "__ggml_vocab_test__" (see vocab_cases.h).
+        const testing::VocabCases vocab_cases =
+            testing::read_vocab_cases(testing::shared_path("vocab/ggml-vocab-llama-spm.gguf.inp"),
+                                      testing::shared_path("vocab/ggml-vocab-llama-spm.gguf.out"));
+        QVERIFY2(vocab_cases.problem.isEmpty(), qPrintable(vocab_cases.problem));
+        const std::vector<std::string>& cases = vocab_cases.texts;
+        const std::vector<std::vector<int32_t>>& expected = vocab_cases.ids;
         QCOMPARE(cases.size(), size_t(46));
         QCOMPARE(expected.size(), cases.size());
         // Spot checks of the split: empty, one space, one newline, "\t\n".
@@ -307,7 +285,7 @@ class TestTokenizer : public QObject {
         QFETCH(QString, book);
         QFETCH(int, from_percent);
         need_demo();
-        const std::string all = read_file(testing::shared_path("corpus/books/" + book));
+        const std::string all = testing::read_bytes(testing::shared_path("corpus/books/" + book));
         QVERIFY(all.size() > 100000);
         const std::string text =
             from_percent < 0 ? all : slice(all, all.size() * size_t(from_percent) / 100, 20000);
@@ -348,6 +326,24 @@ class TestTokenizer : public QObject {
         for (const int32_t id : demo_->encode(kTricky[13], false))
             byte_pieces += demo_->kind(id) == PieceKind::Byte;
         QVERIFY(byte_pieces >= 20);
+    }
+
+    void findToken() {
+        SKIP_WITHOUT_SHARED();
+        need_llama();
+        QCOMPARE(llama_->find_token("\xE2\x96\x81Hello"), std::optional<int32_t>(15043));
+        QCOMPARE(llama_->find_token("<s>"), std::optional<int32_t>(1));
+        QCOMPARE(llama_->find_token("</s>"), std::optional<int32_t>(2));
+        QCOMPARE(llama_->find_token("<unk>"), std::optional<int32_t>(0));
+        QCOMPARE(llama_->find_token("<0x0A>"), std::optional<int32_t>(13));
+        // Absent pieces are absent, not the unknown id.
+        QVERIFY(!llama_->find_token("definitely-not-a-piece"));
+        QVERIFY(!llama_->find_token(""));
+        QVERIFY(!llama_->find_token("Hellox"));
+        QCOMPARE(llama_->find_token("Hello"), std::optional<int32_t>(10994));
+        QCOMPARE(QString::fromUtf8(
+                     QByteArray(llama_->kind_name().data(), qsizetype(llama_->kind_name().size()))),
+                 QString("SentencePiece"));
     }
 
     void tokenBytes() {

@@ -1,5 +1,6 @@
 // The Self-Extend panel on its own: capacity text, fit verdict, rule of thumb and Auto.
 #include <QLabel>
+#include <QSlider>
 #include <QSpinBox>
 #include <QTest>
 
@@ -48,6 +49,75 @@ class TestSelfExtendPanel : public QObject {
         QVERIFY2(panel.ruleText().contains("exceeded"), qPrintable(panel.ruleText()));
         panel.setGroup(32);  // 256 + 1744 / 32 = 310 < 341
         QVERIFY2(panel.ruleText().contains("holds"), qPrintable(panel.ruleText()));
+    }
+
+    void autoChoosesGAndWTogether() {
+        // Issue 12, defect 6: at W = 511 the old Auto kept W and clamped G to 64 (capacity 575,
+        // still "Does not fit"). Auto now chooses W too: W = 256, G = ceil(1 744 / 256) = 7.
+        studio::SelfExtendPanel panel;
+        panel.setTrainingWindow(512);
+        panel.setAnswerReserve(32);
+        panel.setWindow(511);
+        panel.setGroup(64);
+        panel.setDocumentTokens(1936);  // 2 000 needed
+        QVERIFY(!panel.fits());
+        // The advice can be followed: G is at its maximum, so "raise G" would be wrong.
+        QVERIFY2(!panel.fitText().contains("Raise G"), qPrintable(panel.fitText()));
+        QVERIFY2(panel.fitText().contains("Press Auto: G = 7, W = 256"),
+                 qPrintable(panel.fitText()));
+        panel.autoPick();
+        QCOMPARE(panel.window(), 256);
+        QCOMPARE(panel.group(), 7);
+        QVERIFY(panel.fits());
+        // One line of reason, its numbers in the locale's grouping like the rest of the panel.
+        QVERIFY2(panel.autoText().contains(formatCount(2048)) &&
+                     panel.autoText().contains(formatCount(2000)),
+                 qPrintable(panel.autoText()));
+
+        // 20 000 tokens: W = 256 would need G = 78 > 64, so W = 192 with G = 62.
+        panel.setDocumentTokens(20000 - 64);
+        panel.autoPick();
+        QCOMPARE(panel.window(), 192);
+        QCOMPARE(panel.group(), 62);
+        QVERIFY2(panel.autoText().contains("would need G = 78"), qPrintable(panel.autoText()));
+    }
+
+    void userTouchesPinAndDocumentsFollowOtherwise() {
+        studio::SelfExtendPanel panel;
+        panel.setTrainingWindow(512);
+        panel.setAnswerReserve(0);
+        panel.setGroup(2);  // programmatic (restored settings): no pin
+        panel.setWindow(100);
+        QVERIFY(!panel.groupPinned() && !panel.windowPinned());
+        panel.setDocumentTokens(2000 - 32);
+        panel.fitDocument();
+        QCOMPARE(panel.window(), 256);
+        QCOMPARE(panel.group(), 7);
+        QVERIFY2(panel.autoText().startsWith("Auto: W = 256"), qPrintable(panel.autoText()));
+        panel.setGroup(6);  // set by the program, not Auto: the reason no longer applies
+        QVERIFY2(panel.autoText().contains("Press Auto"), qPrintable(panel.autoText()));
+        panel.fitDocument();
+
+        // The user moves the W slider: W is pinned, G still follows the document for that W.
+        panel.findChild<QSlider*>("windowSlider")->setValue(128);
+        QVERIFY(panel.windowPinned() && !panel.groupPinned());
+        panel.setDocumentTokens(4000 - 32);
+        panel.fitDocument();
+        QCOMPARE(panel.window(), 128);
+        QCOMPARE(panel.group(), 11);  // ceil((4 000 - 128) / 384)
+
+        // The user types a G: both stay.
+        panel.findChild<QSpinBox*>("groupSpin")->setValue(5);
+        panel.setDocumentTokens(8000 - 32);
+        panel.fitDocument();
+        QCOMPARE(panel.group(), 5);
+        QCOMPARE(panel.window(), 128);
+        QVERIFY(!panel.fits());
+
+        // Auto unpins.
+        panel.autoPick();
+        QVERIFY(!panel.groupPinned() && !panel.windowPinned());
+        QVERIFY(panel.fits());
     }
 
     void autoUsesHalfTheWindowWhenWIsZero() {

@@ -1,11 +1,16 @@
 // Causal attention over the KV cache, vanilla or Self-Extend, streamed over key blocks with an
-// online softmax: memory stays O(n d), no n x n score matrix is ever formed.
+// online softmax: memory stays O(n d), no n x n score matrix is ever formed. A prefill chunk is
+// split across threads by (KV head, block of queries); a decode step (a few queries) by ranges
+// of keys instead (split-K, "flash decoding"): each range keeps its own softmax state and the
+// ranges are merged by their log-sum-exp, so one token uses every core at any context length.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "backend/rope_table.h"
 #include "selfextend/attention_mode.h"
+#include "selfextend/engine.h"
 
 namespace selfextend::cpu {
 
@@ -17,12 +22,14 @@ struct AttentionShape {
     int head_dim = 0;  // a multiple of 16
 };
 
-// One layer's cache, head-major: key j of KV head h is at [h * capacity + j] * head_dim. K is
-// cached once, rotated at its own position j; grouped tiles re-rotate it to j / G on the fly.
+// One layer's cache, head-major: key j of KV head h is the row at (h * capacity + j) * row_bytes,
+// stored as `type` (kv_row.h). K is cached once, rotated at its own position j; grouped tiles
+// re-rotate it to j / G on the fly.
 struct KvLayerView {
-    const float* keys = nullptr;
-    const float* values = nullptr;
+    const std::byte* keys = nullptr;
+    const std::byte* values = nullptr;
     int64_t capacity = 0;
+    KvType type = KvType::F32;
 };
 
 // Queries for tokens at positions [first, first + n): q rotated at their own positions, q_grouped

@@ -16,9 +16,13 @@ class CpuBackend final : public detail::Backend {
 
     std::string device_name() const override;
     std::unique_ptr<detail::BackendSession> new_session(int64_t context_length,
-                                                        const AttentionMode& mode) override;
+                                                        const AttentionMode& mode,
+                                                        KvType kv_type) override;
+    uint64_t kv_bytes_per_token(KvType kv_type) const override;
 
   private:
+    KvType stored_type(KvType asked) const;
+
     const HyperParams& hp_;
     const LlamaWeights& weights_;
     ThreadPool pool_;

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <vector>
 
+#include "backend/cpu/quantized_dot.h"
 #include "backend/cpu/simd.h"
 #include "backend/cpu/thread_pool.h"
+#include "selfextend/error.h"
 
 namespace selfextend::cpu {
 
@@ -25,32 +27,6 @@ float dot_elements(const Element* w, const float* x, int64_t n, LoadVector load_
     float sum = reduce_add(acc);
     for (; k < n; ++k) sum += load_scalar(w[k]) * x[k];
     return sum;
-}
-
-float dot_q8_0(const BlockQ8_0* w, const float* x, int64_t n) {
-    f32x16 acc{};
-    for (int64_t b = 0; b < n / kQ8_0Block; ++b) {
-        const float* xb = x + b * kQ8_0Block;
-        const f32x16 block =
-            load16_i8(w[b].q) * load16(xb) + load16_i8(w[b].q + kLanes) * load16(xb + kLanes);
-        acc += block * half_to_float(w[b].scale);
-    }
-    return reduce_add(acc);
-}
-
-float dot_q4_0(const BlockQ4_0* w, const float* x, int64_t n) {
-    f32x16 acc{};
-    for (int64_t b = 0; b < n / kQ4_0Block; ++b) {
-        i8x16 packed;
-        std::memcpy(&packed, w[b].q, sizeof packed);
-        const i8x16 low = (packed & 0x0f) - 8;
-        const i8x16 high = ((packed >> 4) & 0x0f) - 8;
-        const float* xb = x + b * kQ4_0Block;
-        const f32x16 block = __builtin_convertvector(low, f32x16) * load16(xb) +
-                             __builtin_convertvector(high, f32x16) * load16(xb + kLanes);
-        acc += block * half_to_float(w[b].scale);
-    }
-    return reduce_add(acc);
 }
 
 // One stored row as float32: F16 through the vector conversion (the hot case), any other type
@@ -131,9 +107,8 @@ void panel_times_tokens(const float* panel, const float* x, int64_t n, int64_t c
     }
 }
 
-}  // namespace
-
-float dot_row(const WeightMatrix& w, int64_t r, const float* x) {
+// Dot product of stored row r of a float-typed matrix (F32, F16, BF16) with x.
+float dot_float_row(const WeightMatrix& w, int64_t r, const float* x) {
     const uint8_t* row = w.row(r);
     switch (w.dtype->type) {
         case DType::F32:
@@ -148,19 +123,37 @@ float dot_row(const WeightMatrix& w, int64_t r, const float* x) {
             return dot_elements(
                 reinterpret_cast<const uint16_t*>(row), x, w.cols,
                 [](const uint16_t* p) { return load16_bf16(p); }, bf16_to_float);
-        case DType::Q8_0:
-            return dot_q8_0(reinterpret_cast<const BlockQ8_0*>(row), x, w.cols);
-        case DType::Q4_0:
-            return dot_q4_0(reinterpret_cast<const BlockQ4_0*>(row), x, w.cols);
+        default:
+            break;
     }
-    return 0.0f;
+    throw Error("matmul: no float dot product for " + std::string(w.dtype->name));
 }
+
+// Few tokens, quantized weights: the tokens' activations are rounded to 16-bit integers once,
+// then every row is multiplied with them straight from its stored blocks.
+void gemv_quantized(const WeightMatrix& w, QuantizedRowDot dot, const float* x, int64_t n, float* y,
+                    ThreadPool& pool) {
+    std::vector<Int16Activations> tokens(static_cast<size_t>(n));
+    for (int64_t t = 0; t < n; ++t) tokens[size_t(t)].quantize(x + t * w.cols, w.cols);
+    pool.parallel_for(w.rows, 64, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r)
+            for (int64_t t = 0; t < n; ++t)
+                y[t * w.rows + r] = dot(w.row(r), tokens[size_t(t)], w.cols);
+    });
+}
+
+}  // namespace
 
 void matmul(const WeightMatrix& w, const float* x, int64_t n, float* y, ThreadPool& pool) {
     if (n <= kGemvMaxTokens) {
+        if (const QuantizedRowDot dot = quantized_row_dot(w.dtype->type)) {
+            gemv_quantized(w, dot, x, n, y, pool);
+            return;
+        }
         pool.parallel_for(w.rows, 64, [&](int64_t begin, int64_t end) {
             for (int64_t r = begin; r < end; ++r)
-                for (int64_t t = 0; t < n; ++t) y[t * w.rows + r] = dot_row(w, r, x + t * w.cols);
+                for (int64_t t = 0; t < n; ++t)
+                    y[t * w.rows + r] = dot_float_row(w, r, x + t * w.cols);
         });
         return;
     }

@@ -113,6 +113,7 @@ class CudaSession final : public detail::BackendSession {
         return 2 * bytes;
     }
     int64_t max_chunk() const override { return kMaxChunk; }
+    KvType kv_type() const override { return KvType::F16; }
 
   private:
     const uint64_t device_bytes_;  // first: checked before any allocation
@@ -257,10 +258,15 @@ class CudaBackend final : public detail::Backend {
 
     std::string device_name() const override { return name_; }
 
+    // The device cache is F16 whatever type is asked for (kv_type() says so).
     std::unique_ptr<detail::BackendSession> new_session(int64_t context_length,
-                                                        const AttentionMode& mode) override {
+                                                        const AttentionMode& mode,
+                                                        KvType /*kv_type*/) override {
         return std::make_unique<CudaSession>(hp_, w_, tied_output_ ? w_.embedding : w_.output,
                                              context_length, mode);
+    }
+    uint64_t kv_bytes_per_token(KvType /*kv_type*/) const override {
+        return uint64_t(hp_.layer_count) * uint64_t(hp_.kv_dim()) * sizeof(uint16_t) * 2;
     }
 
   private:

@@ -41,4 +41,30 @@ int64_t relative_position(int64_t query, int64_t key, const AttentionMode& mode)
 // The authors' empirical rule: W + (N - W) / G < 2/3 L.
 bool rule_of_thumb_holds(int64_t training_window, int group, int window, int64_t n_tokens);
 
+// The largest G that Auto chooses (and the studio offers): past it the grouped positions are
+// so coarse that Self-Extend answers poorly even when the capacity holds the document.
+inline constexpr int kLargestAutoGroup = 64;
+
+// G and W chosen for a document, with the reason in one line for the user.
+struct AutoChoice {
+    int group = 1;
+    int window = 0;
+    bool fits = true;         // false: no G <= max_group holds the tokens (see explanation)
+    std::string explanation;  // "Auto: W = 256 keeps the last 256 tokens exact; G = 6 is …"
+};
+
+// Chooses G and W together for needed_tokens (document + question + answer) on a model with
+// training window L: the largest W among L/2, 3L/8, L/4 and L/8 (multiples of 16 tokens when L
+// allows) whose smallest fitting G is at most max_group, with that G. A larger W keeps more of
+// the nearby text exact; a smaller one leaves more room for the grouped part. G = 1 when the
+// tokens fit in L. When no candidate fits, the choice has the largest capacity allowed
+// (G = max_group, the smallest W), fits is false, and the explanation says what it would take.
+AutoChoice choose_attention(int64_t training_window, int64_t needed_tokens,
+                            int max_group = kLargestAutoGroup);
+
+// The smallest G for a given W, explained the same way (fits is false when it exceeds max_group
+// or W leaves no room to extend, W >= L).
+AutoChoice choose_group(int64_t training_window, int window, int64_t needed_tokens,
+                        int max_group = kLargestAutoGroup);
+
 }  // namespace selfextend

@@ -19,7 +19,4 @@ Document load_text_document(const std::string& path);
 // elements turned into line breaks.
 std::string html_to_text(const std::string& html);
 
-// The prompt the demo model's card asks for: "<document>\nQuestion: <q>\nAnswer:".
-std::string question_prompt(const std::string& document, const std::string& question);
-
 }  // namespace selfextend

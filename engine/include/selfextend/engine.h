@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -20,6 +21,7 @@
 
 #include "selfextend/attention_mode.h"
 #include "selfextend/cancel.h"
+#include "selfextend/chat.h"
 #include "selfextend/error.h"
 #include "selfextend/model_info.h"
 #include "selfextend/progress.h"
@@ -35,9 +37,16 @@ struct LoadOptions {
     std::function<void(double fraction)> on_progress;
 };
 
+// How a session stores its KV cache. F16 halves F32's memory with logits within ~1e-3 of it;
+// Q8_0 takes about a quarter. (The CUDA backend keeps its cache in F16 whatever is asked.)
+enum class KvType { F32, F16, Q8_0 };
+std::string_view kv_type_name(KvType type);  // "f32", "f16", "q8_0"
+std::optional<KvType> kv_type_from_name(std::string_view name);
+
 struct SessionOptions {
     int64_t context_length = 0;  // tokens the KV cache holds; 0: the training window
     AttentionMode attention;
+    KvType kv_type = KvType::F16;
 };
 
 // One generated token, as the streaming callback sees it.
@@ -49,7 +58,7 @@ struct Token {
 struct GenerateStats {
     int64_t tokens = 0;
     double seconds = 0;
-    bool stopped_by_eos = false;
+    bool stopped_by_eos = false;  // an end-of-generation token: EOS or the end of a turn
     bool stopped_by_callback = false;
     bool stopped_by_context_full = false;  // the session's context length was reached
     double tokens_per_second() const { return seconds > 0 ? double(tokens) / seconds : 0; }
@@ -75,12 +84,24 @@ class Model : public std::enable_shared_from_this<Model> {
     const ModelInfo& info() const;
     const Tokenizer& tokenizer() const;
 
-    std::vector<int32_t> tokenize(std::string_view text, bool add_bos) const;
+    // at_start: see Tokenizer::encode (BOS when the vocabulary asks for one).
+    std::vector<int32_t> tokenize(std::string_view text, bool at_start) const;
     std::string detokenize(std::span<const int32_t> tokens) const;
     int32_t bos_id() const;
     int32_t eos_id() const;
 
+    // The chat format recognised from the file's tokenizer.chat_template (plain when none).
+    const ChatTemplate& chat_template() const;
+    // The same tokenizer with another format (a user's override); throws Error when the
+    // vocabulary lacks its special tokens.
+    ChatTemplate chat_template(ChatFormat format) const;
+    // True for the tokens that end a generation (EOS, end-of-turn tokens).
+    bool ends_generation(int32_t id) const;
+
     std::unique_ptr<Session> new_session(const SessionOptions& options);
+    // KV-cache bytes one token costs in a session with this cache type on this model's device
+    // (the same for vanilla and Self-Extend).
+    uint64_t kv_bytes_per_token(KvType kv_type = KvType::F16) const;
 
     struct Impl;  // defined inside the engine only
     explicit Model(std::unique_ptr<Impl> impl);
@@ -102,6 +123,20 @@ class Session {
     // it had before the call and Cancelled is thrown.
     void prefill(std::span<const int32_t> tokens, const ProgressCallback& progress = {},
                  const CancelToken* cancel = nullptr);
+
+    // Makes the cache hold exactly `tokens`, keeping the longest prefix it already holds and
+    // running only the rest: a follow-up question about the same document prefills just the
+    // question. The cache grows when the tokens need more room (a new session is needed when the
+    // backend cannot grow it: Error). At least one token is always run, so last_logits() belongs
+    // to the last of `tokens`. Returns how many tokens were reused. On cancel or error the cache
+    // keeps the reused prefix.
+    int64_t prefill_reusing(std::span<const int32_t> tokens, const ProgressCallback& progress = {},
+                            const CancelToken* cancel = nullptr);
+
+    // The tokens in the cache, in order.
+    std::span<const int32_t> tokens() const;
+    // The cache type really used (the CUDA backend keeps F16 whatever was asked).
+    KvType kv_type() const;
 
     // Logits after the last token appended (vocab_size floats).
     std::span<const float> last_logits() const;
@@ -126,6 +161,7 @@ class Session {
     explicit Session(std::unique_ptr<Impl> impl);
 
   private:
+    friend class KvDiskCache;  // saves and restores the cache's contents
     std::unique_ptr<Impl> impl_;
 };
 

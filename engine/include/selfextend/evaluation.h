@@ -8,6 +8,7 @@
 
 #include "selfextend/attention_mode.h"
 #include "selfextend/cancel.h"
+#include "selfextend/engine.h"
 #include "selfextend/progress.h"
 
 namespace selfextend {
@@ -34,7 +35,8 @@ PasskeyPrompt build_passkey_prompt(const Tokenizer& tokenizer, int64_t target_to
 std::string build_filler_document(const Tokenizer& tokenizer, int64_t target_tokens, double depth,
                                   const std::string& needle);
 
-// True when the generated continuation starts with the key (leading spaces ignored).
+// True when the generated continuation starts with the key as a whole number (leading spaces
+// ignored; "381170" or "38117.5" is not "38117").
 bool passkey_answer_correct(const std::string& continuation, const std::string& key);
 
 struct PasskeyOptions {
@@ -43,6 +45,7 @@ struct PasskeyOptions {
     int trials_per_depth = 1;  // keys tried at each (length, depth)
     std::vector<AttentionMode> modes{AttentionMode::vanilla(), AttentionMode::self_extend(4, 256)};
     uint64_t seed = 1234;
+    KvType kv_type = KvType::F16;  // how each trial's session stores its KV cache
 };
 
 struct PasskeyTrial {
@@ -70,7 +73,7 @@ std::vector<PasskeyResult> run_passkey(Model& model, const PasskeyOptions& optio
 // ---- Perplexity -------------------------------------------------------------------------
 
 struct PerplexityResult {
-    int64_t length = 0;  // window length L (BOS + L-1 text tokens)
+    int64_t length = 0;  // window length (BOS + length - 1 text tokens, or length without BOS)
     AttentionMode mode;
     int64_t windows = 0;
     int64_t tokens_scored = 0;
@@ -83,6 +86,6 @@ struct PerplexityResult {
 PerplexityResult run_perplexity(Model& model, const std::vector<int32_t>& text_tokens,
                                 int64_t length, int64_t max_windows, const AttentionMode& mode,
                                 const ProgressCallback& progress = {},
-                                const CancelToken* cancel = nullptr);
+                                const CancelToken* cancel = nullptr, KvType kv_type = KvType::F16);
 
 }  // namespace selfextend

@@ -12,6 +12,9 @@ struct ModelInfo {
     std::string name;
     std::string architecture;  // general.architecture, e.g. "llama"
     std::string device;        // "CPU (2 threads)" or the GPU's name
+    // Why --device auto runs on the CPU although this build has the CUDA backend (no device, a
+    // failed upload or self-test); empty when nothing was given up.
+    std::string device_note;
     int64_t parameter_count = 0;
     int64_t training_window = 0;  // L: <arch>.context_length
     int embedding_length = 0;
@@ -27,9 +30,9 @@ struct ModelInfo {
     uint64_t file_bytes = 0;
     uint64_t weight_bytes = 0;
     std::map<std::string, int64_t> dtype_parameters;  // dtype name -> parameters stored in it
+    std::string chat_format;  // the prompt format recognised from the template, e.g. "ChatML"
+    std::string chat_note;    // why the file's template could not be used, when it could not
 
-    // KV-cache bytes one token costs in a session (the same for vanilla and Self-Extend).
-    uint64_t kv_bytes_per_token() const;
     // "F16 97%, F32 3%"
     std::string dtype_mix() const;
 };

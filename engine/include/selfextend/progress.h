@@ -10,7 +10,7 @@ struct Progress {
     int64_t done = 0;              // tokens (or items) finished
     int64_t total = 0;             // tokens (or items) in all
     double tokens_per_second = 0;  // rate so far
-    double eta_seconds = 0;        // remaining time at that rate
+    double eta_seconds = 0;        // remaining time (prefills: cost growing with position)
 };
 
 using ProgressCallback = std::function<void(const Progress&)>;

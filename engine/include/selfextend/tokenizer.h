@@ -1,9 +1,15 @@
 // Text <-> token ids. Llama-family models use SentencePiece (read from a tokenizer.model file or
-// rebuilt from the vocabulary stored in a GGUF); the interface leaves room for BPE vocabularies.
+// rebuilt from the vocabulary stored in a GGUF); GPT-2-style models (SmolLM2, Qwen2, Llama 3) use
+// byte-level BPE with merges, rebuilt from the GGUF.
+//
+// Text given to encode() is always plain text: control tokens such as <|im_start|> are never
+// produced from it, even when the text spells them; chat templates look their ids up with
+// find_token() and insert them.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -20,16 +26,28 @@ class Tokenizer {
     // Loads a SentencePiece tokenizer.model file (throws Error).
     static std::unique_ptr<Tokenizer> from_sentencepiece_file(const std::string& path);
 
-    virtual std::vector<int32_t> encode(std::string_view text, bool add_bos) const = 0;
-    // Decodes as SentencePiece does: the space of the dummy prefix is dropped at the start.
+    // at_start: the text begins a sequence, so the vocabulary's BOS (and EOS) is added when the
+    // vocabulary asks for it (tokenizer.ggml.add_bos_token; SmolLM2's does not).
+    virtual std::vector<int32_t> encode(std::string_view text, bool at_start) const = 0;
+    // The text of ids. A SentencePiece dummy-prefix space is dropped at the start.
     std::string decode(std::span<const int32_t> ids) const;
 
     virtual int vocab_size() const = 0;
-    virtual const std::string& piece(int32_t id) const = 0;  // raw piece, e.g. "▁The", "<0x0A>"
+    // Raw piece as the vocabulary stores it, e.g. "▁The", "<0x0A>" (SentencePiece) or "ĠThe"
+    // (byte-level BPE).
+    virtual const std::string& piece(int32_t id) const = 0;
     virtual PieceKind kind(int32_t id) const = 0;
-    // The bytes a token stands for in decoded text: "▁" becomes a space, byte pieces their byte,
-    // control pieces nothing, the unknown piece " ⁇ ".
-    std::string token_bytes(int32_t id) const;
+    // The id of the token whose raw piece is exactly `piece` (e.g. "<|im_start|>"), if any.
+    virtual std::optional<int32_t> find_token(std::string_view piece) const = 0;
+    // The bytes a token stands for in decoded text; control tokens and ids out of range stand
+    // for nothing. SentencePiece: "▁" becomes a space, byte pieces their byte, the unknown piece
+    // " ⁇ ". Byte-level BPE: each character of the piece maps back to the byte it encodes.
+    virtual std::string token_bytes(int32_t id) const = 0;
+
+    // What kind of vocabulary this is, for display: "SentencePiece" or "byte-level BPE".
+    virtual std::string_view kind_name() const = 0;
+    // The pre-tokenizer (tokenizer.ggml.pre) of a byte-level BPE vocabulary, else empty.
+    virtual std::string_view pre_tokenizer_name() const { return {}; }
 
     int32_t bos_id() const { return bos_id_; }
     int32_t eos_id() const { return eos_id_; }
@@ -46,6 +64,14 @@ class Tokenizer {
     bool add_eos_ = false;
     bool add_space_prefix_ = true;
 };
+
+// The tokenizer of a GGUF file, which may be a model or hold only a vocabulary (llama.cpp's
+// ggml-vocab-*.gguf test files have no tensors). Throws Error.
+struct GgufVocabulary {
+    std::unique_ptr<Tokenizer> tokenizer;
+    bool vocabulary_only = false;  // the file holds no tensors
+};
+GgufVocabulary load_gguf_vocabulary(const std::string& path);
 
 // Turns a stream of token ids into UTF-8 text for display, holding back byte pieces and partial
 // UTF-8 sequences until they are complete.

@@ -1,0 +1,265 @@
+#include "backend/cpu/quantized_dot.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "backend/cpu/integer_dot.h"
+
+namespace selfextend::cpu {
+
+namespace {
+
+// ----- blocks of 32 ------------------------------------------------------------------------------
+// Every legacy type is value = d * code + offset with unsigned codes (Q8_0 aside, signed), so a
+// block's dot product is d * sx * sum(code * qx) + offset * sx * sum(qx): one integer dot and the
+// activation block's precomputed sum. Two accumulators, so that consecutive blocks do not wait on
+// each other's multiply-add.
+
+struct LegacyCodes {
+    i16x32 codes;
+    float d;
+    float offset;  // added to every value: a min, or -d times the code of zero
+};
+
+LegacyCodes codes_of(const BlockQ4_0& b) {
+    const float d = half_value(b.scale);
+    return {unpack_nibbles(b.q), d, -8.0f * d};
+}
+
+LegacyCodes codes_of(const BlockQ4_1& b) {
+    return {unpack_nibbles(b.q), half_value(b.scale), half_value(b.min)};
+}
+
+uint32_t high_bits_of(const uint8_t (&bytes)[4]) {
+    uint32_t bits;
+    std::memcpy(&bits, bytes, sizeof bits);  // little-endian, as stored
+    return bits;
+}
+
+LegacyCodes codes_of(const BlockQ5_0& b) {
+    const float d = half_value(b.scale);
+    return {unpack_nibbles(b.q) | bits_to_lanes(high_bits_of(b.high_bits), 16), d, -16.0f * d};
+}
+
+LegacyCodes codes_of(const BlockQ5_1& b) {
+    return {unpack_nibbles(b.q) | bits_to_lanes(high_bits_of(b.high_bits), 16), half_value(b.scale),
+            half_value(b.min)};
+}
+
+// One block's share: its products (in lanes) and its offset term.
+template <typename Block>
+inline void accumulate_block(const Block& block, const Int16Activations& x, int64_t b, f32x16& acc,
+                             float& offsets) {
+    const LegacyCodes c = codes_of(block);
+    acc += chunk_dot(c.codes, &x.q[size_t(32 * b)]) * (c.d * x.scale[size_t(b)]);
+    offsets += c.offset * x.sum[size_t(b)];
+}
+
+template <typename Block>
+float dot_legacy(const uint8_t* row, const Int16Activations& x, int64_t cols) {
+    const auto* w = reinterpret_cast<const Block*>(row);
+    const int64_t blocks = cols / kLegacyBlock;
+    f32x16 acc0{}, acc1{};
+    float offsets0 = 0, offsets1 = 0;
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        accumulate_block(w[b], x, b, acc0, offsets0);
+        accumulate_block(w[b + 1], x, b + 1, acc1, offsets1);
+    }
+    if (b < blocks) accumulate_block(w[b], x, b, acc0, offsets0);
+    return sum_lanes(acc0 + acc1) + (offsets0 + offsets1);
+}
+
+float dot_q8_0(const uint8_t* row, const Int16Activations& x, int64_t cols) {
+    const auto* w = reinterpret_cast<const BlockQ8_0*>(row);
+    const int64_t blocks = cols / kQ8_0Block;
+    auto block = [&](int64_t b) {
+        return chunk_dot(load_vector<i8x32>(w[b].q), &x.q[size_t(32 * b)]) *
+               (half_value(w[b].scale) * x.scale[size_t(b)]);
+    };
+    f32x16 acc0{}, acc1{};
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        acc0 += block(b);
+        acc1 += block(b + 1);
+    }
+    if (b < blocks) acc0 += block(b);
+    return sum_lanes(acc0 + acc1);
+}
+
+// ----- super-blocks of 256 -----------------------------------------------------------------------
+// The 8 chunks of 32 values of a super-block meet 8 activation blocks. The small integer scales
+// are decoded once per super-block into float vectors (times the f16 super-block scale); the min
+// or offset terms are then one 8- or 16-lane product with the activation sums.
+
+constexpr int kChunks = kSuperBlock / 32;
+
+// Q4_K and Q5_K: sub-blocks of 32, value = d * scale * code - dmin * min.
+template <typename Block, bool kFifthBit>
+float dot_k_32(const uint8_t* row, const Int16Activations& x, int64_t cols) {
+    const auto* w = reinterpret_cast<const Block*>(row);
+    f32x16 acc0{}, acc1{};
+    f32x8 mins{};
+    for (int64_t s = 0; s < cols / kSuperBlock; ++s) {
+        const Block& block = w[s];
+        const size_t c0 = size_t(s * kChunks);  // first activation block
+        const KScalesMins sm = k_quant_scales_mins(block.scales);
+        // Every chunk's weight scale times its activation scale, as one vector.
+        float scales[kChunks];
+        store_vector(scales, to_floats(load_vector<u8x8>(sm.scale)) * half_value(block.scale) *
+                                 load_vector<f32x8>(&x.scale[c0]));
+        mins += to_floats(load_vector<u8x8>(sm.min)) * half_value(block.min_scale) *
+                load_vector<f32x8>(&x.sum[c0]);
+        for (int pair = 0; pair < kChunks / 2; ++pair) {
+            const u8x32 packed = load_vector<u8x32>(block.q + 32 * pair);
+            u8x32 low = packed & 0x0f, high = bits_down(packed, 4) & 0x0f;  // chunks 2p, 2p + 1
+            if constexpr (kFifthBit) {
+                const u8x32 bits = load_vector<u8x32>(block.high_bits);
+                low |= select_bit(bits, uint8_t(1u << (2 * pair)), 16);
+                high |= select_bit(bits, uint8_t(2u << (2 * pair)), 16);
+            }
+            const size_t c = c0 + size_t(2 * pair);
+            acc0 += chunk_dot(low, &x.q[32 * c]) * scales[2 * pair];
+            acc1 += chunk_dot(high, &x.q[32 * (c + 1)]) * scales[2 * pair + 1];
+        }
+    }
+    return sum_lanes(acc0 + acc1) - sum_lanes(mins);
+}
+
+// Q2_K, Q3_K and Q6_K: sub-blocks of 16, value = scale[v / 16] * code - offset[v / 16].
+struct SubBlocks16 {
+    f32x16 scale;
+    f32x16 offset;
+};
+
+SubBlocks16 q6_k_sub_blocks(const BlockQ6_K& block) {
+    const f32x16 scale = to_floats(load_vector<i8x16>(block.scales)) * half_value(block.scale);
+    return {scale, 32.0f * scale};  // codes 0..63 for -32..31
+}
+
+void q6_k_codes(const BlockQ6_K& block, u8x32 (&out)[kChunks]) {
+    for (int half = 0; half < 2; ++half) {
+        const u8x32 low0 = load_vector<u8x32>(block.low + 64 * half);
+        const u8x32 low1 = load_vector<u8x32>(block.low + 64 * half + 32);
+        const u8x32 high = load_vector<u8x32>(block.high + 32 * half);
+        out[4 * half + 0] = (low0 & 0x0f) | bits_up(high & 0x03, 4);
+        out[4 * half + 1] = (low1 & 0x0f) | bits_up(high & 0x0c, 2);
+        out[4 * half + 2] = (bits_down(low0, 4) & 0x0f) | (high & 0x30);
+        out[4 * half + 3] = (bits_down(low1, 4) & 0x0f) | bits_down(high & 0xc0, 2);
+    }
+}
+
+SubBlocks16 q3_k_sub_blocks(const BlockQ3_K& block) {
+    uint8_t packed[16];
+    q3_k_scales(block.scales, packed);
+    const f32x16 scale = (to_floats(load_vector<u8x16>(packed)) - 32.0f) * half_value(block.scale);
+    return {scale, 4.0f * scale};  // codes 0..7 for -4..3
+}
+
+void q3_k_codes(const BlockQ3_K& block, u8x32 (&out)[kChunks]) {
+    const u8x32 high_bits = load_vector<u8x32>(block.high_bits);
+    for (int half = 0; half < 2; ++half) {
+        const u8x32 packed = load_vector<u8x32>(block.q + 32 * half);
+        for (int g = 0; g < 4; ++g)
+            out[4 * half + g] = (bits_down(packed, 2 * g) & 3) |
+                                select_bit(high_bits, uint8_t(1u << (4 * half + g)), 4);
+    }
+}
+
+SubBlocks16 q2_k_sub_blocks(const BlockQ2_K& block) {
+    const u8x16 packed = load_vector<u8x16>(block.scales);
+    return {to_floats(u8x16(packed & 0x0f)) * half_value(block.scale),
+            to_floats(u8x16(packed >> 4)) * half_value(block.min_scale)};
+}
+
+void q2_k_codes(const BlockQ2_K& block, u8x32 (&out)[kChunks]) {
+    for (int half = 0; half < 2; ++half) {
+        const u8x32 packed = load_vector<u8x32>(block.q + 32 * half);
+        for (int g = 0; g < 4; ++g) out[4 * half + g] = bits_down(packed, 2 * g) & 3;
+    }
+}
+
+// kScales decodes a super-block's sub-block scales and offsets, kCodes its 8 chunks of codes.
+template <typename Block, SubBlocks16 (*kScales)(const Block&),
+          void (*kCodes)(const Block&, u8x32 (&)[kChunks])>
+float dot_k_16(const uint8_t* row, const Int16Activations& x, int64_t cols) {
+    const auto* w = reinterpret_cast<const Block*>(row);
+    f32x16 acc0{}, acc1{}, offsets{};
+    for (int64_t s = 0; s < cols / kSuperBlock; ++s) {
+        const Block& block = w[s];
+        const size_t c0 = size_t(s * kChunks);
+        const SubBlocks16 sub = kScales(block);
+        offsets += sub.offset * load_vector<f32x16>(&x.half_sum[2 * c0]);
+        u8x32 codes[kChunks];
+        kCodes(block, codes);
+        auto chunk = [&](int j) {
+            const size_t c = c0 + size_t(j);
+            return chunk_dot(codes[j], &x.q[32 * c]) *
+                   (chunk_sub_scales(sub.scale, j) * x.scale[c]);
+        };
+        for (int j = 0; j < kChunks; j += 2) {
+            acc0 += chunk(j);
+            acc1 += chunk(j + 1);
+        }
+    }
+    return sum_lanes(acc0 + acc1) - sum_lanes(offsets);
+}
+
+}  // namespace
+
+void Int16Activations::quantize(const float* x, int64_t n) {
+    const int64_t blocks = n / kActivationBlock;
+    q.resize(size_t(n));
+    scale.resize(size_t(blocks));
+    sum.resize(size_t(blocks));
+    half_sum.resize(size_t(2 * blocks));
+    for (int64_t b = 0; b < blocks; ++b) {
+        const float* v = x + b * kActivationBlock;
+        float amax = 0;
+        for (int k = 0; k < kActivationBlock; ++k) amax = std::max(amax, std::fabs(v[k]));
+        const float inverse = amax > 0 ? 32767.0f / amax : 0.0f;
+        int sums[2] = {0, 0};
+        for (int k = 0; k < kActivationBlock; ++k) {
+            const int rounded = std::clamp(int(std::nearbyint(v[k] * inverse)), -32767, 32767);
+            q[size_t(b * kActivationBlock + k)] = int16_t(rounded);
+            sums[k / 16] += rounded;
+        }
+        const float s = amax / 32767.0f;
+        scale[size_t(b)] = s;
+        half_sum[size_t(2 * b)] = s * float(sums[0]);
+        half_sum[size_t(2 * b + 1)] = s * float(sums[1]);
+        sum[size_t(b)] = s * float(sums[0] + sums[1]);
+    }
+}
+
+QuantizedRowDot quantized_row_dot(DType type) {
+    switch (type) {
+        case DType::F32:
+        case DType::F16:
+        case DType::BF16:
+            return nullptr;
+        case DType::Q4_0:
+            return dot_legacy<BlockQ4_0>;
+        case DType::Q4_1:
+            return dot_legacy<BlockQ4_1>;
+        case DType::Q5_0:
+            return dot_legacy<BlockQ5_0>;
+        case DType::Q5_1:
+            return dot_legacy<BlockQ5_1>;
+        case DType::Q8_0:
+            return dot_q8_0;
+        case DType::Q2_K:
+            return dot_k_16<BlockQ2_K, q2_k_sub_blocks, q2_k_codes>;
+        case DType::Q3_K:
+            return dot_k_16<BlockQ3_K, q3_k_sub_blocks, q3_k_codes>;
+        case DType::Q4_K:
+            return dot_k_32<BlockQ4_K, false>;
+        case DType::Q5_K:
+            return dot_k_32<BlockQ5_K, true>;
+        case DType::Q6_K:
+            return dot_k_16<BlockQ6_K, q6_k_sub_blocks, q6_k_codes>;
+    }
+    return nullptr;
+}
+
+}  // namespace selfextend::cpu

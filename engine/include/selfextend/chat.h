@@ -1,0 +1,103 @@
+// Chat prompts: the turn markup an instruct model was trained with, recognised from the GGUF's
+// tokenizer.chat_template (the known templates are matched; there is no Jinja engine), and the
+// prompt for a question about a document built with it.
+//
+// Message text is always encoded as plain text: a document that contains "<|im_start|>" gets the
+// characters, never the control token. Special tokens come only from the template's markup.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace selfextend {
+
+class Tokenizer;
+
+enum class ChatRole { System, User, Assistant };
+
+struct ChatMessage {
+    ChatRole role = ChatRole::User;
+    std::string content;
+};
+
+// The prompt formats the engine knows. Plain is "<document>\nQuestion: <q>\nAnswer:", for base
+// models without a template (the demo model, Gemma 3 270M).
+enum class ChatFormat { Plain, ChatML, Llama2, Llama3, Mistral, Gemma, Phi3 };
+
+std::string_view chat_format_name(ChatFormat format);  // "ChatML", "Llama-3", …
+// Accepts the display names and short ones ("chatml", "llama2", "llama3", "mistral", "gemma",
+// "phi3", "plain"), case-insensitively.
+std::optional<ChatFormat> chat_format_from_name(std::string_view name);
+std::string chat_format_names();  // "plain, chatml, llama2, …" for error messages
+
+// The format a tokenizer.chat_template source describes; Plain when it is empty or unknown.
+ChatFormat detect_chat_format(std::string_view jinja_source);
+
+// The system prompt a template inserts when the conversation has none (SmolLM2's ChatML template
+// does), read from the template's literal text; empty when it has none.
+std::string default_system_prompt(std::string_view jinja_source);
+
+// A turn of a conversation about a document: a question and the answer it got.
+struct QuestionAnswer {
+    std::string question;
+    std::string answer;
+};
+
+class ChatTemplate {
+  public:
+    // Throws Error when the tokenizer lacks a special token the format needs.
+    ChatTemplate(ChatFormat format, const Tokenizer& tokenizer, std::string default_system = {});
+
+    ChatFormat format() const { return format_; }
+    std::string_view name() const { return chat_format_name(format_); }
+    const std::string& default_system() const { return default_system_; }
+
+    // The ids of the conversation (BOS first when the tokenizer adds one), followed by the start
+    // of the assistant's turn when generation_prompt. A system message, when given, must come
+    // first; formats without a system turn put it before the first user message.
+    std::vector<int32_t> encode(std::span<const ChatMessage> messages,
+                                bool generation_prompt = true) const;
+
+    // The messages for a question about a document: the system prompt (the template's default
+    // when empty), then the document and the first question in the first user turn, earlier
+    // questions and answers in order, and the new question last. Plain gives the demo model's
+    // "<document>\nQuestion: <q>\nAnswer:".
+    std::vector<ChatMessage> document_conversation(std::string_view system_prompt,
+                                                   std::string_view document,
+                                                   std::span<const QuestionAnswer> earlier,
+                                                   std::string_view question) const;
+
+    // The ids of a conversation about a document (document_conversation, then the generation
+    // prompt) and how many of them come before the first question: that prefix is the same for
+    // every question about the document, so its KV can be kept and reused.
+    struct DocumentPrompt {
+        std::vector<int32_t> tokens;
+        int64_t document_prefix = 0;
+    };
+    DocumentPrompt document_prompt(std::string_view system_prompt, std::string_view document,
+                                   std::span<const QuestionAnswer> earlier,
+                                   std::string_view question) const;
+
+    // Tokens that end an assistant turn (the tokenizer's EOS among them): generation stops there.
+    const std::vector<int32_t>& end_of_turn_tokens() const { return end_of_turn_; }
+
+  private:
+    struct Segment {
+        int32_t id;        // a special token, or -1 for plain text
+        std::string text;  // the plain text
+    };
+    std::vector<Segment> markup(std::span<const ChatMessage> messages,
+                                bool generation_prompt) const;
+    int32_t special_id(std::string_view piece) const;
+
+    ChatFormat format_;
+    const Tokenizer& tokenizer_;
+    std::string default_system_;
+    std::vector<int32_t> end_of_turn_;
+};
+
+}  // namespace selfextend

@@ -1,0 +1,667 @@
+// The studio as a new user meets it (issue 12): G and W that fit by default, a question before a
+// run that cannot fit, stale answers marked, Ask only with a document, focus that stays put,
+// errors shown once and cleared, the Evaluate tab's chart and checks, the command line's errors,
+// a layout that fits a small screen, and a stop that keeps the prefill's numbers. Each test uses
+// a fresh window on the bundled demo model (L = 512) and the bundled sample; none needs ../shared.
+#include <QAction>
+#include <QApplication>
+#include <QComboBox>
+#include <QFile>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLineSeries>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QStatusBar>
+#include <QTabBar>
+#include <QTabWidget>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QToolBar>
+#include <QToolTip>
+#include <memory>
+
+#include "AnswerPane.h"
+#include "ComparePane.h"
+#include "DocumentPane.h"
+#include "EvaluateTab.h"
+#include "Format.h"
+#include "MainWindow.h"
+#include "ModelPanel.h"
+#include "PositionPlot.h"
+#include "ResourcePaths.h"
+#include "SelfExtendPanel.h"
+#include "selfextend/attention_mode.h"
+#include "test_paths.h"
+
+using studio::MainWindow;
+
+namespace {
+
+QString samplePath() {
+    return QString(SE_SOURCE_DIR) + "/resources/samples/door-code.txt";
+}
+
+QByteArray sampleText() {
+    QFile file(samplePath());
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+// Visible widgets that got less room than they need: narrower or lower than their minimum size
+// hint (the whole text for a label that does not wrap), lower than their text at that width
+// (a wrapping label), or reaching outside their parent. Scrolled content is not clipped.
+QStringList clippedWidgets(QWidget* root) {
+    QStringList clipped;
+    for (QWidget* widget : root->findChildren<QWidget*>()) {
+        if (!widget->isVisible() || widget->window() != root) continue;
+        // Scrolled, in a bar that folds what does not fit into a menu, or the inside of a
+        // spin or combo box (sized by the style, not by a layout): not clipping.
+        bool scrolled = false;
+        for (QWidget* up = widget->parentWidget(); up && up != root; up = up->parentWidget())
+            if (qobject_cast<QScrollArea*>(up) || qobject_cast<QToolBar*>(up) ||
+                qobject_cast<QTabBar*>(up) || qobject_cast<QAbstractSpinBox*>(up) ||
+                qobject_cast<QComboBox*>(up))
+                scrolled = true;
+        if (scrolled) continue;
+        const bool checked = qobject_cast<QLabel*>(widget) ||
+                             qobject_cast<QAbstractButton*>(widget) ||
+                             qobject_cast<QAbstractSpinBox*>(widget) ||
+                             qobject_cast<QComboBox*>(widget) || qobject_cast<QLineEdit*>(widget);
+        if (!checked) continue;
+        const QString name = QStringLiteral("%1 '%2' (%3x%4)")
+                                 .arg(widget->metaObject()->className(), widget->objectName())
+                                 .arg(widget->width())
+                                 .arg(widget->height());
+        const auto* label = qobject_cast<QLabel*>(widget);
+        if (label && label->wordWrap() && !label->text().isEmpty()) {
+            if (widget->height() < label->heightForWidth(widget->width()) - 1)
+                clipped << name + " wraps taller";
+        } else {
+            const QSize hint = widget->minimumSizeHint();
+            if (widget->width() < hint.width() - 1 || widget->height() < hint.height() - 1)
+                clipped << name +
+                               QStringLiteral(" needs %1x%2").arg(hint.width()).arg(hint.height());
+        }
+        if (QWidget* parent = widget->parentWidget();
+            parent && !parent->rect().adjusted(-1, -1, 1, 1).contains(widget->geometry()))
+            clipped << name + " outside its parent";
+    }
+    return clipped;
+}
+
+}  // namespace
+
+class TestStudioUsability : public QObject {
+    Q_OBJECT
+
+  private slots:
+    void initTestCase();
+    void init();
+
+    // 1 and 6: G and W that fit, chosen in one place and explained.
+    void openingTheSampleChoosesGAndWThatFit();
+    void pinnedSettingsSurviveANewDocument();
+    void commandLinePinsButSavedSettingsDoNot();
+    void loadingAModelRefitsTheOpenDocument();
+    void askOnADocumentThatDoesNotFitAsksFirst();
+    void aDocumentThatCannotFitSaysSoBeforeStarting();
+    // 3: stale answers, no Ask without a document.
+    void staleAnswersAreMarked();
+    void askNeedsADocument();
+    // 4: focus.
+    void askKeepsFocusOffMaxNewTokens();
+    // 5: errors once, cleared when resolved.
+    void errorsShowOnceAndClearWhenResolved();
+    // 7: Evaluate.
+    void evaluateReportsBadLengthsAndWarnsPastCapacity();
+    void perplexityChartHasTicksTooltipsAndSurvivesAStop();
+    void evaluationErrorResetsTheProgressBar();
+    void passkeyTableColumnsAreNotCutOff();
+    // 9: the command line.
+    void badModelAndBadDocumentBothShow();
+    void windowPastTheModelsLIsNotClampedSilently();
+    // 10: layout.
+    void defaultWindowFitsASmallScreen();
+    void answerPanesHaveEqualWidth();
+    void plotTitleClearsTheLLine();
+    // 11: numbers after a stop, repaints.
+    void stopKeepsThePrefillNumbers();
+    void tokensAreAppendedInBatches();
+
+  private:
+    std::unique_ptr<MainWindow> openWindow(const studio::StartupOptions& options);
+    bool waitForDocument(MainWindow& window);
+    QString writeFile(const QString& name, const QByteArray& bytes);
+    bool askAndWait(MainWindow& window,
+                    MainWindow::FitChoice choice = MainWindow::FitChoice::AskFirst);
+
+    QTemporaryDir dir_;
+    QString model_;
+};
+
+void TestStudioUsability::initTestCase() {
+    QVERIFY(dir_.isValid());
+    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, dir_.path());
+    QCoreApplication::setOrganizationName("SelfExtendTests");
+    QCoreApplication::setApplicationName("tst_studio_usability");
+    model_ = studio::findBundledModel();
+    QVERIFY2(!model_.isEmpty(), "the bundled demo model is missing");
+    QVERIFY(!sampleText().isEmpty());
+}
+
+void TestStudioUsability::init() {
+    QSettings().clear();  // each window starts as on a first run unless a test says otherwise
+}
+
+QString TestStudioUsability::writeFile(const QString& name, const QByteArray& bytes) {
+    const QString path = dir_.filePath(name);
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size()) return {};
+    return path;
+}
+
+std::unique_ptr<MainWindow> TestStudioUsability::openWindow(const studio::StartupOptions& options) {
+    auto window = std::make_unique<MainWindow>();
+    window->show();
+    QSignalSpy modelReady(window.get(), &MainWindow::modelReady);
+    window->start(options);
+    if (!options.modelPath.isEmpty()) modelReady.wait(30000);
+    if (!options.documentPath.isEmpty()) waitForDocument(*window);
+    return window;
+}
+
+bool TestStudioUsability::waitForDocument(MainWindow& window) {
+    return QTest::qWaitFor([&] { return window.documentPane()->tokenCount() > 0; }, 30000);
+}
+
+bool TestStudioUsability::askAndWait(MainWindow& window, MainWindow::FitChoice choice) {
+    QSignalSpy done(&window, &MainWindow::askDone);
+    window.ask(choice);
+    return window.isAsking() && done.wait(60000);
+}
+
+void TestStudioUsability::openingTheSampleChoosesGAndWThatFit() {
+    // The issue's first defect: G stayed 4 (capacity 1 280) for the ~1 600 tokens the sample
+    // needs, "Does not fit", and Self-Extend answered wrongly.
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    QVERIFY(window->hasModel());
+    auto* panel = window->selfExtendPanel();
+    QVERIFY(panel->requiredTokens() > 1280);
+    QVERIFY2(panel->fits(), qPrintable(panel->fitText()));
+    const selfextend::AutoChoice expected =
+        selfextend::choose_attention(512, panel->requiredTokens());
+    QCOMPARE(panel->group(), expected.group);
+    QCOMPARE(panel->window(), expected.window);
+    QVERIFY2(panel->autoText().startsWith("Auto: W = "), qPrintable(panel->autoText()));
+    QVERIFY(!panel->groupPinned() && !panel->windowPinned());
+    // The panel says which verdict matters.
+    QVERIFY2(panel->fitText().contains("hard limit"), qPrintable(panel->fitText()));
+    QVERIFY2(panel->ruleText().contains("Quality hint"), qPrintable(panel->ruleText()));
+}
+
+void TestStudioUsability::pinnedSettingsSurviveANewDocument() {
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    auto* panel = window->selfExtendPanel();
+    const int fitted = panel->group();
+    // The user types a G: that pins it.
+    auto* groupSpin = panel->findChild<QSpinBox*>("groupSpin");
+    groupSpin->setFocus();
+    groupSpin->selectAll();
+    QTest::keyClicks(groupSpin, "3");
+    QTest::keyClick(groupSpin, Qt::Key_Enter);
+    QCOMPARE(panel->group(), 3);
+    QVERIFY(panel->groupPinned());
+    QVERIFY2(panel->autoText().contains("set by you"), qPrintable(panel->autoText()));
+
+    QSignalSpy ready(window.get(), &MainWindow::documentReady);
+    window->openDocument(writeFile("again.txt", sampleText() + "\nOne more line."));
+    QVERIFY(ready.wait(20000));
+    QVERIFY(waitForDocument(*window));
+    QCOMPARE(panel->group(), 3);  // kept
+    QVERIFY(!panel->fits());
+
+    // Auto unpins and chooses again.
+    QTest::mouseClick(panel->findChild<QPushButton*>("autoButton"), Qt::LeftButton);
+    QVERIFY(!panel->groupPinned());
+    QVERIFY(panel->fits());
+    QVERIFY(panel->group() >= fitted);
+}
+
+void TestStudioUsability::commandLinePinsButSavedSettingsDoNot() {
+    {
+        auto window = openWindow({model_, samplePath(), 3, 128, {}, {}});
+        QCOMPARE(window->selfExtendPanel()->group(), 3);
+        QCOMPARE(window->selfExtendPanel()->window(), 128);
+        window->close();  // saves G = 3, W = 128
+    }
+    QCOMPARE(QSettings().value("group").toInt(), 3);
+    // Saved settings are where the controls start, not a pin: the document decides.
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    QVERIFY(window->selfExtendPanel()->fits());
+    QVERIFY(window->selfExtendPanel()->group() != 3);
+}
+
+void TestStudioUsability::loadingAModelRefitsTheOpenDocument() {
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    auto* panel = window->selfExtendPanel();
+    panel->setGroup(2);  // not a user's touch (as a restored setting would be)
+    QVERIFY(!panel->fits());
+    QSignalSpy modelReady(window.get(), &MainWindow::modelReady);
+    window->openModel(model_);
+    QVERIFY(modelReady.wait(30000));
+    QTRY_VERIFY_WITH_TIMEOUT(panel->fits(), 20000);
+}
+
+void TestStudioUsability::askOnADocumentThatDoesNotFitAsksFirst() {
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    auto* panel = window->selfExtendPanel();
+    window->comparePane()->setQuestion("What is the door code?");
+    window->comparePane()->setMaxNewTokens(4);
+    window->comparePane()->vanillaPane()->setEnabledForRuns(false);
+    auto* groupSpin = panel->findChild<QSpinBox*>("groupSpin");
+
+    // Fit now.
+    groupSpin->setValue(2);  // as a user would: pinned, capacity 768
+    QVERIFY(!panel->fits());
+    window->ask();
+    QVERIFY(!window->isAsking());
+    auto* box = window->findChild<QMessageBox*>("fitBox");
+    QVERIFY(box && box->isVisible() && !box->isModal());
+    QVERIFY2(box->text().contains("does not fit"), qPrintable(box->text()));
+    QSignalSpy done(window.get(), &MainWindow::askDone);
+    box->findChild<QPushButton*>("fitNowButton")->click();
+    QVERIFY(window->isAsking());
+    QVERIFY(panel->fits());
+    QVERIFY(done.wait(60000));
+    QVERIFY(window->comparePane()->selfExtendPane()->statusText().startsWith("done"));
+
+    // Truncate: Self-Extend runs on the prompt's tail, within the capacity.
+    groupSpin->setValue(2);
+    window->ask();
+    QTRY_VERIFY(window->findChild<QMessageBox*>("fitBox"));
+    window->findChild<QMessageBox*>("fitBox")->findChild<QPushButton*>("truncateButton")->click();
+    QVERIFY(window->isAsking());
+    QVERIFY(done.wait(60000));
+    const auto* settings = window->findChild<QLabel*>("selfExtendSettings");
+    QVERIFY2(settings->text().contains("G=2") && settings->text().contains("truncated"),
+             qPrintable(settings->text()));
+    QCOMPARE(panel->group(), 2);
+
+    // Run anyway.
+    window->ask();
+    QTRY_VERIFY(window->findChild<QMessageBox*>("fitBox"));
+    window->findChild<QMessageBox*>("fitBox")->findChild<QPushButton*>("runAnywayButton")->click();
+    QVERIFY(window->isAsking());
+    QVERIFY(done.wait(60000));
+    QVERIFY2(!settings->text().contains("truncated"), qPrintable(settings->text()));
+}
+
+void TestStudioUsability::aDocumentThatCannotFitSaysSoBeforeStarting() {
+    // About 30 000 tokens: more than (512 − 64)·64 + 64 = 28 736, the most any G <= 64 holds.
+    const QString book = writeFile("long.txt", sampleText().repeated(20));
+    auto window = openWindow({model_, book, std::nullopt, std::nullopt, {}, {}});
+    auto* panel = window->selfExtendPanel();
+    QVERIFY(panel->requiredTokens() > 28736);
+    QVERIFY(!panel->fits());
+    QVERIFY2(panel->fitText().contains("Cannot fit") &&
+                 panel->fitText().contains("training window of at least"),
+             qPrintable(panel->fitText()));
+    window->comparePane()->setQuestion("What is the door code?");
+    window->ask();
+    QVERIFY(!window->isAsking());
+    auto* box = window->findChild<QMessageBox*>("fitBox");
+    QVERIFY(box && box->isVisible());
+    QVERIFY2(box->text().contains("cannot fit") && box->text().contains("It would take"),
+             qPrintable(box->text()));
+    QVERIFY(!box->findChild<QPushButton*>("fitNowButton"));
+    QVERIFY(box->findChild<QPushButton*>("truncateButton"));
+    box->close();
+    QVERIFY(!window->isAsking());
+}
+
+void TestStudioUsability::staleAnswersAreMarked() {
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    window->comparePane()->setQuestion("What is the door code?");
+    window->comparePane()->setMaxNewTokens(4);
+    QVERIFY(askAndWait(*window));
+    auto* vanilla = window->comparePane()->vanillaPane();
+    auto* extended = window->comparePane()->selfExtendPane();
+    QVERIFY(!vanilla->isStale() && !extended->isStale());
+
+    auto* panel = window->selfExtendPanel();
+    const int group = panel->group();
+    panel->setGroup(group + 1);
+    QVERIFY(extended->isStale());
+    QVERIFY2(extended->staleText().contains(QString("G=%1").arg(group)),
+             qPrintable(extended->staleText()));
+    QVERIFY(!vanilla->isStale());  // vanilla does not use G
+    panel->setGroup(group);
+    QVERIFY(!extended->isStale());
+
+    QSignalSpy ready(window.get(), &MainWindow::documentReady);
+    window->openDocument(writeFile("other.txt", "A short note about nothing in particular."));
+    QVERIFY(ready.wait(20000));
+    QVERIFY(vanilla->isStale() && extended->isStale());
+    QVERIFY2(vanilla->staleText().contains("door-code.txt"), qPrintable(vanilla->staleText()));
+    QVERIFY(!vanilla->answer().isEmpty());  // marked, still readable
+}
+
+void TestStudioUsability::askNeedsADocument() {
+    auto window = openWindow({model_, {}, std::nullopt, std::nullopt, {}, {}});
+    QVERIFY(window->hasModel());
+    auto* action = window->findChild<QAction*>("askAction");
+    auto* button = window->findChild<QPushButton*>("askButton");
+    QVERIFY(action && button);
+    QVERIFY(!action->isEnabled());
+    QVERIFY(!button->isEnabled());
+    QVERIFY2(button->toolTip().contains("Open a document"), qPrintable(button->toolTip()));
+    QVERIFY2(action->toolTip().contains("Open a document"), qPrintable(action->toolTip()));
+    window->comparePane()->setQuestion("What is the door code?");
+    QTest::keyClick(window->findChild<QLineEdit*>("questionEdit"), Qt::Key_Return);
+    QVERIFY(!window->isAsking());
+
+    QSignalSpy ready(window.get(), &MainWindow::documentReady);
+    window->openDocument(samplePath());
+    QVERIFY(ready.wait(20000));
+    QVERIFY(waitForDocument(*window));
+    QVERIFY(action->isEnabled() && button->isEnabled());
+    QVERIFY(!window->bannerText().contains("Open a document"));
+}
+
+void TestStudioUsability::askKeepsFocusOffMaxNewTokens() {
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    window->comparePane()->setQuestion("What is the door code?");
+    window->comparePane()->setMaxNewTokens(8);
+    window->activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(window.get()));
+    auto* button = window->findChild<QPushButton*>("askButton");
+    auto* maxTokens = window->findChild<QSpinBox*>("maxTokensSpin");
+    button->setFocus();
+    QCOMPARE(QApplication::focusWidget(), button);
+    QSignalSpy done(window.get(), &MainWindow::askDone);
+    QTest::mouseClick(button, Qt::LeftButton);
+    QVERIFY(window->isAsking());
+    QVERIFY(QApplication::focusWidget() != maxTokens);
+    // Digits typed now must not change the limit.
+    QTest::keyClicks(QApplication::focusWidget() ? QApplication::focusWidget() : window.get(),
+                     "99");
+    QCOMPARE(window->comparePane()->maxNewTokens(), 8);
+    QVERIFY(done.wait(60000));
+    QVERIFY(QApplication::focusWidget() != maxTokens);
+}
+
+void TestStudioUsability::errorsShowOnceAndClearWhenResolved() {
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    window->comparePane()->setQuestion({});
+    window->comparePane()->setMaxNewTokens(2);
+    window->ask();
+    QCOMPARE(window->bannerText(), QString("Type a question first."));
+    // Once: no dialog and no copy in the status bar.
+    for (QWidget* top : QApplication::topLevelWidgets())
+        QVERIFY2(!(qobject_cast<QMessageBox*>(top) && top->isVisible()), "an error dialog showed");
+    QVERIFY(!window->statusBar()->currentMessage().contains("question"));
+
+    window->comparePane()->setQuestion("What is the door code?");
+    QVERIFY(askAndWait(*window));
+    QVERIFY2(window->bannerText().isEmpty(), qPrintable(window->bannerText()));
+
+    // "Opening …" leaves the status bar once the document is open; a bad one is said once.
+    QSignalSpy ready(window.get(), &MainWindow::documentReady);
+    window->openDocument(writeFile("note.txt", "The meeting is on Tuesday."));
+    QVERIFY(window->statusBar()->currentMessage().startsWith("Opening"));
+    QVERIFY(ready.wait(20000));
+    QVERIFY2(!window->statusBar()->currentMessage().startsWith("Opening"),
+             qPrintable(window->statusBar()->currentMessage()));
+    QSignalSpy error(window.get(), &MainWindow::errorShown);
+    window->openDocument(writeFile("program.bin", QByteArray("\x7f"
+                                                             "ELF\x02\x01\x01",
+                                                             7) +
+                                                      QByteArray(600, '\0')));
+    QVERIFY(error.wait(20000));
+    QVERIFY(window->bannerText().contains("program.bin"));
+    QVERIFY(!window->statusBar()->currentMessage().contains("program.bin"));
+    for (QWidget* top : QApplication::topLevelWidgets())
+        QVERIFY2(!(qobject_cast<QMessageBox*>(top) && top->isVisible()), "an error dialog showed");
+    window->openDocument(samplePath());  // resolved: the document's error goes
+    QVERIFY(ready.wait(20000));
+    QVERIFY2(!window->bannerText().contains("program.bin"), qPrintable(window->bannerText()));
+}
+
+void TestStudioUsability::evaluateReportsBadLengthsAndWarnsPastCapacity() {
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    auto* tab = window->evaluateTab();
+    window->findChild<QTabWidget*>()->setCurrentWidget(tab);
+    tab->findChild<QLineEdit*>("perplexityLengths")->setText("abc, -5, 256");
+    QTest::mouseClick(tab->findChild<QPushButton*>("runPerplexity"), Qt::LeftButton);
+    QVERIFY(!window->isEvaluating());
+    QVERIFY2(window->bannerText().contains("abc") && window->bannerText().contains("-5"),
+             qPrintable(window->bannerText()));
+
+    // Past the capacity: a question first, nothing runs until it is answered.
+    window->selfExtendPanel()->setGroup(4);
+    window->selfExtendPanel()->setWindow(256);  // capacity 1 280
+    tab->findChild<QLineEdit*>("passkeyLengths")->setText("256, 4096");
+    QTest::mouseClick(tab->findChild<QPushButton*>("runPasskey"), Qt::LeftButton);
+    QVERIFY(!window->isEvaluating());
+    auto* box = window->findChild<QMessageBox*>("capacityBox");
+    QVERIFY(box && box->isVisible() && !box->isModal());
+    QVERIFY2(box->text().contains("1,280") || box->text().contains(studio::formatCount(1280)),
+             qPrintable(box->text()));
+    QVERIFY(box->text().contains(studio::formatCount(4096)));
+    box->button(QMessageBox::Cancel)->click();
+    QVERIFY(!window->isEvaluating());
+    QVERIFY(window->bannerText().isEmpty() || !window->bannerText().contains("abc"));
+}
+
+void TestStudioUsability::perplexityChartHasTicksTooltipsAndSurvivesAStop() {
+    const QString book = writeFile("long.txt", sampleText().repeated(12));  // ~18 000 tokens
+    auto window = openWindow({model_, book, 64, 64, {}, {}});               // capacity 28 736
+    auto* tab = window->evaluateTab();
+    window->findChild<QTabWidget*>()->setCurrentWidget(tab);
+    tab->findChild<QLineEdit*>("perplexityLengths")->setText("256, 512");
+    tab->findChild<QSpinBox*>("maxWindows")->setValue(1);
+    QSignalSpy done(window.get(), &MainWindow::evaluationDone);
+    QTest::mouseClick(tab->findChild<QPushButton*>("runPerplexity"), Qt::LeftButton);
+    QVERIFY(done.wait(60000));
+    QCOMPARE(tab->perplexityPointCount(), 4);
+
+    // Several labelled ticks on the log axis, and a tooltip on the points.
+    const QList<double> ticks = tab->perplexityTicks();
+    QVERIFY2(ticks.size() >= 3, qPrintable(QString::number(ticks.size())));
+    for (const bool selfExtend : {false, true})
+        for (const QPointF& point : tab->perplexityPoints(selfExtend))
+            QVERIFY(point.y() >= ticks.front() / 10 && point.y() <= ticks.back() * 10);
+    const QPointF first = tab->perplexityPoints(true).first();
+    emit tab->perplexitySeries(true)->hovered(first, true);
+    const QString tip = QToolTip::text();
+    QVERIFY2(tip.contains(QString::number(first.y(), 'f', 2)) && tip.contains("Self-Extend"),
+             qPrintable(tip));
+
+    // A long run, stopped: the previous chart stays.
+    const QList<QPointF> before = tab->perplexityPoints(false) + tab->perplexityPoints(true);
+    tab->findChild<QLineEdit*>("perplexityLengths")->setText("16384, 24576");
+    tab->findChild<QSpinBox*>("maxWindows")->setValue(0);
+    QTest::mouseClick(tab->findChild<QPushButton*>("runPerplexity"), Qt::LeftButton);
+    QVERIFY(window->isEvaluating());
+    QTest::qWait(500);
+    QVERIFY2(done.count() == 1, "the long run finished before it could be stopped");
+    window->stopAll();
+    QVERIFY(done.wait(30000));
+    QCOMPARE(tab->perplexityPoints(false) + tab->perplexityPoints(true), before);
+    auto* bar = tab->findChild<QProgressBar*>("evaluationProgress");
+    QCOMPARE(bar->value(), bar->minimum());
+}
+
+void TestStudioUsability::evaluationErrorResetsTheProgressBar() {
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    auto* tab = window->evaluateTab();
+    window->findChild<QTabWidget*>()->setCurrentWidget(tab);
+    // 256 runs; 5 000 is longer than the sample (~1 500 tokens): an error half-way.
+    tab->findChild<QLineEdit*>("perplexityLengths")->setText("256, 5000");
+    tab->findChild<QSpinBox*>("maxWindows")->setValue(1);
+    QSignalSpy done(window.get(), &MainWindow::evaluationDone);
+    QTest::mouseClick(tab->findChild<QPushButton*>("runPerplexity"), Qt::LeftButton);
+    if (auto* box = window->findChild<QMessageBox*>("capacityBox"))
+        box->findChild<QPushButton*>("runAnywayButton")->click();
+    QVERIFY(window->isEvaluating());
+    QVERIFY(done.wait(60000));
+    QVERIFY2(window->bannerText().contains("Perplexity"), qPrintable(window->bannerText()));
+    auto* bar = tab->findChild<QProgressBar*>("evaluationProgress");
+    QVERIFY2(bar->value() == bar->minimum(),
+             qPrintable(QString("%1 of %2").arg(bar->value()).arg(bar->maximum())));
+}
+
+void TestStudioUsability::passkeyTableColumnsAreNotCutOff() {
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    window->resize(800, 500);
+    auto* tab = window->evaluateTab();
+    window->findChild<QTabWidget*>()->setCurrentWidget(tab);
+    window->selfExtendPanel()->setGroup(8);
+    window->selfExtendPanel()->setWindow(256);  // capacity 2 304
+    tab->findChild<QLineEdit*>("passkeyLengths")->setText("256, 1024");
+    tab->findChild<QSpinBox*>("depthCount")->setValue(3);
+    QSignalSpy done(window.get(), &MainWindow::evaluationDone);
+    QTest::mouseClick(tab->findChild<QPushButton*>("runPasskey"), Qt::LeftButton);
+    QVERIFY(done.wait(60000));
+    auto* table = tab->findChild<QTableWidget*>("passkeyTable");
+    QCOMPARE(table->rowCount(), 4);
+    // The width each column's contents need (public through the base class).
+    const QAbstractItemView* view = table;
+    for (int column = 0; column < table->columnCount(); ++column) {
+        const int width = table->horizontalHeader()->sectionSize(column);
+        const int needed = view->sizeHintForColumn(column);
+        QVERIFY2(width >= needed,
+                 qPrintable(QString("column %1: %2 < %3").arg(column).arg(width).arg(needed)));
+    }
+}
+
+void TestStudioUsability::badModelAndBadDocumentBothShow() {
+    auto window = std::make_unique<MainWindow>();
+    window->show();
+    QSignalSpy error(window.get(), &MainWindow::errorShown);
+    window->start({dir_.filePath("missing-model.gguf"),
+                   dir_.filePath("missing-document.txt"),
+                   std::nullopt,
+                   std::nullopt,
+                   {},
+                   {}});
+    QTRY_VERIFY_WITH_TIMEOUT(error.count() >= 2, 20000);
+    const QString banner = window->bannerText();
+    QVERIFY2(banner.contains("missing-model.gguf") && banner.contains("missing-document.txt"),
+             qPrintable(banner));
+}
+
+void TestStudioUsability::windowPastTheModelsLIsNotClampedSilently() {
+    auto window = openWindow({model_, samplePath(), std::nullopt, 900, {}, {}});
+    QVERIFY(window->hasModel());
+    const QString banner = window->bannerText();
+    QVERIFY2(banner.contains("900") && banner.contains("512"), qPrintable(banner));
+    // Resolved once W is below L.
+    QTest::mouseClick(window->findChild<QPushButton*>("autoButton"), Qt::LeftButton);
+    QVERIFY2(!window->bannerText().contains("900"), qPrintable(window->bannerText()));
+}
+
+void TestStudioUsability::defaultWindowFitsASmallScreen() {
+    // A 1366×768 laptop leaves about 1366×728 to windows.
+    const QSize laptop = MainWindow::firstWindowSize({1366, 728});
+    QVERIFY2(laptop.width() <= 1300 && laptop.height() <= 700,
+             qPrintable(QString("%1x%2").arg(laptop.width()).arg(laptop.height())));
+    QVERIFY(laptop.width() >= 800 && laptop.height() >= 500);
+    QCOMPARE(MainWindow::firstWindowSize({3840, 2000}), QSize(1280, 700));
+
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    QVERIFY2(window->width() <= 1300 && window->height() <= 700,
+             qPrintable(QString("%1x%2").arg(window->width()).arg(window->height())));
+    QVERIFY(window->minimumWidth() > 0 && window->minimumHeight() > 0);
+    QVERIFY(window->minimumWidth() <= 800 && window->minimumHeight() <= 500);
+    window->resize(800, 500);
+    QTest::qWait(50);
+    QCOMPARE(window->size(), QSize(800, 500));
+    auto* tabs = window->findChild<QTabWidget*>();
+    for (int tab = 0; tab < tabs->count(); ++tab) {
+        tabs->setCurrentIndex(tab);
+        QTest::qWait(50);
+        const QStringList clipped = clippedWidgets(window.get());
+        QVERIFY2(clipped.isEmpty(), qPrintable(tabs->tabText(tab) + ": " + clipped.join("; ")));
+    }
+}
+
+void TestStudioUsability::answerPanesHaveEqualWidth() {
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    for (const QSize size : {QSize(1280, 700), QSize(800, 500)}) {
+        window->resize(size);
+        QTest::qWait(50);
+        const int vanilla = window->comparePane()->vanillaPane()->width();
+        const int extended = window->comparePane()->selfExtendPane()->width();
+        QVERIFY2(std::abs(vanilla - extended) <= 2, qPrintable(QString("%1 vs %2 at %3x%4")
+                                                                   .arg(vanilla)
+                                                                   .arg(extended)
+                                                                   .arg(size.width())
+                                                                   .arg(size.height())));
+    }
+}
+
+void TestStudioUsability::plotTitleClearsTheLLine() {
+    studio::PositionPlot plot;
+    for (const QSize size : {QSize(200, 140), QSize(300, 200), QSize(600, 400)}) {
+        plot.resize(size);
+        for (const qint64 tokens : {qint64(-1), qint64(1600), qint64(30000)}) {
+            plot.setParameters(512, 6, 256, tokens);
+            QVERIFY(plot.titleRect().bottom() < plot.trainingWindowY() - 2);
+            QVERIFY(plot.plotRect().top() >= plot.titleRect().bottom());
+        }
+    }
+}
+
+void TestStudioUsability::stopKeepsThePrefillNumbers() {
+    const QString book = writeFile("long.txt", sampleText().repeated(12));  // ~18 000 tokens
+    auto window = openWindow({model_, book, std::nullopt, std::nullopt, {}, {}});
+    QVERIFY(window->selfExtendPanel()->fits());
+    window->comparePane()->vanillaPane()->setEnabledForRuns(false);
+    window->comparePane()->setQuestion("What is the door code?");
+    QSignalSpy done(window.get(), &MainWindow::askDone);
+    window->ask();
+    auto* pane = window->comparePane()->selfExtendPane();
+    QTRY_VERIFY_WITH_TIMEOUT(pane->statusText().startsWith("prefill "), 20000);
+    QTest::qWait(300);
+    QVERIFY2(done.isEmpty(), "the prefill finished before it could be stopped");
+    window->stopAll();
+    QVERIFY(done.wait(20000));
+    const QString status = pane->statusText();
+    QVERIFY2(status.startsWith("stopped during prefill"), qPrintable(status));
+    QVERIFY2(!status.contains(" 0 of ") && !status.contains(" 0.0 s"), qPrintable(status));
+}
+
+void TestStudioUsability::tokensAreAppendedInBatches() {
+    // A decode at hundreds of tokens a second must not repaint the text once per token.
+    studio::AnswerPane pane(studio::AnswerSide::SelfExtend);
+    pane.show();
+    pane.begin("settings", 10);
+    auto* text = pane.findChild<QPlainTextEdit*>("selfExtendAnswer");
+    QSignalSpy changes(text, &QPlainTextEdit::textChanged);
+    QString expected;
+    for (int i = 0; i < 500; ++i) {
+        const QString token = QString(" t%1").arg(i);
+        expected += token;
+        pane.appendToken(token, i + 1, 400);
+    }
+    QTest::qWait(100);
+    QVERIFY2(changes.count() <= 5, qPrintable(QString::number(changes.count())));
+    QCOMPARE(pane.answer(), expected);
+    studio::RunStats stats;
+    stats.promptTokens = stats.prefilledTokens = 10;
+    stats.generatedTokens = 500;
+    pane.finish(stats);
+    QCOMPARE(text->toPlainText(), expected);
+}
+
+QTEST_MAIN(TestStudioUsability)
+#include "tst_studio_usability.moc"

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Measures this engine against the mature one, llama.cpp, on the same GGUF files with the same
+# threads, runs interleaved in one session: prefill (pp) and decode (tg) tokens/s.
+#
+#   tools/peer-bench.sh [ROUNDS]            (default 3 rounds)
+#
+# llama.cpp's llama-bench is built once from the PyPI sdist of llama-cpp-python (its
+# vendor/llama.cpp) in a cache folder outside the repository ($SE_PEER_DIR, default
+# ~/.cache/selfextend-studio/peer); none of its code enters this project. Models: SmolLM2 Q4_1
+# (tools/fetch-models.sh), a Q8_0 copy made by `selfextend-cli quantize`, and the demo model.
+# Context depths: prefill of 512 and 8 192 tokens, decode of 128 tokens after 512 and 8 192.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-3}
+threads=${SE_BENCH_THREADS:-$(nproc)}
+peer_dir=${SE_PEER_DIR:-$HOME/.cache/selfextend-studio/peer}
+cli=build/app/cli/selfextend-cli
+[ -x "$cli" ] || { echo "peer-bench: build first (cmake --build build)" >&2; exit 2; }
+tools/fetch-models.sh smollm2 >/dev/null
+
+bench=$peer_dir/build/bin/llama-bench
+if [ ! -x "$bench" ]; then
+    echo "peer-bench: building llama.cpp's llama-bench in $peer_dir (once; several minutes)" >&2
+    mkdir -p "$peer_dir"
+    python3 -m pip download --quiet --no-deps --no-binary :all: -d "$peer_dir" \
+        llama-cpp-python >/dev/null
+    sdist=$(ls -t "$peer_dir"/llama_cpp_python-*.tar.gz | head -n 1)
+    rm -rf "$peer_dir/src" && mkdir -p "$peer_dir/src"
+    tar -xzf "$sdist" -C "$peer_dir/src" --strip-components=1
+    cmake -S "$peer_dir/src/vendor/llama.cpp" -B "$peer_dir/build" -G Ninja \
+        -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DGGML_CUDA=OFF \
+        -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF >/dev/null
+    cmake --build "$peer_dir/build" -j "$(nproc)" --target llama-bench >/dev/null
+fi
+
+smollm=models/SmolLM2-135M-Instruct.Q4_1.gguf
+smollm_q8=$peer_dir/SmolLM2-135M-Instruct.Q8_0.gguf
+[ -f "$smollm_q8" ] || "$cli" quantize "$smollm" "$smollm_q8" Q8_0 >/dev/null 2>&1
+demo=resources/models/selfextend-demo-8m-f16.gguf
+
+# ours MODEL PROMPT GEN: "prefill tok/s decode tok/s" of the vanilla row of `bench --json`.
+ours() {
+    "$cli" bench -m "$1" -t "$threads" --prompt "$2" --gen "$3" --json 2>/dev/null |
+        python3 -c 'import json,sys; r=[x for x in json.load(sys.stdin)["results"] if x["mode"]=="vanilla"][0]; print("%.0f %.0f" % (r["prefill_tok_s"], r["decode_tok_s"]))'
+}
+# peer MODEL PROMPT GEN: the same from llama-bench (pp at depth 0, tg after PROMPT tokens).
+peer() {
+    local pp tg
+    pp=$("$bench" -m "$1" -t "$threads" -p "$2" -n 0 -r 1 -o json 2>/dev/null |
+        python3 -c 'import json,sys; print("%.0f" % json.load(sys.stdin)[0]["avg_ts"])')
+    tg=$("$bench" -m "$1" -t "$threads" -p 0 -n "$3" -d "$2" -r 1 -o json 2>/dev/null |
+        python3 -c 'import json,sys; print("%.0f" % json.load(sys.stdin)[0]["avg_ts"])')
+    echo "$pp $tg"
+}
+
+echo "threads $threads, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+printf '%-10s %-14s %6s %12s %12s %12s %12s\n' round model context \
+    ours-pp peer-pp ours-tg peer-tg
+for round in $(seq "$rounds"); do
+    for model in "$smollm" "$smollm_q8" "$demo"; do
+        for context in 512 8192; do
+            [ "$model" = "$demo" ] && [ "$context" -gt 4096 ] && continue  # L = 512
+            read -r our_pp our_tg < <(ours "$model" "$context" 128)
+            read -r peer_pp peer_tg < <(peer "$model" "$context" 128)
+            printf '%-10s %-14s %6s %12s %12s %12s %12s\n' "$round" \
+                "$(basename "$model" .gguf | cut -c1-14)" "$context" "$our_pp" "$peer_pp" \
+                "$our_tg" "$peer_tg"
+        done
+    done
+done
