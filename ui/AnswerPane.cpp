@@ -16,7 +16,8 @@
 namespace studio {
 namespace {
 
-constexpr int kRepaintIntervalMs = 33;
+constexpr int kRepaintIntervalMs = 33;  // the text, about 30 times a second
+constexpr int kStatusIntervalMs = 250;  // the decoding status line
 
 }  // namespace
 
@@ -181,6 +182,7 @@ void AnswerPane::begin(const QString& settings, qint64 promptTokens) {
     setStale({});
     prefill_->setValue(0);
     status_->setText(tr("prefilling…"));
+    statusClock_.invalidate();
     stop_->setEnabled(true);
 }
 
@@ -197,7 +199,7 @@ void AnswerPane::appendToken(const QString& text, qint64 generated, double token
     pendingText_ += text;
     lastGenerated_ = generated;
     lastRate_ = tokensPerSecond;
-    flushPendingText();  // TEMP
+    if (!flushTimer_.isActive()) flushTimer_.start();
 }
 
 void AnswerPane::flushPendingText() {
@@ -211,9 +213,12 @@ void AnswerPane::flushPendingText() {
         QScrollBar* bar = text_->verticalScrollBar();
         bar->setValue(bar->maximum());
     }
-    if (running_)
+    // A new status text lays the window out again: a few times a second is enough to read it.
+    if (running_ && (!statusClock_.isValid() || statusClock_.elapsed() >= kStatusIntervalMs)) {
+        statusClock_.start();
         status_->setText(
             tr("decoding · %1 tokens · %2 tok/s").arg(lastGenerated_).arg(lastRate_, 0, 'f', 1));
+    }
 }
 
 void AnswerPane::finish(const RunStats& stats) {

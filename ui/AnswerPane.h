@@ -3,6 +3,7 @@
 // answer whose document, model or settings have changed since is marked stale, not hidden.
 #pragma once
 
+#include <QElapsedTimer>
 #include <QFrame>
 #include <QPalette>
 #include <QTimer>
@@ -70,6 +71,7 @@ class AnswerPane : public QFrame {
     // Tokens arrive faster than a screen refreshes: they are appended at most ~30 times a second.
     QString pendingText_;
     QTimer flushTimer_;
+    QElapsedTimer statusClock_;  // since the status line last changed while decoding
     qint64 lastGenerated_ = 0;
     double lastRate_ = 0;
     bool running_ = false;

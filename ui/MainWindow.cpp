@@ -1,6 +1,5 @@
 #include "MainWindow.h"
 
-#include <ctime>
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
@@ -496,7 +495,10 @@ void MainWindow::askFit() {
         fitBox_->setAttribute(Qt::WA_DeleteOnClose);
         fitBox_->setWindowModality(Qt::NonModal);  // long runs and tests carry on
     }
-    for (QAbstractButton* button : fitBox_->buttons()) fitBox_->removeButton(button);
+    for (QAbstractButton* button : fitBox_->buttons()) {  // the choices of this ask only
+        fitBox_->removeButton(button);
+        delete button;
+    }
     fitBox_->setText(text);
     fitBox_->setInformativeText(
         tr("Truncate drops the start of the document and keeps the question, as the truncated "
@@ -717,7 +719,6 @@ void MainWindow::finishScreenshot() {
     screenshotPath_.clear();
     qInfo("vanilla: %s", qPrintable(comparePane_->vanillaPane()->answer().simplified()));
     qInfo("self-extend: %s", qPrintable(comparePane_->selfExtendPane()->answer().simplified()));
-    { timespec ts{}; clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); qInfo("gui thread cpu %.3f s", ts.tv_sec + ts.tv_nsec / 1e9); }
     qInfo("vanilla run: %s", qPrintable(comparePane_->vanillaPane()->statusText()));
     qInfo("self-extend run: %s", qPrintable(comparePane_->selfExtendPane()->statusText()));
     // One more turn of the event loop so the last tokens and labels are painted.

@@ -36,7 +36,7 @@ constexpr Command kCommands[] = {
      "W]\n"
      "    [--compare] [--template plain|chatml|llama2|llama3|mistral|gemma|phi3] [--system TEXT]\n"
      "    [--no-cache]\n"
-     "  answers a question about a document (Self-Extend with the smallest group when the "
+     "  answers a question about a document (Self-Extend with Auto's G and W when the "
      "document\n"
      "  is longer than the training window) in the model's chat template (recognised from "
      "the file,\n"

@@ -16,6 +16,7 @@
 #include "selfextend/error.h"
 #include "selfextend/tokenizer.h"
 #include "test_paths.h"
+#include "utf8_encode.h"
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/gguf_tokenizer.h"
 #include "tokenizer/parallel_encode.h"
@@ -46,25 +47,7 @@ QString data_path(const QString& name) {
     return QString(SE_SOURCE_DIR) + "/tests/data/tokenizer/" + name;
 }
 
-std::string utf8(uint32_t cp) {
-    std::string out;
-    if (cp < 0x80) {
-        out += char(cp);
-    } else if (cp < 0x800) {
-        out += char(0xC0 | (cp >> 6));
-        out += char(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += char(0xE0 | (cp >> 12));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    } else {
-        out += char(0xF0 | (cp >> 18));
-        out += char(0x80 | ((cp >> 12) & 0x3F));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    }
-    return out;
-}
+using testing::utf8;
 
 // GPT-2's byte table as its encoder.py builds it: the printable bytes in order, then every other
 // byte in order, the latter standing for U+0100, U+0101, ...

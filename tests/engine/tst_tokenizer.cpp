@@ -12,6 +12,7 @@
 #include "selfextend/error.h"
 #include "selfextend/tokenizer.h"
 #include "test_paths.h"
+#include "utf8_encode.h"
 #include "tokenizer/gguf_tokenizer.h"
 #include "vocab_cases.h"
 
@@ -82,25 +83,7 @@ std::pair<std::string, int> ref_valid_chars(std::string_view s) {
     return {out, bad};
 }
 
-std::string utf8(uint32_t cp) {
-    std::string out;
-    if (cp < 0x80) {
-        out += char(cp);
-    } else if (cp < 0x800) {
-        out += char(0xC0 | (cp >> 6));
-        out += char(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += char(0xE0 | (cp >> 12));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    } else {
-        out += char(0xF0 | (cp >> 18));
-        out += char(0x80 | ((cp >> 12) & 0x3F));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    }
-    return out;
-}
+using testing::utf8;
 
 const std::string kReplacement = "\xEF\xBF\xBD";
 
