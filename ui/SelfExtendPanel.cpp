@@ -291,10 +291,14 @@ void SelfExtendPanel::refresh() {
         } else {
             // Advice that can be followed: Auto's actual choice, or what it would take.
             const selfextend::AutoChoice choice = autoChoice();
+            // (Auto's own line above already says what it would take when it shows.)
+            const bool saidAbove = autoLabel_->text().contains(localized(choice.explanation));
             const QString advice = choice.fits ? tr("Press Auto: G = %1, W = %2 fits.")
                                                      .arg(choice.group)
                                                      .arg(formatCount(choice.window))
-                                               : localized(choice.explanation);
+                                   : saidAbove
+                                       ? tr("No G up to %1 holds it (see above).").arg(kMaxGroup)
+                                       : localized(choice.explanation);
             fitLabel_->setText(tr("%1 the capacity, the hard limit: %2 needed, <b>%3 over</b>; "
                                   "the positions past it were never trained. %4")
                                    .arg(coloured(kBad, tr("✘ Does not fit")), need,

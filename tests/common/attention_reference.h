@@ -35,6 +35,7 @@ inline std::pair<int64_t, int64_t> self_extend_positions(int64_t i, int64_t j, i
 struct AttentionProblem {
     int n, heads, kv_heads, head_dim, G, W;
     std::vector<double> q, k, v;  // raw (unrotated): q [n][heads][d], k and v [n][kv][d]
+    int rope_pairs = -1;          // RoPE turns the first 2 * rope_pairs dimensions (-1: all)
 
     AttentionProblem(int n_, int heads_, int kv_, int d_, int G_, int W_, uint32_t seed)
         : n(n_), heads(heads_), kv_heads(kv_), head_dim(d_), G(G_), W(W_) {
@@ -63,10 +64,10 @@ struct AttentionProblem {
                 double top = -INFINITY;
                 for (int j = 0; j <= i; ++j) {
                     const auto [pq, pk] = self_extend_positions(i, j, G, W);
-                    const auto qr =
-                        rope_rotate(&q[(size_t(i) * heads + h) * head_dim], head_dim, pq);
-                    const auto kr =
-                        rope_rotate(&k[(size_t(j) * kv_heads + kvh) * head_dim], head_dim, pk);
+                    const auto qr = rope_rotate(&q[(size_t(i) * heads + h) * head_dim], head_dim,
+                                                pq, rope_pairs);
+                    const auto kr = rope_rotate(&k[(size_t(j) * kv_heads + kvh) * head_dim],
+                                                head_dim, pk, rope_pairs);
                     double dot = 0;
                     for (int d = 0; d < head_dim; ++d) dot += qr[size_t(d)] * kr[size_t(d)];
                     scores[size_t(j)] = dot / std::sqrt(double(head_dim));

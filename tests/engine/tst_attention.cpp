@@ -20,8 +20,9 @@ namespace {
 
 using testing::AttentionProblem;
 
-std::vector<double> rotate(const double* x, int dim, int64_t position) {
-    return testing::rope_rotate(x, dim, position);
+// RoPE as the problem applies it (all dimensions, or its first rope_pairs pairs).
+std::vector<double> rotate(const AttentionProblem& p, const double* x, int64_t position) {
+    return testing::rope_rotate(x, p.head_dim, position, p.rope_pairs);
 }
 
 // IEEE half to double: sign, 5-bit exponent (bias 15), 10-bit mantissa, subnormals.
@@ -81,7 +82,7 @@ struct CachedProblem {
         for (int j = 0; j < p.n; ++j)
             for (int h = 0; h < p.kv_heads; ++h) {
                 const size_t at = size_t((j * p.kv_heads + h) * d);
-                const auto at_j = rotate(&p.k[at], d, j);
+                const auto at_j = rotate(p, &p.k[at], j);
                 std::vector<float> key(at_j.begin(), at_j.end());
                 std::vector<float> value(p.v.begin() + std::ptrdiff_t(at),
                                          p.v.begin() + std::ptrdiff_t(at) + d);
@@ -90,7 +91,7 @@ struct CachedProblem {
                 const size_t row = size_t(j) * row_bytes(type, d);
                 const auto stored_key =
                     decode_row(type, cache.block(0, cpu::KvCache::kKeys, h) + row, d);
-                const auto at_zero = rotate(stored_key.data(), d, -j);
+                const auto at_zero = rotate(p, stored_key.data(), -j);
                 const auto stored_value =
                     decode_row(type, cache.block(0, cpu::KvCache::kValues, h) + row, d);
                 std::copy(at_zero.begin(), at_zero.end(), held.k.begin() + std::ptrdiff_t(at));
@@ -111,8 +112,8 @@ std::vector<float> run_kernel(const AttentionProblem& p, const cpu::KvCache& cac
         for (int h = 0; h < p.heads; ++h) {
             const int i = first + t;
             const double* raw = &p.q[size_t((i * p.heads + h) * d)];
-            const auto at_i = rotate(raw, d, i);
-            const auto at_group = rotate(raw, d, i / p.G + p.W - p.W / p.G);
+            const auto at_i = rotate(p, raw, i);
+            const auto at_group = rotate(p, raw, i / p.G + p.W - p.W / p.G);
             for (int x = 0; x < d; ++x) {
                 q[size_t((t * p.heads + h) * d + x)] = float(at_i[size_t(x)]);
                 qg[size_t((t * p.heads + h) * d + x)] = float(at_group[size_t(x)]);
@@ -124,7 +125,8 @@ std::vector<float> run_kernel(const AttentionProblem& p, const cpu::KvCache& cac
         grouped ? AttentionMode::self_extend(p.G, p.W) : AttentionMode::vanilla();
     // The engine re-rotates cached keys with its RoPE table (same base as the reference).
     HyperParams hp;
-    hp.head_dim = hp.rope_dimensions = d;
+    hp.head_dim = d;
+    hp.rope_dimensions = p.rope_pairs < 0 ? d : 2 * p.rope_pairs;
     hp.rope_freq_base = float(testing::kReferenceRopeBase);
     const RopeTable rope(hp, RopeTable::positions_for(p.n, mode));
     cpu::attention(shape, mode, q.data(), grouped ? qg.data() : nullptr, cache.layer(0), rope,
@@ -256,6 +258,25 @@ class TestAttention : public QObject {
             // 5e-8, and one key lost or mis-rotated moves them by 1e-4 or more.
             QVERIFY2(worst < 1e-6,
                      qPrintable(QString("%1 queries: max error %2").arg(queries).arg(worst)));
+        }
+    }
+
+    // RoPE on part of each head (Phi-2 style): the pairs past it never turn, in prefill tiles
+    // and in decode ranges alike.
+    void partialRotaryHeads() {
+        AttentionProblem problem(700, 4, 2, 64, 4, 50, 17);
+        problem.rope_pairs = 12;  // 24 of 64 dimensions
+        for (const KvType type : {KvType::F32, KvType::F16}) {
+            const CachedProblem cached(problem, type);
+            cpu::ThreadPool pool(2);
+            for (const int first : {0, 600, 699, 697}) {
+                const auto out = run_kernel(problem, cached.cache, first, pool);
+                const double worst = max_error(out, cached.held.reference_from(first));
+                QVERIFY2(worst < kTolerance, qPrintable(QString("%1 first=%2 max error %3")
+                                                            .arg(type_name(type))
+                                                            .arg(first)
+                                                            .arg(worst)));
+            }
         }
     }
 

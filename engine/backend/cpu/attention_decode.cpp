@@ -1,0 +1,442 @@
+// Decode: a few queries against the whole cache, the keys split into ranges across threads
+// (split-K, "flash decoding").
+//
+// Each range [k0, k1) runs the online softmax over its keys, sixteen at a time, for every KV
+// head and every query row of that head (row r = t * group_heads + gh), and leaves a partial
+// state: its max m_s, normaliser l_s and unnormalised sum of values a_s. The ranges are merged
+// by their log-sum-exp: out = sum_s e^(m_s - M) a_s / sum_s e^(m_s - M) l_s, M = max_s m_s.
+// Each stored key and value row is read and converted once per pass of up to four query rows,
+// straight into registers.
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "backend/cpu/attention_parts.h"
+#include "backend/cpu/kv_row.h"
+#include "backend/cpu/simd.h"
+#include "backend/cpu/thread_pool.h"
+#include "backend/cpu/vector_math.h"
+
+namespace selfextend::cpu::attention_parts {
+
+namespace {
+
+constexpr int64_t kChunk = kLanes;  // keys per step: one vector of scores
+// Keys per range. Fixed (not derived from the thread count) so that the result does not depend
+// on how many threads run it; small enough that two threads share 512 keys evenly.
+constexpr int64_t kSplitKeys = 128;
+static_assert(kSplitKeys % kChunk == 0);
+
+// Lane k of the result is the sum of the lanes of v[k]: sixteen dot products finished at once
+// by halving and interleaving (15 additions instead of 16 separate reductions).
+inline f32x16 transpose_sum(const f32x16 v[kLanes]) {
+    f32x16 b[8], c[4], d[2];
+    for (int k = 0; k < 8; ++k)  // lanes 0-7: key k, 8-15: key k + 8
+        b[k] = __builtin_shufflevector(v[k], v[k + 8], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20,
+                                       21, 22, 23) +
+               __builtin_shufflevector(v[k], v[k + 8], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27,
+                                       28, 29, 30, 31);
+    for (int k = 0; k < 4; ++k)  // four lanes each of keys k, k + 4, k + 8, k + 12
+        c[k] = __builtin_shufflevector(b[k], b[k + 4], 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24,
+                                       25, 26, 27) +
+               __builtin_shufflevector(b[k], b[k + 4], 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15,
+                                       28, 29, 30, 31);
+    for (int k = 0; k < 2; ++k)  // two lanes each of keys k, k + 2, ..., k + 14
+        d[k] = __builtin_shufflevector(c[k], c[k + 2], 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12,
+                                       13, 28, 29) +
+               __builtin_shufflevector(c[k], c[k + 2], 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27,
+                                       14, 15, 30, 31);
+    return __builtin_shufflevector(d[0], d[1], 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28,
+                                   14, 30) +
+           __builtin_shufflevector(d[0], d[1], 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29,
+                                   15, 31);
+}
+
+constexpr int kMaxVecs = 16;  // head_dim <= 256
+
+struct Partials {
+    int64_t rows_per_split = 0;  // kv_heads * rows per KV head
+    int head_dim = 0;
+    std::vector<float> max, sum, acc;  // [split][row], [split][row], [split][row][head_dim]
+
+    Partials(int64_t splits, int64_t rows, int hd)
+        : rows_per_split(rows),
+          head_dim(hd),
+          max(size_t(splits * rows)),
+          sum(size_t(splits * rows)),
+          acc(size_t(splits * rows * hd)) {}
+    size_t index(int64_t split, int64_t row) const { return size_t(split * rows_per_split + row); }
+};
+
+// One query row within a range: its query vectors and its running softmax state.
+struct DecodeRow {
+    const float* q = nullptr;          // rotated at i
+    const float* q_grouped = nullptr;  // rotated at the grouped query position (Self-Extend)
+    int64_t i = 0;                     // the query's position
+    float* max = nullptr;
+    float* sum = nullptr;
+    float* acc = nullptr;  // head_dim values
+};
+
+// One chunk of one KV head's keys and values, as a pass over rows needs it.
+struct DecodeChunk {
+    const std::byte* keys;    // the head's blocks
+    const std::byte* values;  //
+    size_t row_bytes;
+    int64_t c0, count;
+    int vecs;  // head_dim / 16
+    TileKind kind;
+    int group;
+    // Grouped keys turn back by delta = j - j/G. On the split path (chunk_scores_split) that is
+    // delta0 = delta(c0), turned on the queries, and u = delta - delta0 < 16 on the keys.
+    const RopeTable* rope;
+    int64_t delta0;
+    // Other head dimensions: per-key factors, [count][vecs] (null on the split path).
+    const TurnBack* turn;
+};
+
+// Scores q . key_j for the chunk's keys (zero past count), ROWS query rows at once: each key
+// row is read and converted once, its vectors multiplied with every row's query in registers,
+// and each row's sixteen products finished by transpose_sum. TURN: keys turned back to their
+// grouped positions first. VECS = head_dim / 16 when fixed at compile time, 0 otherwise.
+template <KvType T, int VECS, int ROWS, bool TURN>
+void chunk_scores(const DecodeChunk& c, const float* const q[ROWS], f32x16 scores[ROWS]) {
+    constexpr int kVecs = VECS ? VECS : kMaxVecs;
+    const int vecs = VECS ? VECS : c.vecs;
+    f32x16 qv[ROWS][kVecs];
+    for (int r = 0; r < ROWS; ++r)
+        for (int v = 0; v < vecs; ++v) qv[r][v] = load16(q[r] + v * kLanes);
+    f32x16 products[ROWS][kLanes];
+    for (int64_t j = 0; j < kLanes; ++j) {
+        f32x16 a[ROWS] = {};
+        if (j < c.count) {
+            const std::byte* row = row_at(c.keys, c.c0 + j, c.row_bytes);
+            for (int v = 0; v < vecs; ++v) {
+                f32x16 key = KvRowReader<T>::load(row, v * kLanes);
+                if constexpr (TURN) key = turn_back(key, c.turn[j * vecs + v]);
+                for (int r = 0; r < ROWS; ++r) a[r] += qv[r][v] * key;
+            }
+        }
+        for (int r = 0; r < ROWS; ++r) products[r][j] = a[r];
+    }
+    for (int r = 0; r < ROWS; ++r) scores[r] = transpose_sum(products[r]);
+}
+
+// Grouped scores with the RoPE pairs split: each two key vectors (32 values, 16 pairs) are
+// separated into even and odd dimensions, so that 16 pairs turn with one vector of cosines and
+// one of sines, no per-key factors to build. A key turns back by delta = j - j/G; within a chunk
+// delta = delta0 + u with u < 16, and q . R(-delta) k = (R(delta0) q) . (R(-u) k): the queries
+// turn by delta0 once per chunk, the keys by u with the rows 0 .. 15 of the table, which stay in
+// the L1 cache. (Reading the table row of each key's own delta instead would stream a table as
+// large as a layer's keys through memory at every step.) Needs VECS even and RoPE on the whole
+// head.
+template <KvType T, int VECS, int ROWS>
+void chunk_scores_split(const DecodeChunk& c, const float* const q[ROWS], f32x16 scores[ROWS]) {
+    static_assert(VECS > 0 && VECS % 2 == 0);
+    constexpr int kHalves = VECS / 2;
+    const auto even = [](f32x16 a, f32x16 b) {
+        return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
+                                       30);
+    };
+    const auto odd = [](f32x16 a, f32x16 b) {
+        return __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29,
+                                       31);
+    };
+    const int pairs = c.rope->pairs();
+    const float* cos0 = c.rope->cos_table().data() + c.delta0 * pairs;
+    const float* sin0 = c.rope->sin_table().data() + c.delta0 * pairs;
+    f32x16 q_even[ROWS][kHalves], q_odd[ROWS][kHalves];
+    for (int r = 0; r < ROWS; ++r)
+        for (int h = 0; h < kHalves; ++h) {
+            const f32x16 a = load16(q[r] + 2 * h * kLanes), b = load16(q[r] + (2 * h + 1) * kLanes);
+            const f32x16 e = even(a, b), o = odd(a, b);
+            const f32x16 c16 = load16(cos0 + h * kLanes), s16 = load16(sin0 + h * kLanes);
+            q_even[r][h] = e * c16 - o * s16;  // R(delta0) q
+            q_odd[r][h] = o * c16 + e * s16;
+        }
+    f32x16 products[ROWS][kLanes];
+    for (int64_t j = 0; j < kLanes; ++j) {
+        f32x16 acc[ROWS] = {};
+        if (j < c.count) {
+            const int64_t key = c.c0 + j;
+            const int64_t u = position_rule::grouped_key_shift(key, c.group) - c.delta0;
+            const float* cos = c.rope->cos_table().data() + u * pairs;
+            const float* sin = c.rope->sin_table().data() + u * pairs;
+            const std::byte* row = row_at(c.keys, key, c.row_bytes);
+            for (int h = 0; h < kHalves; ++h) {
+                const f32x16 a = KvRowReader<T>::load(row, 2 * h * kLanes);
+                const f32x16 b = KvRowReader<T>::load(row, (2 * h + 1) * kLanes);
+                const f32x16 k_even = even(a, b), k_odd = odd(a, b);
+                const f32x16 c16 = load16(cos + h * kLanes), s16 = load16(sin + h * kLanes);
+                const f32x16 turned_even = k_even * c16 + k_odd * s16;
+                const f32x16 turned_odd = k_odd * c16 - k_even * s16;
+                for (int r = 0; r < ROWS; ++r)
+                    acc[r] += q_even[r][h] * turned_even + q_odd[r][h] * turned_odd;
+            }
+        }
+        for (int r = 0; r < ROWS; ++r) products[r][j] = acc[r];
+    }
+    for (int r = 0; r < ROWS; ++r) scores[r] = transpose_sum(products[r]);
+}
+
+// acc_r = acc_r * correction_r + sum_j p_r[j] * value_j for ROWS rows, each value row read and
+// converted once.
+template <KvType T, int VECS, int ROWS>
+void chunk_accumulate(const DecodeChunk& c, DecodeRow* const rows[ROWS],
+                      const float correction[ROWS], const f32x16 p[ROWS]) {
+    if constexpr (VECS > 0) {
+        f32x16 a[ROWS][VECS];
+        for (int r = 0; r < ROWS; ++r)
+            for (int v = 0; v < VECS; ++v)
+                a[r][v] = load16(rows[r]->acc + v * kLanes) * correction[r];
+        for (int64_t j = 0; j < c.count; ++j) {
+            const std::byte* row = row_at(c.values, c.c0 + j, c.row_bytes);
+            for (int v = 0; v < VECS; ++v) {
+                const f32x16 value = KvRowReader<T>::load(row, v * kLanes);
+                for (int r = 0; r < ROWS; ++r) a[r][v] += p[r][j] * value;
+            }
+        }
+        for (int r = 0; r < ROWS; ++r)
+            for (int v = 0; v < VECS; ++v) store16(rows[r]->acc + v * kLanes, a[r][v]);
+    } else {
+        for (int v = 0; v < c.vecs; ++v) {
+            f32x16 a[ROWS];
+            for (int r = 0; r < ROWS; ++r) a[r] = load16(rows[r]->acc + v * kLanes) * correction[r];
+            for (int64_t j = 0; j < c.count; ++j) {
+                const f32x16 value =
+                    KvRowReader<T>::load(row_at(c.values, c.c0 + j, c.row_bytes), v * kLanes);
+                for (int r = 0; r < ROWS; ++r) a[r] += p[r][j] * value;
+            }
+            for (int r = 0; r < ROWS; ++r) store16(rows[r]->acc + v * kLanes, a[r]);
+        }
+    }
+}
+
+// One chunk for ROWS rows of one KV head: scores (own positions, grouped ones, or both picked
+// per key on the band edge), the online softmax step, and the weighted values.
+template <KvType T, int VECS, int ROWS>
+void decode_pass(const DecodeChunk& c, DecodeRow* const rows[ROWS], const AttentionMode& mode,
+                 float scale) {
+    const float* q[ROWS];
+    f32x16 s[ROWS] = {};
+    if (c.kind != TileKind::Grouped) {
+        for (int r = 0; r < ROWS; ++r) q[r] = rows[r]->q;
+        chunk_scores<T, VECS, ROWS, false>(c, q, s);
+    }
+    if (c.kind != TileKind::Neighbour) {
+        for (int r = 0; r < ROWS; ++r) q[r] = rows[r]->q_grouped;
+        f32x16 grouped[ROWS];
+        if constexpr (VECS > 0 && VECS % 2 == 0) {
+            if (!c.turn)
+                chunk_scores_split<T, VECS, ROWS>(c, q, grouped);
+            else
+                chunk_scores<T, VECS, ROWS, true>(c, q, grouped);
+        } else {
+            chunk_scores<T, VECS, ROWS, true>(c, q, grouped);
+        }
+        for (int r = 0; r < ROWS; ++r) {
+            if (c.kind == TileKind::Grouped) {
+                s[r] = grouped[r];
+                continue;
+            }
+            // On the band edge key c0 + l is a neighbour of query i when c0 + l > i - W.
+            const float last_grouped = float(rows[r]->i - mode.window - c.c0);
+            s[r] = lane_indices() > last_grouped ? s[r] : grouped[r];
+        }
+    }
+    f32x16 p[ROWS];
+    float correction[ROWS];
+    for (int r = 0; r < ROWS; ++r) {
+        DecodeRow& row = *rows[r];
+        const int64_t visible = std::min(c.count, row.i - c.c0 + 1);
+        if (visible <= 0) {  // the whole chunk lies in this row's future
+            p[r] = f32x16{};
+            correction[r] = 1.0f;
+            continue;
+        }
+        const f32x16 scores =
+            lane_indices() < float(visible) ? s[r] * scale : splat16(kMinusInfinity);
+        const float new_max = std::max(*row.max, horizontal_max(scores));
+        correction[r] = std::exp(*row.max - new_max);
+        p[r] = exp16(scores - new_max);
+        *row.sum = *row.sum * correction[r] + horizontal_sum(p[r]);
+        *row.max = new_max;
+    }
+    chunk_accumulate<T, VECS, ROWS>(c, rows, correction, p);
+}
+
+// Rows per pass: their accumulators (ROWS x VECS vectors) stay in registers.
+template <int VECS>
+constexpr int kRowsPerPass = VECS == 4   ? 4
+                             : VECS == 8 ? 2
+                                         : 1;
+
+// Every query row of one KV head through one chunk, in passes of kRowsPerPass rows.
+template <KvType T, int VECS>
+void decode_rows(const DecodeChunk& c, DecodeRow* const* rows, int64_t count,
+                 const AttentionMode& mode, float scale) {
+    constexpr int kPass = kRowsPerPass<VECS>;
+    int64_t r = 0;
+    for (; r + kPass <= count; r += kPass) decode_pass<T, VECS, kPass>(c, rows + r, mode, scale);
+    switch (count - r) {  // fewer than kPass left
+        case 3:
+            if constexpr (kPass > 3) decode_pass<T, VECS, 3>(c, rows + r, mode, scale);
+            break;
+        case 2:
+            if constexpr (kPass > 2) decode_pass<T, VECS, 2>(c, rows + r, mode, scale);
+            break;
+        case 1:
+            decode_pass<T, VECS, 1>(c, rows + r, mode, scale);
+            break;
+        default:
+            break;
+    }
+}
+
+// Work buffers of one thread's ranges.
+struct DecodeScratch {
+    std::vector<TurnBack> turn_back;  // [kChunk][head_dim / 16]
+    std::vector<DecodeRow> rows;      // [kv_heads][rows per KV head]
+    std::vector<DecodeRow*> row_pointers;
+    DecodeScratch(int hd, int64_t all_rows)
+        : turn_back(size_t(kChunk * hd / kLanes)),
+          rows(size_t(all_rows)),
+          row_pointers(size_t(all_rows)) {
+        for (size_t r = 0; r < rows.size(); ++r) row_pointers[r] = &rows[r];
+    }
+};
+
+template <KvType T, int VECS>
+void decode_range(const AttentionCall& call, int64_t split, int64_t k0, int64_t k1,
+                  Partials& partials, DecodeScratch& scratch) {
+    const AttentionMode& mode = call.mode;
+    const int hd = call.shape.head_dim;
+    const int vecs = hd / kLanes;
+    const int group_heads = call.group_heads();
+    const int64_t rows = call.n * group_heads;  // per KV head
+    const int64_t q_stride = call.q_stride();
+    const size_t row_bytes = call.row_bytes();
+    const int64_t first = call.first, last_query = call.first + call.n - 1;
+    // Whole 32-value groups of RoPE pairs: grouped keys turn as chunk_scores_split says.
+    const bool split_pairs = VECS > 0 && VECS % 2 == 0 && 2 * call.rope.pairs() == hd;
+
+    // Every row's state lives in this range's partials, empty to start with.
+    for (int kv = 0; kv < call.shape.kv_heads; ++kv)
+        for (int64_t r = 0; r < rows; ++r) {
+            const int64_t t = r / group_heads;
+            const int64_t head_offset = t * q_stride + (kv * group_heads + r % group_heads) * hd;
+            const size_t at = partials.index(split, kv * rows + r);
+            partials.max[at] = kMinusInfinity;
+            partials.sum[at] = 0.0f;
+            float* acc = partials.acc.data() + at * size_t(hd);
+            std::fill_n(acc, hd, 0.0f);
+            scratch.rows[size_t(kv * rows + r)] =
+                DecodeRow{call.q + head_offset,
+                          call.q_grouped ? call.q_grouped + head_offset : nullptr,
+                          first + t,
+                          &partials.max[at],
+                          &partials.sum[at],
+                          acc};
+        }
+
+    for (int64_t c0 = k0; c0 < k1; c0 += kChunk) {
+        const int64_t count = std::min(kChunk, k1 - c0);
+        const TileKind kind = classify(mode, first, last_query, c0, c0 + count - 1);
+        if (kind != TileKind::Neighbour && !split_pairs)  // the same for every KV head
+            for (int64_t j = 0; j < count; ++j) {
+                const float* c = turn_back_cos(call.rope, c0 + j, mode.group);
+                const float* s = turn_back_sin(call.rope, c0 + j, mode.group);
+                for (int v = 0; v < vecs; ++v)
+                    scratch.turn_back[size_t(j * vecs + v)] =
+                        turn_back_factors(c, s, v * kLanes, call.rope.pairs());
+            }
+        for (int kv = 0; kv < call.shape.kv_heads; ++kv) {
+            const DecodeChunk chunk{call.keys(kv),
+                                    call.values(kv),
+                                    row_bytes,
+                                    c0,
+                                    count,
+                                    vecs,
+                                    kind,
+                                    mode.group,
+                                    &call.rope,
+                                    position_rule::grouped_key_shift(c0, mode.group),
+                                    split_pairs ? nullptr : scratch.turn_back.data()};
+            decode_rows<T, VECS>(chunk, scratch.row_pointers.data() + kv * rows, rows, mode,
+                                 call.scale());
+        }
+    }
+}
+
+template <KvType T, int VECS>
+void split_k_attention(const AttentionCall& call, ThreadPool& pool) {
+    const int hd = call.shape.head_dim;
+    const int group_heads = call.group_heads();
+    const int64_t rows = call.n * group_heads;
+    const int64_t all_rows = int64_t(call.shape.kv_heads) * rows;
+    const int64_t keys = call.first + call.n;
+    const int64_t splits = (keys + kSplitKeys - 1) / kSplitKeys;
+    Partials partials(splits, all_rows, hd);
+
+    const int64_t grain = std::max<int64_t>(1, splits / (4 * int64_t(pool.size())));
+    pool.parallel_for(splits, grain, [&](int64_t begin, int64_t end) {
+        DecodeScratch scratch(hd, all_rows);
+        for (int64_t split = begin; split < end; ++split)
+            decode_range<T, VECS>(call, split, split * kSplitKeys,
+                                  std::min(keys, (split + 1) * kSplitKeys), partials, scratch);
+    });
+
+    // Merge the ranges of each row, in split order.
+    const int64_t q_stride = call.q_stride();
+    for (int kv = 0; kv < call.shape.kv_heads; ++kv)
+        for (int64_t r = 0; r < rows; ++r) {
+            const int64_t row = kv * rows + r;
+            float top = kMinusInfinity;
+            for (int64_t split = 0; split < splits; ++split)
+                top = std::max(top, partials.max[partials.index(split, row)]);
+            const int64_t t = r / group_heads;
+            float* o = call.out + t * q_stride + int64_t(kv * group_heads + r % group_heads) * hd;
+            std::fill_n(o, hd, 0.0f);
+            float total = 0.0f;
+            for (int64_t split = 0; split < splits; ++split) {
+                const size_t at = partials.index(split, row);
+                if (partials.sum[at] == 0.0f) continue;  // the range lies in this row's future
+                const float weight = std::exp(partials.max[at] - top);
+                total += partials.sum[at] * weight;
+                const float* a = partials.acc.data() + at * size_t(hd);
+                for (int d = 0; d < hd; d += kLanes)
+                    store16(o + d, load16(o + d) + weight * load16(a + d));
+            }
+            const float inverse = 1.0f / total;
+            for (int d = 0; d < hd; d += kLanes) store16(o + d, load16(o + d) * inverse);
+        }
+}
+
+// Head dimensions 64 and 128 get kernels with their vector counts fixed at compile time.
+template <KvType T>
+void decode_for_head_dim(const AttentionCall& call, ThreadPool& pool) {
+    switch (call.shape.head_dim) {
+        case 64:
+            return split_k_attention<T, 4>(call, pool);
+        case 128:
+            return split_k_attention<T, 8>(call, pool);
+        default:
+            return split_k_attention<T, 0>(call, pool);
+    }
+}
+
+}  // namespace
+
+void decode_attention(const AttentionCall& call, ThreadPool& pool) {
+    switch (call.cache.type) {
+        case KvType::F32:
+            return decode_for_head_dim<KvType::F32>(call, pool);
+        case KvType::F16:
+            return decode_for_head_dim<KvType::F16>(call, pool);
+        case KvType::Q8_0:
+            return decode_for_head_dim<KvType::Q8_0>(call, pool);
+    }
+}
+
+}  // namespace selfextend::cpu::attention_parts
