@@ -23,6 +23,11 @@ QString toQString(const std::string& s) {
     return QString::fromStdString(s);
 }
 
+// The tokens of a format's markup around an empty document and question.
+int framingTokens(const selfextend::ChatTemplate& chat) {
+    return int(chat.encode(chat.document_conversation({}, {}, {}, {})).size());
+}
+
 ModelSummary summarize(const selfextend::Model& model) {
     const selfextend::ModelInfo& info = model.info();
     ModelSummary s;
@@ -39,8 +44,7 @@ ModelSummary summarize(const selfextend::Model& model) {
     s.fileBytes = info.file_bytes;
     s.weightBytes = info.weight_bytes;
     s.kvBytesPerToken = model.kv_bytes_per_token();
-    const selfextend::ChatTemplate& chat = model.chat_template();
-    s.promptFramingTokens = int(chat.encode(chat.document_conversation({}, {}, {}, {})).size());
+    s.promptFramingTokens = framingTokens(model.chat_template());
     s.layers = info.layer_count;
     s.heads = info.head_count;
     s.headsKv = info.head_count_kv;
@@ -92,10 +96,31 @@ void EngineWorker::loadModel(const QString& path, int device) {
         // (Weights are memory-mapped, so the two together cost little resident memory.)
         auto loaded = selfextend::Model::load(path.toStdString(), options);
         model_ = std::move(loaded);
+        promptFormat_.clear();  // a new model starts in its own format
         emit modelLoaded(summarize(*model_));
         countDocumentTokens();
     } catch (const std::exception& e) {
         emit modelLoadFailed(path, QString::fromUtf8(e.what()));
+    }
+}
+
+selfextend::ChatTemplate EngineWorker::chatTemplate() const {
+    const auto format = selfextend::chat_format_from_name(promptFormat_.toStdString());
+    return format ? model_->chat_template(*format) : model_->chat_template();
+}
+
+void EngineWorker::setPromptFormat(const QString& name) {
+    if (!model_) return;
+    const QString previous = promptFormat_;
+    promptFormat_ = name;
+    try {
+        emit promptFormatChanged(promptFormat_, framingTokens(chatTemplate()));
+    } catch (const std::exception& e) {  // the vocabulary lacks the format's special tokens
+        promptFormat_ = previous;
+        emit failed(
+            tr("Prompt format"),
+            tr("%1 cannot be used with this model: %2").arg(name, QString::fromUtf8(e.what())));
+        emit promptFormatChanged(promptFormat_, framingTokens(chatTemplate()));
     }
 }
 
@@ -131,7 +156,7 @@ void EngineWorker::ask(const AskRequest& request) {
         emit askFinished();
         return;
     }
-    const selfextend::ChatTemplate& chat = model_->chat_template();
+    const selfextend::ChatTemplate chat = chatTemplate();
     const std::string question = request.question.toStdString();
     // The prompt with the document's last `documentTokens` tokens (all of it when negative).
     const auto promptWith = [&](std::span<const int32_t> documentTokens) {
@@ -264,7 +289,7 @@ void EngineWorker::runOne(AnswerSide side, std::span<const int32_t> promptTokens
         decodeClock.start();
         qint64 generated = 0;
         bool sawText = false;
-        const bool plainPrompt = model_->chat_template().format() == selfextend::ChatFormat::Plain;
+        const bool plainPrompt = chatTemplate().format() == selfextend::ChatFormat::Plain;
         const auto onToken = [&](const selfextend::Token& token) {
             ++generated;
             QString text = QString::fromStdString(token.text);

@@ -14,6 +14,7 @@
 #include "EngineTypes.h"
 
 namespace selfextend {
+class ChatTemplate;
 class Model;
 struct AttentionMode;
 }  // namespace selfextend
@@ -34,12 +35,19 @@ class EngineWorker : public QObject {
     void ask(const studio::AskRequest& request);
     void runPasskey(const studio::PasskeyRequest& request);
     void runPerplexity(const studio::PerplexityRequest& request);
+    // Ask with another prompt format than the file's (empty: the file's own). Answered by
+    // promptFormatChanged with the format in use, which stays the old one when the vocabulary
+    // lacks the new one's special tokens (and failed says why).
+    void setPromptFormat(const QString& name);
 
   signals:
     void modelLoadStarted(const QString& path);
     void modelLoadProgress(double fraction);
     void modelLoaded(const studio::ModelSummary& summary);
     void modelLoadFailed(const QString& path, const QString& message);
+    // name: empty for the file's own format; framingTokens: the markup around document and
+    // question in that format.
+    void promptFormatChanged(const QString& name, int framingTokens);
 
     void documentLoaded(const studio::DocumentInfo& document);
     void documentTokensCounted(qint64 tokens);
@@ -64,9 +72,12 @@ class EngineWorker : public QObject {
                 const selfextend::AttentionMode& mode, const QString& settings,
                 const AskRequest& request, const selfextend::CancelToken& cancel);
     void countDocumentTokens();
+    // The prompt format questions are asked in: the user's choice, else the file's.
+    selfextend::ChatTemplate chatTemplate() const;
 
     std::shared_ptr<selfextend::Model> model_;
     std::string documentText_;  // UTF-8, the text every prompt is built from
+    QString promptFormat_;      // the user's override of the file's format; empty: none
 };
 
 }  // namespace studio

@@ -190,6 +190,15 @@ void MainWindow::connectWorker() {
         emit modelReady();
         maybeStartPendingAsk();
     });
+    connect(modelPanel_, &ModelPanel::promptFormatChosen, worker_, &EngineWorker::setPromptFormat);
+    connect(worker_, &EngineWorker::promptFormatChanged, this,
+            [this](const QString& name, int framingTokens) {
+                modelPanel_->setPromptFormat(name);
+                selfExtendPanel_->setPromptFraming(framingTokens);
+                const QString inUse = name.isEmpty() ? modelPanel_->model().chatFormat : name;
+                comparePane_->setPlainPromptFormat(inUse == QLatin1String("plain"));
+                updateDerivedState();
+            });
     connect(worker_, &EngineWorker::modelLoadFailed, this,
             [this](const QString& path, const QString& message) {
                 modelPanel_->setLoadFailed(message);

@@ -8,7 +8,10 @@
 #include <QLabel>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QSignalBlocker>
 #include <QVBoxLayout>
+
+#include "selfextend/chat.h"
 
 #include "Format.h"
 
@@ -46,6 +49,7 @@ ModelPanel::ModelPanel(QWidget* parent)
       dtypes_(new QLabel),
       device_(new QLabel),
       memory_(new QLabel),
+      formatCombo_(new QComboBox),
       progress_(new QProgressBar),
       deviceCombo_(new QComboBox),
       openButton_(new QPushButton(tr("Open model…"))) {
@@ -66,6 +70,12 @@ ModelPanel::ModelPanel(QWidget* parent)
     progress_->hide();
     deviceCombo_->addItems({tr("Auto"), tr("CPU"), tr("GPU (CUDA)")});
     deviceCombo_->setToolTip(tr("Where the next model load runs"));
+    formatCombo_->setObjectName("promptFormat");
+    formatCombo_->setEnabled(false);
+    formatCombo_->setToolTip(
+        tr("The turn markup around the document and the question. An "
+           "instruct model answers best in the format it was trained with: "
+           "the file's own, unless it names none."));
     openButton_->setToolTip(tr("Open a GGUF model (Ctrl+Shift+O)"));
 
     auto* form = new QFormLayout;
@@ -75,6 +85,7 @@ ModelPanel::ModelPanel(QWidget* parent)
     form->addRow(tr("Parameters"), parameters_);
     form->addRow(tr("Training window L"), window_);
     form->addRow(tr("Weights"), dtypes_);
+    form->addRow(tr("Prompt format"), formatCombo_);
     form->addRow(tr("Device"), device_);
     form->addRow(tr("Memory"), memory_);
 
@@ -91,6 +102,17 @@ ModelPanel::ModelPanel(QWidget* parent)
 
     connect(openButton_, &QPushButton::clicked, this, &ModelPanel::openRequested);
     connect(deviceCombo_, &QComboBox::currentIndexChanged, this, &ModelPanel::deviceChanged);
+    connect(formatCombo_, &QComboBox::currentIndexChanged, this,
+            [this] { emit promptFormatChosen(promptFormat()); });
+}
+
+QString ModelPanel::promptFormat() const {
+    return formatCombo_->currentData().toString();
+}
+
+void ModelPanel::setPromptFormat(const QString& name) {
+    const QSignalBlocker quiet(formatCombo_);
+    formatCombo_->setCurrentIndex(std::max(0, formatCombo_->findData(name)));
 }
 
 int ModelPanel::device() const {
@@ -119,14 +141,24 @@ void ModelPanel::setModel(const ModelSummary& model) {
     progress_->hide();
     name_->setText(model.name.isEmpty() ? QFileInfo(model.path).completeBaseName() : model.name);
     name_->setToolTip(model.path);
-    architecture_->setText(tr("%1 · %2 layers · %3 heads (%4 KV) · vocab %5 · %6 prompt format")
+    architecture_->setText(tr("%1 · %2 layers · %3 heads (%4 KV) · vocab %5")
                                .arg(model.architecture)
                                .arg(model.layers)
                                .arg(model.heads)
                                .arg(model.headsKv)
-                               .arg(formatCount(model.vocabSize))
-                               .arg(model.chatFormat));
-    architecture_->setToolTip(model.chatNote);
+                               .arg(formatCount(model.vocabSize)));
+    {
+        // The file's own format first (the default), then every format to override it with.
+        const QSignalBlocker quiet(formatCombo_);
+        formatCombo_->clear();
+        formatCombo_->addItem(tr("%1 (the file's)").arg(model.chatFormat), QString());
+        for (const selfextend::ChatFormat format : selfextend::kChatFormats) {
+            const QString name = QString::fromUtf8(selfextend::chat_format_name(format));
+            if (name != model.chatFormat) formatCombo_->addItem(name, name);
+        }
+        formatCombo_->setItemData(0, model.chatNote, Qt::ToolTipRole);
+        formatCombo_->setEnabled(true);
+    }
     parameters_->setText(humanParameters(model.parameterCount));
     window_->setText(tr("%1 tokens").arg(formatCount(model.trainingWindow)));
     dtypes_->setText(tr("%1 · %2").arg(model.dtypeMix, formatBytes(model.weightBytes)));
@@ -145,6 +177,9 @@ void ModelPanel::setLoadFailed(const QString& message) {
     name_->setText(tr("none"));
     name_->setToolTip(message);
     for (auto* label : {architecture_, parameters_, window_, dtypes_, device_}) label->clear();
+    const QSignalBlocker quiet(formatCombo_);
+    formatCombo_->clear();
+    formatCombo_->setEnabled(false);
     updateMemory();
 }
 

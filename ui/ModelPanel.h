@@ -28,6 +28,11 @@ class ModelPanel : public QGroupBox {
 
     int device() const;  // 0 auto, 1 CPU, 2 CUDA
     void setDevice(int device);
+    // The prompt format in use: empty for the file's own, else a format's display name. Shows
+    // the worker's answer to promptFormatChosen (it falls back when the vocabulary lacks the
+    // format's special tokens) without emitting it again.
+    QString promptFormat() const;
+    void setPromptFormat(const QString& name);
     bool hasModel() const { return hasModel_; }
     const ModelSummary& model() const { return model_; }
     QString memoryText() const;
@@ -35,6 +40,7 @@ class ModelPanel : public QGroupBox {
   signals:
     void openRequested();
     void deviceChanged(int device);
+    void promptFormatChosen(const QString& name);  // empty: the file's own template
 
   private:
     void updateMemory();
@@ -46,6 +52,7 @@ class ModelPanel : public QGroupBox {
     QLabel* dtypes_;
     QLabel* device_;
     QLabel* memory_;
+    QComboBox* formatCombo_;
     QProgressBar* progress_;
     QComboBox* deviceCombo_;
     QPushButton* openButton_;

@@ -46,8 +46,9 @@ constexpr Command kCommands[] = {
      "  --interactive reads follow-up questions from stdin, one per line"},
     {"passkey", cli::command_passkey,
      "passkey [-m MODEL] --lengths 1024,2048 [--depths 0.1,0.5,0.9] [--trials N] [--seed S]\n"
-     "        [--group G|auto --window W] [--json] [--details]\n"
-     "  pass-key retrieval accuracy, vanilla vs Self-Extend (default: smallest group, W = L/2)"},
+     "        [--group G|auto (--window W | --windows W1,W2,...)] [--json] [--details]\n"
+     "  pass-key retrieval accuracy, vanilla vs Self-Extend (default: smallest group, W = L/2);\n"
+     "  --windows compares several neighbour windows in one run, vanilla once"},
     {"perplexity", cli::command_perplexity,
      "perplexity [-m MODEL] --file F --lengths 512,1024,2048 [--windows K] [--group G|auto "
      "--window W] [--json]\n"

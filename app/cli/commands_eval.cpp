@@ -40,12 +40,18 @@ int command_passkey(Arguments& args) {
     const auto seed = uint64_t(args.take_int({"--seed"}, 1234, 0, INT64_MAX));
     const bool json = args.take_flag({"--json"});
     const bool details = args.take_flag({"--details"});
-    const AttentionFlags flags = take_attention_flags(args);
+    // Several windows in one run: vanilla once, then Self-Extend with each W (and the group the
+    // flags give, else the smallest that covers the length).
+    const auto windows = args.take_int_list({"--windows"}, {});
+    AttentionFlags flags = take_attention_flags(args);
+    if (!windows.empty() && flags.window)
+        throw UsageError("passkey: give --window W or --windows W1,W2,…, not both");
     const selfextend::KvType kv_type = take_kv_type(args);
     const auto model = load_model(args, model_flags);
     const selfextend::ModelInfo& info = model->info();
 
     std::vector<selfextend::PasskeyResult> results;
+    size_t modes_per_length = 0;
     for (const int64_t length : lengths) {  // each length may need its own group
         selfextend::PasskeyOptions options;
         options.lengths = {length};
@@ -55,9 +61,18 @@ int command_passkey(Arguments& args) {
         options.kv_type = kv_type;
         // The group must cover the answer too: a few tokens past the prompt.
         constexpr int64_t kAnswerRoom = 8;
-        options.modes = {
-            selfextend::AttentionMode::vanilla(),
-            extended_mode(flags, info, length + kAnswerRoom, info.training_window / 2)};
+        options.modes = {selfextend::AttentionMode::vanilla()};
+        if (windows.empty())
+            options.modes.push_back(
+                extended_mode(flags, info, length + kAnswerRoom, info.training_window / 2));
+        for (const int64_t window : windows) {
+            AttentionFlags f = flags;
+            f.window = window;
+            f.given = true;
+            if (f.group == "1") f.group = "auto";
+            options.modes.push_back(extended_mode(f, info, length + kAnswerRoom, window));
+        }
+        modes_per_length = options.modes.size();
         auto part = selfextend::run_passkey(
             *model, options, [](const selfextend::Progress& p) { progress_line(p, "pass key"); });
         results.insert(results.end(), part.begin(), part.end());
@@ -76,16 +91,33 @@ int command_passkey(Arguments& args) {
         std::cout << "]}\n";
         return 0;
     }
-    std::vector<std::vector<std::string>> table{
-        {"length", "tokens", "vanilla", "self-extend", "G", "W"}};
-    for (size_t k = 0; k + 1 < results.size(); k += 2) {
-        const auto& v = results[k];
-        const auto& s = results[k + 1];
-        char a[32], b[32];
-        std::snprintf(a, sizeof a, "%.0f%%", 100 * v.accuracy());
-        std::snprintf(b, sizeof b, "%.0f%%", 100 * s.accuracy());
-        table.push_back({std::to_string(v.length), std::to_string(v.details.front().length), a, b,
-                         std::to_string(s.mode.group), std::to_string(s.mode.window)});
+    const auto percent = [](const selfextend::PasskeyResult& r) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%.0f%%", 100 * r.accuracy());
+        return std::string(text);
+    };
+    std::vector<std::vector<std::string>> table;
+    if (windows.empty()) {
+        table.push_back({"length", "tokens", "vanilla", "self-extend", "G", "W"});
+        for (size_t k = 0; k + 1 < results.size(); k += 2) {
+            const auto& v = results[k];
+            const auto& s = results[k + 1];
+            table.push_back({std::to_string(v.length), std::to_string(v.details.front().length),
+                             percent(v), percent(s), std::to_string(s.mode.group),
+                             std::to_string(s.mode.window)});
+        }
+    } else {  // a column per window, each cell with the group it used
+        table.push_back({"length", "tokens", "vanilla"});
+        for (const int64_t window : windows) table[0].push_back("W=" + std::to_string(window));
+        for (size_t k = 0; k + modes_per_length <= results.size(); k += modes_per_length) {
+            std::vector<std::string> row{std::to_string(results[k].length),
+                                         std::to_string(results[k].details.front().length),
+                                         percent(results[k])};
+            for (size_t m = 1; m < modes_per_length; ++m)
+                row.push_back(percent(results[k + m]) + " G" +
+                              std::to_string(results[k + m].mode.group));
+            table.push_back(std::move(row));
+        }
     }
     print_table(table);
     if (details)

@@ -4,6 +4,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -177,6 +178,30 @@ class TestCli : public QObject {
         QCOMPARE(results[1].toObject()["trials"].toInt(), 2);
         const double accuracy = results[1].toObject()["accuracy"].toDouble();
         QCOMPARE(accuracy, results[1].toObject()["correct"].toInt() / 2.0);
+    }
+
+    // --windows: vanilla once, then one Self-Extend mode per W, each with the smallest group
+    // that covers the length: (512 - 64)·2 + 64 = 960 and (512 - 256)·2 + 256 = 768 hold 700.
+    void passkeySeveralWindows() {
+        const Run run = cli(
+            {"passkey", "--lengths", "700", "--depths", "0.5", "--windows", "64,256", "--json"});
+        QCOMPARE(run.exit_code, 0);
+        const QJsonArray results =
+            QJsonDocument::fromJson(run.out.toUtf8()).object()["results"].toArray();
+        QCOMPARE(results.size(), 3);
+        QCOMPARE(results[0].toObject()["mode"].toString(), QString("vanilla"));
+        for (const auto& [k, window] : {std::pair{1, 64}, std::pair{2, 256}}) {
+            QCOMPARE(results[k].toObject()["window"].toInt(), window);
+            QCOMPARE(results[k].toObject()["group"].toInt(), 2);
+        }
+        const Run table =
+            cli({"passkey", "--lengths", "700", "--depths", "0.5", "--windows", "64,256"});
+        QCOMPARE(table.exit_code, 0);
+        QVERIFY2(table.out.contains(QRegularExpression("W=64 +W=256")), qPrintable(table.out));
+        QVERIFY2(table.out.contains(QRegularExpression("\\d+% G2 +\\d+% G2")),
+                 qPrintable(table.out));
+        const Run both = cli({"passkey", "--window", "64", "--windows", "64,256"});
+        QCOMPARE(both.exit_code, 2);
     }
 
     void perplexityJson() {

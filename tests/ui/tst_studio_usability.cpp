@@ -127,6 +127,10 @@ class TestStudioUsability : public QObject {
     void passkeyTableColumnsAreNotCutOff();
     // 9: the command line.
     void badModelAndBadDocumentBothShow();
+    // Issue 8: the prompt format is the file's unless the user picks another that the
+    // vocabulary can express.
+    void promptFormatTheVocabularyLacksIsRefused();
+    void promptFormatOverrideChangesThePrompt();
     void windowPastTheModelsLIsNotClampedSilently();
     // 10: layout.
     void defaultWindowFitsASmallScreen();
@@ -563,6 +567,43 @@ void TestStudioUsability::badModelAndBadDocumentBothShow() {
     const QString banner = window->bannerText();
     QVERIFY2(banner.contains("missing-model.gguf") && banner.contains("missing-document.txt"),
              qPrintable(banner));
+}
+
+void TestStudioUsability::promptFormatTheVocabularyLacksIsRefused() {
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    auto* combo = window->findChild<QComboBox*>("promptFormat");
+    QVERIFY(combo && combo->isEnabled());
+    QCOMPARE(combo->currentIndex(), 0);
+    QCOMPARE(combo->currentText(), QString("plain (the file's)"));
+    const qint64 required = window->selfExtendPanel()->requiredTokens();
+    // The demo model's SentencePiece vocabulary has no <|im_start|>.
+    combo->setCurrentIndex(combo->findText("ChatML"));
+    QTRY_VERIFY_WITH_TIMEOUT(window->bannerText().contains("ChatML cannot be used"), 10000);
+    QTRY_COMPARE(combo->currentIndex(), 0);
+    QCOMPARE(window->selfExtendPanel()->requiredTokens(), required);
+}
+
+void TestStudioUsability::promptFormatOverrideChangesThePrompt() {
+    SKIP_WITHOUT_MODEL(testing::smollm2_path());
+    auto window =
+        openWindow({testing::smollm2_path(), samplePath(), std::nullopt, std::nullopt, {}, {}});
+    QVERIFY(window->hasModel());
+    auto* combo = window->findChild<QComboBox*>("promptFormat");
+    QCOMPARE(combo->currentText(), QString("ChatML (the file's)"));
+    auto* panel = window->selfExtendPanel();
+    const qint64 chatml = panel->requiredTokens();
+    // Plain has no system turn and no turn markers: fewer tokens around the same document.
+    combo->setCurrentIndex(combo->findText("plain"));
+    QTRY_VERIFY_WITH_TIMEOUT(panel->requiredTokens() < chatml, 10000);
+    QVERIFY2(!window->bannerText().contains("cannot be used"), qPrintable(window->bannerText()));
+    QCOMPARE(window->modelPanel()->promptFormat(), QString("plain"));
+    // Back to the file's own format.
+    combo->setCurrentIndex(0);
+    QTRY_COMPARE_WITH_TIMEOUT(panel->requiredTokens(), chatml, 10000);
+    // SmolLM2's vocabulary has no Llama-3 header tokens.
+    combo->setCurrentIndex(combo->findText("Llama-3"));
+    QTRY_VERIFY_WITH_TIMEOUT(window->bannerText().contains("Llama-3 cannot be used"), 10000);
+    QTRY_COMPARE(combo->currentIndex(), 0);
 }
 
 void TestStudioUsability::windowPastTheModelsLIsNotClampedSilently() {

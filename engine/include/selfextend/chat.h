@@ -27,6 +27,10 @@ struct ChatMessage {
 // The prompt formats the engine knows. Plain is "<document>\nQuestion: <q>\nAnswer:", for base
 // models without a template (the demo model, Gemma 3 270M).
 enum class ChatFormat { Plain, ChatML, Llama2, Llama3, Mistral, Gemma, Phi3 };
+// Every format, in the order a chooser lists them.
+inline constexpr ChatFormat kChatFormats[] = {
+    ChatFormat::Plain,   ChatFormat::ChatML, ChatFormat::Llama2, ChatFormat::Llama3,
+    ChatFormat::Mistral, ChatFormat::Gemma,  ChatFormat::Phi3};
 
 std::string_view chat_format_name(ChatFormat format);  // "ChatML", "Llama-3", …
 // Accepts the display names and short ones ("chatml", "llama2", "llama3", "mistral", "gemma",
