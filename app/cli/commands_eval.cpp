@@ -79,16 +79,17 @@ int command_passkey(Arguments& args) {
     }
 
     if (json) {
-        std::cout << "{\"model\": \"" << json_escape(info.name) << "\", \"results\": [";
-        for (size_t k = 0; k < results.size(); ++k) {
-            const auto& r = results[k];
-            std::cout << (k ? ", " : "") << "{\"length\": " << r.length << ", "
-                      << json_mode_fields(r.mode) << ", \"trials\": " << r.trials
-                      << ", \"correct\": " << r.correct << ", \"accuracy\": " << r.accuracy()
-                      << ", \"prompt_tokens\": "
-                      << (r.details.empty() ? 0 : r.details.front().length) << "}";
+        Json out{{"model", info.name}, {"results", Json::array()}};
+        for (const auto& r : results) {
+            Json row{{"length", r.length}};
+            row.update(json_mode_fields(r.mode));
+            row["trials"] = r.trials;
+            row["correct"] = r.correct;
+            row["accuracy"] = r.accuracy();
+            row["prompt_tokens"] = r.details.empty() ? 0 : r.details.front().length;
+            out["results"].push_back(std::move(row));
         }
-        std::cout << "]}\n";
+        print_json(out);
         return 0;
     }
     const auto percent = [](const selfextend::PasskeyResult& r) {
@@ -172,15 +173,16 @@ int command_perplexity(Arguments& args) {
                 kv_type));
     }
     if (json) {
-        std::cout << "{\"model\": \"" << json_escape(info.name) << "\", \"results\": [";
-        for (size_t k = 0; k < results.size(); ++k) {
-            const auto& r = results[k];
-            std::cout << (k ? ", " : "") << "{\"length\": " << r.length << ", "
-                      << json_mode_fields(r.mode) << ", \"windows\": " << r.windows
-                      << ", \"tokens_scored\": " << r.tokens_scored << ", \"ppl\": " << r.perplexity
-                      << "}";
+        Json out{{"model", info.name}, {"results", Json::array()}};
+        for (const auto& r : results) {
+            Json row{{"length", r.length}};
+            row.update(json_mode_fields(r.mode));
+            row["windows"] = r.windows;
+            row["tokens_scored"] = r.tokens_scored;
+            row["ppl"] = r.perplexity;  // NaN (nothing scored) is written as null
+            out["results"].push_back(std::move(row));
         }
-        std::cout << "]}\n";
+        print_json(out);
         return 0;
     }
     std::vector<std::vector<std::string>> table{

@@ -305,20 +305,23 @@ int command_bench(Arguments& args) {
             }
         }
     if (json) {
-        std::cout << "{\"model\": \"" << json_escape(info.name) << "\", \"device\": \""
-                  << json_escape(info.device) << "\", \"kv_type\": \""
-                  << selfextend::kv_type_name(kv_type) << "\", \"results\": [";
-        for (size_t k = 0; k < rows.size(); ++k)
-            std::cout << (k ? ", " : "") << "{" << json_mode_fields(rows[k].mode)
-                      << ", \"prompt\": " << prompt_tokens << ", \"gen\": " << gen_tokens
-                      << ", \"prefill_tok_s\": " << rows[k].prefill_tok_s
-                      << ", \"decode_tok_s\": " << rows[k].decode_tok_s << "}";
-        std::cout << "], \"self_extend_prefill_time_ratio\": "
-                  << rows[0].prefill_tok_s / rows[1].prefill_tok_s;
-        if (gen_tokens > 0)
-            std::cout << ", \"self_extend_decode_time_ratio\": "
-                      << rows[0].decode_tok_s / rows[1].decode_tok_s;
-        std::cout << "}\n";
+        Json out{{"model", info.name},
+                 {"device", info.device},
+                 {"kv_type", std::string(selfextend::kv_type_name(kv_type))},
+                 {"results", Json::array()}};
+        for (const Row& row : rows) {
+            Json result = json_mode_fields(row.mode);
+            result["prompt"] = prompt_tokens;
+            result["gen"] = gen_tokens;
+            result["prefill_tok_s"] = row.prefill_tok_s;
+            result["decode_tok_s"] = row.decode_tok_s;
+            out["results"].push_back(std::move(result));
+        }
+        out["self_extend_prefill_time_ratio"] = rows[0].prefill_tok_s / rows[1].prefill_tok_s;
+        // Always present, so that readers see one shape: with --gen 0 nothing was decoded and
+        // 0/0 is written as null.
+        out["self_extend_decode_time_ratio"] = rows[0].decode_tok_s / rows[1].decode_tok_s;
+        print_json(out);
         return 0;
     }
     std::cout << info.name << " on " << info.device << ", " << selfextend::kv_type_name(kv_type)

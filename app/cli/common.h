@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "arguments.h"
 #include "selfextend/engine.h"
 
@@ -48,10 +50,13 @@ std::string read_text_file(const std::string& path);
 // Reads a file's bytes exactly as they are: no line-ending or encoding changes (tokenize).
 std::string read_file_bytes(const std::string& path);
 
-// Output helpers.
-std::string json_escape(const std::string& text);
-// "mode": "vanilla"|"self-extend", "group": G, "window": W (the fields every result shares).
-std::string json_mode_fields(const selfextend::AttentionMode& mode);
+// Output helpers. JSON objects keep their fields in the order written, for people reading them.
+using Json = nlohmann::ordered_json;
+// {"mode": "vanilla"|"self-extend", "group": G, "window": W}: the fields every result starts with.
+Json json_mode_fields(const selfextend::AttentionMode& mode);
+// One line of JSON on stdout: doubles in full (shortest round-trip) precision, NaN and infinity
+// as null, bytes that are not UTF-8 (a model's name, say) replaced rather than thrown on.
+void print_json(const Json& value);
 std::string format_count(int64_t n);                                  // 12 345
 void print_table(const std::vector<std::vector<std::string>>& rows);  // first row: header
 

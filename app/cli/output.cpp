@@ -11,42 +11,16 @@
 
 namespace cli {
 
-std::string json_escape(const std::string& text) {
-    std::string out;
-    for (const char c : text) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char escaped[8];
-                    std::snprintf(escaped, sizeof escaped, "\\u%04x", unsigned(c));
-                    out += escaped;
-                } else {
-                    out += c;
-                }
-        }
-    }
-    return out;
+Json json_mode_fields(const selfextend::AttentionMode& mode) {
+    Json fields;
+    fields["mode"] = mode.is_vanilla() ? "vanilla" : "self-extend";
+    fields["group"] = mode.group;
+    fields["window"] = mode.window;
+    return fields;
 }
 
-std::string json_mode_fields(const selfextend::AttentionMode& mode) {
-    return std::string("\"mode\": \"") + (mode.is_vanilla() ? "vanilla" : "self-extend") +
-           "\", \"group\": " + std::to_string(mode.group) +
-           ", \"window\": " + std::to_string(mode.window);
+void print_json(const Json& value) {
+    std::cout << value.dump(-1, ' ', false, Json::error_handler_t::replace) << '\n';
 }
 
 std::string format_count(int64_t n) {

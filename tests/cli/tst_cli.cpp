@@ -217,6 +217,35 @@ class TestCli : public QObject {
         QVERIFY(results[0].toObject()["ppl"].toDouble() > 1.0);
     }
 
+    // --json numbers round-trip: a perplexity keeps every digit of its double (more than the
+    // 6 significant digits of a default ostream), and a ratio that is 0/0 is null, not the
+    // invalid JSON "nan".
+    void jsonNumbersAreExact() {
+        QTemporaryDir dir;
+        const QString doc = dir.path() + "/doc.txt";
+        QCOMPARE(cli({"make-document", "--tokens", "200", "--out", doc}).exit_code, 0);
+        const Run run = cli({"perplexity", "--file", doc, "--lengths", "64", "--json"});
+        QCOMPARE(run.exit_code, 0);
+        QJsonParseError error{};
+        const QJsonDocument parsed = QJsonDocument::fromJson(run.out.toUtf8(), &error);
+        QVERIFY2(error.error == QJsonParseError::NoError, qPrintable(run.out));
+        const QRegularExpressionMatch ppl =
+            QRegularExpression("\"ppl\": ?([0-9.eE+-]+)").match(run.out);
+        QVERIFY2(ppl.hasMatch(), qPrintable(run.out));
+        const QString digits = ppl.captured(1).split(QRegularExpression("[eE]")).front();
+        QVERIFY2(digits.count(QRegularExpression("[0-9]")) > 6, qPrintable(run.out));
+        QCOMPARE(parsed.object()["results"].toArray()[0].toObject()["ppl"].toDouble(),
+                 ppl.captured(1).toDouble());
+
+        const Run bench = cli({"bench", "--prompt", "8", "--gen", "0", "--repeat", "1", "--json"});
+        QCOMPARE(bench.exit_code, 0);
+        const QJsonObject object = QJsonDocument::fromJson(bench.out.toUtf8(), &error).object();
+        QVERIFY2(error.error == QJsonParseError::NoError, qPrintable(bench.out));
+        QVERIFY(object.contains("self_extend_decode_time_ratio"));
+        QVERIFY(object["self_extend_decode_time_ratio"].isNull());
+        QVERIFY(object["self_extend_prefill_time_ratio"].toDouble() > 0);
+    }
+
     // --kv-type on every command that makes sessions: a bad value is one usage line (exit 2)
     // before any work; the type changes what is stored (and so the logits, a little); info
     // shows the bytes of each type.
