@@ -1,9 +1,12 @@
 // Document loading: text files come back as UTF-8 without BOM or carriage returns, invalid
 // UTF-8 is replaced and flagged, empty/binary/missing files are errors; HTML is reduced to its
 // visible text.
+#include <unistd.h>
 #include <QFile>
 #include <QTemporaryDir>
+#include <QTemporaryFile>
 #include <QtTest>
+#include <cstdio>
 
 #include "selfextend/document.h"
 #include "selfextend/error.h"
@@ -171,7 +174,7 @@ class TestDocument : public QObject {
             "</body></html>\n";
         const std::string want =
             "Title & more\n"
-            "First paragraph with <tags> \"quoted\" 'x' AAB \xF0\x9F\x98\x80 \xC3\xA9 &eacute; "
+            "First paragraph with <tags> \"quoted\" 'x' AAB \xF0\x9F\x98\x80 \xC3\xA9 \xC3\xA9 "
             "\xE2\x80\x94 \xE2\x80\xA6\n"
             "Block\n"
             "line two\n"
@@ -180,6 +183,74 @@ class TestDocument : public QObject {
             "two\n"
             "inline tags keep words";
         QCOMPARE(B(html_to_text(page)), B(want));
+    }
+
+    // Every HTML named entity, not only a basic few.
+    void htmlNamedEntities() {
+        QCOMPARE(B(html_to_text("caf&eacute;&hellip; &euro;5 &copy; &alpha;&beta; &frac12; "
+                                "&Uuml;ber &rarr; &trade;")),
+                 QByteArray("caf\xC3\xA9\xE2\x80\xA6 \xE2\x82\xAC"
+                            "5 \xC2\xA9 \xCE\xB1\xCE\xB2 \xC2\xBD \xC3\x9C"
+                            "ber \xE2\x86\x92 \xE2\x84\xA2"));
+    }
+
+    // <meta charset> (or the older http-equiv form) says how the bytes are encoded: a Latin-1
+    // é is é, not invalid UTF-8. Without a declaration the bytes are UTF-8, invalid ones
+    // replaced and flagged, as for plain text.
+    void htmlMetaCharsetIsHonoured() {
+        const Document latin1 = load_text_document(
+            write("latin1.html",
+                  "<html><head><meta charset=\"iso-8859-1\"><title>T</title></head>"
+                  "<body><p>caf\xE9 cr\xE8me</p></body></html>"));
+        QCOMPARE(B(latin1.text), QByteArray("T\ncaf\xC3\xA9 cr\xC3\xA8me"));
+        QVERIFY(!latin1.had_invalid_utf8);
+        const Document cp1252 = load_text_document(
+            write("cp1252.htm",
+                  "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; "
+                  "charset=windows-1252\"></head><body>\x93quoted\x94 \x80</body></html>"));
+        QCOMPARE(B(cp1252.text), QByteArray("\xE2\x80\x9Cquoted\xE2\x80\x9D \xE2\x82\xAC"));
+        QVERIFY(!cp1252.had_invalid_utf8);
+
+        const QByteArray r(kReplacement);
+        const Document undeclared =
+            load_text_document(write("undeclared.html", "<p>caf\xE9 \xC3\xA9t\xC3\xA9</p>"));
+        QVERIFY(undeclared.had_invalid_utf8);
+        QCOMPARE(B(undeclared.text), "caf" + r + " \xC3\xA9t\xC3\xA9");
+        // Declared UTF-8 with one stray byte: only that byte is replaced, what follows stays
+        // UTF-8 (libxml2 alone would read the rest as Latin-1).
+        const Document stray = load_text_document(
+            write("stray.html", "<meta charset=\"utf-8\"><p>\xFF \xC3\xA9t\xC3\xA9</p>"));
+        QVERIFY(stray.had_invalid_utf8);
+        QCOMPARE(B(stray.text), r + " \xC3\xA9t\xC3\xA9");
+    }
+
+    void htmlQuotedAttributesAndScripts() {
+        // A '>' inside a quoted attribute value does not end the tag.
+        QCOMPARE(B(html_to_text("<p><a title=\"a > b\" href='x>y'>link</a> text</p>"
+                                "<img alt=\">\">after")),
+                 QByteArray("link text\nafter"));
+        // Script and style contents are never text, whatever they hold.
+        QCOMPARE(B(html_to_text("<p>before</p><script>var s = '<p>no</p>'; if (a<b) f();"
+                                "</script><style>p::after { content: '<b>no</b>' }</style>"
+                                "<p>after</p>")),
+                 QByteArray("before\nafter"));
+    }
+
+    // libxml2 would print its complaints about bad markup to stderr (and so into the CLI's
+    // output); they are switched off.
+    void htmlParserPrintsNothing() {
+        fflush(stderr);
+        const int saved = dup(2);
+        QTemporaryFile captured;
+        QVERIFY(captured.open());
+        dup2(captured.handle(), 2);
+        const std::string text =
+            html_to_text("<p>unclosed <b><i>tags</b></i><td>cell<bogus attr=>&nosuch; x</p>");
+        fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+        QVERIFY(!text.empty());
+        QCOMPARE(captured.readAll(), QByteArray());
     }
 
     void htmlEntitiesEdgeCases() {

@@ -15,8 +15,9 @@ struct Document {
 // Throws Error for unreadable, empty or binary files, and for PDFs (the GUI reads those with Qt).
 Document load_text_document(const std::string& path);
 
-// Visible text of an HTML page: tags, scripts and styles removed, entities decoded, block
-// elements turned into line breaks.
+// Visible text of an HTML page (libxml2's HTML parser): tags, scripts and styles removed, all
+// named and numeric entities decoded, block elements turned into line breaks. The bytes are
+// decoded as the page's <meta charset> says, else as UTF-8 (invalid bytes replaced).
 std::string html_to_text(const std::string& html);
 
 }  // namespace selfextend
