@@ -149,10 +149,26 @@ std::vector<PasskeyResult> run_passkey(Model& model, const PasskeyOptions& optio
             PasskeyResult result;
             result.length = options.lengths[l];
             result.mode = mode;
-            for (const PasskeyPrompt& prompt : prompts[l]) {
-                const int64_t context = int64_t(prompt.tokens.size()) + kAnswerTokens;
-                auto session = model.new_session({context, mode, options.kv_type});
-                session->prefill(prompt.tokens, {}, cancel);
+            // The prompts of one length share their text up to the needle (introduction, then
+            // the same filler sentences), and a token's keys and values depend only on the tokens
+            // before it. So one session serves them all, deepest needle first: each prompt
+            // prefills only from where it leaves the previous one (a third less work for five
+            // depths, more with several trials per depth).
+            const std::vector<PasskeyPrompt>& row = prompts[l];
+            std::vector<size_t> order(row.size());
+            for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+            std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+                return row[a].needle_token > row[b].needle_token;
+            });
+            int64_t longest = 0;
+            for (const PasskeyPrompt& prompt : row)
+                longest = std::max(longest, int64_t(prompt.tokens.size()));
+            const auto session =
+                model.new_session({longest + kAnswerTokens, mode, options.kv_type});
+            std::vector<PasskeyTrial> trials(row.size());
+            for (const size_t k : order) {
+                const PasskeyPrompt& prompt = row[k];
+                session->prefill_reusing(prompt.tokens, {}, cancel);
                 std::string answer;
                 session->generate(
                     kAnswerTokens, SamplingParams{},
@@ -161,14 +177,14 @@ std::vector<PasskeyResult> run_passkey(Model& model, const PasskeyOptions& optio
                         return true;
                     },
                     cancel);
-                PasskeyTrial trial{int64_t(prompt.tokens.size()), prompt.depth, prompt.key, answer,
-                                   passkey_answer_correct(answer, prompt.key)};
-                result.correct += trial.correct;
+                trials[k] = {int64_t(prompt.tokens.size()), prompt.depth, prompt.key, answer,
+                             passkey_answer_correct(answer, prompt.key)};
+                result.correct += trials[k].correct;
                 ++result.trials;
-                result.details.push_back(std::move(trial));
                 ++done;
                 if (progress) progress({done, total, 0, 0});
             }
+            result.details = std::move(trials);  // in the order of the options' depths
             results.push_back(std::move(result));
         }
     }

@@ -63,6 +63,39 @@ class TestEvaluation : public QObject {
         QVERIFY(results[1].accuracy() >= 0.75);
     }
 
+    // run_passkey serves the prompts of a length from one session, prefilling each only from
+    // where it leaves the previous one. Each answer must be what a fresh session gives.
+    void passkeyAnswersEqualFreshSessions() {
+        PasskeyOptions options;
+        options.lengths = {900};
+        options.depths = {0.2, 0.8, 0.5};
+        options.trials_per_depth = 2;
+        options.modes = {AttentionMode::vanilla(), AttentionMode::self_extend(4, 256)};
+        options.seed = 2024;
+        const auto results = run_passkey(*model_, options);
+        QCOMPARE(results.size(), size_t(2));
+        for (const PasskeyResult& result : results) {
+            QCOMPARE(result.details.size(), size_t(6));
+            for (size_t k = 0; k < result.details.size(); ++k) {
+                const PasskeyTrial& trial = result.details[k];
+                QCOMPARE(trial.depth, options.depths[k / 2]);  // in the options' order
+                const PasskeyPrompt prompt =
+                    build_passkey_prompt(model_->tokenizer(), 900, trial.depth, trial.key);
+                QCOMPARE(trial.length, int64_t(prompt.tokens.size()));
+                auto fresh = model_->new_session({trial.length + 8, result.mode});
+                fresh->prefill(prompt.tokens);
+                std::string answer;
+                fresh->generate(8, SamplingParams{}, [&](const Token& token) {
+                    answer += token.text;
+                    return true;
+                });
+                QCOMPARE(QString::fromStdString(trial.answer), QString::fromStdString(answer));
+            }
+        }
+        qInfo("vanilla %d/6, self-extend %d/6", results[0].correct, results[1].correct);
+        QVERIFY(results[1].correct >= 2);  // answers worth comparing: some keys are found
+    }
+
     void perplexityAtFourTimesTheWindow() {
         SKIP_WITHOUT_SHARED();
         const Document book = load_text_document(
