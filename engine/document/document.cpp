@@ -1,5 +1,6 @@
 // Reads documents as UTF-8 text: plain text and Markdown as they are, HTML reduced to its
-// visible text (html.cpp). Binary files are refused; invalid UTF-8 is replaced and flagged.
+// visible text (html.cpp), EPUB chapters in reading order (epub.cpp). Binary files are refused;
+// invalid UTF-8 is replaced and flagged.
 #include "selfextend/document.h"
 
 #include <algorithm>
@@ -64,14 +65,19 @@ Document load_text_document(const std::string& path) {
     if (bytes.size() >= 3 && bytes.compare(0, 3, "\xEF\xBB\xBF") == 0) bytes.erase(0, 3);  // BOM
     if (bytes.find_first_not_of(" \t\r\n\f") == std::string::npos)
         throw Error("'" + path + "' is empty");
+    Document document;
+    document.path = path;
+    // Formats with their own container come first: their bytes look binary.
+    if (has_extension(path, {".epub"})) {
+        document.text = formats::epub_to_text(bytes, path, document.had_invalid_utf8);
+        if (document.text.empty()) throw Error("'" + path + "' has no visible text");
+        return document;
+    }
     if (bytes.compare(0, 5, "%PDF-") == 0)
         throw Error("'" + path +
                     "' is a PDF: open it in SelfExtend Studio (which reads PDF text), " +
                     "or convert it to text first (e.g. pdftotext)");
     if (looks_binary(bytes)) throw Error("'" + path + "' looks like a binary file, not text");
-
-    Document document;
-    document.path = path;
     if (has_extension(path, {".html", ".htm", ".xhtml"})) {
         // The raw bytes: the page's <meta charset> says how to decode them.
         document.text = formats::html_bytes_to_text(bytes, document.had_invalid_utf8);

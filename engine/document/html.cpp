@@ -3,34 +3,23 @@
 // (a '>' inside one does not end the tag). The tree it builds is walked here: text nodes are
 // kept, script and style dropped, block elements become line breaks.
 #include <libxml/HTMLparser.h>
-#include <libxml/tree.h>
+#include <strings.h>
 
 #include <cctype>
-#include <cstring>
-#include <memory>
-#include <mutex>
 #include <sstream>
 
 #include "document/formats.h"
+#include "document/xml.h"
 #include "selfextend/document.h"
 #include "selfextend/error.h"
 #include "selfextend/tokenizer.h"
 
 namespace selfextend {
 
+using formats::init_libxml2;
+using formats::XmlDoc;
+
 namespace {
-
-struct FreeXmlDoc {
-    void operator()(xmlDoc* doc) const { xmlFreeDoc(doc); }
-};
-using XmlDoc = std::unique_ptr<xmlDoc, FreeXmlDoc>;
-
-// libxml2 sets up its global tables once; done before first use so that documents may be read
-// from several threads.
-void init_libxml2() {
-    static std::once_flag once;
-    std::call_once(once, [] { xmlInitParser(); });
-}
 
 // Browsers read a numeric reference that names no character (&#0;, a surrogate, past U+10FFFF,
 // no digits) as U+FFFD; libxml2 drops it silently. Rewritten first so the text shows where
@@ -139,8 +128,9 @@ void boundary(TextBuilder& text, const xmlNode* node) {
         text.word_break();
 }
 
-// Iterative, so that deeply nested markup cannot exhaust the stack.
-std::string tree_to_text(xmlDoc* doc) {
+// Iterative, so that deeply nested markup cannot exhaust the stack. Without with_head the
+// <head> (the <title>) is left out.
+std::string tree_to_text(xmlDoc* doc, bool with_head) {
     TextBuilder text;
     xmlNode* const top = reinterpret_cast<xmlNode*>(doc);
     xmlNode* node = doc->children;
@@ -149,7 +139,8 @@ std::string tree_to_text(xmlDoc* doc) {
         if (node->type == XML_TEXT_NODE || node->type == XML_CDATA_SECTION_NODE) {
             if (node->content) text.text(reinterpret_cast<const char*>(node->content));
         } else if (node->type == XML_ELEMENT_NODE &&
-                   !element_is(node, {"script", "style", "template"})) {
+                   !element_is(node, {"script", "style", "template"}) &&
+                   (with_head || !element_is(node, {"head"}))) {
             boundary(text, node);
             enter = node->children != nullptr;
         }
@@ -175,7 +166,7 @@ std::string tree_to_text(xmlDoc* doc) {
 
 namespace formats {
 
-std::string html_bytes_to_text(const std::string& bytes, bool& had_invalid_utf8) {
+std::string html_bytes_to_text(const std::string& bytes, bool& had_invalid_utf8, bool with_head) {
     had_invalid_utf8 = false;
     const std::string html = replace_bad_numeric_references(bytes);
     XmlDoc doc = parse_html(html, nullptr);
@@ -187,7 +178,7 @@ std::string html_bytes_to_text(const std::string& bytes, bool& had_invalid_utf8)
         doc = parse_html(replace_invalid_utf8(html), "UTF-8");
     }
     if (!doc) return {};  // nothing parsable: no visible text
-    std::string text = tree_to_text(doc.get());
+    std::string text = tree_to_text(doc.get(), with_head);
     if (!is_valid_utf8(text)) {  // a declared encoding that did not fit the bytes
         had_invalid_utf8 = true;
         text = replace_invalid_utf8(text);

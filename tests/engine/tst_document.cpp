@@ -2,6 +2,7 @@
 // UTF-8 is replaced and flagged, empty/binary/missing files are errors; HTML is reduced to its
 // visible text.
 #include <unistd.h>
+#include <zip.h>
 #include <QFile>
 #include <QTemporaryDir>
 #include <QTemporaryFile>
@@ -23,6 +24,48 @@ QByteArray B(const std::string& s) {
 const char kReplacement[] = "\xEF\xBF\xBD";
 
 using testing::error_of;
+
+using ZipEntries = std::vector<std::pair<std::string, std::string>>;  // name, contents
+
+// Writes a zip archive with libzip, entries in the order given.
+void write_zip(const std::string& path, const ZipEntries& entries) {
+    int error = 0;
+    zip_t* zip = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error);
+    if (!zip) qFatal("cannot create %s", path.c_str());
+    for (const auto& [name, contents] : entries) {
+        // The data is read at zip_close, while `entries` is still alive.
+        zip_source_t* source = zip_source_buffer(zip, contents.data(), contents.size(), 0);
+        if (!source || zip_file_add(zip, name.c_str(), source, ZIP_FL_ENC_UTF_8) < 0) {
+            zip_source_free(source);
+            qFatal("cannot add %s", name.c_str());
+        }
+    }
+    if (zip_close(zip) != 0) qFatal("cannot write %s", path.c_str());
+}
+
+const char kContainer[] =
+    "<?xml version=\"1.0\"?>\n"
+    "<container version=\"1.0\" xmlns=\"urn:oasis:names:tc:opendocument:xmlns:container\">"
+    "<rootfiles><rootfile full-path=\"OEBPS/content.opf\" "
+    "media-type=\"application/oebps-package+xml\"/></rootfiles></container>";
+
+std::string chapter(const std::string& title, const std::string& body) {
+    return "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<!DOCTYPE html>\n"
+           "<html xmlns=\"http://www.w3.org/1999/xhtml\"><head><title>" +
+           title + "</title><link rel=\"stylesheet\" href=\"style.css\"/></head><body>" + body +
+           "</body></html>";
+}
+
+// A package with the manifest given as <item> elements and the spine as idrefs.
+std::string package(const std::string& items, const std::vector<std::string>& spine) {
+    std::string refs;
+    for (const std::string& id : spine) refs += "<itemref idref=\"" + id + "\"/>";
+    return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+           "<package xmlns=\"http://www.idpf.org/2007/opf\" version=\"3.0\" "
+           "unique-identifier=\"id\"><metadata xmlns:dc=\"http://purl.org/dc/elements/1.1/\">"
+           "<dc:title>Book</dc:title></metadata><manifest>" +
+           items + "</manifest><spine>" + refs + "</spine></package>";
+}
 
 }  // namespace
 
@@ -251,6 +294,91 @@ class TestDocument : public QObject {
         close(saved);
         QVERIFY(!text.empty());
         QCOMPARE(captured.readAll(), QByteArray());
+    }
+
+    // The text comes in spine order, which here differs from both the manifest's order and
+    // the zip's; hrefs are relative to the package (with "..", a subfolder, a %20, a fragment);
+    // stylesheets and images in the manifest are no text, and chapter titles are metadata.
+    void epubChaptersInSpineOrder() {
+        const std::string items =
+            "<item id=\"c1\" href=\"one.xhtml\" media-type=\"application/xhtml+xml\"/>"
+            "<item id=\"c2\" href=\"text/chapter%202.xhtml#start\" "
+            "media-type=\"application/xhtml+xml\"/>"
+            "<item id=\"c3\" href=\"../Extra/three.xhtml\" media-type=\"application/xhtml+xml\"/>"
+            "<item id=\"css\" href=\"style.css\" media-type=\"text/css\"/>"
+            "<item id=\"cover\" href=\"cover.png\" media-type=\"image/png\"/>";
+        const std::string path = dir_.filePath("book.epub").toStdString();
+        write_zip(path, {{"mimetype", "application/epub+zip"},
+                         {"META-INF/container.xml", kContainer},
+                         {"OEBPS/one.xhtml", chapter("Book",
+                                                     "<h1>Chapter One</h1><p>The first "
+                                                     "&amp; earliest&hellip;</p>")},
+                         {"OEBPS/text/chapter 2.xhtml",
+                          chapter("Book", "<h1>Chapter Two</h1><p>Caf&eacute;<br/>second</p>")},
+                         {"Extra/three.xhtml", chapter("Book", "<p>Prologue, read first.</p>")},
+                         {"OEBPS/style.css", "p { margin: 0 }"},
+                         {"OEBPS/content.opf", package(items, {"c3", "cover", "c1", "c2"})}});
+        const Document d = load_text_document(path);
+        QCOMPARE(B(d.text), QByteArray("Prologue, read first.\n\n"
+                                       "Chapter One\nThe first & earliest\xE2\x80\xA6\n\n"
+                                       "Chapter Two\nCaf\xC3\xA9\nsecond"));
+        QVERIFY(!d.had_invalid_utf8);
+    }
+
+    void epubErrors() {
+        const auto epub_error = [&](const char* name, const ZipEntries& entries) {
+            const std::string path = dir_.filePath(name).toStdString();
+            write_zip(path, entries);
+            return error_of([&] { load_text_document(path); });
+        };
+        const std::string one_chapter = package(
+            "<item id=\"c1\" href=\"one.xhtml\" media-type=\"application/xhtml+xml\"/>", {"c1"});
+        const ZipEntries good{{"META-INF/container.xml", kContainer},
+                              {"OEBPS/content.opf", one_chapter},
+                              {"OEBPS/one.xhtml", chapter("T", "<p>Text.</p>")}};
+        QCOMPARE(epub_error("good.epub", good), QString());
+
+        // Not a zip at all, and a zip cut short (its directory is at the end).
+        QString error = error_of([&] { load_text_document(write("text.epub", "plain text")); });
+        QVERIFY2(error.contains("not a readable zip archive"), qPrintable(error));
+        QFile whole(dir_.filePath("good.epub"));
+        QVERIFY(whole.open(QIODevice::ReadOnly));
+        const QByteArray bytes = whole.readAll();
+        error =
+            error_of([&] { load_text_document(write("cut.epub", bytes.left(bytes.size() / 2))); });
+        QVERIFY2(error.contains("not a readable zip archive"), qPrintable(error));
+
+        error = epub_error("no-container.epub", {good[1], good[2]});
+        QVERIFY2(error.contains("no META-INF/container.xml"), qPrintable(error));
+        error = epub_error("no-package.epub", {good[0], good[2]});
+        QVERIFY2(error.contains("OEBPS/content.opf") && error.contains("missing"),
+                 qPrintable(error));
+        error = epub_error("empty-spine.epub",
+                           {good[0], {"OEBPS/content.opf", package("", {})}, good[2]});
+        QVERIFY2(error.contains("spine lists no chapters"), qPrintable(error));
+        error = epub_error("missing-chapter.epub", {good[0], good[1]});
+        QVERIFY2(error.contains("OEBPS/one.xhtml") && error.contains("missing"), qPrintable(error));
+
+        // DRM: content encrypted with a key the reader does not have.
+        const auto encryption = [](const char* algorithm) {
+            return std::string(
+                       "<encryption xmlns=\"urn:oasis:names:tc:opendocument:xmlns:container\" "
+                       "xmlns:enc=\"http://www.w3.org/2001/04/xmlenc#\"><enc:EncryptedData>"
+                       "<enc:EncryptionMethod Algorithm=\"") +
+                   algorithm +
+                   "\"/><enc:CipherData><enc:CipherReference URI=\"OEBPS/one.xhtml\"/>"
+                   "</enc:CipherData></enc:EncryptedData></encryption>";
+        };
+        ZipEntries drm = good;
+        drm.push_back(
+            {"META-INF/encryption.xml", encryption("http://www.w3.org/2001/04/xmlenc#aes128-cbc")});
+        error = epub_error("drm.epub", drm);
+        QVERIFY2(error.contains("this EPUB is encrypted (DRM)"), qPrintable(error));
+        // Obfuscated fonts are not DRM: the book reads.
+        ZipEntries fonts = good;
+        fonts.push_back(
+            {"META-INF/encryption.xml", encryption("http://www.idpf.org/2008/embedding")});
+        QCOMPARE(epub_error("fonts.epub", fonts), QString());
     }
 
     void htmlEntitiesEdgeCases() {
