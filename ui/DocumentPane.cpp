@@ -36,7 +36,7 @@ DocumentPane::DocumentPane(QWidget* parent)
     text_->setReadOnly(true);
     text_->setMinimumHeight(fontMetrics().height() * 3);  // small windows keep the answers' room
     text_->setPlaceholderText(
-        tr("Open a .txt, .md, .html or .pdf file (File ▸ Open, Ctrl+O), or drop one here."));
+        tr("Open a .txt, .md, .html, .epub or .pdf file (File ▸ Open, Ctrl+O), or drop one here."));
     openButton_->setToolTip(tr("Open a document (Ctrl+O)"));
 
     auto* header = new QHBoxLayout;

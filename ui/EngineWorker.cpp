@@ -1,9 +1,6 @@
 #include "EngineWorker.h"
 
 #include <QElapsedTimer>
-#include <QFileInfo>
-#include <QPdfDocument>
-#include <QPdfSelection>
 #include <algorithm>
 #include <array>
 #include <new>
@@ -51,25 +48,6 @@ ModelSummary summarize(const selfextend::Model& model) {
     s.embedding = info.embedding_length;
     s.vocabSize = info.vocab_size;
     return s;
-}
-
-// Qt PDF reads the text layer page by page; the engine has no PDF reader.
-selfextend::Document loadPdf(const QString& path) {
-    QPdfDocument pdf;
-    if (const auto error = pdf.load(path); error != QPdfDocument::Error::None) {
-        throw selfextend::Error(
-            QObject::tr("cannot open the PDF (%1)")
-                .arg(error == QPdfDocument::Error::FileNotFound        ? "not found"
-                     : error == QPdfDocument::Error::InvalidFileFormat ? "not a valid PDF"
-                     : error == QPdfDocument::Error::IncorrectPassword ? "password protected"
-                                                                       : "unreadable")
-                .toStdString());
-    }
-    QStringList pages;
-    for (int page = 0; page < pdf.pageCount(); ++page) pages << pdf.getAllText(page).text();
-    QString text = pages.join(QStringLiteral("\n\n")).trimmed();
-    if (text.isEmpty()) throw selfextend::Error("the PDF has no text layer (a scanned document?)");
-    return {path.toStdString(), text.toStdString(), false};
 }
 
 }  // namespace
@@ -126,9 +104,8 @@ void EngineWorker::setPromptFormat(const QString& name) {
 
 void EngineWorker::loadDocument(const QString& path) {
     try {
-        const bool isPdf = QFileInfo(path).suffix().compare("pdf", Qt::CaseInsensitive) == 0;
-        const selfextend::Document doc =
-            isPdf ? loadPdf(path) : selfextend::load_text_document(path.toStdString());
+        // Every format, PDF and EPUB included, through the engine: the CLI reads the same text.
+        const selfextend::Document doc = selfextend::load_text_document(path.toStdString());
         documentText_ = doc.text;
         DocumentInfo info;
         info.path = path;

@@ -1,5 +1,6 @@
 // Reads documents as UTF-8 text: plain text and Markdown as they are, HTML reduced to its
-// visible text (html.cpp), EPUB chapters in reading order (epub.cpp). Binary files are refused;
+// visible text (html.cpp), EPUB chapters in reading order (epub.cpp), the text layer of PDFs
+// (pdf.cpp). Binary files are refused;
 // invalid UTF-8 is replaced and flagged.
 #include "selfextend/document.h"
 
@@ -67,16 +68,20 @@ Document load_text_document(const std::string& path) {
         throw Error("'" + path + "' is empty");
     Document document;
     document.path = path;
-    // Formats with their own container come first: their bytes look binary.
+    // Formats with their own container come first: their bytes look binary. A PDF is known by
+    // its header whatever its name.
+    if (bytes.compare(0, 5, "%PDF-") == 0) {
+        document.text = formats::pdf_to_text(bytes, path);
+        document.had_invalid_utf8 = false;
+        return document;
+    }
+    if (has_extension(path, {".pdf"}))
+        throw Error("'" + path + "' is not a PDF: it does not start with %PDF-");
     if (has_extension(path, {".epub"})) {
         document.text = formats::epub_to_text(bytes, path, document.had_invalid_utf8);
         if (document.text.empty()) throw Error("'" + path + "' has no visible text");
         return document;
     }
-    if (bytes.compare(0, 5, "%PDF-") == 0)
-        throw Error("'" + path +
-                    "' is a PDF: open it in SelfExtend Studio (which reads PDF text), " +
-                    "or convert it to text first (e.g. pdftotext)");
     if (looks_binary(bytes)) throw Error("'" + path + "' looks like a binary file, not text");
     if (has_extension(path, {".html", ".htm", ".xhtml"})) {
         // The raw bytes: the page's <meta charset> says how to decode them.

@@ -8,6 +8,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include "pdf_bytes.h"
 #include "test_paths.h"
 #include "vocab_cases.h"
 
@@ -64,6 +65,31 @@ class TestCli : public QObject {
         const Run not_text = cli({"ask", "--doc", binary.fileName(), "--question", "What?"});
         QCOMPARE(not_text.exit_code, 1);
         QVERIFY(not_text.err.contains("binary"));
+    }
+
+    // ask reads PDFs through the engine (poppler), as the studio does; one with no text layer
+    // is a one-line error.
+    void askReadsPdf() {
+        QTemporaryDir dir;
+        const auto write_pdf = [&](const QString& name, const std::vector<std::string>& pages) {
+            QFile file(dir.path() + "/" + name);
+            const std::string bytes = testing::pdf_bytes(pages);
+            if (!file.open(QIODevice::WriteOnly) ||
+                file.write(bytes.data(), qint64(bytes.size())) != qint64(bytes.size()))
+                qFatal("cannot write %s", qPrintable(file.fileName()));
+            return file.fileName();
+        };
+        const Run run = cli({"ask", "--doc", write_pdf("letter.pdf", {"The door code is 4821."}),
+                             "--question", "What is the door code?", "-n", "2", "--no-cache"});
+        QCOMPARE(run.exit_code, 0);
+        const QRegularExpressionMatch tokens =
+            QRegularExpression("(\\d+) document tokens").match(run.out + run.err);
+        QVERIFY2(tokens.hasMatch() && tokens.captured(1).toInt() >= 8,
+                 qPrintable(run.out + run.err));
+        const Run scan = cli({"ask", "--doc", write_pdf("scan.pdf", {""}), "--question", "Q"});
+        QCOMPARE(scan.exit_code, 1);
+        QCOMPARE(scan.err.count('\n'), 1);
+        QVERIFY2(scan.err.contains("this PDF has no text layer (scanned?)"), qPrintable(scan.err));
     }
 
     void infoShowsCapacity() {

@@ -9,6 +9,7 @@
 #include <QtTest>
 #include <cstdio>
 
+#include "pdf_bytes.h"
 #include "selfextend/document.h"
 #include "selfextend/error.h"
 #include "test_paths.h"
@@ -162,10 +163,10 @@ class TestDocument : public QObject {
         QVERIFY(error_of([&] {
                     load_text_document(dir_.path().toStdString());
                 }).contains("not a file"));
-        // A PDF is named as such, with what to do about it.
+        // A PDF header with no PDF behind it is a damaged PDF, not binary text.
         QByteArray pdf("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n");
-        QVERIFY(
-            error_of([&] { load_text_document(write("paper.pdf", pdf)); }).contains("is a PDF"));
+        const QString damaged = error_of([&] { load_text_document(write("paper.pdf", pdf)); });
+        QVERIFY2(damaged.contains("damaged PDF"), qPrintable(damaged));
         // Mostly control characters, no NUL.
         QByteArray controls;
         for (int k = 0; k < 200; ++k) controls.append(char(1 + k % 8));
@@ -379,6 +380,43 @@ class TestDocument : public QObject {
         fonts.push_back(
             {"META-INF/encryption.xml", encryption("http://www.idpf.org/2008/embedding")});
         QCOMPARE(epub_error("fonts.epub", fonts), QString());
+    }
+
+    // Pages in order, separated by a blank line; a page without text adds nothing. A PDF is
+    // known by its header, whatever the file's name.
+    void pdfTextLayer() {
+        const QByteArray pdf = B(testing::pdf_bytes(
+            {"The door code is 4821.\nRemember it.", "", "Page three (the last) \\ done."}));
+        const std::string want =
+            "The door code is 4821.\nRemember it.\n\nPage three (the last) \\ done.";
+        const Document d = load_text_document(write("letter.pdf", pdf));
+        QCOMPARE(B(d.text), B(want));
+        QVERIFY(!d.had_invalid_utf8);
+        QCOMPARE(B(load_text_document(write("letter.download", pdf)).text), B(want));
+    }
+
+    void pdfErrors() {
+        QString error =
+            error_of([&] { load_text_document(write("fake.pdf", "just some text, no PDF")); });
+        QVERIFY2(error.contains("is not a PDF"), qPrintable(error));
+        error =
+            error_of([&] { load_text_document(write("scan.pdf", B(testing::pdf_bytes({""})))); });
+        QVERIFY2(error.contains("this PDF has no text layer (scanned?)"), qPrintable(error));
+        error = error_of([&] {
+            load_text_document(write("garbage.pdf", "%PDF-1.4\nnothing else of a PDF here\n"));
+        });
+        QVERIFY2(error.contains("damaged PDF"), qPrintable(error));
+        // Standard security with a user password: the empty password does not match /U.
+        testing::PdfOptions locked;
+        locked.extra_objects = {"<< /Filter /Standard /V 1 /R 2 /P -44 /O <" +
+                                std::string(64, 'a') + "> /U <" + std::string(64, '5') + "> >>"};
+        locked.trailer_extra =
+            "/Encrypt 6 0 R /ID [<00112233445566778899aabbccddeeff> "
+            "<00112233445566778899aabbccddeeff>]";
+        error = error_of([&] {
+            load_text_document(write("secret.pdf", B(testing::pdf_bytes({"hidden"}, locked))));
+        });
+        QVERIFY2(error.contains("encrypted PDF") && error.contains("password"), qPrintable(error));
     }
 
     void htmlEntitiesEdgeCases() {

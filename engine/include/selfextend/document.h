@@ -1,6 +1,6 @@
-// Loading a document for questioning: plain text, Markdown, HTML (libxml2) and EPUB (libzip +
-// libxml2) are read here; the GUI adds PDF through Qt. Text that is not valid UTF-8 is decoded
-// with replacement and flagged.
+// Loading a document for questioning, the same for the CLI and the studio: plain text, Markdown,
+// HTML (libxml2), EPUB (libzip + libxml2) and PDF (poppler-cpp, the text layer). Text that is not
+// valid UTF-8 is decoded with replacement and flagged.
 #pragma once
 
 #include <string>
@@ -14,9 +14,10 @@ struct Document {
 };
 
 // The format comes from the extension: .html/.htm/.xhtml as HTML, .epub as EPUB (its chapters in
-// spine order, separated by blank lines), anything else as text. Throws Error for unreadable,
-// empty or binary files, for broken or DRM-encrypted EPUBs (saying which), and for PDFs (the GUI
-// reads those with Qt).
+// spine order), anything else as text, except that a file starting with %PDF- is a PDF (its pages
+// in order); chapters and pages are separated by blank lines. Throws Error for unreadable, empty
+// or binary files, for broken or DRM-encrypted EPUBs and for damaged, password-protected or
+// image-only PDFs, saying which.
 Document load_text_document(const std::string& path);
 
 // Visible text of an HTML page (libxml2's HTML parser): tags, scripts and styles removed, all
