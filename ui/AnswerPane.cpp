@@ -1,6 +1,8 @@
 #include "AnswerPane.h"
 
+#include <QApplication>
 #include <QCheckBox>
+#include <QClipboard>
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -30,6 +32,7 @@ AnswerPane::AnswerPane(AnswerSide side, QWidget* parent)
       prefill_(new QProgressBar),
       status_(new QLabel),
       stop_(new QToolButton),
+      copy_(new QToolButton),
       stale_(new QLabel),
       text_(new QPlainTextEdit) {
     const QString prefix = side == AnswerSide::Vanilla ? "vanilla" : "selfExtend";
@@ -68,6 +71,14 @@ AnswerPane::AnswerPane(AnswerSide side, QWidget* parent)
     stop_->setAutoRaise(true);
     stop_->setEnabled(false);
     stop_->setToolTip(tr("Stop this run (Esc stops both)"));
+    copy_->setObjectName(prefix + "Copy");
+    copy_->setIcon(QIcon::fromTheme(QStringLiteral("edit-copy"),
+                                    style()->standardIcon(QStyle::SP_FileDialogContentsView)));
+    copy_->setText(tr("Copy"));
+    copy_->setAutoRaise(true);
+    copy_->setToolTip(tr("Copy the latest answer"));
+    connect(copy_, &QToolButton::clicked, this,
+            [this] { QApplication::clipboard()->setText(answer().trimmed()); });
     text_->setReadOnly(true);
     text_->setMinimumHeight(fontMetrics().height() * 3);
     text_->setPlaceholderText(tr("The answer streams here."));
@@ -92,6 +103,7 @@ AnswerPane::AnswerPane(AnswerSide side, QWidget* parent)
     } else {
         header->addStretch(1);
     }
+    header->addWidget(copy_);
     header->addWidget(stop_);
 
     auto* stats = new QHBoxLayout;
@@ -126,7 +138,28 @@ void AnswerPane::setPlannedSettings(const QString& settings) {
     if (!running_) settings_->setText(settings);
 }
 QString AnswerPane::answer() const {
-    return text_->toPlainText() + pendingText_;
+    return text_->toPlainText().mid(answerStart_) + pendingText_;
+}
+
+void AnswerPane::clearConversation() {
+    turns_.clear();
+    if (!running_) {
+        text_->clear();
+        answerStart_ = 0;
+    }
+}
+
+void AnswerPane::showConversation() {
+    // A single question shows only its answer; a conversation shows each question above its
+    // answer.
+    QString text;
+    for (const Turn& turn : turns_)
+        text += QStringLiteral("▸ %1\n%2\n\n").arg(turn.question, turn.answer.trimmed());
+    if (!turns_.isEmpty()) text += QStringLiteral("▸ %1\n").arg(question_);
+    text_->setPlainText(text);
+    answerStart_ = text.size();
+    QScrollBar* bar = text_->verticalScrollBar();
+    bar->setValue(bar->maximum());
 }
 QString AnswerPane::statusText() const {
     return status_->text();
@@ -148,10 +181,11 @@ void AnswerPane::setStale(const QString& reason) {
     text_->setPalette(palette);
 }
 
-void AnswerPane::markQueued() {
+void AnswerPane::markQueued(const QString& question) {
     flushTimer_.stop();
     pendingText_.clear();
-    text_->clear();
+    question_ = question;
+    showConversation();
     setStale({});
     hasResult_ = false;
     prefill_->setValue(0);
@@ -172,13 +206,14 @@ void AnswerPane::markNotRun() {
     status_->setText(tr("not run"));
 }
 
-void AnswerPane::begin(const QString& settings, qint64 promptTokens) {
+void AnswerPane::begin(const QString& settings, qint64 promptTokens, bool followUp) {
     running_ = true;
     hasResult_ = true;
     settings_->setText(settings);
     promptTokens_->setText(tr("%1 prompt tokens").arg(formatCount(promptTokens)));
-    text_->clear();
+    if (!followUp) turns_.clear();
     pendingText_.clear();
+    showConversation();
     setStale({});
     prefill_->setValue(0);
     status_->setText(tr("prefilling…"));
@@ -230,6 +265,8 @@ void AnswerPane::finish(const RunStats& stats) {
         status_->setText(tr("failed (the message is above the panes)"));
         return;
     }
+    // The turn joins the conversation once its prompt is read (as the worker's does).
+    if (stats.prefilledTokens == stats.promptTokens) turns_.append({question_, answer()});
     const double prefillRate =
         stats.prefillSeconds > 0 ? double(stats.prefilledTokens) / stats.prefillSeconds : 0;
     if (stats.prefilledTokens < stats.promptTokens) {
@@ -241,12 +278,21 @@ void AnswerPane::finish(const RunStats& stats) {
                              .arg(prefillRate, 0, 'f', 0));
         return;
     }
-    const QString timing =
-        tr("prefill %1 tokens in %2 (%3 tok/s) · %4 tokens at %5 tok/s")
-            .arg(formatCount(stats.prefilledTokens), formatSeconds(stats.prefillSeconds))
-            .arg(prefillRate, 0, 'f', 0)
-            .arg(stats.generatedTokens)
-            .arg(stats.decodeTokensPerSecond, 0, 'f', 1);
+    // Only what was computed counts toward the prefill rate; the rest the session held already.
+    const qint64 computed = stats.prefilledTokens - stats.reusedTokens;
+    const double computedRate =
+        stats.prefillSeconds > 0 ? double(computed) / stats.prefillSeconds : 0;
+    const QString reuse =
+        stats.fromDiskCache ? tr(" (the document from the disk cache)")
+        : stats.reusedTokens > 0
+            ? tr(" (%1 kept from the last question)").arg(formatCount(stats.reusedTokens))
+            : QString();
+    const QString timing = tr("prefill %1 tokens in %2 (%3 tok/s)%4 · %5 tokens at %6 tok/s")
+                               .arg(formatCount(computed), formatSeconds(stats.prefillSeconds))
+                               .arg(computedRate, 0, 'f', 0)
+                               .arg(reuse)
+                               .arg(stats.generatedTokens)
+                               .arg(stats.decodeTokensPerSecond, 0, 'f', 1);
     status_->setText(stats.cancelled ? tr("stopped · %1").arg(timing)
                                      : tr("done · %1").arg(timing));
 }

@@ -32,18 +32,27 @@ class AnswerPane : public QFrame {
     void setTruncated(bool truncated);
     void setPlannedSettings(const QString& settings);
 
-    void begin(const QString& settings, qint64 promptTokens);
+    // followUp: the run continues the conversation, whose turns stay above the new answer;
+    // else the pane starts a new one.
+    void begin(const QString& settings, qint64 promptTokens, bool followUp = false);
     void setPrefillProgress(qint64 done, qint64 total, double tokensPerSecond, double etaSeconds);
     void appendToken(const QString& text, qint64 generated, double tokensPerSecond);
     void finish(const RunStats& stats);
-    void markQueued();
+    void markQueued(const QString& question = {});
     void markSkipped();
     void markNotRun();  // queued, but the worker skipped it (see the error banner)
     // Non-empty: the answer shown no longer matches the document, model or settings (why, in a
     // line above the text); empty: it does.
     void setStale(const QString& reason);
 
-    QString answer() const;
+    QString answer() const;  // the latest answer (a streaming one as far as it has come)
+    struct Turn {
+        QString question;
+        QString answer;
+    };
+    // The conversation's finished turns, oldest first.
+    const QList<Turn>& turns() const { return turns_; }
+    void clearConversation();
     QString statusText() const;
     QString staleText() const;
     bool isStale() const;
@@ -56,6 +65,7 @@ class AnswerPane : public QFrame {
 
   private:
     void flushPendingText();
+    void showConversation();  // the finished turns and the current question, answer to follow
 
     AnswerSide side_;
     QCheckBox* enabled_;
@@ -65,6 +75,7 @@ class AnswerPane : public QFrame {
     QProgressBar* prefill_;
     QLabel* status_;
     QToolButton* stop_;
+    QToolButton* copy_;
     QLabel* stale_;
     QPlainTextEdit* text_;
     QPalette textPalette_;
@@ -74,6 +85,9 @@ class AnswerPane : public QFrame {
     QElapsedTimer statusClock_;  // since the status line last changed while decoding
     qint64 lastGenerated_ = 0;
     double lastRate_ = 0;
+    QList<Turn> turns_;
+    QString question_;           // the question being answered
+    qsizetype answerStart_ = 0;  // where the latest answer starts in the text
     bool running_ = false;
     bool hasResult_ = false;
 };

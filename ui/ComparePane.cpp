@@ -19,6 +19,7 @@ ComparePane::ComparePane(QWidget* parent)
       question_(new QLineEdit),
       ask_(new QPushButton(tr("Ask"))),
       stop_(new QPushButton(tr("Stop"))),
+      newConversation_(new QPushButton(tr("New conversation"))),
       maxTokens_(new QSpinBox),
       temperature_(new QDoubleSpinBox),
       stopAtLineBreak_(new QCheckBox(tr("Stop at line break"))),
@@ -35,6 +36,10 @@ ComparePane::ComparePane(QWidget* parent)
     ask_->setToolTip(tr("Ask (Ctrl+Return)"));
     stop_->setToolTip(tr("Stop both runs (Esc)"));
     stop_->setEnabled(false);
+    newConversation_->setObjectName("newConversationButton");
+    newConversation_->setToolTip(
+        tr("Questions follow up on the answers so far; start again without them (the document "
+           "stays read, so this costs nothing)"));
     maxTokens_->setRange(1, 4096);
     maxTokens_->setValue(48);
     maxTokens_->setToolTip(tr("Most new tokens each answer may generate"));
@@ -50,6 +55,7 @@ ComparePane::ComparePane(QWidget* parent)
     questionRow->addWidget(question_, 1);
     questionRow->addWidget(ask_);
     questionRow->addWidget(stop_);
+    questionRow->addWidget(newConversation_);
 
     auto* options = new QHBoxLayout;
     auto* maxTokensLabel = new QLabel(tr("Max tokens"));
@@ -85,6 +91,11 @@ ComparePane::ComparePane(QWidget* parent)
     connect(ask_, &QPushButton::clicked, this, &ComparePane::askRequested);
     connect(question_, &QLineEdit::returnPressed, this, &ComparePane::askRequested);
     connect(stop_, &QPushButton::clicked, this, &ComparePane::stopRequested);
+    connect(newConversation_, &QPushButton::clicked, this, [this] {
+        vanilla_->clearConversation();
+        selfExtend_->clearConversation();
+        emit newConversationRequested();
+    });
     connect(maxTokens_, &QSpinBox::valueChanged, this, &ComparePane::maxNewTokensChanged);
 }
 
@@ -142,6 +153,7 @@ void ComparePane::updateButtons() {
     ask_->setEnabled(canAsk);
     ask_->setToolTip(askBlocked_.isEmpty() ? tr("Ask (Ctrl+Return)") : askBlocked_);
     stop_->setEnabled(busy_);
+    newConversation_->setEnabled(!busy_);
 }
 
 }  // namespace studio

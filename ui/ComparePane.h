@@ -42,6 +42,8 @@ class ComparePane : public QWidget {
 
   signals:
     void askRequested();
+    // The next question starts afresh: the panes forget the turns (the document stays read).
+    void newConversationRequested();
     void stopRequested();
     void maxNewTokensChanged(int tokens);
 
@@ -51,6 +53,7 @@ class ComparePane : public QWidget {
     QLineEdit* question_;
     QPushButton* ask_;
     QPushButton* stop_;
+    QPushButton* newConversation_;
     QSpinBox* maxTokens_;
     QDoubleSpinBox* temperature_;
     QCheckBox* stopAtLineBreak_;

@@ -58,6 +58,9 @@ struct AskRequest {
     bool selfExtendTruncated = false;
     int group = 4;
     int window = 256;
+    // Keep the document's KV on disk and read it back (KvDiskCache): a document read before
+    // answers without a prefill.
+    bool useDiskCache = true;
     // Fresh tokens per request: the GUI keeps copies and cancels them directly, so a Stop can
     // never be lost to a reset on the worker side.
     selfextend::CancelToken vanillaCancel;
@@ -66,6 +69,8 @@ struct AskRequest {
 
 struct RunStats {
     qint64 promptTokens = 0;
+    qint64 reusedTokens = 0;     // held by the session already (document, earlier turns)
+    bool fromDiskCache = false;  // the document's KV was read from the disk cache
     qint64 prefilledTokens = 0;  // fewer than promptTokens when stopped during the prefill
     qint64 generatedTokens = 0;
     double prefillSeconds = 0;  // until the prefill ended or was stopped

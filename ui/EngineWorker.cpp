@@ -55,6 +55,10 @@ ModelSummary summarize(const selfextend::Model& model) {
 EngineWorker::EngineWorker(QObject* parent) : QObject(parent) {}
 EngineWorker::~EngineWorker() = default;
 
+void EngineWorker::resetConversations() {
+    for (Conversation& c : conversations_) c = Conversation{};
+}
+
 void EngineWorker::loadModel(const QString& path, int device) {
     emit modelLoadStarted(path);
     selfextend::LoadOptions options;
@@ -74,6 +78,7 @@ void EngineWorker::loadModel(const QString& path, int device) {
         // (Weights are memory-mapped, so the two together cost little resident memory.)
         auto loaded = selfextend::Model::load(path.toStdString(), options);
         model_ = std::move(loaded);
+        resetConversations();
         promptFormat_.clear();  // a new model starts in its own format
         emit modelLoaded(summarize(*model_));
         countDocumentTokens();
@@ -91,6 +96,7 @@ void EngineWorker::setPromptFormat(const QString& name) {
     if (!model_) return;
     const QString previous = promptFormat_;
     promptFormat_ = name;
+    if (name != previous) resetConversations();  // other markup around the same document
     try {
         emit promptFormatChanged(promptFormat_, framingTokens(chatTemplate()));
     } catch (const std::exception& e) {  // the vocabulary lacks the format's special tokens
@@ -107,6 +113,7 @@ void EngineWorker::loadDocument(const QString& path) {
         // Every format, PDF and EPUB included, through the engine: the CLI reads the same text.
         const selfextend::Document doc = selfextend::load_text_document(path.toStdString());
         documentText_ = doc.text;
+        resetConversations();
         DocumentInfo info;
         info.path = path;
         info.text = toQString(doc.text);
@@ -127,140 +134,211 @@ void EngineWorker::countDocumentTokens() {
     }
 }
 
+void EngineWorker::newConversation() {
+    for (Conversation& c : conversations_) c.turns.clear();  // the sessions keep the document
+}
+
 void EngineWorker::ask(const AskRequest& request) {
     if (!model_) {
         emit failed(tr("Ask"), tr("No model is loaded yet."));
         emit askFinished();
         return;
     }
-    const selfextend::ChatTemplate chat = chatTemplate();
-    const std::string question = request.question.toStdString();
-    // The prompt with the document's last `documentTokens` tokens (all of it when negative).
-    const auto promptWith = [&](std::span<const int32_t> documentTokens) {
-        const std::string document = model_->detokenize(documentTokens);
-        return chat.encode(chat.document_conversation({}, document, {}, question));
-    };
-    std::vector<int32_t> tokens;
-    try {
-        tokens = chat.encode(chat.document_conversation({}, documentText_, {}, question));
-    } catch (const std::exception& e) {
-        emit failed(tr("Ask"), QString::fromUtf8(e.what()));
-        emit askFinished();
-        return;
-    }
     const qint64 L = model_->info().training_window;
-    const qint64 n = qint64(tokens.size());
-    // The prompt cut to `budget` tokens, question kept: tokens are dropped from the start of the
-    // document. Empty when the template and question alone take the budget.
-    const auto lastTokensWithin = [&](qint64 budget) {
-        std::vector<int32_t> truncated;
-        const qint64 framing = qint64(promptWith({}).size());  // template + question
-        if (framing + 1 >= budget) return truncated;
-        // The document's tail, re-encoded inside the template; decoding and encoding again can
-        // shift a token at the cut, so trim until the whole fits.
-        const std::vector<int32_t> documentTokens = model_->tokenize(documentText_, false);
-        qint64 keep = std::min<qint64>(budget - framing, qint64(documentTokens.size()));
-        do {
-            truncated =
-                promptWith(std::span(documentTokens).last(size_t(std::max<qint64>(keep, 0))));
-            keep -= std::max<qint64>(1, qint64(truncated.size()) - budget);
-        } while (qint64(truncated.size()) > budget && keep > 0);
-        return truncated;
-    };
-
     if (request.runVanilla) {
-        std::span<const int32_t> prompt(tokens);
-        QString settings;
-        std::vector<int32_t> truncated;
-        bool skip = false;
-        if (request.vanillaTruncated) {
-            // Keep the question: drop tokens from the start of the document until the prompt
-            // and the answer fit in L (at least half the window stays for the prompt).
-            const qint64 budget = std::max(L / 2, L - qint64(request.maxNewTokens));
-            if (n > budget) {
-                truncated = lastTokensWithin(budget);
-                if (truncated.empty()) {
-                    skip = true;
-                    emit failed(tr("Ask"), tr("The question alone is longer than the model's "
-                                              "window; the truncated run was skipped."));
-                }
-                prompt = truncated;
-                settings = tr("vanilla, truncated to the last %1 of %2 prompt tokens")
-                               .arg(formatCount(budget), formatCount(n));
-            } else {
-                settings = tr("vanilla, whole prompt inside L = %1").arg(formatCount(L));
-            }
-        } else {
-            settings = n + request.maxNewTokens > L
-                           ? tr("vanilla, overflowing: %1 tokens past L = %2")
-                                 .arg(formatCount(n + request.maxNewTokens - L), formatCount(L))
-                           : tr("vanilla, inside L = %1").arg(formatCount(L));
-        }
-        if (!skip) {
-            runOne(AnswerSide::Vanilla, prompt, selfextend::AttentionMode::vanilla(), settings,
-                   request, request.vanillaCancel);
-        }
+        // Truncated: the prompt and the answer fit in L (at least half the window stays for the
+        // prompt). Overflowing: the whole prompt, past L.
+        const qint64 budget =
+            request.vanillaTruncated ? std::max(L / 2, L - qint64(request.maxNewTokens)) : -1;
+        askIn(AnswerSide::Vanilla, selfextend::AttentionMode::vanilla(), budget, budget, request,
+              request.vanillaCancel);
     }
     if (request.runSelfExtend) {
-        const auto mode = selfextend::AttentionMode::self_extend(request.group, request.window);
         const qint64 cap = selfextend::capacity(L, request.group, request.window);
-        QString settings = tr("Self-Extend G=%1 W=%2, capacity %3")
-                               .arg(request.group)
-                               .arg(request.window)
-                               .arg(formatCount(cap));
-        std::span<const int32_t> prompt(tokens);
-        std::vector<int32_t> truncated;
-        bool skip = false;
-        const qint64 budget = std::max(cap / 2, cap - qint64(request.maxNewTokens));
-        if (request.selfExtendTruncated && n > budget) {
-            truncated = lastTokensWithin(budget);
-            if (truncated.empty()) {
-                skip = true;
-                emit failed(tr("Ask"), tr("The question alone is longer than the capacity; the "
-                                          "truncated Self-Extend run was skipped."));
-            }
-            prompt = truncated;
-            settings += tr(", truncated to the last %1 of %2 prompt tokens")
-                            .arg(formatCount(budget), formatCount(n));
-        }
-        if (!skip)
-            runOne(AnswerSide::SelfExtend, prompt, mode, settings, request,
-                   request.selfExtendCancel);
+        // Earlier turns stay while the prompt and the answer fit the capacity; the document
+        // itself is cut only when the user chose to (else it runs past the capacity only when
+        // the user chose to run it anyway).
+        const qint64 turnLimit = cap - qint64(request.maxNewTokens);
+        const qint64 budget = request.selfExtendTruncated
+                                  ? std::max(cap / 2, cap - qint64(request.maxNewTokens))
+                                  : -1;
+        askIn(AnswerSide::SelfExtend,
+              selfextend::AttentionMode::self_extend(request.group, request.window), turnLimit,
+              budget, request, request.selfExtendCancel);
     }
     emit askFinished();
 }
 
-void EngineWorker::runOne(AnswerSide side, std::span<const int32_t> promptTokens,
-                          const selfextend::AttentionMode& mode, const QString& settings,
-                          const AskRequest& request, const selfextend::CancelToken& cancel) {
+EngineWorker::Prompt EngineWorker::buildPrompt(const Conversation& c, const std::string& question,
+                                               qint64 turnLimit, qint64 budget) const {
+    const selfextend::ChatTemplate chat = chatTemplate();
+    Prompt p;
+    p.earlier.assign(c.turns.begin(), c.turns.end());
+    const auto build = [&](const std::string& document) {
+        const auto built = chat.document_prompt({}, document, p.earlier, question);
+        p.tokens = built.tokens;
+        p.documentPrefix = built.document_prefix;
+    };
+    build(documentText_);
+    const qint64 whole = qint64(p.tokens.size());
+    // A follow-up keeps the earlier turns while they fit: the oldest go first.
+    while (turnLimit >= 0 && !p.earlier.empty() && qint64(p.tokens.size()) > turnLimit) {
+        p.earlier.erase(p.earlier.begin());
+        ++p.droppedTurns;
+        build(documentText_);
+    }
+    if (budget < 0 || qint64(p.tokens.size()) <= budget) return p;
+    // Still too long: keep the question and the turns, drop tokens from the start of the
+    // document. Decoding and encoding again can shift a token at the cut, so trim until the
+    // whole fits; empty when the template, turns and question alone take the budget.
+    p.truncatedFrom = whole;
+    build({});
+    const qint64 framing = qint64(p.tokens.size());
+    p.tokens.clear();
+    if (framing + 1 >= budget) return p;
+    const std::vector<int32_t> documentTokens = model_->tokenize(documentText_, false);
+    qint64 keep = std::min<qint64>(budget - framing, qint64(documentTokens.size()));
+    do {
+        build(
+            model_->detokenize(std::span(documentTokens).last(size_t(std::max<qint64>(keep, 0)))));
+        keep -= std::max<qint64>(1, qint64(p.tokens.size()) - budget);
+    } while (qint64(p.tokens.size()) > budget && keep > 0);
+    if (qint64(p.tokens.size()) > budget) p.tokens.clear();
+    return p;
+}
+
+void EngineWorker::askIn(AnswerSide side, const selfextend::AttentionMode& mode, qint64 turnLimit,
+                         qint64 budget, const AskRequest& request,
+                         const selfextend::CancelToken& cancel) {
+    Conversation& c = conversations_[size_t(side)];
+    if (request.useDiskCache && !diskCache_)
+        diskCache_.emplace();
+    else if (!request.useDiskCache)
+        diskCache_.reset();
+    const bool truncating = budget >= 0;
+    // Another G or W (or truncation) makes other keys and values: the conversation starts
+    // again. Only layer 0's keys would survive (K is cached at its own position), but every
+    // later layer's input depends on G and W.
+    if (c.session && (c.mode != mode || c.truncating != truncating)) {
+        c.session.reset();
+        c.turns.clear();
+    }
+    c.mode = mode;
+    c.truncating = truncating;
+    const std::string question = request.question.toStdString();
+    Prompt prompt;
+    try {
+        prompt = buildPrompt(c, question, turnLimit, budget);
+    } catch (const std::exception& e) {
+        emit failed(tr("Ask"), QString::fromUtf8(e.what()));
+        return;
+    }
+    if (prompt.tokens.empty()) {
+        emit failed(tr("Ask"),
+                    side == AnswerSide::Vanilla
+                        ? tr("The question alone is longer than the model's window; the "
+                             "truncated run was skipped.")
+                        : tr("The question alone is longer than the capacity; the truncated "
+                             "Self-Extend run was skipped."));
+        return;
+    }
+    const qint64 L = model_->info().training_window;
+    const qint64 n = qint64(prompt.tokens.size());
+    QString settings;
+    if (mode.is_vanilla()) {
+        settings = truncating
+                       ? (prompt.truncatedFrom > 0
+                              ? tr("vanilla, truncated to the last %1 of %2 prompt tokens")
+                                    .arg(formatCount(budget), formatCount(prompt.truncatedFrom))
+                              : tr("vanilla, whole prompt inside L = %1").arg(formatCount(L)))
+                   : n + request.maxNewTokens > L
+                       ? tr("vanilla, overflowing: %1 tokens past L = %2")
+                             .arg(formatCount(n + request.maxNewTokens - L), formatCount(L))
+                       : tr("vanilla, inside L = %1").arg(formatCount(L));
+    } else {
+        settings = tr("Self-Extend G=%1 W=%2, capacity %3")
+                       .arg(mode.group)
+                       .arg(mode.window)
+                       .arg(formatCount(selfextend::capacity(L, mode.group, mode.window)));
+        if (prompt.truncatedFrom > 0)
+            settings += tr(", truncated to the last %1 of %2 prompt tokens")
+                            .arg(formatCount(budget), formatCount(prompt.truncatedFrom));
+    }
+    const bool followUp = !prompt.earlier.empty() || prompt.droppedTurns > 0;
+    if (followUp)
+        settings += prompt.droppedTurns > 0 ? tr(" · follow-up (%n oldest turn(s) left out to fit)",
+                                                 "", int(prompt.droppedTurns))
+                                            : tr(" · follow-up");
+    runOne(side, c, prompt, settings, followUp, request, cancel);
+}
+
+void EngineWorker::runOne(AnswerSide side, Conversation& c, const Prompt& prompt,
+                          const QString& settings, bool followUp, const AskRequest& request,
+                          const selfextend::CancelToken& cancel) {
+    const std::span<const int32_t> promptTokens(prompt.tokens);
     RunStats stats;
     stats.promptTokens = qint64(promptTokens.size());
-    emit runStarted(side, settings, stats.promptTokens);
+    emit runStarted(side, settings, stats.promptTokens, followUp);
     QElapsedTimer prefillClock;  // started with the prefill; read when a stop ends it
     const auto stoppedDuringPrefill = [&] {
         if (prefillClock.isValid() && stats.prefilledTokens < stats.promptTokens)
             stats.prefillSeconds = double(prefillClock.nsecsElapsed()) / 1e9;
     };
+    std::string answer;
     try {
         if (cancel.cancelled()) throw selfextend::Cancelled();
-        // The session (and its KV cache) lives only for this run, so a stopped or failed run
-        // gives its memory back at once.
-        const auto session = model_->new_session({stats.promptTokens + request.maxNewTokens, mode});
         QElapsedTimer throttle;
         throttle.start();
         prefillClock.start();
-        session->prefill(
-            promptTokens,
-            [&](const selfextend::Progress& p) {
-                stats.prefilledTokens = p.done;
-                if (throttle.elapsed() >= kProgressIntervalMs || p.done == p.total) {
-                    throttle.restart();
-                    emit prefillProgress(side, p.done, p.total, p.tokens_per_second, p.eta_seconds);
-                }
-            },
-            &cancel);
+        const qint64 needed = stats.promptTokens + request.maxNewTokens;
+        bool fromDisk = false;
+        if (!c.session) {
+            c.session = model_->new_session({needed, c.mode});
+            // The document read before, in this run of the app or another: its KV from disk.
+            if (prompt.documentPrefix > 0 && prompt.truncatedFrom == 0 && diskCache_) {
+                std::string warning;
+                fromDisk = diskCache_->load(
+                    *c.session, promptTokens.first(size_t(prompt.documentPrefix)), &warning);
+                if (!warning.empty()) emit failed(tr("Document cache"), toQString(warning));
+            }
+        }
+        const auto onProgress = [&](const selfextend::Progress& p) {
+            stats.prefilledTokens = stats.reusedTokens + p.done;
+            if (throttle.elapsed() >= kProgressIntervalMs || p.done == p.total) {
+                throttle.restart();
+                emit prefillProgress(side, stats.reusedTokens + p.done,
+                                     stats.reusedTokens + p.total, p.tokens_per_second,
+                                     p.eta_seconds);
+            }
+        };
+        // What the session holds already (the document, earlier turns) is not computed again.
+        const auto held = c.session->tokens();
+        stats.reusedTokens =
+            qint64(std::mismatch(held.begin(), held.end(), promptTokens.begin(), promptTokens.end())
+                       .first -
+                   held.begin());
+        stats.reusedTokens = std::min(stats.reusedTokens, stats.promptTokens - 1);
+        try {
+            c.session->prefill_reusing(promptTokens, onProgress, &cancel);
+        } catch (const selfextend::Cancelled&) {
+            throw;
+        } catch (const selfextend::Error&) {
+            // A backend that cannot grow its cache: a new session for the longer conversation.
+            if (c.session->position() + stats.promptTokens <= needed) throw;
+            stats.reusedTokens = 0;
+            c.session = model_->new_session({needed, c.mode});
+            c.session->prefill(promptTokens, onProgress, &cancel);
+        }
         stats.prefillSeconds = double(prefillClock.nsecsElapsed()) / 1e9;
         stats.prefilledTokens = stats.promptTokens;
+        stats.fromDiskCache = fromDisk;
+        if (diskCache_ && !fromDisk && prompt.documentPrefix > 0 && prompt.truncatedFrom == 0 &&
+            stats.reusedTokens < prompt.documentPrefix) {
+            std::string warning;
+            if (!diskCache_->save(*c.session, promptTokens.first(size_t(prompt.documentPrefix)),
+                                  &warning))
+                emit failed(tr("Document cache"), tr("not saved: %1").arg(toQString(warning)));
+        }
 
         QElapsedTimer decodeClock;
         decodeClock.start();
@@ -280,20 +358,29 @@ void EngineWorker::runOne(AnswerSide side, std::span<const int32_t> promptTokens
                 }
                 if (!text.trimmed().isEmpty()) sawText = true;
             }
+            answer += text.toStdString();
             const double seconds = double(decodeClock.nsecsElapsed()) / 1e9;
             emit tokenGenerated(side, text, generated,
                                 seconds > 0 ? double(generated) / seconds : 0);
             return keepGoing;
         };
         const auto result =
-            session->generate(request.maxNewTokens, request.sampling, onToken, &cancel);
+            c.session->generate(request.maxNewTokens, request.sampling, onToken, &cancel);
         stats.generatedTokens = result.tokens;
         stats.decodeTokensPerSecond = result.tokens_per_second();
         stats.cancelled = cancel.cancelled();
+        // The turn joins the conversation (a stopped answer as far as it went); the next
+        // question's prompt holds it as the template writes it, so the session's generated
+        // tokens are reused as far as they agree.
+        c.turns.push_back({request.question.toStdString(), answer});
     } catch (const selfextend::Cancelled&) {
         stats.cancelled = true;
         stoppedDuringPrefill();
+        // Stopped while answering: the turn stays, as far as it went (the pane keeps it too).
+        if (stats.prefilledTokens == stats.promptTokens)
+            c.turns.push_back({request.question.toStdString(), answer});
     } catch (const std::bad_alloc&) {
+        c.session.reset();  // give the memory back
         stats.error = tr("Out of memory. Try a shorter document or the truncated vanilla run.");
     } catch (const std::exception& e) {
         stats.error = QString::fromUtf8(e.what());

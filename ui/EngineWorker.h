@@ -7,16 +7,20 @@
 
 #include <QObject>
 #include <QString>
+#include <array>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
 #include "EngineTypes.h"
+#include "selfextend/attention_mode.h"
+#include "selfextend/chat.h"
+#include "selfextend/kv_disk_cache.h"
 
 namespace selfextend {
-class ChatTemplate;
 class Model;
-struct AttentionMode;
+class Session;
 }  // namespace selfextend
 
 namespace studio {
@@ -35,6 +39,8 @@ class EngineWorker : public QObject {
     void ask(const studio::AskRequest& request);
     void runPasskey(const studio::PasskeyRequest& request);
     void runPerplexity(const studio::PerplexityRequest& request);
+    // The next question starts a new conversation on the document (whose KV stays).
+    void newConversation();
     // Ask with another prompt format than the file's (empty: the file's own). Answered by
     // promptFormatChanged with the format in use, which stays the old one when the vocabulary
     // lacks the new one's special tokens (and failed says why).
@@ -53,7 +59,9 @@ class EngineWorker : public QObject {
     void documentTokensCounted(qint64 tokens);
     void documentLoadFailed(const QString& path, const QString& message);
 
-    void runStarted(studio::AnswerSide side, const QString& settings, qint64 promptTokens);
+    // followUp: the prompt continues the side's conversation (earlier turns in it).
+    void runStarted(studio::AnswerSide side, const QString& settings, qint64 promptTokens,
+                    bool followUp);
     void prefillProgress(studio::AnswerSide side, qint64 done, qint64 total, double tokensPerSecond,
                          double etaSeconds);
     void tokenGenerated(studio::AnswerSide side, const QString& text, qint64 generated,
@@ -68,9 +76,32 @@ class EngineWorker : public QObject {
     void failed(const QString& context, const QString& message);
 
   private:
-    void runOne(AnswerSide side, std::span<const int32_t> promptTokens,
-                const selfextend::AttentionMode& mode, const QString& settings,
-                const AskRequest& request, const selfextend::CancelToken& cancel);
+    // A conversation on the open document, one per side. Its session keeps the KV of the
+    // document and the turns so far, so a follow-up question prefills only what is new.
+    struct Conversation {
+        std::unique_ptr<selfextend::Session> session;
+        selfextend::AttentionMode mode;
+        bool truncating = false;  // prompts cut to a budget (the document's start dropped)
+        std::vector<selfextend::QuestionAnswer> turns;
+    };
+    // A question's prompt in a conversation.
+    struct Prompt {
+        std::vector<int32_t> tokens;  // empty: the question alone does not fit the budget
+        int64_t documentPrefix = 0;   // tokens before the first question (the document's part)
+        std::vector<selfextend::QuestionAnswer> earlier;  // the turns it holds
+        qint64 droppedTurns = 0;                          // the oldest turns left out to fit
+        qint64 truncatedFrom = 0;  // > 0: the document was cut from a prompt this long
+    };
+    // turnLimit: the longest prompt that keeps earlier turns (-1: no limit); budget: the longest
+    // prompt at all, the document's start dropped to fit (-1: no limit).
+    Prompt buildPrompt(const Conversation& c, const std::string& question, qint64 turnLimit,
+                       qint64 budget) const;
+    void askIn(AnswerSide side, const selfextend::AttentionMode& mode, qint64 turnLimit,
+               qint64 budget, const AskRequest& request, const selfextend::CancelToken& cancel);
+    void runOne(AnswerSide side, Conversation& c, const Prompt& prompt, const QString& settings,
+                bool followUp, const AskRequest& request, const selfextend::CancelToken& cancel);
+    // Drops the conversations and their sessions (a new model, document or prompt format).
+    void resetConversations();
     void countDocumentTokens();
     // The prompt format questions are asked in: the user's choice, else the file's.
     selfextend::ChatTemplate chatTemplate() const;
@@ -78,6 +109,9 @@ class EngineWorker : public QObject {
     std::shared_ptr<selfextend::Model> model_;
     std::string documentText_;  // UTF-8, the text every prompt is built from
     QString promptFormat_;      // the user's override of the file's format; empty: none
+    std::array<Conversation, 2> conversations_;  // indexed by AnswerSide
+    // Documents read before (this run of the app or another) answer without a prefill.
+    std::optional<selfextend::KvDiskCache> diskCache_;
 };
 
 }  // namespace studio

@@ -166,6 +166,8 @@ void MainWindow::connectWorker() {
     connect(this, &MainWindow::modelRequested, worker_, &EngineWorker::loadModel);
     connect(this, &MainWindow::documentRequested, worker_, &EngineWorker::loadDocument);
     connect(this, &MainWindow::askRequested, worker_, &EngineWorker::ask);
+    connect(comparePane_, &ComparePane::newConversationRequested, worker_,
+            &EngineWorker::newConversation);
     connect(this, &MainWindow::passkeyRequested, worker_, &EngineWorker::runPasskey);
     connect(this, &MainWindow::perplexityRequested, worker_, &EngineWorker::runPerplexity);
 
@@ -252,9 +254,9 @@ void MainWindow::connectWorker() {
                                            : comparePane_->selfExtendPane();
     };
     connect(worker_, &EngineWorker::runStarted, this,
-            [this, pane](AnswerSide side, const QString& settings, qint64 tokens) {
+            [this, pane](AnswerSide side, const QString& settings, qint64 tokens, bool followUp) {
                 answered_[int(side)] = asked_;
-                pane(side)->begin(settings, tokens);
+                pane(side)->begin(settings, tokens, followUp);
             });
     connect(worker_, &EngineWorker::prefillProgress, this,
             [pane](AnswerSide side, qint64 done, qint64 total, double rate, double eta) {
@@ -467,12 +469,13 @@ void MainWindow::ask(FitChoice choice) {
     request.runSelfExtend = comparePane_->selfExtendPane()->isEnabledForRuns();
     request.group = selfExtendPanel_->group();
     request.window = selfExtendPanel_->window();
+    request.useDiskCache = QSettings().value(QStringLiteral("documentCache"), true).toBool();
     asked_ = {documentPane_->path(), modelPanel_->model().path, request.group, request.window};
     vanillaCancel_ = request.vanillaCancel;
     selfExtendCancel_ = request.selfExtendCancel;
     for (auto* answer : {comparePane_->vanillaPane(), comparePane_->selfExtendPane()}) {
         if (answer->isEnabledForRuns())
-            answer->markQueued();
+            answer->markQueued(request.question);
         else
             answer->markSkipped();
     }

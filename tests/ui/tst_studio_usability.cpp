@@ -6,6 +6,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QComboBox>
+#include <QDir>
 #include <QFile>
 #include <QHeaderView>
 #include <QLabel>
@@ -15,6 +16,7 @@
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QRegularExpression>
 #include <QScrollArea>
 #include <QSettings>
 #include <QSignalSpy>
@@ -130,6 +132,9 @@ class TestStudioUsability : public QObject {
     // Issue 8: the prompt format is the file's unless the user picks another that the
     // vocabulary can express.
     void promptFormatTheVocabularyLacksIsRefused();
+    // Issues 10 and 12: conversations on a document.
+    void followUpsKeepTheDocumentAndNewConversationForgets();
+    void documentCacheAnswersInANewWindowWithoutAPrefill();
     void promptFormatOverrideChangesThePrompt();
     void windowPastTheModelsLIsNotClampedSilently();
     // 10: layout.
@@ -163,7 +168,23 @@ void TestStudioUsability::initTestCase() {
 
 void TestStudioUsability::init() {
     QSettings().clear();  // each window starts as on a first run unless a test says otherwise
+    // A document's KV read back from disk would make prefill numbers depend on earlier tests.
+    QSettings().setValue("documentCache", false);
 }
+
+namespace {
+
+// The tokens a finished run computed ("prefill 1 234 tokens in …"): -1 when the status has none.
+qint64 computedPrefillTokens(const QString& status) {
+    static const QRegularExpression prefill(QStringLiteral("prefill ([^a-z]+) tokens in"));
+    const auto match = prefill.match(status);
+    if (!match.hasMatch()) return -1;
+    QString digits = match.captured(1);
+    digits.remove(QRegularExpression(QStringLiteral("\\D")));
+    return digits.toLongLong();
+}
+
+}  // namespace
 
 QString TestStudioUsability::writeFile(const QString& name, const QByteArray& bytes) {
     const QString path = dir_.filePath(name);
@@ -604,6 +625,92 @@ void TestStudioUsability::promptFormatOverrideChangesThePrompt() {
     combo->setCurrentIndex(combo->findText("Llama-3"));
     QTRY_VERIFY_WITH_TIMEOUT(window->bannerText().contains("Llama-3 cannot be used"), 10000);
     QTRY_COMPARE(combo->currentIndex(), 0);
+}
+
+void TestStudioUsability::followUpsKeepTheDocumentAndNewConversationForgets() {
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    auto* compare = window->comparePane();
+    auto* vanilla = compare->vanillaPane();
+    auto* extended = compare->selfExtendPane();
+    const qint64 documentTokens = window->documentPane()->tokenCount();
+    compare->setQuestion("What is the door code?");
+    QVERIFY(askAndWait(*window));
+    QCOMPARE(extended->turns().size(), 1);
+    QVERIFY2(!extended->statusText().contains("kept"), qPrintable(extended->statusText()));
+    QVERIFY(computedPrefillTokens(extended->statusText()) > documentTokens);
+    const QString firstAnswer = extended->answer();
+
+    // A follow-up: the document and the first turn stay in the session, only the rest is run.
+    compare->setQuestion("Who wrote the note?");
+    QVERIFY(askAndWait(*window));
+    for (auto* pane : {vanilla, extended}) {
+        QCOMPARE(pane->turns().size(), 2);
+        QCOMPARE(pane->turns()[0].question, QString("What is the door code?"));
+        QVERIFY2(pane->statusText().contains("kept from the last question"),
+                 qPrintable(pane->statusText()));
+        const qint64 computed = computedPrefillTokens(pane->statusText());
+        qInfo("follow-up: %s", qPrintable(pane->statusText()));
+        QVERIFY2(computed > 0 && computed < 100, qPrintable(pane->statusText()));
+    }
+    QVERIFY2(extended->findChild<QLabel*>("selfExtendSettings")->text().contains("follow-up"),
+             qPrintable(extended->findChild<QLabel*>("selfExtendSettings")->text()));
+    const QString shown = extended->findChild<QPlainTextEdit*>("selfExtendAnswer")->toPlainText();
+    QVERIFY2(shown.startsWith("▸ What is the door code?\n" + firstAnswer.trimmed()),
+             qPrintable(shown));
+    QVERIFY2(shown.contains("▸ Who wrote the note?\n"), qPrintable(shown));
+    QVERIFY(!extended->answer().contains("door code?"));  // the latest answer alone
+
+    // New conversation: the turns go, the document's KV stays.
+    QTest::mouseClick(compare->findChild<QPushButton*>("newConversationButton"), Qt::LeftButton);
+    QCOMPARE(extended->turns().size(), 0);
+    QVERIFY(extended->findChild<QPlainTextEdit*>("selfExtendAnswer")->toPlainText().isEmpty());
+    compare->setQuestion("What is the door code?");
+    QVERIFY(askAndWait(*window));
+    QCOMPARE(extended->turns().size(), 1);
+    QVERIFY(!extended->findChild<QLabel*>("selfExtendSettings")->text().contains("follow-up"));
+    QVERIFY2(extended->statusText().contains("kept from the last question"),
+             qPrintable(extended->statusText()));
+    QCOMPARE(extended->answer(), firstAnswer);  // greedy, the same prompt: the same answer
+
+    // Another G: Self-Extend's keys and values change, so its conversation starts again;
+    // vanilla's goes on.
+    auto* panel = window->selfExtendPanel();
+    panel->setGroup(panel->group() + 1);
+    compare->setQuestion("Who wrote the note?");
+    QVERIFY(askAndWait(*window, MainWindow::FitChoice::RunAnyway));
+    QCOMPARE(vanilla->turns().size(), 2);
+    QCOMPARE(extended->turns().size(), 1);
+    QVERIFY2(!extended->statusText().contains("kept"), qPrintable(extended->statusText()));
+}
+
+void TestStudioUsability::documentCacheAnswersInANewWindowWithoutAPrefill() {
+    QSettings().setValue("documentCache", true);
+    QTemporaryDir cache;
+    qputenv("SE_CACHE_DIR", cache.path().toUtf8());
+    const QString question = "What is the door code?";
+    QString first;
+    {
+        auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+        window->comparePane()->vanillaPane()->setEnabledForRuns(false);
+        window->comparePane()->setQuestion(question);
+        QVERIFY(askAndWait(*window));
+        const QString status = window->comparePane()->selfExtendPane()->statusText();
+        QVERIFY2(!status.contains("disk cache"), qPrintable(status));
+        first = window->comparePane()->selfExtendPane()->answer();
+    }
+    QVERIFY(!QDir(cache.path()).entryList(QDir::Files).isEmpty());
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    window->comparePane()->vanillaPane()->setEnabledForRuns(false);
+    window->comparePane()->setQuestion(question);
+    QVERIFY(askAndWait(*window));
+    auto* pane = window->comparePane()->selfExtendPane();
+    qInfo("second window: %s", qPrintable(pane->statusText()));
+    QVERIFY2(pane->statusText().contains("the document from the disk cache"),
+             qPrintable(pane->statusText()));
+    const qint64 computed = computedPrefillTokens(pane->statusText());
+    QVERIFY2(computed > 0 && computed < 100, qPrintable(pane->statusText()));
+    QCOMPARE(pane->answer(), first);
+    qunsetenv("SE_CACHE_DIR");
 }
 
 void TestStudioUsability::windowPastTheModelsLIsNotClampedSilently() {
