@@ -73,6 +73,14 @@ int command_passkey(Arguments& args) {
             options.modes.push_back(extended_mode(f, info, length + kAnswerRoom, window));
         }
         modes_per_length = options.modes.size();
+        if (details)  // each trial as it ends: a long run shows what it has found so far
+            options.on_trial = [](const selfextend::AttentionMode& mode,
+                                  const selfextend::PasskeyTrial& t) {
+                std::printf("%s len=%lld depth=%.2f key=%s answer=\"%s\" %s\n",
+                            mode.describe().c_str(), (long long)t.length, t.depth, t.key.c_str(),
+                            t.answer.c_str(), t.correct ? "ok" : "wrong");
+                std::fflush(stdout);
+            };
         auto part = selfextend::run_passkey(
             *model, options, [](const selfextend::Progress& p) { progress_line(p, "pass key"); });
         results.insert(results.end(), part.begin(), part.end());
@@ -121,12 +129,6 @@ int command_passkey(Arguments& args) {
         }
     }
     print_table(table);
-    if (details)
-        for (const auto& r : results)
-            for (const auto& t : r.details)
-                std::printf("%s len=%lld depth=%.2f key=%s answer=\"%s\" %s\n",
-                            r.mode.describe().c_str(), (long long)t.length, t.depth, t.key.c_str(),
-                            t.answer.c_str(), t.correct ? "ok" : "wrong");
     return 0;
 }
 

@@ -179,6 +179,7 @@ std::vector<PasskeyResult> run_passkey(Model& model, const PasskeyOptions& optio
                     cancel);
                 trials[k] = {int64_t(prompt.tokens.size()), prompt.depth, prompt.key, answer,
                              passkey_answer_correct(answer, prompt.key)};
+                if (options.on_trial) options.on_trial(mode, trials[k]);
                 result.correct += trials[k].correct;
                 ++result.trials;
                 ++done;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,14 @@ std::string build_filler_document(const Tokenizer& tokenizer, int64_t target_tok
 // ignored; "381170" or "38117.5" is not "38117").
 bool passkey_answer_correct(const std::string& continuation, const std::string& key);
 
+struct PasskeyTrial {
+    int64_t length = 0;  // actual prompt tokens
+    double depth = 0;
+    std::string key;
+    std::string answer;  // the model's greedy continuation
+    bool correct = false;
+};
+
 struct PasskeyOptions {
     std::vector<int64_t> lengths{1024, 2048};
     std::vector<double> depths{0.1, 0.3, 0.5, 0.7, 0.9};
@@ -46,14 +55,8 @@ struct PasskeyOptions {
     std::vector<AttentionMode> modes{AttentionMode::vanilla(), AttentionMode::self_extend(4, 256)};
     uint64_t seed = 1234;
     KvType kv_type = KvType::F16;  // how each trial's session stores its KV cache
-};
-
-struct PasskeyTrial {
-    int64_t length = 0;  // actual prompt tokens
-    double depth = 0;
-    std::string key;
-    std::string answer;  // the model's greedy continuation
-    bool correct = false;
+    // Called after each trial with its mode (a long run shows its results as they come).
+    std::function<void(const AttentionMode&, const PasskeyTrial&)> on_trial;
 };
 
 struct PasskeyResult {
