@@ -30,6 +30,11 @@ ModelInfo describe(const std::string& path, const GgufFile& gguf, const HyperPar
     info.rope_freq_base = hp.rope_freq_base;
     info.rope_scale = hp.rope_scale;
     info.norm_eps = hp.norm_eps;
+    info.family = hp.family == ModelFamily::Gemma3 ? "Gemma 3" : "Llama";
+    info.sliding_window = hp.sliding_window;
+    if (hp.sliding_window > 0) info.rope_freq_base_local = hp.rope_freq_base_local;
+    for (int layer = 0; layer < hp.layer_count; ++layer)
+        if (hp.self_extend_applies(layer)) info.self_extend_layers.push_back(layer);
     info.file_bytes = gguf.file_bytes();
     for (const GgufTensor& tensor : gguf.tensors()) {
         info.parameter_count += tensor.element_count();

@@ -3,6 +3,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
 
 #include "common.h"
 #include "selfextend/quantize.h"
@@ -142,6 +145,30 @@ selfextend::KvType take_kv_type(Arguments& args) {
     throw UsageError("--kv-type: '" + name + "' is not one of f32, f16, q8_0");
 }
 
+namespace {
+
+std::string layer_list(const std::vector<int>& layers) {
+    std::string text;
+    for (const int layer : layers) text += (text.empty() ? "" : ", ") + std::to_string(layer);
+    return text;
+}
+
+// "all 30 layers global (Self-Extend applies to each)", or the local/global split of a model
+// with sliding-window layers.
+std::string describe_layers(const selfextend::ModelInfo& info) {
+    const int global = int(info.self_extend_layers.size());
+    if (info.sliding_window == 0)
+        return "all " + std::to_string(info.layer_count) +
+               " layers global (Self-Extend applies to each)";
+    std::ostringstream text;
+    text << info.layer_count - global << " local layers (sliding window " << info.sliding_window
+         << " keys, RoPE base " << info.rope_freq_base_local << ", kept as trained), " << global
+         << " global (" << layer_list(info.self_extend_layers) << "; Self-Extend applies to these)";
+    return text.str();
+}
+
+}  // namespace
+
 int command_info(Arguments& args) {
     const ModelFlags model_flags = take_model_flags(args);
     const AttentionFlags flags = take_attention_flags(args);
@@ -160,7 +187,7 @@ int command_info(Arguments& args) {
     const selfextend::ModelInfo& info = model->info();
     std::cout << "model         " << info.name << "\n"
               << "file          " << info.path << " (" << format_mib(info.file_bytes) << ")\n"
-              << "architecture  " << info.architecture << "\n"
+              << "architecture  " << info.architecture << " (" << info.family << " graph)\n"
               << "parameters    " << format_count(info.parameter_count) << "\n"
               << "training window L  " << info.training_window << " tokens\n"
               << "dims          embedding " << info.embedding_length << ", " << info.layer_count
@@ -170,6 +197,7 @@ int command_info(Arguments& args) {
               << "tokenizer     " << describe_tokenizer(model->tokenizer()) << "\n"
               << "RoPE          base " << info.rope_freq_base << ", linear scale "
               << info.rope_scale << "\n"
+              << "attention     " << describe_layers(info) << "\n"
               << "dtype mix     " << info.dtype_mix() << "\n"
               << "chat template " << info.chat_format
               << (info.chat_note.empty() ? "" : " (" + info.chat_note + ")") << "\n"
@@ -204,6 +232,14 @@ int command_info(Arguments& args) {
         selfextend::validate(selfextend::AttentionMode::self_extend(group, window), L);
         std::cout << "Self-Extend   G=" << group << " W=" << window << ": capacity (L-W)*G+W = "
                   << format_count(selfextend::capacity(L, group, window)) << " tokens";
+        if (info.sliding_window > 0) {
+            std::cout << "; on the global layers " << layer_list(info.self_extend_layers)
+                      << " only";
+            if (window < info.sliding_window)
+                std::cout << " (W < " << info.sliding_window
+                          << ": the local layers still attend to their " << info.sliding_window
+                          << " keys as trained)";
+        }
         if (tokens > 0)
             std::cout << "; " << format_count(tokens) << " tokens "
                       << (tokens <= selfextend::capacity(L, group, window) ? "fit" : "do NOT fit")

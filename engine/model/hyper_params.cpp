@@ -1,5 +1,7 @@
 #include "model/hyper_params.h"
 
+#include <cmath>
+
 #include "gguf/gguf_file.h"
 
 namespace selfextend {
@@ -14,15 +16,68 @@ int positive_int(const GgufFile& gguf, const std::string& key, int64_t limit) {
     return int(value);
 }
 
+// Gemma 3 interleaves five sliding-window layers with one global layer (layers 5, 11, 17, ...
+// are global). A GGUF may state the period, or one flag per layer, in
+// <arch>.attention.sliding_window_pattern; files without the key use the published period 6.
+std::vector<bool> gemma3_local_layers(const GgufFile& gguf, const std::string& a, int layers) {
+    constexpr int64_t kGemma3Period = 6;
+    std::vector<bool> local(static_cast<size_t>(layers));
+    const GgufValue* pattern = gguf.find(a + "attention.sliding_window_pattern");
+    if (pattern && pattern->type == GgufType::Array) {
+        if (pattern->items.size() != size_t(layers))
+            throw Error("model: '" + a + "attention.sliding_window_pattern' has " +
+                        std::to_string(pattern->items.size()) + " entries for " +
+                        std::to_string(layers) + " layers");
+        for (int l = 0; l < layers; ++l) local[size_t(l)] = pattern->items[size_t(l)].u != 0;
+        return local;
+    }
+    const int64_t period = pattern ? pattern->as_int() : kGemma3Period;
+    if (period < 1 || period > layers + 1)
+        throw Error("model: sliding window pattern " + std::to_string(period) + " is invalid");
+    for (int l = 0; l < layers; ++l) local[size_t(l)] = l % period < period - 1;
+    return local;
+}
+
+// What differs between the families, from their published descriptions.
+void set_family(HyperParams& hp, const GgufFile& gguf, const std::string& a) {
+    if (hp.architecture == "llama") {
+        hp.family = ModelFamily::Llama;  // Mistral, TinyLlama and Llama-2 GGUFs all declare it
+        return;
+    }
+    // gemma3 (REAL_MODELS.md): NEOX RoPE, GeGLU, embeddings scaled by sqrt(dim), q/k norms,
+    // pre- and post-norms, sliding-window layers with their own RoPE base. The norm weights in
+    // the GGUF already hold Gemma's "1 + w" and are used as stored.
+    hp.family = ModelFamily::Gemma3;
+    hp.rope_layout = RopeLayout::HalfSplit;
+    hp.activation = FfnActivation::GeluTanh;
+    hp.embedding_scale = std::sqrt(float(hp.embedding_length));
+    hp.qk_norm = true;
+    hp.post_norms = true;
+    hp.sliding_window = positive_int(gguf, a + "attention.sliding_window", int64_t(1) << 24);
+    hp.rope_freq_base_local = float(gguf.get_float_or(a + "rope.freq_base_swa", 10000.0));
+    if (!(hp.rope_freq_base_local > 1.0f)) throw Error("model: rope.freq_base_swa must be > 1");
+    hp.layer_is_local = gemma3_local_layers(gguf, a, hp.layer_count);
+}
+
 }  // namespace
+
+const char* supported_architectures() {
+    return "llama, gemma3";
+}
+
+RopeFrequencies HyperParams::rope(int layer) const {
+    // Local layers rotate with their own base and no scaling (Gemma 3 scales the global layers
+    // only).
+    return is_local(layer) ? RopeFrequencies{rope_dimensions, rope_freq_base_local, 1.0f}
+                           : global_rope();
+}
 
 HyperParams HyperParams::from_gguf(const GgufFile& gguf) {
     HyperParams hp;
     hp.architecture = gguf.get_string("general.architecture");
-    // Mistral, TinyLlama and Llama-2 GGUFs all declare "llama".
-    if (hp.architecture != "llama")
+    if (hp.architecture != "llama" && hp.architecture != "gemma3")
         throw Error("model architecture '" + hp.architecture +
-                    "' is not supported (supported: llama)");
+                    "' is not supported (supported: " + supported_architectures() + ")");
     const std::string a = hp.architecture + ".";
     hp.context_length = positive_int(gguf, a + "context_length", int64_t(1) << 24);
     hp.embedding_length = positive_int(gguf, a + "embedding_length", 1 << 16);
@@ -32,13 +87,25 @@ HyperParams HyperParams::from_gguf(const GgufFile& gguf) {
                            ? positive_int(gguf, a + "attention.head_count_kv", 1024)
                            : hp.head_count;
     hp.feed_forward_length = positive_int(gguf, a + "feed_forward_length", 1 << 18);
-    if (hp.embedding_length % hp.head_count != 0)
-        throw Error("model: embedding length " + std::to_string(hp.embedding_length) +
-                    " is not a multiple of the head count " + std::to_string(hp.head_count));
     if (hp.head_count % hp.head_count_kv != 0)
         throw Error("model: head count " + std::to_string(hp.head_count) +
                     " is not a multiple of the KV head count " + std::to_string(hp.head_count_kv));
-    hp.head_dim = hp.embedding_length / hp.head_count;
+    // The head dimension is stated (key_length) when it is not embedding / heads: Gemma 3 270M
+    // has 4 heads of 256 on an embedding of 640.
+    if (gguf.find(a + "attention.key_length")) {
+        hp.head_dim = positive_int(gguf, a + "attention.key_length", 1 << 12);
+        const int value_length =
+            int(gguf.get_int_or(a + "attention.value_length", int64_t(hp.head_dim)));
+        if (value_length != hp.head_dim)
+            throw Error("model: value length " + std::to_string(value_length) +
+                        " differs from the key length " + std::to_string(hp.head_dim) +
+                        " (not supported)");
+    } else {
+        if (hp.embedding_length % hp.head_count != 0)
+            throw Error("model: embedding length " + std::to_string(hp.embedding_length) +
+                        " is not a multiple of the head count " + std::to_string(hp.head_count));
+        hp.head_dim = hp.embedding_length / hp.head_count;
+    }
     if (hp.head_dim % 2 != 0) throw Error("model: head dimension must be even");
     hp.rope_dimensions = int(gguf.get_int_or(a + "rope.dimension_count", hp.head_dim));
     if (hp.rope_dimensions <= 0 || hp.rope_dimensions > hp.head_dim || hp.rope_dimensions % 2 != 0)
@@ -62,6 +129,7 @@ HyperParams HyperParams::from_gguf(const GgufFile& gguf) {
         hp.vocab_size = int(tokens->items.size());
     hp.vocab_size = int(gguf.get_int_or(a + "vocab_size", hp.vocab_size));
     if (hp.vocab_size <= 0) throw Error("model: vocabulary size unknown");
+    set_family(hp, gguf, a);
     return hp;
 }
 

@@ -1,15 +1,37 @@
-// A model's hyper-parameters, read from GGUF metadata once and used by every backend.
+// A model's hyper-parameters, read from GGUF metadata once and used by every backend. Everything
+// in which the supported families differ is a value here (the graphs read it, nothing else looks
+// at the architecture's name).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace selfextend {
 
 class GgufFile;
 
+// Which layer function runs the model (one graph per family, as in the GGUF conventions).
+enum class ModelFamily { Llama, Gemma3 };
+
+// How the RoPE pairs of a head are laid out: GGUF "llama" tensors rotate (x[2k], x[2k+1]);
+// NEOX-style models (Gemma, Qwen2, HF checkpoints) rotate (x[k], x[k + d/2]).
+enum class RopeLayout { AdjacentPairs, HalfSplit };
+
+enum class FfnActivation { SiLU, GeluTanh };  // SwiGLU (Llama) or GeGLU with tanh GELU (Gemma)
+
+// The rotary frequencies of one layer.
+struct RopeFrequencies {
+    int dimensions = 0;  // leading dimensions of each head that rotate
+    float base = 10000.0f;
+    float scale = 1.0f;  // linear scaling: positions are divided by this
+
+    friend bool operator==(const RopeFrequencies&, const RopeFrequencies&) = default;
+};
+
 struct HyperParams {
     std::string architecture;
+    ModelFamily family = ModelFamily::Llama;
     int64_t context_length = 0;  // L, the training window
     int embedding_length = 0;
     int layer_count = 0;
@@ -19,15 +41,39 @@ struct HyperParams {
     int rope_dimensions = 0;  // leading dimensions of each head that RoPE rotates
     int feed_forward_length = 0;
     int vocab_size = 0;
-    float rope_freq_base = 10000.0f;
-    float rope_scale = 1.0f;  // linear scaling: positions are divided by this
+    float rope_freq_base = 10000.0f;  // global (full-attention) layers
+    float rope_scale = 1.0f;          // linear scaling of the global layers
     float norm_eps = 1e-5f;
+    RopeLayout rope_layout = RopeLayout::AdjacentPairs;
+    FfnActivation activation = FfnActivation::SiLU;
+    float embedding_scale = 1.0f;  // token embeddings are multiplied by this (Gemma: sqrt(dim))
+    // Gemma 3: RMSNorm of each head of q and k before RoPE, and a second RMSNorm on the output of
+    // attention and of the FFN before each is added to the residual stream.
+    bool qk_norm = false;
+    bool post_norms = false;
+    // Sliding-window (local) layers: a query i sees keys j > i - sliding_window only, and rotates
+    // with rope_freq_base_local unscaled. Empty for models without them.
+    int sliding_window = 0;
+    float rope_freq_base_local = 10000.0f;
+    std::vector<bool> layer_is_local;  // [layer_count] when sliding_window > 0
 
     int q_dim() const { return head_count * head_dim; }
     int kv_dim() const { return head_count_kv * head_dim; }
 
+    bool is_local(int layer) const { return sliding_window > 0 && layer_is_local[size_t(layer)]; }
+    // The key window of a layer's attention: sliding_window on local layers, 0 (all keys) else.
+    int key_window(int layer) const { return is_local(layer) ? sliding_window : 0; }
+    // Self-Extend regroups positions on the global layers only: the local ones never see a
+    // distance past their window, which lies inside what they were trained on.
+    bool self_extend_applies(int layer) const { return !is_local(layer); }
+    RopeFrequencies rope(int layer) const;
+    RopeFrequencies global_rope() const { return {rope_dimensions, rope_freq_base, rope_scale}; }
+
     // Reads <arch>.* keys; throws Error for unknown architectures and inconsistent values.
     static HyperParams from_gguf(const GgufFile& gguf);
 };
+
+// "llama, gemma3": what from_gguf accepts, for messages.
+const char* supported_architectures();
 
 }  // namespace selfextend

@@ -52,6 +52,14 @@ LlamaWeights LlamaWeights::bind(const GgufFile& gguf, const HyperParams& hp) {
         layer.ffn_gate = matrix(gguf, p + "ffn_gate.weight", e, hp.feed_forward_length);
         layer.ffn_up = matrix(gguf, p + "ffn_up.weight", e, hp.feed_forward_length);
         layer.ffn_down = matrix(gguf, p + "ffn_down.weight", hp.feed_forward_length, e);
+        if (hp.qk_norm) {
+            layer.q_norm = vector_f32(gguf, p + "attn_q_norm.weight", hp.head_dim);
+            layer.k_norm = vector_f32(gguf, p + "attn_k_norm.weight", hp.head_dim);
+        }
+        if (hp.post_norms) {
+            layer.post_attention_norm = vector_f32(gguf, p + "post_attention_norm.weight", e);
+            layer.post_ffn_norm = vector_f32(gguf, p + "post_ffw_norm.weight", e);
+        }
         w.layers.push_back(std::move(layer));
     }
     w.output_norm = vector_f32(gguf, "output_norm.weight", e);

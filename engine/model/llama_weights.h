@@ -1,6 +1,7 @@
-// The tensors of a Llama-family model, bound by name to data in the memory map and checked
-// against the hyper-parameters. Matrices stay in their stored type; small vectors (norm weights)
-// are converted to float32 once.
+// The tensors of a model, bound by name to data in the memory map and checked against the
+// hyper-parameters. One layout serves every family, with the tensors a family lacks left empty
+// (as GGUF names them: a family's graph reads the ones it has). Matrices stay in their stored
+// type; small vectors (norm weights) are converted to float32 once.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,9 @@ struct LayerWeights {
     WeightMatrix wq, wk, wv, wo;
     std::vector<float> ffn_norm;
     WeightMatrix ffn_gate, ffn_up, ffn_down;
+    // Gemma 3 (hp.qk_norm, hp.post_norms); empty for Llama.
+    std::vector<float> q_norm, k_norm;  // head_dim weights, shared by every head
+    std::vector<float> post_attention_norm, post_ffn_norm;
 };
 
 struct LlamaWeights {

@@ -36,6 +36,7 @@ struct AttentionProblem {
     int n, heads, kv_heads, head_dim, G, W;
     std::vector<double> q, k, v;  // raw (unrotated): q [n][heads][d], k and v [n][kv][d]
     int rope_pairs = -1;          // RoPE turns the first 2 * rope_pairs dimensions (-1: all)
+    int key_window = 0;           // > 0: query i sees keys j with i - j < key_window only
 
     AttentionProblem(int n_, int heads_, int kv_, int d_, int G_, int W_, uint32_t seed)
         : n(n_), heads(heads_), kv_heads(kv_), head_dim(d_), G(G_), W(W_) {
@@ -63,6 +64,10 @@ struct AttentionProblem {
                 std::vector<double> scores(size_t(i + 1));
                 double top = -INFINITY;
                 for (int j = 0; j <= i; ++j) {
+                    if (key_window > 0 && i - j >= key_window) {  // outside the sliding window
+                        scores[size_t(j)] = -INFINITY;
+                        continue;
+                    }
                     const auto [pq, pk] = self_extend_positions(i, j, G, W);
                     const auto qr = rope_rotate(&q[(size_t(i) * heads + h) * head_dim], head_dim,
                                                 pq, rope_pairs);

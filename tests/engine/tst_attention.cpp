@@ -120,7 +120,7 @@ std::vector<float> run_kernel(const AttentionProblem& p, const cpu::KvCache& cac
             }
         }
     std::vector<float> out(q.size());
-    const cpu::AttentionShape shape{p.heads, p.kv_heads, d};
+    const cpu::AttentionShape shape{p.heads, p.kv_heads, d, p.key_window};
     const AttentionMode mode =
         grouped ? AttentionMode::self_extend(p.G, p.W) : AttentionMode::vanilla();
     // The engine re-rotates cached keys with its RoPE table (same base as the reference).
@@ -277,6 +277,70 @@ class TestAttention : public QObject {
                                                             .arg(first)
                                                             .arg(worst)));
             }
+        }
+    }
+
+    // Sliding-window layers (Gemma 3's local ones): query i sees keys j > i - key_window only,
+    // in prefill tiles (whole tiles before the window skipped, the edge tile masked per row) and
+    // in decode ranges (ranges before the window skipped). Windows on and off tile and range
+    // edges, a window of one key, one longer than the sequence, Gemma's shape (head dim 256,
+    // 4:1 GQA), and Self-Extend together with a window (the kernel allows both).
+    void slidingWindow_data() {
+        QTest::addColumn<int>("n");
+        QTest::addColumn<int>("heads");
+        QTest::addColumn<int>("kv_heads");
+        QTest::addColumn<int>("head_dim");
+        QTest::addColumn<int>("G");
+        QTest::addColumn<int>("W");
+        QTest::addColumn<int>("key_window");
+        add_kv_type_column();
+        QTest::newRow("window 50, f32") << 300 << 4 << 1 << 64 << 1 << 0 << 50 << int(KvType::F32);
+        QTest::newRow("window 64 (a tile), f16")
+            << 300 << 4 << 2 << 64 << 1 << 0 << 64 << int(KvType::F16);
+        QTest::newRow("window 1, f32") << 100 << 2 << 1 << 32 << 1 << 0 << 1 << int(KvType::F32);
+        QTest::newRow("window past n, f32")
+            << 90 << 2 << 1 << 64 << 1 << 0 << 512 << int(KvType::F32);
+        QTest::newRow("Gemma shape, window 150, f16")
+            << 400 << 4 << 1 << 256 << 1 << 0 << 150 << int(KvType::F16);
+        QTest::newRow("window 200, q8_0")
+            << 500 << 2 << 1 << 64 << 1 << 0 << 200 << int(KvType::Q8_0);
+        QTest::newRow("G4 W40 with window 100, f32")
+            << 400 << 4 << 2 << 64 << 4 << 40 << 100 << int(KvType::F32);
+    }
+
+    void slidingWindow() {
+        QFETCH(int, n);
+        QFETCH(int, heads);
+        QFETCH(int, kv_heads);
+        QFETCH(int, head_dim);
+        QFETCH(int, G);
+        QFETCH(int, W);
+        QFETCH(int, key_window);
+        QFETCH(int, type);
+        AttentionProblem problem(n, heads, kv_heads, head_dim, G, W, uint32_t(n + key_window));
+        problem.key_window = key_window;
+        const CachedProblem cached(problem, KvType(type));
+        cpu::ThreadPool pool(2);
+        const std::vector<double> expected = cached.held.reference();
+        // Whole prefill, a prefill continuing a cache, decode steps of 1 to 8 queries.
+        for (const int first : {0, n / 3, n - 8, n - 3, n - 1}) {
+            const std::vector<float> out = run_kernel(problem, cached.cache, first, pool);
+            const std::vector<double> rows(expected.begin() + first * heads * head_dim,
+                                           expected.end());
+            const double worst = max_error(out, rows);
+            QVERIFY2(worst < kTolerance,
+                     qPrintable(QString("first=%1 max error %2").arg(first).arg(worst)));
+        }
+        // The window really cuts: without it the last row differs.
+        if (key_window < n) {
+            AttentionProblem unwindowed = cached.held;
+            unwindowed.key_window = 0;
+            const auto b = unwindowed.reference_from(n - 1);
+            const size_t last = expected.size() - b.size();
+            double difference = 0;
+            for (size_t k = 0; k < b.size(); ++k)
+                difference = std::max(difference, std::abs(expected[last + k] - b[k]));
+            QVERIFY(difference > 1e-3);
         }
     }
 

@@ -14,6 +14,7 @@
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
 #include "model/hyper_params.h"
+#include "test_paths.h"
 
 using namespace selfextend;
 
@@ -171,6 +172,88 @@ class TestMatmul : public QObject {
             QVERIFY2(worst < 1e-5, qPrintable(QString("relative error %1").arg(worst)));
     }
 
+    // Gemma 3's metadata (the keys of the real 270M file): the head dimension from key_length,
+    // five local layers in six with their window and RoPE base, Self-Extend on the others.
+    void gemma3HyperParams() {
+        auto params = [](const std::function<void(GgufWriter&)>& edit) {
+            GgufWriter w;
+            w.set_string("general.architecture", "gemma3");
+            w.set_uint32("gemma3.context_length", 32768);
+            w.set_uint32("gemma3.embedding_length", 640);
+            w.set_uint32("gemma3.block_count", 18);
+            w.set_uint32("gemma3.attention.head_count", 4);
+            w.set_uint32("gemma3.attention.head_count_kv", 1);
+            w.set_uint32("gemma3.attention.key_length", 256);
+            w.set_uint32("gemma3.attention.value_length", 256);
+            w.set_uint32("gemma3.attention.sliding_window", 512);
+            w.set_float32("gemma3.rope.freq_base", 1e6f);
+            w.set_uint32("gemma3.feed_forward_length", 2048);
+            w.set_uint32("gemma3.vocab_size", 100);
+            edit(w);
+            const std::vector<uint8_t> bytes = w.to_bytes();
+            return HyperParams::from_gguf(GgufFile::parse(bytes));
+        };
+        const HyperParams hp = params([](GgufWriter&) {});
+        QVERIFY(hp.family == ModelFamily::Gemma3);
+        QCOMPARE(hp.head_dim, 256);
+        QCOMPARE(hp.q_dim(), 1024);
+        QCOMPARE(hp.rope_dimensions, 256);
+        QVERIFY(hp.rope_layout == RopeLayout::HalfSplit);
+        QVERIFY(hp.activation == FfnActivation::GeluTanh);
+        QVERIFY(hp.qk_norm && hp.post_norms);
+        QCOMPARE(hp.embedding_scale, std::sqrt(640.0f));
+        std::vector<int> global;
+        for (int l = 0; l < hp.layer_count; ++l) {
+            QCOMPARE(hp.key_window(l), hp.is_local(l) ? 512 : 0);
+            QCOMPARE(hp.self_extend_applies(l), !hp.is_local(l));
+            QCOMPARE(hp.rope(l).base, hp.is_local(l) ? 1e4f : 1e6f);
+            if (!hp.is_local(l)) global.push_back(l);
+        }
+        QCOMPARE(global, (std::vector<int>{5, 11, 17}));
+        QCOMPARE(params([](GgufWriter& w) { w.set_float32("gemma3.rope.freq_base_swa", 5e4f); })
+                     .rope(0)
+                     .base,
+                 5e4f);
+        QVERIFY_THROWS_EXCEPTION(Error, params([](GgufWriter& w) {
+                                     w.set_uint32("gemma3.attention.value_length", 128);
+                                 }));
+    }
+
+    // Half-split RoPE through interleave_halves: the pairs (x[k], x[k + d/2]) moved next to each
+    // other and turned by the adjacent-pair table give the half-split rotation, and the dot
+    // product of two vectors permuted alike is theirs.
+    void halfSplitRopeByInterleaving() {
+        constexpr int d = 32;
+        const RopeFrequencies frequencies{d, 1e4f, 1.0f};
+        const RopeTable table(frequencies, 100);
+        std::vector<float> x(d), y(d);
+        for (int k = 0; k < d; ++k) {
+            x[size_t(k)] = std::sin(0.3f * float(k) + 1.0f);
+            y[size_t(k)] = std::cos(0.7f * float(k));
+        }
+        const int position = 37;
+        std::vector<float> turned = x;
+        RopeTable::interleave_halves(turned.data(), 1, d, d);
+        table.rotate(turned.data(), 1, d, position);
+        for (int k = 0; k < d / 2; ++k) {
+            const double angle = position * std::pow(1e4, -2.0 * k / d);
+            const double a = x[size_t(k)], b = x[size_t(k + d / 2)];
+            QVERIFY(std::abs(turned[size_t(2 * k)] - (a * std::cos(angle) - b * std::sin(angle))) <
+                    1e-5);
+            QVERIFY(std::abs(turned[size_t(2 * k + 1)] -
+                             (a * std::sin(angle) + b * std::cos(angle))) < 1e-5);
+        }
+        std::vector<float> xi = x, yi = y;
+        RopeTable::interleave_halves(xi.data(), 1, d, d);
+        RopeTable::interleave_halves(yi.data(), 1, d, d);
+        double dot = 0, dot_interleaved = 0;
+        for (int k = 0; k < d; ++k) {
+            dot += double(x[size_t(k)]) * y[size_t(k)];
+            dot_interleaved += double(xi[size_t(k)]) * yi[size_t(k)];
+        }
+        QVERIFY(std::abs(dot - dot_interleaved) < 1e-6);
+    }
+
     void hyperParamsAndRopeScaling() {
         auto params = [](const std::function<void(GgufWriter&)>& edit) {
             GgufWriter w;
@@ -210,6 +293,10 @@ class TestMatmul : public QObject {
         }
         QVERIFY_THROWS_EXCEPTION(
             Error, params([](GgufWriter& w) { w.set_string("general.architecture", "gpt2"); }));
+        // The message names what is supported.
+        QVERIFY(testing::error_of([&] {
+                    params([](GgufWriter& w) { w.set_string("general.architecture", "gpt2"); });
+                }).contains("supported: llama, gemma3"));
         QVERIFY_THROWS_EXCEPTION(
             Error, params([](GgufWriter& w) { w.set_uint32("llama.attention.head_count_kv", 3); }));
         QVERIFY_THROWS_EXCEPTION(

@@ -159,7 +159,9 @@ void prefill_attention(const AttentionCall& call, ThreadPool& pool) {
                     rows[r] = RowState{.acc = acc.data() + r * hd};
 
                 const int64_t last_query = first + t1 - 1;
-                for (int64_t j0 = 0; j0 <= last_query; j0 += kKeyBlock) {
+                // Tiles before the block's first query's sliding window are seen by no row.
+                const int64_t first_tile = call.first_key(first + t0) / kKeyBlock * kKeyBlock;
+                for (int64_t j0 = first_tile; j0 <= last_query; j0 += kKeyBlock) {
                     const int64_t count = std::min(kKeyBlock, last_query + 1 - j0);
                     const TileKind kind =
                         classify(mode, first + t0, last_query, j0, j0 + count - 1);
@@ -176,6 +178,9 @@ void prefill_attention(const AttentionCall& call, ThreadPool& pool) {
                         for (int64_t t = t0; t < t1; ++t) {
                             const int64_t i = first + t;
                             if (j0 > i) continue;  // the whole tile lies in this row's future
+                            // Keys j0 .. j0 + hidden - 1 lie before this row's sliding window.
+                            const int64_t hidden = std::max<int64_t>(0, call.first_key(i) - j0);
+                            if (hidden >= count) continue;
                             const float* q_row = call.q + t * q_stride + int64_t(head) * hd;
                             f32x16 s[kKeyVectors];
                             if (kind == TileKind::Neighbour) {
@@ -195,12 +200,14 @@ void prefill_attention(const AttentionCall& call, ThreadPool& pool) {
                                                    : s[v];
                                 }
                             }
-                            // Scale, mask the future (and the tile's padding), take the block max.
+                            // Scale, mask the future (and the tile's padding) and the keys
+                            // before the window, take the block max.
                             const int64_t visible = std::min(count, i - j0 + 1);
                             float block_max = kMinusInfinity;
                             for (int v = 0; v < kKeyVectors; ++v) {
                                 s[v] *= scale;
-                                s[v] = lane_indices() + float(v * kLanes) < float(visible)
+                                const f32x16 lane = lane_indices() + float(v * kLanes);
+                                s[v] = (lane < float(visible)) & (lane >= float(hidden))
                                            ? s[v]
                                            : splat16(kMinusInfinity);
                                 block_max = std::max(block_max, horizontal_max(s[v]));

@@ -20,6 +20,9 @@ struct AttentionShape {
     int heads = 0;
     int kv_heads = 0;
     int head_dim = 0;  // a multiple of 16
+    // Sliding-window layers (Gemma 3's local ones): query i sees keys j > i - key_window only.
+    // 0: every key up to i.
+    int64_t key_window = 0;
 };
 
 // One layer's cache, head-major: key j of KV head h is the row at (h * capacity + j) * row_bytes,

@@ -74,6 +74,7 @@ struct DecodeRow {
     const float* q = nullptr;          // rotated at i
     const float* q_grouped = nullptr;  // rotated at the grouped query position (Self-Extend)
     int64_t i = 0;                     // the query's position
+    int64_t first_key = 0;             // the first key it sees (sliding-window layers)
     float* max = nullptr;
     float* sum = nullptr;
     float* acc = nullptr;  // head_dim values
@@ -250,13 +251,17 @@ void decode_pass(const DecodeChunk& c, DecodeRow* const rows[ROWS], const Attent
     for (int r = 0; r < ROWS; ++r) {
         DecodeRow& row = *rows[r];
         const int64_t visible = std::min(c.count, row.i - c.c0 + 1);
-        if (visible <= 0) {  // the whole chunk lies in this row's future
+        // Keys c0 .. c0 + hidden - 1 lie before the row's sliding window.
+        const int64_t hidden = std::max<int64_t>(0, row.first_key - c.c0);
+        if (visible <= hidden) {  // the whole chunk lies in this row's future or before its window
             p[r] = f32x16{};
             correction[r] = 1.0f;
             continue;
         }
-        const f32x16 scores =
-            lane_indices() < float(visible) ? s[r] * scale : splat16(kMinusInfinity);
+        const f32x16 lane = lane_indices();
+        const f32x16 scores = (lane < float(visible)) & (lane >= float(hidden))
+                                  ? s[r] * scale
+                                  : splat16(kMinusInfinity);
         const float new_max = std::max(*row.max, horizontal_max(scores));
         correction[r] = std::exp(*row.max - new_max);
         p[r] = exp16(scores - new_max);
@@ -335,6 +340,7 @@ void decode_range(const AttentionCall& call, int64_t split, int64_t k0, int64_t 
                 DecodeRow{call.q + head_offset,
                           call.q_grouped ? call.q_grouped + head_offset : nullptr,
                           first + t,
+                          call.first_key(first + t),
                           &partials.max[at],
                           &partials.sum[at],
                           acc};
@@ -376,15 +382,18 @@ void split_k_attention(const AttentionCall& call, ThreadPool& pool) {
     const int64_t rows = call.n * group_heads;
     const int64_t all_rows = int64_t(call.shape.kv_heads) * rows;
     const int64_t keys = call.first + call.n;
-    const int64_t splits = (keys + kSplitKeys - 1) / kSplitKeys;
+    // Ranges wholly before the first query's sliding window are seen by no row: skipped.
+    const int64_t skipped = call.first_key(call.first) / kSplitKeys;
+    const int64_t splits = (keys + kSplitKeys - 1) / kSplitKeys - skipped;
     Partials partials(splits, all_rows, hd);
 
     const int64_t grain = std::max<int64_t>(1, splits / (4 * int64_t(pool.size())));
     pool.parallel_for(splits, grain, [&](int64_t begin, int64_t end) {
         DecodeScratch scratch(hd, all_rows);
         for (int64_t split = begin; split < end; ++split)
-            decode_range<T, VECS>(call, split, split * kSplitKeys,
-                                  std::min(keys, (split + 1) * kSplitKeys), partials, scratch);
+            decode_range<T, VECS>(call, split, (skipped + split) * kSplitKeys,
+                                  std::min(keys, (skipped + split + 1) * kSplitKeys), partials,
+                                  scratch);
     });
 
     // Merge the ranges of each row, in split order.
@@ -413,7 +422,8 @@ void split_k_attention(const AttentionCall& call, ThreadPool& pool) {
         }
 }
 
-// Head dimensions 64 and 128 get kernels with their vector counts fixed at compile time.
+// Head dimensions 64, 128 and 256 (Gemma) get kernels with their vector counts fixed at compile
+// time.
 template <KvType T>
 void decode_for_head_dim(const AttentionCall& call, ThreadPool& pool) {
     switch (call.shape.head_dim) {
@@ -421,6 +431,8 @@ void decode_for_head_dim(const AttentionCall& call, ThreadPool& pool) {
             return split_k_attention<T, 4>(call, pool);
         case 128:
             return split_k_attention<T, 8>(call, pool);
+        case 256:
+            return split_k_attention<T, 16>(call, pool);
         default:
             return split_k_attention<T, 0>(call, pool);
     }

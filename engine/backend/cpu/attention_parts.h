@@ -121,6 +121,10 @@ struct AttentionCall {
     float* out;
 
     int group_heads() const { return shape.heads / shape.kv_heads; }
+    // The first key query i sees: 0, or past the sliding window.
+    int64_t first_key(int64_t i) const {
+        return shape.key_window > 0 ? std::max<int64_t>(0, i - shape.key_window + 1) : 0;
+    }
     int64_t q_stride() const { return int64_t(shape.heads) * shape.head_dim; }
     float scale() const { return 1.0f / std::sqrt(float(shape.head_dim)); }
     size_t row_bytes() const { return kv_row_bytes(cache.type, shape.head_dim); }

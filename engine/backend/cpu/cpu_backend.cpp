@@ -7,6 +7,7 @@
 
 #include "attention/position_rule.h"
 #include "backend/cpu/attention.h"
+#include "backend/cpu/cpu_session.h"
 #include "backend/cpu/kv_cache.h"
 #include "backend/cpu/kv_row.h"
 #include "backend/cpu/matmul.h"
@@ -16,44 +17,17 @@
 
 namespace selfextend::cpu {
 
-namespace {
+RopeTable CpuSession::global_table(const HyperParams& hp, int64_t capacity,
+                                   const AttentionMode& mode) {
+    return RopeTable(hp.global_rope(), RopeTable::positions_for(capacity, mode));
+}
 
-constexpr int64_t kMaxChunk = 256;  // tokens per forward pass: activations stay cache-sized
-
-class CpuSession final : public detail::BackendSession {
-  public:
-    CpuSession(const HyperParams& hp, const LlamaWeights& weights, ThreadPool& pool,
-               int64_t capacity, const AttentionMode& mode, KvType kv_type);
-
-    void forward(std::span<const int32_t> tokens, int64_t logit_rows, float* logits) override;
-    int64_t length() const override { return length_; }
-    int64_t capacity() const override { return cache_.capacity(); }
-    void truncate(int64_t n) override { length_ = std::min(length_, n); }
-    uint64_t kv_cache_bytes() const override { return cache_.bytes(); }
-    int64_t max_chunk() const override { return kMaxChunk; }
-    KvType kv_type() const override { return cache_.type(); }
-    bool reserve(int64_t capacity) override;
-    bool can_transfer_kv() const override { return true; }
-    void export_kv(const std::function<void(const void*, size_t)>& sink) const override;
-    void import_kv(int64_t length, const std::function<void(void*, size_t)>& source) override;
-
-  private:
-    void layer_forward(int layer, int64_t n);
-    // Every (layer, K|V, KV head) block of the cache in the transfer order of backend.h.
-    template <typename Visit>
-    void for_each_block(Visit&& visit) const;
-
-    const HyperParams& hp_;
-    const LlamaWeights& w_;
-    ThreadPool& pool_;
-    const AttentionMode mode_;
-    const bool self_extend_;
-    int64_t length_ = 0;
-    RopeTable rope_;  // covers RopeTable::positions_for(capacity)
-    KvCache cache_;   // K rotated at its own position j; attention re-rotates grouped pairs
-    // Activations for one chunk.
-    std::vector<float> x_, h_, q_, q_grouped_, k_, v_, attn_, gate_, up_;
-};
+std::optional<RopeTable> CpuSession::local_table(const HyperParams& hp, int64_t capacity) {
+    for (int layer = 0; layer < hp.layer_count; ++layer)
+        if (hp.is_local(layer) && !(hp.rope(layer) == hp.global_rope()))
+            return RopeTable(hp.rope(layer), capacity);  // local layers never group
+    return std::nullopt;
+}
 
 CpuSession::CpuSession(const HyperParams& hp, const LlamaWeights& weights, ThreadPool& pool,
                        int64_t capacity, const AttentionMode& mode, KvType kv_type)
@@ -62,7 +36,8 @@ CpuSession::CpuSession(const HyperParams& hp, const LlamaWeights& weights, Threa
       pool_(pool),
       mode_(mode),
       self_extend_(!mode.is_vanilla()),
-      rope_(hp, RopeTable::positions_for(capacity, mode)),
+      rope_(global_table(hp, capacity, mode)),
+      rope_local_(local_table(hp, capacity)),
       cache_(hp.layer_count, hp.head_count_kv, hp.head_dim, capacity, kv_type) {
     try {
         const int64_t e = hp.embedding_length;
@@ -83,10 +58,12 @@ CpuSession::CpuSession(const HyperParams& hp, const LlamaWeights& weights, Threa
 
 bool CpuSession::reserve(int64_t capacity) {
     if (capacity <= cache_.capacity()) return true;
-    // The new table first: if either allocation fails the session is left as it was.
-    RopeTable rope(hp_, RopeTable::positions_for(capacity, mode_));
+    // The new tables first: if any allocation fails the session is left as it was.
+    RopeTable rope = global_table(hp_, capacity, mode_);
+    std::optional<RopeTable> rope_local = local_table(hp_, capacity);
     cache_.grow(capacity, length_);
     rope_ = std::move(rope);
+    rope_local_ = std::move(rope_local);
     return true;
 }
 
@@ -115,6 +92,14 @@ void CpuSession::import_kv(int64_t length, const std::function<void(void*, size_
     length_ = length;
 }
 
+const AttentionMode& CpuSession::mode_of(int layer) const {
+    return hp_.self_extend_applies(layer) ? mode_ : vanilla_;
+}
+
+const RopeTable& CpuSession::rope_of(int layer) const {
+    return hp_.is_local(layer) && rope_local_ ? *rope_local_ : rope_;
+}
+
 void CpuSession::forward(std::span<const int32_t> tokens, int64_t logit_rows, float* logits) {
     const int64_t n = int64_t(tokens.size());
     if (n == 0) return;
@@ -126,69 +111,90 @@ void CpuSession::forward(std::span<const int32_t> tokens, int64_t logit_rows, fl
         const int32_t id = tokens[size_t(t)];
         if (id < 0 || id >= hp_.vocab_size)
             throw Error("token id " + std::to_string(id) + " is out of the vocabulary");
-        w_.token_embedding.dtype->dequantize_row(w_.token_embedding.row(id), x_.data() + t * e, e);
+        float* row = x_.data() + t * e;
+        w_.token_embedding.dtype->dequantize_row(w_.token_embedding.row(id), row, e);
+        if (hp_.embedding_scale != 1.0f)
+            for (int64_t k = 0; k < e; ++k) row[k] *= hp_.embedding_scale;
     }
-    for (int layer = 0; layer < hp_.layer_count; ++layer) layer_forward(layer, n);
+    for (int layer = 0; layer < hp_.layer_count; ++layer) {
+        switch (hp_.family) {
+            case ModelFamily::Llama:
+                llama_layer(layer, n);
+                break;
+            case ModelFamily::Gemma3:
+                gemma3_layer(layer, n);
+                break;
+        }
+    }
     length_ += n;
 
     logit_rows = std::clamp<int64_t>(logit_rows, 0, n);
     if (logit_rows == 0) return;
     const int64_t first_row = n - logit_rows;
-    for (int64_t t = first_row; t < n; ++t)
-        rms_norm(x_.data() + t * e, w_.output_norm.data(), h_.data() + (t - first_row) * e, e,
-                 hp_.norm_eps);
+    norm_rows(x_.data() + first_row * e, w_.output_norm, h_.data(), logit_rows, e);
     matmul(w_.output, h_.data(), logit_rows, logits, pool_);
 }
 
-void CpuSession::layer_forward(int layer, int64_t n) {
-    const LayerWeights& lw = w_.layers[size_t(layer)];
-    const int64_t e = hp_.embedding_length;
-    const int hd = hp_.head_dim;
-    const int64_t first = length_;
-
+void CpuSession::norm_rows(const float* in, const std::vector<float>& weight, float* out, int64_t n,
+                           int64_t width) const {
     for (int64_t t = 0; t < n; ++t)
-        rms_norm(x_.data() + t * e, lw.attention_norm.data(), h_.data() + t * e, e, hp_.norm_eps);
-    matmul(lw.wq, h_.data(), n, q_.data(), pool_);
-    matmul(lw.wk, h_.data(), n, k_.data(), pool_);
-    matmul(lw.wv, h_.data(), n, v_.data(), pool_);
+        rms_norm(in + t * width, weight.data(), out + t * width, width, hp_.norm_eps);
+}
 
-    // Rotate, and store K (at its position j) and V into the cache, rounded to its type.
+void CpuSession::rotate_and_store(int layer, int64_t n) {
+    const int hd = hp_.head_dim;
+    const RopeTable& rope = rope_of(layer);
+    const bool grouped = groups(layer);
     for (int64_t t = 0; t < n; ++t) {
-        const int64_t i = first + t;
+        const int64_t i = length_ + t;
         float* q_row = q_.data() + t * hp_.q_dim();
-        if (self_extend_) {
+        if (grouped) {
             float* qg_row = q_grouped_.data() + t * hp_.q_dim();
             std::memcpy(qg_row, q_row, sizeof(float) * size_t(hp_.q_dim()));
-            rope_.rotate(qg_row, hp_.head_count, hd,
-                         position_rule::grouped_query_position(i, mode_.group, mode_.window));
+            rope.rotate(qg_row, hp_.head_count, hd,
+                        position_rule::grouped_query_position(i, mode_.group, mode_.window));
         }
-        rope_.rotate(q_row, hp_.head_count, hd, i);
+        rope.rotate(q_row, hp_.head_count, hd, i);
         float* k_row = k_.data() + t * hp_.kv_dim();
         const float* v_row = v_.data() + t * hp_.kv_dim();
-        rope_.rotate(k_row, hp_.head_count_kv, hd, i);
+        rope.rotate(k_row, hp_.head_count_kv, hd, i);
+        // K at its position j and V, rounded to the cache's type.
         for (int kv = 0; kv < hp_.head_count_kv; ++kv) {
             cache_.store(layer, KvCache::kKeys, kv, i, k_row + kv * hd);
             cache_.store(layer, KvCache::kValues, kv, i, v_row + kv * hd);
         }
     }
+}
 
-    const AttentionShape shape{hp_.head_count, hp_.head_count_kv, hd};
-    attention(shape, mode_, q_.data(), self_extend_ ? q_grouped_.data() : nullptr,
-              cache_.layer(layer), rope_, first, n, attn_.data(), pool_);
+void CpuSession::attend(int layer, int64_t n) {
+    const AttentionShape shape{hp_.head_count, hp_.head_count_kv, hp_.head_dim,
+                               hp_.key_window(layer)};
+    attention(shape, mode_of(layer), q_.data(), groups(layer) ? q_grouped_.data() : nullptr,
+              cache_.layer(layer), rope_of(layer), length_, n, attn_.data(), pool_);
+}
+
+// Llama: pre-norm attention and SwiGLU FFN, each added to the residual stream.
+void CpuSession::llama_layer(int layer, int64_t n) {
+    const LayerWeights& lw = w_.layers[size_t(layer)];
+    const int64_t e = hp_.embedding_length;
+
+    norm_rows(x_.data(), lw.attention_norm, h_.data(), n, e);
+    matmul(lw.wq, h_.data(), n, q_.data(), pool_);
+    matmul(lw.wk, h_.data(), n, k_.data(), pool_);
+    matmul(lw.wv, h_.data(), n, v_.data(), pool_);
+    rotate_and_store(layer, n);
+    attend(layer, n);
 
     matmul(lw.wo, attn_.data(), n, h_.data(), pool_);
     for (int64_t k = 0; k < n * e; ++k) x_[size_t(k)] += h_[size_t(k)];
 
-    for (int64_t t = 0; t < n; ++t)
-        rms_norm(x_.data() + t * e, lw.ffn_norm.data(), h_.data() + t * e, e, hp_.norm_eps);
+    norm_rows(x_.data(), lw.ffn_norm, h_.data(), n, e);
     matmul(lw.ffn_gate, h_.data(), n, gate_.data(), pool_);
     matmul(lw.ffn_up, h_.data(), n, up_.data(), pool_);
     silu_mul(gate_.data(), up_.data(), n * hp_.feed_forward_length);
     matmul(lw.ffn_down, gate_.data(), n, h_.data(), pool_);
     for (int64_t k = 0; k < n * e; ++k) x_[size_t(k)] += h_[size_t(k)];
 }
-
-}  // namespace
 
 CpuBackend::CpuBackend(const HyperParams& hp, const LlamaWeights& weights, int threads)
     : hp_(hp), weights_(weights), pool_(threads) {

@@ -1,4 +1,5 @@
-// The CPU backend: the Llama forward pass with weights read in place from the memory map.
+// The CPU backend: the forward pass of each supported family (cpu_session.h) with weights read
+// in place from the memory map.
 #pragma once
 
 #include <memory>

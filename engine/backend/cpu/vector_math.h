@@ -48,4 +48,14 @@ inline void silu_mul(float* gate, const float* up, int64_t n) {
     for (int64_t k = 0; k < n; ++k) gate[k] = gate[k] / (1.0f + std::exp(-gate[k])) * up[k];
 }
 
+// gate = gelu(gate) * up, element-wise, with GELU in its tanh form (Gemma's GeGLU):
+// gelu(x) = x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+inline void gelu_tanh_mul(float* gate, const float* up, int64_t n) {
+    constexpr float kSqrt2OverPi = 0.7978845608028654f;
+    for (int64_t k = 0; k < n; ++k) {
+        const float x = gate[k];
+        gate[k] = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x))) * up[k];
+    }
+}
+
 }  // namespace selfextend::cpu

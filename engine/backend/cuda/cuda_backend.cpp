@@ -297,6 +297,12 @@ std::string cuda_unavailable_reason() {
 
 std::unique_ptr<detail::Backend> make_cuda_backend(const HyperParams& hp,
                                                    const LlamaWeights& weights) {
+    // The kernels here run the Llama graph only; other families (Gemma 3's sliding windows,
+    // q/k norms, GeGLU) are untested on a GPU and must not run on one by accident. --device
+    // auto catches this and falls back to the CPU with the message as its note.
+    if (hp.family != ModelFamily::Llama)
+        throw Error("the CUDA backend runs the llama architecture only; '" + hp.architecture +
+                    "' runs on the CPU backend (--device cpu)");
     return std::make_unique<CudaBackend>(hp, weights);
 }
 

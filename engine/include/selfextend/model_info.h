@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace selfextend {
 
@@ -11,6 +12,7 @@ struct ModelInfo {
     std::string path;
     std::string name;
     std::string architecture;  // general.architecture, e.g. "llama"
+    std::string family;        // the engine's graph that runs it: "Llama" or "Gemma 3"
     std::string device;        // "CPU (2 threads)" or the GPU's name
     // Why --device auto runs on the CPU although this build has the CUDA backend (no device, a
     // failed upload or self-test); empty when nothing was given up.
@@ -27,6 +29,12 @@ struct ModelInfo {
     float rope_freq_base = 10000.0f;
     float rope_scale = 1.0f;  // linear RoPE scaling factor (positions are divided by it)
     float norm_eps = 1e-5f;
+    // Sliding-window (local) layers, Gemma 3: each sees the last sliding_window keys, rotates with
+    // rope_freq_base_local and keeps its trained attention under Self-Extend (which applies to
+    // the other, global layers only). sliding_window = 0: every layer is global.
+    int sliding_window = 0;
+    float rope_freq_base_local = 0.0f;
+    std::vector<int> self_extend_layers;  // the global layers, where Self-Extend regroups
     uint64_t file_bytes = 0;
     uint64_t weight_bytes = 0;
     std::map<std::string, int64_t> dtype_parameters;  // dtype name -> parameters stored in it
