@@ -18,3 +18,6 @@ cmake --build build -j "$jobs"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSE_SANITIZE=ON -DSE_CUDA=OFF -DSE_GUI=OFF
 cmake --build build-asan -j "$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 1 -LE realmodel)
+
+# Fuzzing: the GGUF reader, both tokenizers and the document loaders, a minute each (clang).
+tools/fuzz.sh 60

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (tests/fuzz/, clang with ASan and UBSan) in build-fuzz and runs
+# each for SECONDS (default 60) from the committed seeds (tests/fuzz/seeds/, written by
+# tools/fuzz/make_seeds.py), the tokenizer target once with a byte-level BPE and once with a
+# SentencePiece vocabulary. Prints each run's executions and coverage; exits 1 on the first crash,
+# leaving the input in build-fuzz/findings/ (make it a regression test).
+#
+# usage: tools/fuzz.sh [SECONDS]
+# env: SE_SHARED_DIR (default ../shared beside the checkout) for the vocabularies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-60}"
+shared="${SE_SHARED_DIR:-$PWD/../shared}"
+jobs=$(nproc)
+
+CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSE_FUZZ=ON \
+    -DSE_GUI=OFF -DSE_CUDA=OFF -DSE_TESTS=OFF > /dev/null
+cmake --build build-fuzz -j "$jobs" --target fuzz_gguf fuzz_tokenizer fuzz_documents
+
+findings="$PWD/build-fuzz/findings"
+mkdir -p "$findings"
+# run NAME TARGET SEEDS MAX_LEN: a fresh corpus from the seeds, SECONDS of fuzzing.
+run() {
+    local name=$1 target=$2 seeds=$3 max_len=$4
+    local corpus
+    corpus="$(mktemp -d)"
+    cp "$seeds"/* "$corpus"/
+    echo "== $name: $seconds s"
+    local log="build-fuzz/$name.log"
+    if ! "build-fuzz/tests/fuzz/$target" -max_total_time="$seconds" -max_len="$max_len" \
+        -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$findings/$name-" \
+        "$corpus" > "$log" 2>&1; then
+        tail -n 40 "$log"
+        echo "fuzz.sh: $name found a crash; the input is in $findings" >&2
+        exit 1
+    fi
+    # The last coverage line and the final statistics.
+    grep -E "^#[0-9]+" "$log" | tail -n 1
+    grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$log"
+    rm -rf "$corpus"
+}
+run gguf fuzz_gguf tests/fuzz/seeds/gguf 65536
+SE_FUZZ_VOCAB="$shared/vocab/ggml-vocab-gpt-2.gguf" \
+    run tokenizer-bpe fuzz_tokenizer tests/fuzz/seeds/tokenizer 4096
+SE_FUZZ_VOCAB="$shared/vocab/ggml-vocab-llama-spm.gguf" \
+    run tokenizer-sentencepiece fuzz_tokenizer tests/fuzz/seeds/tokenizer 4096
+run documents fuzz_documents tests/fuzz/seeds/documents 65536
+echo "fuzz.sh: no crash in $seconds s per target"
