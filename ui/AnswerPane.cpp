@@ -164,6 +164,9 @@ void AnswerPane::showConversation() {
 QString AnswerPane::statusText() const {
     return status_->text();
 }
+QString AnswerPane::settingsText() const {
+    return settings_->text();
+}
 QString AnswerPane::staleText() const {
     return stale_->isHidden() ? QString() : stale_->text();
 }

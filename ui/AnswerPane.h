@@ -54,6 +54,7 @@ class AnswerPane : public QFrame {
     const QList<Turn>& turns() const { return turns_; }
     void clearConversation();
     QString statusText() const;
+    QString settingsText() const;  // the latest run's settings
     QString staleText() const;
     bool isStale() const;
     bool isRunning() const { return running_; }

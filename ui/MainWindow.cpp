@@ -3,6 +3,8 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDir>
+#include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QKeySequence>
@@ -25,6 +27,7 @@
 
 #include "AnswerPane.h"
 #include "ComparePane.h"
+#include "ConversationExport.h"
 #include "DocumentPane.h"
 #include "EngineWorker.h"
 #include "ErrorBanner.h"
@@ -337,6 +340,17 @@ void MainWindow::createActions() {
     connect(recentModels, &QMenu::aboutToShow, this,
             [this, recentModels] { fillRecentMenu(recentModels, "recentModels", true); });
     file->addSeparator();
+    auto* exportAction = file->addAction(tr("&Export Conversation…"), this, [this] {
+        const QString suggested =
+            QFileInfo(documentPane_->path()).completeBaseName() + tr("-conversation.md");
+        const QString path = QFileDialog::getSaveFileName(
+            this, tr("Export Conversation"),
+            QFileInfo(documentPane_->path()).absoluteDir().filePath(suggested),
+            tr("Markdown (*.md);;All files (*)"));
+        if (!path.isEmpty()) exportConversation(path);
+    });
+    exportAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E));
+    file->addSeparator();
     auto* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
 
@@ -483,6 +497,28 @@ void MainWindow::ask(FitChoice choice) {
     updateBusy();
     statusBar()->showMessage(tr("Asking…"));
     emit askRequested(request);
+}
+
+bool MainWindow::exportConversation(const QString& path) {
+    QList<ConversationSide> sides;
+    for (AnswerPane* pane : {comparePane_->vanillaPane(), comparePane_->selfExtendPane()})
+        sides.append({pane->side() == AnswerSide::Vanilla ? tr("Vanilla") : tr("Self-Extend"),
+                      pane->settingsText(), pane->turns()});
+    if (sides[0].turns.isEmpty() && sides[1].turns.isEmpty()) {
+        showError(tr("Nothing to export yet: ask a question first."), Topic::Ask);
+        return false;
+    }
+    QFile file(path);
+    const QByteArray markdown = conversationMarkdown(QFileInfo(documentPane_->path()).fileName(),
+                                                     modelPanel_->model().name, sides)
+                                    .toUtf8();
+    if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
+        file.write(markdown) != markdown.size() || !file.flush()) {
+        showError(tr("Could not write %1: %2.").arg(path, file.errorString()), Topic::Ask);
+        return false;
+    }
+    statusBar()->showMessage(tr("Conversation exported to %1").arg(path), 5000);
+    return true;
 }
 
 void MainWindow::askFit() {

@@ -62,6 +62,8 @@ class MainWindow : public QMainWindow {
     void stopAll();
     void runPasskey();
     void runPerplexity();
+    // Writes both sides' conversations as Markdown; false (and the banner says why) on failure.
+    bool exportConversation(const QString& path);
 
   signals:
     // To the worker (queued).

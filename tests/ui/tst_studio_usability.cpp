@@ -681,6 +681,20 @@ void TestStudioUsability::followUpsKeepTheDocumentAndNewConversationForgets() {
     QCOMPARE(vanilla->turns().size(), 2);
     QCOMPARE(extended->turns().size(), 1);
     QVERIFY2(!extended->statusText().contains("kept"), qPrintable(extended->statusText()));
+
+    // Exported as Markdown: each side's turns under its heading, questions in order.
+    const QString path = dir_.filePath("conversation.md");
+    QVERIFY(window->exportConversation(path));
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QString md = QString::fromUtf8(file.readAll());
+    QVERIFY2(md.startsWith("# Questions on door-code.txt\n"), qPrintable(md));
+    const qsizetype vanillaAt = md.indexOf("\n## Vanilla\n");
+    const qsizetype extendedAt = md.indexOf("\n## Self-Extend\n");
+    QVERIFY2(vanillaAt > 0 && extendedAt > vanillaAt, qPrintable(md));
+    QCOMPARE(md.mid(vanillaAt, extendedAt - vanillaAt).count("**Q:** "), 2);
+    QCOMPARE(md.mid(extendedAt).count("**Q:** Who wrote the note?"), 1);
+    QVERIFY(md.mid(extendedAt).contains("*Self-Extend G="));
 }
 
 void TestStudioUsability::documentCacheAnswersInANewWindowWithoutAPrefill() {
