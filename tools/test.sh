@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
-# The real models some tests use (SmolLM2); offline, those tests skip with a message (under
-# CI=true they fail instead).
-tools/fetch-models.sh || echo "test.sh: SmolLM2 could not be fetched; its tests will skip" >&2
+# The real models some tests use (SmolLM2, Gemma 3); offline, those tests skip with a message
+# (under CI=true they fail instead).
+tools/fetch-models.sh || echo "test.sh: a model could not be fetched; its tests will skip" >&2
 [ -d /usr/local/cuda/bin ] && export PATH="/usr/local/cuda/bin:$PATH"
 jobs=$(nproc)
 
