@@ -173,6 +173,31 @@ double ScoreResult::perplexity() const {
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
+namespace {
+
+// Everything load() reads from the file before it makes a backend, each part checked.
+void read_model(Model::Impl& impl, const std::function<void(double)>& report) {
+    impl.hp = HyperParams::from_gguf(impl.gguf);
+    impl.weights = LlamaWeights::bind(impl.gguf, impl.hp);
+    if (impl.weights.token_embedding.rows != impl.hp.vocab_size)
+        throw Error("model: vocabulary size does not match token_embd.weight");
+    report(0.5);
+    impl.tokenizer = tokenizer_from_gguf(impl.gguf);
+    if (impl.tokenizer->vocab_size() != impl.hp.vocab_size)
+        throw Error("model: the tokenizer has " + std::to_string(impl.tokenizer->vocab_size()) +
+                    " tokens, the weights " + std::to_string(impl.hp.vocab_size));
+}
+
+}  // namespace
+
+ModelInfo Model::inspect(const std::string& path) {
+    Impl impl(GgufFile::open(path));
+    read_model(impl, [](double) {});
+    impl.info = describe(path, impl.gguf, impl.hp);
+    choose_chat_template(impl);
+    return impl.info;
+}
+
 std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& options) {
     auto report = [&](double fraction) {
         if (options.on_progress) options.on_progress(fraction);
@@ -180,15 +205,7 @@ std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
     report(0.0);
     auto impl = std::make_unique<Impl>(GgufFile::open(path));
     report(0.3);
-    impl->hp = HyperParams::from_gguf(impl->gguf);
-    impl->weights = LlamaWeights::bind(impl->gguf, impl->hp);
-    if (impl->weights.token_embedding.rows != impl->hp.vocab_size)
-        throw Error("model: vocabulary size does not match token_embd.weight");
-    report(0.5);
-    impl->tokenizer = tokenizer_from_gguf(impl->gguf);
-    if (impl->tokenizer->vocab_size() != impl->hp.vocab_size)
-        throw Error("model: the tokenizer has " + std::to_string(impl->tokenizer->vocab_size()) +
-                    " tokens, the weights " + std::to_string(impl->hp.vocab_size));
+    read_model(*impl, report);
     report(0.7);
     BackendChoice choice = make_backend(options, impl->hp, impl->weights);
     impl->backend = std::move(choice.backend);

@@ -34,6 +34,7 @@
 #include "EvaluateTab.h"
 #include "Format.h"
 #include "ModelPanel.h"
+#include "ModelPicker.h"
 #include "ResourcePaths.h"
 #include "SelfExtendPanel.h"
 #include "selfextend/attention_mode.h"
@@ -113,7 +114,7 @@ MainWindow::MainWindow(QWidget* parent)
     connectWorker();
 
     connect(documentPane_, &DocumentPane::openRequested, this, &MainWindow::openDocumentDialog);
-    connect(modelPanel_, &ModelPanel::openRequested, this, &MainWindow::openModelDialog);
+    connect(modelPanel_, &ModelPanel::openRequested, this, [this] { showModelPicker(); });
     connect(comparePane_, &ComparePane::askRequested, this, [this] { ask(); });
     connect(comparePane_, &ComparePane::stopRequested, this, &MainWindow::stopAll);
     connect(comparePane_, &ComparePane::maxNewTokensChanged, this, [this](int tokens) {
@@ -321,6 +322,8 @@ void MainWindow::createActions() {
     auto* openModelAction = file->addAction(style()->standardIcon(QStyle::SP_DriveHDIcon),
                                             tr("Open &Model…"), this, &MainWindow::openModelDialog);
     openModelAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    auto* chooseModel = file->addAction(tr("&Choose Model…"), this, [this] { showModelPicker(); });
+    chooseModel->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
     // The bundled demo model and every model fetched into a models folder, one click away.
     QMenu* models = file->addMenu(tr("&Models"));
     connect(models, &QMenu::aboutToShow, this, [this, models] {
@@ -497,6 +500,16 @@ void MainWindow::ask(FitChoice choice) {
     updateBusy();
     statusBar()->showMessage(tr("Asking…"));
     emit askRequested(request);
+}
+
+ModelPicker* MainWindow::showModelPicker() {
+    QStringList paths = findModelFiles();
+    paths += QSettings().value(QStringLiteral("recentModels")).toStringList();
+    auto* picker = new ModelPicker(paths, modelPanel_->model().path, this);
+    picker->setAttribute(Qt::WA_DeleteOnClose);
+    connect(picker, &ModelPicker::modelChosen, this, &MainWindow::openModel);
+    picker->show();
+    return picker;
 }
 
 bool MainWindow::exportConversation(const QString& path) {

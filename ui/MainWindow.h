@@ -25,6 +25,7 @@ class DocumentPane;
 class EngineWorker;
 class EvaluateTab;
 class ModelPanel;
+class ModelPicker;
 class SelfExtendPanel;
 
 class MainWindow : public QMainWindow {
@@ -64,6 +65,8 @@ class MainWindow : public QMainWindow {
     void runPerplexity();
     // Writes both sides' conversations as Markdown; false (and the banner says why) on failure.
     bool exportConversation(const QString& path);
+    // The model picker (File › Choose Model…): known models with a check of each.
+    ModelPicker* showModelPicker();
 
   signals:
     // To the worker (queued).

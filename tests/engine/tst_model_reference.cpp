@@ -171,6 +171,48 @@ class TestModelReference : public QObject {
         }
     }
 
+    // Model::inspect reads what load reads, without a backend: the same facts, the same errors.
+    void inspectReadsWhatLoadReads() {
+        const std::string demo = testing::demo_model_path().toStdString();
+        const ModelInfo inspected = Model::inspect(demo);
+        const ModelInfo loaded = Model::load(demo, {.device = Device::Cpu})->info();
+        QCOMPARE(inspected.architecture, loaded.architecture);
+        QCOMPARE(inspected.family, loaded.family);
+        QCOMPARE(inspected.parameter_count, loaded.parameter_count);
+        QCOMPARE(inspected.training_window, loaded.training_window);
+        QCOMPARE(inspected.dtype_mix(), loaded.dtype_mix());
+        QCOMPARE(inspected.chat_format, loaded.chat_format);
+        QVERIFY(inspected.device.empty());
+
+        QTemporaryDir dir;
+        const auto error_of = [](const auto& call) -> std::string {
+            try {
+                call();
+            } catch (const Error& e) {
+                return e.what();
+            }
+            return {};
+        };
+        // A file cut short, and a vocabulary without weights.
+        QFile whole(QString::fromStdString(demo));
+        QVERIFY(whole.open(QIODevice::ReadOnly));
+        const QString cut = dir.filePath("cut.gguf");
+        QFile out(cut);
+        QVERIFY(out.open(QIODevice::WriteOnly));
+        out.write(whole.read(whole.size() / 2));
+        out.close();
+        std::vector<std::string> files{cut.toStdString()};
+        if (QFile::exists(testing::shared_path("vocab/ggml-vocab-gpt-2.gguf")))
+            files.push_back(testing::shared_path("vocab/ggml-vocab-gpt-2.gguf").toStdString());
+        for (const std::string& path : files) {
+            const std::string inspect_error = error_of([&] { Model::inspect(path); });
+            const std::string load_error =
+                error_of([&] { Model::load(path, {.device = Device::Cpu}); });
+            QVERIFY2(!inspect_error.empty(), path.c_str());
+            QCOMPARE(QString::fromStdString(inspect_error), QString::fromStdString(load_error));
+        }
+    }
+
     void kvTypesStayCloseToFloat32() {
         SKIP_WITHOUT_SHARED();
         QFETCH(QString, reference);

@@ -38,6 +38,7 @@
 #include "Format.h"
 #include "MainWindow.h"
 #include "ModelPanel.h"
+#include "ModelPicker.h"
 #include "PositionPlot.h"
 #include "ResourcePaths.h"
 #include "SelfExtendPanel.h"
@@ -132,6 +133,8 @@ class TestStudioUsability : public QObject {
     // Issue 8: the prompt format is the file's unless the user picks another that the
     // vocabulary can express.
     void promptFormatTheVocabularyLacksIsRefused();
+    // Issue 12: the model picker says before loading what runs here and why not.
+    void modelPickerChecksEachFileBeforeLoading();
     // Issues 10 and 12: conversations on a document.
     void followUpsKeepTheDocumentAndNewConversationForgets();
     void documentCacheAnswersInANewWindowWithoutAPrefill();
@@ -588,6 +591,42 @@ void TestStudioUsability::badModelAndBadDocumentBothShow() {
     const QString banner = window->bannerText();
     QVERIFY2(banner.contains("missing-model.gguf") && banner.contains("missing-document.txt"),
              qPrintable(banner));
+}
+
+void TestStudioUsability::modelPickerChecksEachFileBeforeLoading() {
+    // A recent model that is no model at all, and one cut short.
+    const QString text = writeFile("notes.gguf", "just some text, not a GGUF file\n");
+    QFile demo(model_);
+    QVERIFY(demo.open(QIODevice::ReadOnly));
+    const QString cut = writeFile("cut.gguf", demo.read(demo.size() / 3));
+    QSettings().setValue("recentModels", QStringList{text, cut, model_});
+    auto window = openWindow({model_, {}, std::nullopt, std::nullopt, {}, {}});
+    studio::ModelPicker* picker = window->showModelPicker();
+    QTRY_COMPARE_WITH_TIMEOUT(picker->checkedCount(), picker->rowCount(), 20000);
+    QHash<QString, QString> verdicts;
+    for (int row = 0; row < picker->rowCount(); ++row)
+        verdicts[QFileInfo(picker->path(row)).fileName()] = picker->verdict(row);
+    QCOMPARE(verdicts.value(QFileInfo(model_).fileName()), QString("yes"));
+    QVERIFY2(verdicts.value("notes.gguf").startsWith("no: ") &&
+                 verdicts.value("notes.gguf").contains("GGUF"),
+             qPrintable(verdicts.value("notes.gguf")));
+    QVERIFY2(verdicts.value("cut.gguf").startsWith("no: "), qPrintable(verdicts.value("cut.gguf")));
+    // The demo model is listed once (bundled and recent), the current model selected.
+    QCOMPARE(verdicts.size(), picker->rowCount());
+    if (QFile::exists(testing::smollm2_path())) {
+        QCOMPARE(verdicts.value(QFileInfo(testing::smollm2_path()).fileName()), QString("yes"));
+        const auto* table = picker->findChild<QTableWidget*>("modelTable");
+        for (int row = 0; row < picker->rowCount(); ++row)
+            if (picker->path(row).endsWith("SmolLM2-135M-Instruct.Q4_1.gguf"))
+                QCOMPARE(table->item(row, 3)->text(), studio::formatCount(8192));
+    }
+    // A file that does not run cannot be loaded from the picker.
+    auto* table = picker->findChild<QTableWidget*>("modelTable");
+    auto* load = picker->findChild<QPushButton*>("loadModelButton");
+    for (int row = 0; row < picker->rowCount(); ++row) {
+        table->selectRow(row);
+        QCOMPARE(load->isEnabled(), picker->verdict(row) == "yes");
+    }
 }
 
 void TestStudioUsability::promptFormatTheVocabularyLacksIsRefused() {

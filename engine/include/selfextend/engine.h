@@ -79,6 +79,11 @@ class Backend;
 class Model : public std::enable_shared_from_this<Model> {
   public:
     static std::shared_ptr<Model> load(const std::string& path, const LoadOptions& options = {});
+    // What the file is, read and checked as load() reads it (architecture, tensors and their
+    // types, vocabulary) without making a backend: throws the Error load() would throw, so a
+    // model picker can say before loading whether this build runs the file, and why not. The
+    // device fields stay empty.
+    static ModelInfo inspect(const std::string& path);
     ~Model();
 
     const ModelInfo& info() const;
