@@ -7,6 +7,9 @@
 #
 #   tools/fresh-root-check.sh               the whole test command (about ten minutes)
 #   tools/fresh-root-check.sh --configure   install + CMake configure only (about a minute)
+#   tools/fresh-root-check.sh --deb FILE    the package from tools/package.sh instead: `apt
+#       install` it (Depends only, no Recommends), run both programs on the installed demo model,
+#       then check the desktop integration (MIME type, desktop entry, metainfo, icon) and removal
 #
 # Needs root (chroot, mounts). Only the host's CA bundle and pip settings are passed in, so that
 # HTTPS through a TLS-inspecting proxy works as on the host; nothing else of the host is used.
@@ -17,7 +20,12 @@ mode=test
 case "${1:-}" in
     "") ;;
     --configure) mode=configure ;;
-    *) echo "usage: tools/fresh-root-check.sh [--configure]" >&2; exit 2 ;;
+    --deb)
+        mode=deb
+        deb=$(realpath "${2:?usage: tools/fresh-root-check.sh --deb FILE.deb}")
+        [ -f "$deb" ] || { echo "fresh-root-check: no package at $2" >&2; exit 2; }
+        ;;
+    *) echo "usage: tools/fresh-root-check.sh [--configure | --deb FILE.deb]" >&2; exit 2 ;;
 esac
 [ "$(id -u)" -eq 0 ] || { echo "fresh-root-check: needs root (chroot and mounts)" >&2; exit 2; }
 if ! command -v mmdebstrap >/dev/null; then
@@ -62,11 +70,18 @@ if [ -n "$shared" ] && [ -d "$shared" ]; then
     mount -o remount,bind,ro "$root/work/shared"
 fi
 
-git clone -q "$repo" "$root/work/main"
+# The package needs nothing of the checkout: a user installing it has none.
+workdir=/work/main
+if [ "$mode" = deb ]; then
+    workdir=/root
+    cp "$deb" "$root/root/"
+else
+    git clone -q "$repo" "$root/work/main"
+fi
 
 in_root() {
     chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
-        DEBIAN_FRONTEND=noninteractive CI=true SE_IN_FRESH_ROOT=1 /bin/bash -c "cd /work/main && $1"
+        DEBIAN_FRONTEND=noninteractive CI=true SE_IN_FRESH_ROOT=1 /bin/bash -c "cd $workdir && $1"
 }
 
 case "$mode" in
@@ -76,6 +91,50 @@ case "$mode" in
         ;;
     test)
         in_root "bash .ci/run"
+        ;;
+    deb)
+        in_root "set -euo pipefail; apt-get update -q >/dev/null
+            # What a user types (apt resolves the Depends CPack computed); without Recommends, so
+            # that the hard dependencies alone are proven enough to start both programs.
+            apt-get install -y -q --no-install-recommends ./$(basename "$deb") | tail -n 1
+            selfextend-cli --version
+            model=/usr/share/selfextend-studio/models/selfextend-demo-8m-f16.gguf
+            selfextend-cli info >/tmp/info.txt
+            head -n 3 /tmp/info.txt  # (head in a pipe would end the writer with SIGPIPE)
+            grep -q \"^file  *\$model\" /tmp/info.txt  # found the installed model by itself
+            export QT_QPA_PLATFORM=offscreen XDG_RUNTIME_DIR=/tmp/xdg; mkdir -m 700 -p /tmp/xdg
+            selfextend-studio --version
+            # The whole GUI path once: bundled model found, sample opened, answered, window saved.
+            selfextend-studio --ask 'What is the door code?' --group 5 --window 256 \
+                --screenshot /tmp/studio.png /usr/share/selfextend-studio/samples/door-code.txt \
+                2>&1 | grep 'self-extend:' | tee /tmp/answer.txt
+            grep -q 4821 /tmp/answer.txt
+            test -s /tmp/studio.png
+            # Desktop integration as a desktop has it: installing the tools fires the dpkg
+            # triggers (update-mime-database, update-desktop-database) over our files.
+            apt-get install -y -q --no-install-recommends desktop-file-utils appstream \
+                libglib2.0-bin >/dev/null
+            update-mime-database /usr/share/mime
+            grep -qx application/x-gguf /usr/share/mime/types
+            cp \$model /tmp/demo-model  # recognised by its GGUF magic, not only by *.gguf
+            for f in \$model /tmp/demo-model; do
+                gio info -a standard::content-type \$f | grep -q 'content-type: application/x-gguf'
+            done
+            desktop-file-validate /usr/share/applications/org.selfextend.Studio.desktop
+            for type in application/x-gguf text/plain text/markdown text/html application/pdf \
+                        application/epub+zip; do
+                grep -q \"^\$type=.*org.selfextend.Studio.desktop\" \
+                    /usr/share/applications/mimeinfo.cache
+            done
+            gio mime application/x-gguf >/tmp/mime.txt
+            head -n 2 /tmp/mime.txt
+            appstreamcli validate --no-net /usr/share/metainfo/org.selfextend.Studio.metainfo.xml
+            test -f /usr/share/icons/hicolor/scalable/apps/org.selfextend.Studio.svg
+            # Removal leaves no file behind and takes the MIME type with it.
+            apt-get purge -y -q selfextend-studio >/dev/null
+            test ! -e /usr/share/selfextend-studio
+            test ! -e /usr/bin/selfextend-studio
+            if grep -qx application/x-gguf /usr/share/mime/types; then exit 1; fi"
         ;;
 esac
 echo "fresh-root-check: $mode passed in a fresh Debian 12 root"

@@ -9,6 +9,11 @@ namespace studio {
 
 QString findBundledModel() {
     const QStringList candidates{
+#ifdef SE_DATA_FROM_BINDIR
+        // Installed: bin/ -> share/selfextend-studio/models, wherever the tree was put.
+        QCoreApplication::applicationDirPath() + "/" SE_DATA_FROM_BINDIR "/models/" +
+            kDemoModelFile,
+#endif
         QCoreApplication::applicationDirPath() + "/../resources/models/" + kDemoModelFile,
 #ifdef SE_SOURCE_DIR
         QStringLiteral(SE_SOURCE_DIR) + "/resources/models/" + kDemoModelFile,

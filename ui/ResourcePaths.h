@@ -9,8 +9,9 @@ namespace studio {
 
 inline constexpr char kDemoModelFile[] = "selfextend-demo-8m-f16.gguf";
 
-// <exe dir>/../resources/models/<demo>, else <source dir>/resources/models/<demo>; empty if
-// neither exists.
+// The installed copy (<exe dir>/../share/selfextend-studio/models/<demo> with the default
+// GNUInstallDirs layout), else <exe dir>/../resources/models/<demo>, else
+// <source dir>/resources/models/<demo>; empty if none exists.
 QString findBundledModel();
 
 // Folders searched for more models: $SE_MODELS_DIR, the checkout's models/ (where

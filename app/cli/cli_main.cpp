@@ -75,7 +75,7 @@ constexpr std::string_view kCommonOptions =
 
 void print_usage(std::ostream& out) {
     out << "selfextend-cli: long-document inference with Self-Extend attention\n\nusage: "
-           "selfextend-cli COMMAND [options]\n\n";
+           "selfextend-cli COMMAND [options] | --help | --version\n\n";
     for (const Command& command : kCommands) out << command.usage << "\n\n";
     out << kCommonOptions << "\n";
 }
@@ -90,6 +90,11 @@ int main(int argc, char** argv) {
     const std::string_view name = argv[1];
     if (name == "--help" || name == "-h" || name == "help") {
         print_usage(std::cout);
+        return 0;
+    }
+    // What a package manager or a bug report asks first; the project version from CMake.
+    if (name == "--version") {
+        std::cout << "selfextend-cli " << SE_VERSION << "\n";
         return 0;
     }
     for (const Command& command : kCommands) {

@@ -77,14 +77,21 @@ std::string read_file_bytes(const std::string& path) {
 }
 
 std::string default_model_path() {
-    // Beside the executable in an install or build tree, else the source tree it was built from.
+    // Installed (bin/ -> share/selfextend-studio/models, wherever the tree was put), then a
+    // resources/ folder above the executable (a build tree inside the checkout), else the source
+    // tree it was built from.
     std::error_code error;
     const auto exe = std::filesystem::read_symlink("/proc/self/exe", error);
-    const std::string name = "resources/models/selfextend-demo-8m-f16.gguf";
-    if (!error)
+    const std::string file = "selfextend-demo-8m-f16.gguf";
+    if (!error) {
+        const auto installed =
+            (exe.parent_path() / SE_DATA_FROM_BINDIR / "models" / file).lexically_normal();
+        if (std::filesystem::exists(installed)) return installed.string();
+        const std::string name = "resources/models/" + file;
         for (auto dir = exe.parent_path(); !dir.empty() && dir != dir.root_path();
              dir = dir.parent_path())
             if (std::filesystem::exists(dir / name)) return (dir / name).string();
+    }
     return SE_DEFAULT_MODEL;
 }
 

@@ -1,6 +1,7 @@
-// selfextend-studio [--model FILE.gguf] [--group G] [--window W] [DOCUMENT]
+// selfextend-studio [--model FILE.gguf] [--group G] [--window W] [MODEL.gguf] [DOCUMENT]
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QFile>
 #include <QIcon>
 
 #include "MainWindow.h"
@@ -10,7 +11,10 @@ int main(int argc, char* argv[]) {
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("SelfExtend"));
     QApplication::setApplicationName(QStringLiteral("SelfExtend Studio"));
-    QApplication::setApplicationVersion(QStringLiteral("0.1.0"));
+    QApplication::setApplicationVersion(QStringLiteral(SE_VERSION));
+    // Wayland compositors match the window to the installed desktop entry (name and icon) by
+    // this id; packaging/ installs org.selfextend.Studio.desktop.
+    QGuiApplication::setDesktopFileName(QStringLiteral("org.selfextend.Studio"));
     QApplication::setWindowIcon(QIcon(QStringLiteral(":/icons/selfextend-studio.svg")));
 
     QCommandLineParser parser;
@@ -38,9 +42,11 @@ int main(int argc, char* argv[]) {
     screenshot.setFlags(QCommandLineOption::HiddenFromHelp);
     parser.addOptions({model, group, window, ask, screenshot});
     parser.addPositionalArgument(
-        QStringLiteral("DOCUMENT"),
-        QApplication::translate("main", "Document to open (.txt, .md, .html, .pdf)."),
-        QStringLiteral("[DOCUMENT]"));
+        QStringLiteral("FILES"),
+        QApplication::translate("main",
+                                "A GGUF model to load and/or a document to open (.txt, .md, "
+                                ".html, .epub, .pdf)."),
+        QStringLiteral("[MODEL.gguf] [DOCUMENT]"));
     parser.process(app);
 
     studio::StartupOptions options;
@@ -61,8 +67,16 @@ int main(int argc, char* argv[]) {
     options.window = parseInt(window, 0, 1 << 20);
     options.askQuestion = parser.value(ask);
     options.screenshotPath = parser.value(screenshot);
-    if (!parser.positionalArguments().isEmpty())
-        options.documentPath = parser.positionalArguments().first();
+    // The desktop entry hands over whatever the file manager opened (%F): a .gguf (told apart
+    // by its magic, as the MIME type is) is the model, anything else the document.
+    for (const QString& path : parser.positionalArguments()) {
+        QFile file(path);
+        const bool isModel = file.open(QIODevice::ReadOnly) && file.read(4) == "GGUF";
+        if (isModel && options.modelPath.isEmpty())
+            options.modelPath = path;
+        else if (!isModel && options.documentPath.isEmpty())
+            options.documentPath = path;
+    }
 
     studio::MainWindow window_;
     window_.show();

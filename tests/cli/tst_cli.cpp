@@ -45,6 +45,36 @@ class TestCli : public QObject {
         QCOMPARE(cli({"generate", "-p", "x", "-n", "lots"}).exit_code, 2);
     }
 
+    // The project version from CMake, which the .deb carries too.
+    void version() {
+        const Run run = cli({"--version"});
+        QCOMPARE(run.exit_code, 0);
+        QCOMPARE(run.out, QStringLiteral("selfextend-cli " SE_VERSION "\n"));
+    }
+
+    // Laid out as `cmake --install` does (bin/, share/selfextend-studio/models/), the CLI takes
+    // the demo model beside itself, not the one in the source tree it was built from: a package
+    // has no source tree.
+    void findsInstalledDemoModel() {
+        QTemporaryDir prefix;
+        QVERIFY(QDir(prefix.path()).mkpath(QStringLiteral("bin")));
+        const QString models =
+            QDir::cleanPath(prefix.path() + "/bin/" SE_DATA_FROM_BINDIR "/models");
+        QVERIFY(QDir().mkpath(models));
+        const QString installed_cli = prefix.path() + "/bin/selfextend-cli";
+        QVERIFY(QFile::copy(SE_CLI_PATH, installed_cli));
+        const QString model = models + "/selfextend-demo-8m-f16.gguf";
+        QVERIFY(QFile::link(testing::demo_model_path(), model));
+        QProcess process;
+        process.start(installed_cli, {QStringLiteral("info")});
+        QVERIFY(process.waitForFinished(60000));
+        QCOMPARE(process.exitCode(), 0);
+        const QString out = QString::fromUtf8(process.readAllStandardOutput());
+        QVERIFY2(
+            out.contains(QRegularExpression("\\nfile +" + QRegularExpression::escape(model) + " ")),
+            qPrintable(out));
+    }
+
     void badFiles() {
         const Run missing = cli({"info", "/nonexistent/model.gguf"});
         QCOMPARE(missing.exit_code, 1);
