@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "selfextend/cancel.h"
+#include "selfextend/engine.h"
 #include "selfextend/evaluation.h"
 #include "selfextend/sampling.h"
 
@@ -61,6 +62,8 @@ struct AskRequest {
     // Keep the document's KV on disk and read it back (KvDiskCache): a document read before
     // answers without a prefill.
     bool useDiskCache = true;
+    selfextend::KvType kvType = selfextend::KvType::F16;
+    QString systemPrompt;  // empty: the chat template's own default
     // Fresh tokens per request: the GUI keeps copies and cancels them directly, so a Stop can
     // never be lost to a reset on the worker side.
     selfextend::CancelToken vanillaCancel;

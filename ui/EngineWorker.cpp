@@ -59,12 +59,13 @@ void EngineWorker::resetConversations() {
     for (Conversation& c : conversations_) c = Conversation{};
 }
 
-void EngineWorker::loadModel(const QString& path, int device) {
+void EngineWorker::loadModel(const QString& path, int device, int threads) {
     emit modelLoadStarted(path);
     selfextend::LoadOptions options;
     options.device = device == 1   ? selfextend::Device::Cpu
                      : device == 2 ? selfextend::Device::Cuda
                                    : selfextend::Device::Auto;
+    options.threads = threads;
     QElapsedTimer throttle;
     throttle.start();
     options.on_progress = [this, &throttle](double fraction) {
@@ -169,13 +170,14 @@ void EngineWorker::ask(const AskRequest& request) {
     emit askFinished();
 }
 
-EngineWorker::Prompt EngineWorker::buildPrompt(const Conversation& c, const std::string& question,
-                                               qint64 turnLimit, qint64 budget) const {
+EngineWorker::Prompt EngineWorker::buildPrompt(const Conversation& c, const std::string& system,
+                                               const std::string& question, qint64 turnLimit,
+                                               qint64 budget) const {
     const selfextend::ChatTemplate chat = chatTemplate();
     Prompt p;
     p.earlier.assign(c.turns.begin(), c.turns.end());
     const auto build = [&](const std::string& document) {
-        const auto built = chat.document_prompt({}, document, p.earlier, question);
+        const auto built = chat.document_prompt(system, document, p.earlier, question);
         p.tokens = built.tokens;
         p.documentPrefix = built.document_prefix;
     };
@@ -219,16 +221,17 @@ void EngineWorker::askIn(AnswerSide side, const selfextend::AttentionMode& mode,
     // Another G or W (or truncation) makes other keys and values: the conversation starts
     // again. Only layer 0's keys would survive (K is cached at its own position), but every
     // later layer's input depends on G and W.
-    if (c.session && (c.mode != mode || c.truncating != truncating)) {
+    if (c.session && (c.mode != mode || c.truncating != truncating || c.kvType != request.kvType)) {
         c.session.reset();
         c.turns.clear();
     }
     c.mode = mode;
+    c.kvType = request.kvType;
     c.truncating = truncating;
     const std::string question = request.question.toStdString();
     Prompt prompt;
     try {
-        prompt = buildPrompt(c, question, turnLimit, budget);
+        prompt = buildPrompt(c, request.systemPrompt.toStdString(), question, turnLimit, budget);
     } catch (const std::exception& e) {
         emit failed(tr("Ask"), QString::fromUtf8(e.what()));
         return;
@@ -293,7 +296,7 @@ void EngineWorker::runOne(AnswerSide side, Conversation& c, const Prompt& prompt
         const qint64 needed = stats.promptTokens + request.maxNewTokens;
         bool fromDisk = false;
         if (!c.session) {
-            c.session = model_->new_session({needed, c.mode});
+            c.session = model_->new_session({needed, c.mode, c.kvType});
             // The document read before, in this run of the app or another: its KV from disk.
             if (prompt.documentPrefix > 0 && prompt.truncatedFrom == 0 && diskCache_) {
                 std::string warning;
@@ -326,7 +329,7 @@ void EngineWorker::runOne(AnswerSide side, Conversation& c, const Prompt& prompt
             // A backend that cannot grow its cache: a new session for the longer conversation.
             if (c.session->position() + stats.promptTokens <= needed) throw;
             stats.reusedTokens = 0;
-            c.session = model_->new_session({needed, c.mode});
+            c.session = model_->new_session({needed, c.mode, c.kvType});
             c.session->prefill(promptTokens, onProgress, &cancel);
         }
         stats.prefillSeconds = double(prefillClock.nsecsElapsed()) / 1e9;

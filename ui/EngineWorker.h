@@ -34,7 +34,8 @@ class EngineWorker : public QObject {
 
   public slots:
     // device: 0 auto, 1 CPU, 2 CUDA (the ModelPanel's combo order).
-    void loadModel(const QString& path, int device);
+    // threads: CPU threads, 0 for one per core.
+    void loadModel(const QString& path, int device, int threads = 0);
     void loadDocument(const QString& path);
     void ask(const studio::AskRequest& request);
     void runPasskey(const studio::PasskeyRequest& request);
@@ -82,6 +83,7 @@ class EngineWorker : public QObject {
         std::unique_ptr<selfextend::Session> session;
         selfextend::AttentionMode mode;
         bool truncating = false;  // prompts cut to a budget (the document's start dropped)
+        selfextend::KvType kvType = selfextend::KvType::F16;
         std::vector<selfextend::QuestionAnswer> turns;
     };
     // A question's prompt in a conversation.
@@ -94,8 +96,8 @@ class EngineWorker : public QObject {
     };
     // turnLimit: the longest prompt that keeps earlier turns (-1: no limit); budget: the longest
     // prompt at all, the document's start dropped to fit (-1: no limit).
-    Prompt buildPrompt(const Conversation& c, const std::string& question, qint64 turnLimit,
-                       qint64 budget) const;
+    Prompt buildPrompt(const Conversation& c, const std::string& system,
+                       const std::string& question, qint64 turnLimit, qint64 budget) const;
     void askIn(AnswerSide side, const selfextend::AttentionMode& mode, qint64 turnLimit,
                qint64 budget, const AskRequest& request, const selfextend::CancelToken& cancel);
     void runOne(AnswerSide side, Conversation& c, const Prompt& prompt, const QString& settings,

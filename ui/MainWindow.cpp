@@ -37,6 +37,7 @@
 #include "ModelPicker.h"
 #include "ResourcePaths.h"
 #include "SelfExtendPanel.h"
+#include "SettingsDialog.h"
 #include "selfextend/attention_mode.h"
 
 namespace studio {
@@ -343,6 +344,8 @@ void MainWindow::createActions() {
     connect(recentModels, &QMenu::aboutToShow, this,
             [this, recentModels] { fillRecentMenu(recentModels, "recentModels", true); });
     file->addSeparator();
+    auto* settingsAction = file->addAction(tr("&Settings…"), this, [this] { showSettings(); });
+    settingsAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Comma));
     auto* exportAction = file->addAction(tr("&Export Conversation…"), this, [this] {
         const QString suggested =
             QFileInfo(documentPane_->path()).completeBaseName() + tr("-conversation.md");
@@ -431,7 +434,8 @@ void MainWindow::openDocument(const QString& path) {
 
 void MainWindow::openModel(const QString& path) {
     hasModel_ = false;
-    emit modelRequested(path, modelPanel_->device());
+    emit modelRequested(path, modelPanel_->device(),
+                        QSettings().value(QStringLiteral("threads"), 0).toInt());
 }
 
 void MainWindow::openDocumentDialog() {
@@ -486,7 +490,11 @@ void MainWindow::ask(FitChoice choice) {
     request.runSelfExtend = comparePane_->selfExtendPane()->isEnabledForRuns();
     request.group = selfExtendPanel_->group();
     request.window = selfExtendPanel_->window();
-    request.useDiskCache = QSettings().value(QStringLiteral("documentCache"), true).toBool();
+    const EngineSettings settings = engineSettings();
+    request.useDiskCache = settings.documentCache;
+    request.sampling = settings.sampling;  // the temperature from the question bar
+    request.kvType = settings.kvType;
+    request.systemPrompt = settings.systemPrompt;
     asked_ = {documentPane_->path(), modelPanel_->model().path, request.group, request.window};
     vanillaCancel_ = request.vanillaCancel;
     selfExtendCancel_ = request.selfExtendCancel;
@@ -500,6 +508,58 @@ void MainWindow::ask(FitChoice choice) {
     updateBusy();
     statusBar()->showMessage(tr("Asking…"));
     emit askRequested(request);
+}
+
+EngineSettings MainWindow::engineSettings() const {
+    const QSettings s;
+    EngineSettings v;
+    v.threads = s.value(QStringLiteral("threads"), 0).toInt();
+    v.device = modelPanel_->device();
+    v.kvType =
+        selfextend::kv_type_from_name(
+            s.value(QStringLiteral("kvType"), QStringLiteral("f16")).toString().toStdString())
+            .value_or(selfextend::KvType::F16);
+    v.documentCache = s.value(QStringLiteral("documentCache"), true).toBool();
+    v.sampling.temperature = comparePane_->sampling().temperature;
+    v.sampling.top_k = s.value(QStringLiteral("topK"), v.sampling.top_k).toInt();
+    v.sampling.top_p = s.value(QStringLiteral("topP"), v.sampling.top_p).toFloat();
+    v.sampling.min_p = s.value(QStringLiteral("minP"), v.sampling.min_p).toFloat();
+    v.sampling.repeat_penalty =
+        s.value(QStringLiteral("repeatPenalty"), v.sampling.repeat_penalty).toFloat();
+    v.sampling.seed = s.value(QStringLiteral("seed"), 0).toULongLong();
+    v.systemPrompt = s.value(QStringLiteral("systemPrompt")).toString();
+    v.promptFormat = modelPanel_->promptFormat();
+    return v;
+}
+
+void MainWindow::applySettings(const EngineSettings& v) {
+    QSettings s;
+    const bool reload = v.threads != s.value(QStringLiteral("threads"), 0).toInt() ||
+                        v.device != modelPanel_->device();
+    s.setValue(QStringLiteral("threads"), v.threads);
+    s.setValue(QStringLiteral("kvType"),
+               QString::fromUtf8(selfextend::kv_type_name(v.kvType).data()));
+    s.setValue(QStringLiteral("documentCache"), v.documentCache);
+    s.setValue(QStringLiteral("topK"), v.sampling.top_k);
+    s.setValue(QStringLiteral("topP"), double(v.sampling.top_p));
+    s.setValue(QStringLiteral("minP"), double(v.sampling.min_p));
+    s.setValue(QStringLiteral("repeatPenalty"), double(v.sampling.repeat_penalty));
+    s.setValue(QStringLiteral("seed"), qulonglong(v.sampling.seed));
+    s.setValue(QStringLiteral("systemPrompt"), v.systemPrompt);
+    comparePane_->setTemperature(v.sampling.temperature);
+    modelPanel_->setDevice(v.device);
+    if (hasModel_ && v.promptFormat != modelPanel_->promptFormat())
+        modelPanel_->choosePromptFormat(v.promptFormat);
+    // Threads and device are fixed when a model loads: load the model again with them.
+    if (reload && hasModel_ && !asking_ && !evaluating_) openModel(modelPanel_->model().path);
+}
+
+SettingsDialog* MainWindow::showSettings() {
+    auto* dialog = new SettingsDialog(engineSettings(), modelPanel_->promptFormats(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] { applySettings(dialog->values()); });
+    dialog->open();
+    return dialog;
 }
 
 ModelPicker* MainWindow::showModelPicker() {

@@ -10,6 +10,7 @@
 
 #include "EngineTypes.h"
 #include "ErrorBanner.h"
+#include "SettingsDialog.h"
 #include "StartupOptions.h"
 
 class QAction;
@@ -67,10 +68,14 @@ class MainWindow : public QMainWindow {
     bool exportConversation(const QString& path);
     // The model picker (File › Choose Model…): known models with a check of each.
     ModelPicker* showModelPicker();
+    // Settings (File › Settings…): applied and saved when accepted.
+    SettingsDialog* showSettings();
+    EngineSettings engineSettings() const;
+    void applySettings(const EngineSettings& settings);
 
   signals:
     // To the worker (queued).
-    void modelRequested(const QString& path, int device);
+    void modelRequested(const QString& path, int device, int threads);
     void documentRequested(const QString& path);
     void askRequested(const studio::AskRequest& request);
     void passkeyRequested(const studio::PasskeyRequest& request);

@@ -110,6 +110,18 @@ QString ModelPanel::promptFormat() const {
     return formatCombo_->currentData().toString();
 }
 
+void ModelPanel::choosePromptFormat(const QString& name) {
+    if (const int index = formatCombo_->findData(name); index >= 0)
+        formatCombo_->setCurrentIndex(index);
+}
+
+QList<QPair<QString, QString>> ModelPanel::promptFormats() const {
+    QList<QPair<QString, QString>> formats;
+    for (int k = 0; k < formatCombo_->count(); ++k)
+        formats.append({formatCombo_->itemText(k), formatCombo_->itemData(k).toString()});
+    return formats;
+}
+
 void ModelPanel::setPromptFormat(const QString& name) {
     const QSignalBlocker quiet(formatCombo_);
     formatCombo_->setCurrentIndex(std::max(0, formatCombo_->findData(name)));

@@ -33,6 +33,10 @@ class ModelPanel : public QGroupBox {
     // format's special tokens) without emitting it again.
     QString promptFormat() const;
     void setPromptFormat(const QString& name);
+    // Chooses a format as the user would (promptFormatChosen follows).
+    void choosePromptFormat(const QString& name);
+    // (shown text, value) of each format offered for the loaded model; empty without one.
+    QList<QPair<QString, QString>> promptFormats() const;
     bool hasModel() const { return hasModel_; }
     const ModelSummary& model() const { return model_; }
     QString memoryText() const;

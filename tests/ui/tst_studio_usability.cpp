@@ -5,6 +5,7 @@
 // a fresh window on the bundled demo model (L = 512) and the bundled sample; none needs ../shared.
 #include <QAction>
 #include <QApplication>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
 #include <QFile>
@@ -42,6 +43,7 @@
 #include "PositionPlot.h"
 #include "ResourcePaths.h"
 #include "SelfExtendPanel.h"
+#include "SettingsDialog.h"
 #include "selfextend/attention_mode.h"
 #include "test_paths.h"
 
@@ -135,6 +137,7 @@ class TestStudioUsability : public QObject {
     void promptFormatTheVocabularyLacksIsRefused();
     // Issue 12: the model picker says before loading what runs here and why not.
     void modelPickerChecksEachFileBeforeLoading();
+    void settingsAreSavedAndReachTheNextQuestion();
     // Issues 10 and 12: conversations on a document.
     void followUpsKeepTheDocumentAndNewConversationForgets();
     void documentCacheAnswersInANewWindowWithoutAPrefill();
@@ -627,6 +630,40 @@ void TestStudioUsability::modelPickerChecksEachFileBeforeLoading() {
         table->selectRow(row);
         QCOMPARE(load->isEnabled(), picker->verdict(row) == "yes");
     }
+}
+
+void TestStudioUsability::settingsAreSavedAndReachTheNextQuestion() {
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    studio::SettingsDialog* dialog = window->showSettings();
+    auto* kv = dialog->findChild<QComboBox*>("kvTypeCombo");
+    kv->setCurrentIndex(kv->findData(int(selfextend::KvType::Q8_0)));
+    dialog->findChild<QSpinBox*>("topKSpin")->setValue(7);
+    dialog->findChild<QPlainTextEdit*>("systemPromptEdit")->setPlainText("  Be brief.  ");
+    dialog->findChild<QCheckBox*>("documentCacheCheck")->setChecked(false);
+    // The file's own prompt format stays chosen.
+    QCOMPARE(dialog->findChild<QComboBox*>("promptFormatCombo")->currentIndex(), 0);
+    dialog->accept();
+    QCOMPARE(QSettings().value("kvType").toString(), QString("q8_0"));
+    QCOMPARE(QSettings().value("topK").toInt(), 7);
+    QCOMPARE(QSettings().value("systemPrompt").toString(), QString("Be brief."));
+
+    // The next question carries them, and the answer runs with them.
+    QSignalSpy asked(window.get(), &MainWindow::askRequested);
+    window->comparePane()->setQuestion("What is the door code?");
+    QVERIFY(askAndWait(*window));
+    QCOMPARE(asked.count(), 1);
+    const auto request = asked.at(0).at(0).value<studio::AskRequest>();
+    QCOMPARE(request.kvType, selfextend::KvType::Q8_0);
+    QCOMPARE(request.sampling.top_k, 7);
+    QCOMPARE(request.systemPrompt, QString("Be brief."));
+    QVERIFY(!request.useDiskCache);
+    QVERIFY2(window->comparePane()->selfExtendPane()->statusText().startsWith("done"),
+             qPrintable(window->comparePane()->selfExtendPane()->statusText()));
+
+    // A new window starts with them.
+    auto second = openWindow({model_, {}, std::nullopt, std::nullopt, {}, {}});
+    QCOMPARE(second->engineSettings().kvType, selfextend::KvType::Q8_0);
+    QCOMPARE(second->engineSettings().sampling.top_k, 7);
 }
 
 void TestStudioUsability::promptFormatTheVocabularyLacksIsRefused() {
