@@ -101,6 +101,18 @@ inline QString read_logits(const QString& path, ReferenceLogits& ref) {
     return {};
 }
 
+// Reads the reference of a test's data row into `ref` and checks that it holds the setting the
+// row names (group 1: vanilla); returns what is wrong, or "".
+inline QString read_logits_for(const QString& path, int group, int window, ReferenceLogits& ref) {
+    const QString error = read_logits(path, ref);
+    if (!error.isEmpty()) return error;
+    const AttentionMode expected =
+        group == 1 ? AttentionMode::vanilla() : AttentionMode::self_extend(group, window);
+    if (!(ref.mode == expected))
+        return path + " holds " + QString::fromStdString(ref.mode.describe());
+    return {};
+}
+
 // How close a session's logits [rows x vocab] come to a reference.
 struct Agreement {
     double full_rows_error = 0;    // max |delta| over the full rows / the reference's max |logit|

@@ -103,19 +103,12 @@ class TestSmolLM2 : public QObject {
         QTest::newRow("G=3 W=100") << "logits_g3_w100.bin" << 3 << 100;  // W not a multiple of G
     }
 
-    // Reads the reference of the current data row into `ref`; returns what is wrong (a file
-    // unreadable, or holding another setting than the row names), or an empty string.
+    // Reads the reference of the current data row into `ref`; returns what is wrong, or "".
     static QString read_current_reference(ReferenceLogits& ref) {
         QFETCH(QString, file);
         QFETCH(int, group);
         QFETCH(int, window);
-        const QString error = read_logits(data_path(file), ref);
-        if (!error.isEmpty()) return error;
-        const AttentionMode expected =
-            group == 1 ? AttentionMode::vanilla() : AttentionMode::self_extend(group, window);
-        if (!(ref.mode == expected))
-            return file + " holds " + QString::fromStdString(ref.mode.describe());
-        return {};
+        return read_logits_for(data_path(file), group, window, ref);
     }
 
   private slots:
