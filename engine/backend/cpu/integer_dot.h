@@ -17,6 +17,7 @@
 #include "gguf/dtype.h"
 
 namespace selfextend::cpu {
+inline namespace SE_SIMD_ISA {  // see simd.h
 
 typedef uint8_t u8x8 __attribute__((vector_size(8)));
 typedef uint8_t u8x16 __attribute__((vector_size(16)));
@@ -202,4 +203,5 @@ inline float half_value(uint16_t h) {
 #endif
 }
 
+}  // namespace SE_SIMD_ISA
 }  // namespace selfextend::cpu

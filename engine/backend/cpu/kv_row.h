@@ -20,6 +20,7 @@
 #include "selfextend/engine.h"
 
 namespace selfextend::cpu {
+inline namespace SE_SIMD_ISA {  // see simd.h
 
 // Bytes one row of head_dim values takes (head_dim a multiple of 16; of 32 for Q8_0).
 constexpr size_t kv_row_bytes(KvType type, int head_dim) {
@@ -152,4 +153,5 @@ struct KvRowReader<KvType::Q8_0> {
     }
 };
 
+}  // namespace SE_SIMD_ISA
 }  // namespace selfextend::cpu

@@ -9,7 +9,27 @@
 #include <immintrin.h>
 #endif
 
+// Everything in these SIMD headers (simd.h, kv_row.h, vector_math.h, integer_dot.h) compiles to
+// different code, and passes 64-byte vectors in different registers, with and without AVX-512
+// (or F16C, FMA, AVX-512 FP16). Files built with -march=native include them beside files built
+// without, so their inline functions live in an inline namespace named after the instruction
+// set: each build of a helper is a different symbol, never merged across files by the linker
+// with another's calling convention (which is what the psabi warning, silenced in
+// engine/CMakeLists.txt, is about).
+#if defined(__AVX512F__) && defined(__AVX512FP16__)
+#define SE_SIMD_ISA isa_avx512fp16
+#elif defined(__AVX512F__)
+#define SE_SIMD_ISA isa_avx512
+#elif defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#define SE_SIMD_ISA isa_avx2
+#elif defined(__AVX__)
+#define SE_SIMD_ISA isa_avx
+#else
+#define SE_SIMD_ISA isa_baseline
+#endif
+
 namespace selfextend::cpu {
+inline namespace SE_SIMD_ISA {
 
 inline constexpr int kLanes = 16;
 typedef float f32x16 __attribute__((vector_size(kLanes * sizeof(float))));
@@ -129,4 +149,5 @@ inline float dot16(const float* a, const float* b, int64_t n) {
     return reduce_add(acc);
 }
 
+}  // namespace SE_SIMD_ISA
 }  // namespace selfextend::cpu

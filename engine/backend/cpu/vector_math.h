@@ -8,6 +8,7 @@
 #include "backend/cpu/simd.h"
 
 namespace selfextend::cpu {
+inline namespace SE_SIMD_ISA {  // see simd.h
 
 typedef int32_t i32x16 __attribute__((vector_size(kLanes * sizeof(int32_t))));
 
@@ -58,4 +59,5 @@ inline void gelu_tanh_mul(float* gate, const float* up, int64_t n) {
     }
 }
 
+}  // namespace SE_SIMD_ISA
 }  // namespace selfextend::cpu
