@@ -6,6 +6,7 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cuda/cuda_backend.h"
+#include "engine_internals.h"
 #include "model_impl.h"
 #include "session_impl.h"
 #include "tokenizer/gguf_tokenizer.h"
@@ -45,7 +46,7 @@ ModelInfo describe(const std::string& path, const GgufFile& gguf, const HyperPar
 }
 
 // The model's own chat template, or plain with a note when the file's cannot be used.
-void choose_chat_template(Model::Impl& impl) {
+void choose_chat_template(detail::Internals::ModelImpl& impl) {
     const std::string source = impl.gguf.find_string("tokenizer.chat_template").value_or("");
     const ChatFormat format = detect_chat_format(source);
     try {
@@ -170,13 +171,13 @@ double ScoreResult::perplexity() const {
     return tokens_scored ? std::exp(negative_log_likelihood / double(tokens_scored)) : 0.0;
 }
 
-Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::Model(Key, std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
 
 namespace {
 
 // Everything load() reads from the file before it makes a backend, each part checked.
-void read_model(Model::Impl& impl, const std::function<void(double)>& report) {
+void read_model(detail::Internals::ModelImpl& impl, const std::function<void(double)>& report) {
     impl.hp = HyperParams::from_gguf(impl.gguf);
     impl.weights = LlamaWeights::bind(impl.gguf, impl.hp);
     if (impl.weights.token_embedding.rows != impl.hp.vocab_size)
@@ -215,7 +216,7 @@ std::shared_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
     choose_chat_template(*impl);
     impl->end_of_generation = end_of_generation_tokens(impl->gguf, *impl->tokenizer);
     report(1.0);
-    return std::make_shared<Model>(std::move(impl));
+    return std::make_shared<Model>(Key{}, std::move(impl));
 }
 
 const ModelInfo& Model::info() const {
@@ -251,12 +252,13 @@ bool Model::ends_generation(int32_t id) const {
     return std::binary_search(impl_->end_of_generation.begin(), impl_->end_of_generation.end(), id);
 }
 
-std::unique_ptr<Session> Model::new_session(const SessionOptions& options) {
+std::unique_ptr<Session> Model::new_session(const SessionOptions& options) const {
     SessionOptions resolved = options;
     validate(resolved.attention, impl_->hp.context_length);
     if (resolved.context_length < 0) throw Error("context length must not be negative");
     if (resolved.context_length == 0) resolved.context_length = impl_->hp.context_length;
-    return std::make_unique<Session>(std::make_unique<Session::Impl>(shared_from_this(), resolved));
+    return std::make_unique<Session>(Session::Key{},
+                                     std::make_unique<Session::Impl>(shared_from_this(), resolved));
 }
 
 }  // namespace selfextend

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "backend/host_memory.h"
+#include "engine_internals.h"
 #include "model_impl.h"
 #include "progress/prefill_eta.h"
 #include "sampling/sampler.h"
@@ -37,10 +38,10 @@ std::optional<KvType> kv_type_from_name(std::string_view name) {
     return std::nullopt;
 }
 
-Session::Impl::Impl(std::shared_ptr<Model> owner, SessionOptions opts)
+Session::Impl::Impl(std::shared_ptr<const Model> owner, SessionOptions opts)
     : model(std::move(owner)), options(opts), vocab(model->info().vocab_size) {
-    backend = model->impl().backend->new_session(options.context_length, options.attention,
-                                                 options.kv_type);
+    backend = detail::Internals::of(*model).backend->new_session(
+        options.context_length, options.attention, options.kv_type);
 }
 
 void Session::Impl::run(std::span<const int32_t> tokens, bool want_all_logits,
@@ -96,7 +97,7 @@ void Session::Impl::run(std::span<const int32_t> tokens, bool want_all_logits,
     }
 }
 
-Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::Session(Key, std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Session::~Session() = default;
 
 const SessionOptions& Session::options() const {

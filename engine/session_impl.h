@@ -13,7 +13,7 @@
 namespace selfextend {
 
 struct Session::Impl {
-    Impl(std::shared_ptr<Model> model, SessionOptions options);
+    Impl(std::shared_ptr<const Model> model, SessionOptions options);
 
     // Feeds tokens through the backend in chunks. rows(first_token_index, logits, count) receives
     // logits when want_all_logits; otherwise only the last token's logits are kept. On any
@@ -22,7 +22,7 @@ struct Session::Impl {
     void run(std::span<const int32_t> tokens, bool want_all_logits, const RowConsumer& rows,
              const ProgressCallback& progress, const CancelToken* cancel);
 
-    std::shared_ptr<Model> model;  // keeps the weights alive while the session lives
+    std::shared_ptr<const Model> model;  // keeps the weights alive while the session lives
     SessionOptions options;
     std::unique_ptr<detail::BackendSession> backend;
     std::vector<int32_t> history;

@@ -22,6 +22,7 @@
 #include <system_error>
 #include <vector>
 
+#include "engine_internals.h"
 #include "model_impl.h"
 #include "selfextend/error.h"
 #include "session_impl.h"
@@ -73,10 +74,11 @@ class Hasher {
 
 // The key: everything the cached KV depends on. The token ids stand for the document's bytes and
 // the template; K and V of a token depend on G and W from the second layer on.
-std::array<uint64_t, 2> entry_key(const Session::Impl& s, std::span<const int32_t> prefix) {
-    const HyperParams& hp = s.model->impl().hp;
+std::array<uint64_t, 2> entry_key(const detail::Internals::SessionImpl& s,
+                                  std::span<const int32_t> prefix) {
+    const HyperParams& hp = detail::Internals::of(*s.model).hp;
     Hasher h;
-    const auto& model = s.model->impl().file_hash();
+    const auto& model = detail::Internals::of(*s.model).file_hash();
     h.add(model.data(), sizeof(uint64_t) * model.size());
     h.add_value(int32_t(s.options.attention.group));
     h.add_value(int32_t(s.options.attention.window));
@@ -114,12 +116,12 @@ KvDiskCache::KvDiskCache(std::string folder, uint64_t max_bytes)
     : folder_(std::move(folder)), max_bytes_(max_bytes) {}
 
 std::string KvDiskCache::entry_path(const Session& session, std::span<const int32_t> prefix) const {
-    return folder_ + "/" + hex(entry_key(*session.impl_, prefix)) + kExtension;
+    return folder_ + "/" + hex(entry_key(detail::Internals::of(session), prefix)) + kExtension;
 }
 
 bool KvDiskCache::load(Session& session, std::span<const int32_t> prefix,
                        std::string* warning) const {
-    Session::Impl& s = *session.impl_;
+    detail::Internals::SessionImpl& s = detail::Internals::of(session);
     if (prefix.empty() || !s.backend->can_transfer_kv() || s.backend->length() != 0) return false;
     const std::string path = entry_path(session, prefix);
     std::ifstream in(path, std::ios::binary);
@@ -140,7 +142,7 @@ bool KvDiskCache::load(Session& session, std::span<const int32_t> prefix,
     if (!in.read(reinterpret_cast<char*>(&header), sizeof header))
         return reject("truncated header");
     checksum.add(&header, sizeof header);
-    const HyperParams& hp = s.model->impl().hp;
+    const HyperParams& hp = detail::Internals::of(*s.model).hp;
     const uint64_t blocks = uint64_t(hp.layer_count) * 2 * uint64_t(hp.head_count_kv);
     const auto key = entry_key(s, prefix);
     if (std::memcmp(header.magic, kMagic, sizeof kMagic) != 0) return reject("not a cache file");
@@ -189,7 +191,7 @@ bool KvDiskCache::load(Session& session, std::span<const int32_t> prefix,
 
 bool KvDiskCache::save(const Session& session, std::span<const int32_t> prefix,
                        std::string* warning) const {
-    const Session::Impl& s = *session.impl_;
+    const detail::Internals::SessionImpl& s = detail::Internals::of(session);
     if (!s.backend->can_transfer_kv()) {
         set_warning(warning, "this backend cannot save its cache");
         return false;
@@ -208,7 +210,7 @@ bool KvDiskCache::save(const Session& session, std::span<const int32_t> prefix,
             set_warning(warning, "cannot write the cache folder " + folder_);
             return false;
         }
-        const HyperParams& hp = s.model->impl().hp;
+        const HyperParams& hp = detail::Internals::of(*s.model).hp;
         const auto length = uint64_t(s.backend->length());
         Header header{};
         std::memcpy(header.magic, kMagic, sizeof kMagic);

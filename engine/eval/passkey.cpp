@@ -117,7 +117,7 @@ bool passkey_answer_correct(const std::string& continuation, const std::string& 
     return !digit(after) && !(continuation[after] == '.' && digit(after + 1));
 }
 
-std::vector<PasskeyResult> run_passkey(Model& model, const PasskeyOptions& options,
+std::vector<PasskeyResult> run_passkey(const Model& model, const PasskeyOptions& options,
                                        const ProgressCallback& progress,
                                        const CancelToken* cancel) {
     if (options.lengths.empty() || options.depths.empty() || options.modes.empty() ||

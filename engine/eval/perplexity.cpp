@@ -10,7 +10,7 @@
 
 namespace selfextend {
 
-PerplexityResult run_perplexity(Model& model, const std::vector<int32_t>& text_tokens,
+PerplexityResult run_perplexity(const Model& model, const std::vector<int32_t>& text_tokens,
                                 int64_t length, int64_t max_windows, const AttentionMode& mode,
                                 const ProgressCallback& progress, const CancelToken* cancel,
                                 KvType kv_type) {

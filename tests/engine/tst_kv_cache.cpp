@@ -6,7 +6,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/cpu_backend.h"
-#include "model_impl.h"
+#include "engine_internals.h"
 #include "selfextend/engine.h"
 #include "test_paths.h"
 
@@ -227,7 +227,7 @@ class TestKvCache : public QObject {
     }
 
   private:
-    detail::Backend& backend() { return *model_->impl().backend; }
+    detail::Backend& backend() { return *detail::Internals::of(*model_).backend; }
 
     std::shared_ptr<Model> model_;
     int vocab_ = 0;

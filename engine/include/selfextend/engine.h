@@ -76,6 +76,10 @@ namespace detail {
 class Backend;
 }
 
+namespace detail {
+struct Internals;  // engine_internals.h
+}  // namespace detail
+
 class Model : public std::enable_shared_from_this<Model> {
   public:
     static std::shared_ptr<Model> load(const std::string& path, const LoadOptions& options = {});
@@ -103,14 +107,21 @@ class Model : public std::enable_shared_from_this<Model> {
     // True for the tokens that end a generation (EOS, end-of-turn tokens).
     bool ends_generation(int32_t id) const;
 
-    std::unique_ptr<Session> new_session(const SessionOptions& options);
+    std::unique_ptr<Session> new_session(const SessionOptions& options) const;
     // KV-cache bytes one token costs in a session with this cache type on this model's device
     // (the same for vanilla and Self-Extend).
     uint64_t kv_bytes_per_token(KvType kv_type = KvType::F16) const;
 
-    struct Impl;  // defined inside the engine only
-    explicit Model(std::unique_ptr<Impl> impl);
-    const Impl& impl() const { return *impl_; }
+  private:
+    friend struct detail::Internals;  // the engine's own access to the parts below
+    struct Impl;                      // defined inside the engine only
+    // Only load() makes a model (always owned by a shared_ptr): it alone can name this key.
+    struct Key {
+        explicit Key() = default;
+    };
+
+  public:
+    Model(Key, std::unique_ptr<Impl> impl);
 
   private:
     std::unique_ptr<Impl> impl_;
@@ -162,11 +173,19 @@ class Session {
 
     void reset();  // empties the cache
 
-    struct Impl;
-    explicit Session(std::unique_ptr<Impl> impl);
+  private:
+    friend struct detail::Internals;  // the engine's own access to the parts below
+    friend class Model;               // makes sessions
+    struct Impl;                      // defined inside the engine only
+    struct Key {
+        explicit Key() = default;
+    };
+
+  public:
+    // Sessions come from Model::new_session, which alone can name the key.
+    Session(Key, std::unique_ptr<Impl> impl);
 
   private:
-    friend class KvDiskCache;  // saves and restores the cache's contents
     std::unique_ptr<Impl> impl_;
 };
 

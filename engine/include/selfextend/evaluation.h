@@ -69,7 +69,7 @@ struct PasskeyResult {
 };
 
 // One result per (length, mode), in that order. progress counts trials; throws Cancelled.
-std::vector<PasskeyResult> run_passkey(Model& model, const PasskeyOptions& options,
+std::vector<PasskeyResult> run_passkey(const Model& model, const PasskeyOptions& options,
                                        const ProgressCallback& progress = {},
                                        const CancelToken* cancel = nullptr);
 
@@ -86,7 +86,7 @@ struct PerplexityResult {
 // Windows of BOS + the next length-1 text tokens, consecutive and not overlapping, a partial last
 // window dropped, at most max_windows (0: all). Scores the length-1 text tokens of each window.
 // Throws Error when the text holds no whole window.
-PerplexityResult run_perplexity(Model& model, const std::vector<int32_t>& text_tokens,
+PerplexityResult run_perplexity(const Model& model, const std::vector<int32_t>& text_tokens,
                                 int64_t length, int64_t max_windows, const AttentionMode& mode,
                                 const ProgressCallback& progress = {},
                                 const CancelToken* cancel = nullptr, KvType kv_type = KvType::F16);
