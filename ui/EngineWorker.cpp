@@ -305,7 +305,10 @@ void EngineWorker::runOne(AnswerSide side, Conversation& c, const Prompt& prompt
                 if (!warning.empty()) emit failed(tr("Document cache"), toQString(warning));
             }
         }
+        // The engine runs only what the session does not hold already (the document, earlier
+        // turns): the rest of the prompt is what it reuses.
         const auto onProgress = [&](const selfextend::Progress& p) {
+            stats.reusedTokens = stats.promptTokens - p.total;
             stats.prefilledTokens = stats.reusedTokens + p.done;
             if (throttle.elapsed() >= kProgressIntervalMs || p.done == p.total) {
                 throttle.restart();
@@ -314,15 +317,8 @@ void EngineWorker::runOne(AnswerSide side, Conversation& c, const Prompt& prompt
                                      p.eta_seconds);
             }
         };
-        // What the session holds already (the document, earlier turns) is not computed again.
-        const auto held = c.session->tokens();
-        stats.reusedTokens =
-            qint64(std::mismatch(held.begin(), held.end(), promptTokens.begin(), promptTokens.end())
-                       .first -
-                   held.begin());
-        stats.reusedTokens = std::min(stats.reusedTokens, stats.promptTokens - 1);
         try {
-            c.session->prefill_reusing(promptTokens, onProgress, &cancel);
+            stats.reusedTokens = c.session->prefill_reusing(promptTokens, onProgress, &cancel);
         } catch (const selfextend::Cancelled&) {
             throw;
         } catch (const selfextend::Error&) {
