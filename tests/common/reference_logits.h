@@ -122,17 +122,37 @@ struct Agreement {
     double error() const { return std::max(full_rows_error, top_entries_error); }
 };
 
-inline Agreement compare(const std::vector<float>& logits, const ReferenceLogits& ref) {
-    const auto at = [&](int64_t row, int64_t id) {
-        return double(logits[size_t(row) * size_t(ref.vocab) + size_t(id)]);
-    };
+// What the comparison needs of a session's logits, gathered a few rows at a time when a whole
+// passage's logits would not fit in memory (Gemma 3: 1 331 x 262 144 floats): each row's logits
+// at the reference's top-k ids and its own argmax, and the rows the reference stores in full.
+struct LogitsDigest {
+    std::vector<float> at_top;    // [rows x top_k]
+    std::vector<int32_t> argmax;  // [rows]
+    std::vector<float> full;      // [full rows x vocab]
+};
+
+// Adds `count` rows of logits [count x vocab], the passage's rows first_row.., to the digest.
+inline void add_rows(LogitsDigest& d, const float* logits, int64_t first_row, int64_t count,
+                     const ReferenceLogits& ref) {
+    d.full.resize(ref.full_rows.size() * size_t(ref.vocab));
+    for (int64_t t = 0; t < count; ++t) {
+        const int64_t row = first_row + t;
+        const float* ours = logits + size_t(t) * size_t(ref.vocab);
+        for (int k = 0; k < ref.top_k; ++k)
+            d.at_top.push_back(ours[ref.top_ids[size_t(row) * size_t(ref.top_k) + size_t(k)]]);
+        d.argmax.push_back(int32_t(std::max_element(ours, ours + ref.vocab) - ours));
+        for (size_t f = 0; f < ref.full_rows.size(); ++f)
+            if (ref.full_rows[f] == row)
+                std::copy_n(ours, ref.vocab, d.full.begin() + std::ptrdiff_t(f * ref.vocab));
+    }
+}
+
+inline Agreement compare(const LogitsDigest& d, const ReferenceLogits& ref) {
     double scale = 0, full_delta = 0, top_delta = 0;
-    for (size_t r = 0; r < ref.full_rows.size(); ++r)
-        for (int v = 0; v < ref.vocab; ++v) {
-            const double expected = ref.full_logits[r * size_t(ref.vocab) + size_t(v)];
-            scale = std::max(scale, std::abs(expected));
-            full_delta = std::max(full_delta, std::abs(at(ref.full_rows[r], v) - expected));
-        }
+    for (size_t k = 0; k < ref.full_logits.size(); ++k) {
+        scale = std::max(scale, std::abs(double(ref.full_logits[k])));
+        full_delta = std::max(full_delta, std::abs(double(d.full[k]) - ref.full_logits[k]));
+    }
     int same_top1 = 0;
     for (int row = 0; row < ref.rows; ++row) {
         const size_t first = size_t(row) * size_t(ref.top_k);
@@ -140,12 +160,18 @@ inline Agreement compare(const std::vector<float>& logits, const ReferenceLogits
             const double expected = ref.top_logits[first + size_t(k)];
             scale = std::max(scale, std::abs(expected));
             top_delta =
-                std::max(top_delta, std::abs(at(row, ref.top_ids[first + size_t(k)]) - expected));
+                std::max(top_delta, std::abs(double(d.at_top[first + size_t(k)]) - expected));
         }
-        const float* ours = logits.data() + size_t(row) * size_t(ref.vocab);
-        same_top1 += std::max_element(ours, ours + ref.vocab) - ours == ref.top_ids[first];
+        same_top1 += d.argmax[size_t(row)] == ref.top_ids[first];
     }
     return {full_delta / scale, top_delta / scale, double(same_top1) / double(ref.rows)};
+}
+
+// The passage's logits [rows x vocab] at once.
+inline Agreement compare(const std::vector<float>& logits, const ReferenceLogits& ref) {
+    LogitsDigest d;
+    add_rows(d, logits.data(), 0, ref.rows, ref);
+    return compare(d, ref);
 }
 
 }  // namespace testing

@@ -24,7 +24,9 @@
 #include "vocab_cases.h"
 
 using namespace selfextend;
+using testing::add_rows;
 using testing::Agreement;
+using testing::LogitsDigest;
 using testing::read_logits;
 using testing::read_tokens;
 using testing::ReferenceLogits;
@@ -50,55 +52,16 @@ QString data_path(const QString& name) {
     return QString(SE_SOURCE_DIR) + "/tests/data/gemma3/" + name;
 }
 
-// What the comparison needs of a session's logits, gathered a few rows at a time: each row's
-// logits at the reference's top-k ids and its own argmax, and the rows the reference stores in
-// full.
-struct LogitsDigest {
-    std::vector<float> at_top;    // [rows x top_k]
-    std::vector<int32_t> argmax;  // [rows]
-    std::vector<float> full;      // [full rows x vocab]
-};
-
 LogitsDigest digest(Session& session, const std::vector<int32_t>& tokens,
                     const ReferenceLogits& ref) {
     LogitsDigest d;
-    d.full.resize(ref.full_rows.size() * size_t(ref.vocab));
     for (int64_t r0 = 0; r0 < int64_t(tokens.size()); r0 += kRowsPerCall) {
         const int64_t count = std::min<int64_t>(kRowsPerCall, int64_t(tokens.size()) - r0);
         const std::vector<float> logits =
             session.logits_for(std::span(tokens).subspan(size_t(r0), size_t(count)));
-        for (int64_t t = 0; t < count; ++t) {
-            const int64_t row = r0 + t;
-            const float* ours = logits.data() + size_t(t) * size_t(ref.vocab);
-            for (int k = 0; k < ref.top_k; ++k)
-                d.at_top.push_back(ours[ref.top_ids[size_t(row) * size_t(ref.top_k) + size_t(k)]]);
-            d.argmax.push_back(int32_t(std::max_element(ours, ours + ref.vocab) - ours));
-            for (size_t f = 0; f < ref.full_rows.size(); ++f)
-                if (ref.full_rows[f] == row)
-                    std::copy_n(ours, ref.vocab, d.full.begin() + std::ptrdiff_t(f * ref.vocab));
-        }
+        add_rows(d, logits.data(), r0, count, ref);
     }
     return d;
-}
-
-Agreement compare(const LogitsDigest& d, const ReferenceLogits& ref) {
-    double scale = 0, full_delta = 0, top_delta = 0;
-    for (size_t k = 0; k < ref.full_logits.size(); ++k) {
-        scale = std::max(scale, std::abs(double(ref.full_logits[k])));
-        full_delta = std::max(full_delta, std::abs(double(d.full[k]) - ref.full_logits[k]));
-    }
-    int same_top1 = 0;
-    for (int row = 0; row < ref.rows; ++row) {
-        const size_t first = size_t(row) * size_t(ref.top_k);
-        for (int k = 0; k < ref.top_k; ++k) {
-            const double expected = ref.top_logits[first + size_t(k)];
-            scale = std::max(scale, std::abs(expected));
-            top_delta =
-                std::max(top_delta, std::abs(double(d.at_top[first + size_t(k)]) - expected));
-        }
-        same_top1 += d.argmax[size_t(row)] == ref.top_ids[first];
-    }
-    return {full_delta / scale, top_delta / scale, double(same_top1) / double(ref.rows)};
 }
 
 }  // namespace
