@@ -27,8 +27,17 @@ if [ ! -x "$bench" ]; then
     sdist=$(ls -t "$peer_dir"/llama_cpp_python-*.tar.gz | head -n 1)
     rm -rf "$peer_dir/src" && mkdir -p "$peer_dir/src"
     tar -xzf "$sdist" -C "$peer_dir/src" --strip-components=1
+    # Every vector extension this CPU has, except AMX: with GGML_NATIVE=ON llama.cpp uses AMX
+    # tiles, which this kind of virtual machine lists in /proc/cpuinfo but does not let a process
+    # enable (SIGILL on the first tileloadd). Our engine does not use AMX either.
+    has() { grep -m1 '^flags' /proc/cpuinfo | grep -qw "$1" && echo ON || echo OFF; }
     cmake -S "$peer_dir/src/vendor/llama.cpp" -B "$peer_dir/build" -G Ninja \
-        -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=ON -DLLAMA_CURL=OFF -DGGML_CUDA=OFF \
+        -DCMAKE_BUILD_TYPE=Release -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2="$(has avx2)" \
+        -DGGML_FMA="$(has fma)" -DGGML_F16C="$(has f16c)" -DGGML_AVX_VNNI="$(has avx_vnni)" \
+        -DGGML_AVX512="$(has avx512f)" -DGGML_AVX512_VBMI="$(has avx512vbmi)" \
+        -DGGML_AVX512_VNNI="$(has avx512_vnni)" -DGGML_AVX512_BF16="$(has avx512_bf16)" \
+        -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF \
+        -DLLAMA_CURL=OFF -DGGML_CUDA=OFF \
         -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF >/dev/null
     cmake --build "$peer_dir/build" -j "$(nproc)" --target llama-bench >/dev/null
 fi

@@ -89,11 +89,14 @@ void dequantize_row_q2_k(const void* src, float* dst, int64_t n) {
         const BlockQ2_K& block = blocks[b];
         const float d = half_to_float(block.scale);
         const float dmin = half_to_float(block.min_scale);
-        float* out = dst + b * kSuperBlock;
-        for (int v = 0; v < kSuperBlock; ++v) {
-            const int packed = block.scales[v / 16];
-            const int q = (block.q[32 * (v / 128) + v % 32] >> (2 * ((v % 128) / 32))) & 3;
-            out[v] = d * float(packed & 0x0f) * float(q) - dmin * float(packed >> 4);
+        // Runs of 16 values (v = 128 half + 32 g + l) share a scale/min byte and a bit field.
+        for (int run = 0; run < kSuperBlock / 16; ++run) {
+            const int half = run / 8, g = (run % 8) / 2, l0 = 16 * (run % 2);
+            const uint8_t* q = block.q + 32 * half + l0;
+            const int shift = 2 * g, packed = block.scales[run];
+            const float scale = d * float(packed & 0x0f), min = dmin * float(packed >> 4);
+            float* out = dst + b * kSuperBlock + 16 * run;
+            for (int l = 0; l < 16; ++l) out[l] = scale * float((q[l] >> shift) & 3) - min;
         }
     }
 }
@@ -105,13 +108,18 @@ void dequantize_row_q3_k(const void* src, float* dst, int64_t n) {
         const float d = half_to_float(block.scale);
         uint8_t packed[kSuperBlock / 16];
         q3_k_scales(block.scales, packed);
-        float scales[kSuperBlock / 16];
-        for (int j = 0; j < kSuperBlock / 16; ++j) scales[j] = d * float(packed[j] - 32);
-        float* out = dst + b * kSuperBlock;
-        for (int v = 0; v < kSuperBlock; ++v) {
-            const int low = (block.q[32 * (v / 128) + v % 32] >> (2 * ((v % 128) / 32))) & 3;
-            const int high = (block.high_bits[v % 32] >> (v / 32)) & 1;
-            out[v] = scales[v / 16] * float(low + 4 * high - 4);
+        // Runs of 16 values (v = 128 half + 32 g + l) share a scale and bit positions.
+        for (int run = 0; run < kSuperBlock / 16; ++run) {
+            const int half = run / 8, g = (run % 8) / 2, l0 = 16 * (run % 2);
+            const uint8_t* q = block.q + 32 * half + l0;
+            const uint8_t* high_bits = block.high_bits + l0;
+            const int shift = 2 * g, high_shift = 4 * half + g;  // v / 32
+            const float scale = d * float(packed[run] - 32);
+            float* out = dst + b * kSuperBlock + 16 * run;
+            for (int l = 0; l < 16; ++l) {
+                const int low = (q[l] >> shift) & 3, high = (high_bits[l] >> high_shift) & 1;
+                out[l] = scale * float(low + 4 * high - 4);
+            }
         }
     }
 }
@@ -159,12 +167,21 @@ void dequantize_row_q6_k(const void* src, float* dst, int64_t n) {
     for (int64_t b = 0; b < n / kSuperBlock; ++b) {
         const BlockQ6_K& block = blocks[b];
         const float d = half_to_float(block.scale);
-        float* out = dst + b * kSuperBlock;
-        for (int v = 0; v < kSuperBlock; ++v) {
-            const int half = v / 128, g = (v % 128) / 32, l = v % 32;
-            const int low = (block.low[64 * half + 32 * (g % 2) + l] >> (4 * (g / 2))) & 0x0f;
-            const int high = (block.high[32 * half + l] >> (2 * g)) & 3;
-            out[v] = d * float(block.scales[v / 16]) * float((low | high << 4) - 32);
+        // Value v = 128 half + 32 g + l: runs of 16 consecutive values share a scale, bit fields
+        // and byte offsets, so each run is one straight loop the compiler vectorises (prefill
+        // dequantizes every weight row once per chunk).
+        for (int run = 0; run < kSuperBlock / 16; ++run) {
+            const int half = run / 8, g = (run % 8) / 2, l0 = 16 * (run % 2);
+            const uint8_t* low = block.low + 64 * half + 32 * (g % 2) + l0;
+            const uint8_t* high = block.high + 32 * half + l0;
+            const int low_shift = 4 * (g / 2), high_shift = 2 * g;
+            const float scale = d * float(block.scales[run]);
+            float* out = dst + b * kSuperBlock + 16 * run;
+            for (int l = 0; l < 16; ++l) {
+                const int code = ((low[l] >> low_shift) & 0x0f) | ((high[l] >> high_shift) & 3)
+                                                                      << 4;
+                out[l] = scale * float(code - 32);
+            }
         }
     }
 }
