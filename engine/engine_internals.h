@@ -3,6 +3,8 @@
 // accessors that every user of engine.h could call.
 #pragma once
 
+#include <utility>
+
 #include "model_impl.h"
 #include "selfextend/engine.h"
 #include "session_impl.h"
@@ -16,6 +18,12 @@ struct Internals {
     static const ModelImpl& of(const Model& model) { return *model.impl_; }
     static SessionImpl& of(Session& session) { return *session.impl_; }
     static const SessionImpl& of(const Session& session) { return *session.impl_; }
+
+    // Sets the observer of the session's backend (BackendSession::observe_layers); false when
+    // the backend cannot observe its layers.
+    static bool observe_layers(Session& s, detail::BackendSession::LayerObserver o) {
+        return of(s).backend->observe_layers(std::move(o));
+    }
 };
 
 }  // namespace selfextend::detail

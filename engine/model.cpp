@@ -6,6 +6,7 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/cuda_graph_support.h"
 #include "engine_internals.h"
 #include "model_impl.h"
 #include "session_impl.h"
@@ -31,9 +32,16 @@ ModelInfo describe(const std::string& path, const GgufFile& gguf, const HyperPar
     info.rope_freq_base = hp.rope_freq_base;
     info.rope_scale = hp.rope_scale;
     info.norm_eps = hp.norm_eps;
-    info.family = hp.family == ModelFamily::Gemma3 ? "Gemma 3" : "Llama";
+    info.family = family_name(hp.family);
     info.sliding_window = hp.sliding_window;
     if (hp.sliding_window > 0) info.rope_freq_base_local = hp.rope_freq_base_local;
+    info.ignored_sliding_window = hp.ignored_sliding_window;
+    if (hp.ignored_sliding_window > 0)
+        info.attention_note = "the file states a sliding window of " +
+                              std::to_string(hp.ignored_sliding_window) +
+                              " keys; this engine ignores it: every layer attends to all keys "
+                              "(as llama.cpp runs this model), and Self-Extend regroups distances "
+                              "instead of cutting them";
     for (int layer = 0; layer < hp.layer_count; ++layer)
         if (hp.self_extend_applies(layer)) info.self_extend_layers.push_back(layer);
     info.file_bytes = gguf.file_bytes();
@@ -117,6 +125,11 @@ BackendChoice make_backend(const LoadOptions& options, const HyperParams& hp,
         if (options.device == Device::Cuda)
             throw Error("no CUDA device: " + cuda::cuda_unavailable_reason());
         return {cpu_backend(), cuda::cuda_unavailable_reason()};
+    }
+    // A graph the GPU cannot run: the CPU, with what the GPU lacks as the reason.
+    if (std::string refusal = cuda::cuda_graph_refusal(hp, weights); !refusal.empty()) {
+        if (options.device == Device::Cuda) throw Error(refusal);
+        return {cpu_backend(), std::move(refusal)};
     }
     if (options.device == Device::Cuda) return {cuda::make_cuda_backend(hp, weights), {}};
     try {

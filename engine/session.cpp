@@ -93,8 +93,14 @@ void Session::Impl::run(std::span<const int32_t> tokens, bool want_all_logits,
         backend->truncate(start_length);
         history.resize(start_history);
         last_logits = std::move(start_logits);
+        fit_attention_mass();
         throw;
     }
+    fit_attention_mass();
+}
+
+void Session::Impl::fit_attention_mass() {
+    if (collect_mass) attention_mass.resize(size_t(backend->length()), 0.0f);
 }
 
 Session::Session(Key, std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -130,6 +136,7 @@ int64_t Session::prefill_reusing(std::span<const int32_t> tokens, const Progress
     const int64_t keep = std::min(common, int64_t(tokens.size()) - 1);
     impl_->backend->truncate(keep);
     impl_->history.resize(size_t(keep));
+    impl_->fit_attention_mass();
     const auto needed = int64_t(tokens.size());
     if (needed > impl_->backend->capacity() && !impl_->backend->reserve(needed))
         throw Error("the prompt of " + std::to_string(needed) +
@@ -143,6 +150,23 @@ void Session::reset() {
     impl_->backend->truncate(0);
     impl_->history.clear();
     impl_->last_logits.clear();
+    impl_->fit_attention_mass();
+}
+
+bool Session::collect_attention_mass(bool on) {
+    // Asking the backend with no vector: whether it can, without collecting anything yet.
+    impl_->collect_mass = on && impl_->backend->collect_attention_mass(nullptr);
+    impl_->attention_mass.clear();
+    impl_->fit_attention_mass();
+    return impl_->collect_mass;
+}
+
+std::span<const float> Session::attention_mass() const {
+    return impl_->attention_mass;
+}
+
+void Session::reset_attention_mass() {
+    std::fill(impl_->attention_mass.begin(), impl_->attention_mass.end(), 0.0f);
 }
 
 void Session::prefill(std::span<const int32_t> tokens, const ProgressCallback& progress,
@@ -203,6 +227,16 @@ GenerateStats Session::generate(int max_tokens, const SamplingParams& sampling,
         std::all_of(impl_->history.begin(), impl_->history.end(),
                     [&](int32_t id) { return tokenizer.kind(id) == PieceKind::Control; });
     StreamDecoder decoder(tokenizer, at_text_start);
+    // Generated tokens add their attention to the mass (the prompt's prefill does not).
+    struct MassCollection {
+        detail::BackendSession& backend;
+        ~MassCollection() { backend.collect_attention_mass(nullptr); }
+    };
+    std::optional<MassCollection> collecting;
+    if (impl_->collect_mass) {
+        impl_->backend->collect_attention_mass(&impl_->attention_mass);
+        collecting.emplace(*impl_->backend);
+    }
     const auto started = Clock::now();
     for (int k = 0; k < max_tokens; ++k) {
         if (cancel && cancel->cancelled()) throw Cancelled();

@@ -28,6 +28,12 @@ struct Session::Impl {
     std::vector<int32_t> history;
     std::vector<float> last_logits;
     int vocab = 0;
+    // Session::collect_attention_mass: on, and the mass per cached position.
+    bool collect_mass = false;
+    std::vector<float> attention_mass;
+    // Keeps attention_mass at one value per cached position while collecting (after the cache
+    // grew or was cut).
+    void fit_attention_mass();
 };
 
 }  // namespace selfextend

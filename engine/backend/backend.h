@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "selfextend/attention_mode.h"
 #include "selfextend/engine.h"
@@ -47,6 +48,23 @@ class BackendSession {
         const std::function<void(const void* block, size_t bytes)>& /*sink*/) const {}
     virtual void import_kv(int64_t /*length*/,
                            const std::function<void(void* block, size_t bytes)>& /*source*/) {}
+
+    // Attention mass (Session::collect_attention_mass): while `mass` is set, each decode step adds
+    // to (*mass)[j] the probability it gave key j, averaged over the heads and the layers that
+    // see every key (the vector grows to the cache's length). Null stops it. False when this
+    // backend cannot collect it (nothing is added then).
+    virtual bool collect_attention_mass(std::vector<float>* /*mass*/) { return false; }
+
+    // Layer-by-layer tests: after each layer of a forward pass the observer receives the layer,
+    // the position of the chunk's first token, the chunk's n tokens and the residual stream,
+    // row-major n x embedding_length. An empty observer stops the calls. False when this backend
+    // cannot observe its layers.
+    using LayerObserver =
+        std::function<void(int layer, int64_t first_position, int64_t n, const float* residual)>;
+    virtual bool observe_layers(LayerObserver observer) {
+        (void)observer;
+        return false;
+    }
 };
 
 class Backend {

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <random>
 
+#include "retrieval.h"
 #include "selfextend/engine.h"
 #include "selfextend/evaluation.h"
 #include "selfextend/tokenizer.h"
@@ -12,14 +13,11 @@ namespace selfextend {
 
 namespace {
 
-constexpr std::string_view kIntroduction =
-    "There is an important info hidden inside a lot of irrelevant text. Find it and memorize them. "
-    "I will quiz you about the important information there.";
+using retrieval::kIntroduction;
+using retrieval::kQuestion;
 constexpr std::string_view kFillerSentences[] = {"The grass is green.", "The sky is blue.",
                                                  "The sun is yellow.", "Here we go.",
                                                  "There and back again."};
-constexpr std::string_view kQuestion = "What is the pass key? The pass key is";
-constexpr int kAnswerTokens = 8;  // enough for " " and five digits, with room to spare
 
 std::string filler(int64_t sentences, int64_t first_sentence) {
     std::string text;
@@ -28,12 +26,6 @@ std::string filler(int64_t sentences, int64_t first_sentence) {
         text += kFillerSentences[(first_sentence + s) % std::size(kFillerSentences)];
     }
     return text;
-}
-
-std::string passkey_needle(const std::string& key) {
-    std::string needle = "The pass key is ";
-    needle.append(key).append(". Remember it. ").append(key).append(" is the pass key.");
-    return needle;
 }
 
 struct Layout {
@@ -75,7 +67,7 @@ int64_t fit_filler(const Tokenizer& tokenizer, int64_t target_tokens, double dep
 PasskeyPrompt build_passkey_prompt(const Tokenizer& tokenizer, int64_t target_tokens, double depth,
                                    const std::string& key) {
     depth = std::clamp(depth, 0.0, 1.0);
-    const std::string needle = passkey_needle(key);
+    const std::string needle = retrieval::needle(key);
     const int64_t shortest =
         int64_t(tokenizer.encode(compose(0, depth, needle, kQuestion).text, true).size());
     if (target_tokens < shortest)
@@ -149,47 +141,88 @@ std::vector<PasskeyResult> run_passkey(const Model& model, const PasskeyOptions&
             PasskeyResult result;
             result.length = options.lengths[l];
             result.mode = mode;
-            // The prompts of one length share their text up to the needle (introduction, then
-            // the same filler sentences), and a token's keys and values depend only on the tokens
-            // before it. So one session serves them all, deepest needle first: each prompt
-            // prefills only from where it leaves the previous one (a third less work for five
-            // depths, more with several trials per depth).
             const std::vector<PasskeyPrompt>& row = prompts[l];
-            std::vector<size_t> order(row.size());
-            for (size_t k = 0; k < order.size(); ++k) order[k] = k;
-            std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-                return row[a].needle_token > row[b].needle_token;
-            });
-            int64_t longest = 0;
-            for (const PasskeyPrompt& prompt : row)
-                longest = std::max(longest, int64_t(prompt.tokens.size()));
-            const auto session =
-                model.new_session({longest + kAnswerTokens, mode, options.kv_type});
-            std::vector<PasskeyTrial> trials(row.size());
-            for (const size_t k : order) {
-                const PasskeyPrompt& prompt = row[k];
-                session->prefill_reusing(prompt.tokens, {}, cancel);
-                std::string answer;
-                session->generate(
-                    kAnswerTokens, SamplingParams{},
-                    [&](const Token& token) {
-                        answer += token.text;
-                        return true;
-                    },
-                    cancel);
-                trials[k] = {int64_t(prompt.tokens.size()), prompt.depth, prompt.key, answer,
-                             passkey_answer_correct(answer, prompt.key)};
-                if (options.on_trial) options.on_trial(mode, trials[k]);
-                result.correct += trials[k].correct;
-                ++result.trials;
-                ++done;
-                if (progress) progress({done, total, 0, 0});
-            }
-            result.details = std::move(trials);  // in the order of the options' depths
+            result.details = retrieval::answer(
+                model, row, retrieval::plan(row), mode, options.kv_type,
+                [&](size_t, const PasskeyTrial& trial) {
+                    if (options.on_trial) options.on_trial(mode, trial);
+                    result.correct += trial.correct;
+                    ++result.trials;
+                    ++done;
+                    if (progress) progress({done, total, 0, 0});
+                },
+                {}, cancel);  // in the order of the options' depths
             results.push_back(std::move(result));
         }
     }
     return results;
 }
+
+namespace retrieval {
+
+std::string needle(const std::string& key) {
+    std::string text = "The pass key is ";
+    text.append(key).append(". Remember it. ").append(key).append(" is the pass key.");
+    return text;
+}
+
+Plan plan(std::span<const PasskeyPrompt> prompts) {
+    // The prompts share their text up to the needle, and a token's keys and values depend only
+    // on the tokens before it. So one session serves them all, deepest needle first: each prompt
+    // prefills only from where it leaves the previous one (a third less work for five depths,
+    // more with several trials per depth).
+    Plan p;
+    p.order.resize(prompts.size());
+    for (size_t k = 0; k < p.order.size(); ++k) p.order[k] = k;
+    std::stable_sort(p.order.begin(), p.order.end(), [&](size_t a, size_t b) {
+        return prompts[a].needle_token > prompts[b].needle_token;
+    });
+    const std::vector<int32_t>* previous = nullptr;
+    for (const size_t k : p.order) {
+        const std::vector<int32_t>& tokens = prompts[k].tokens;
+        size_t shared = 0;
+        if (previous) {
+            const auto differs =
+                std::mismatch(previous->begin(), previous->end(), tokens.begin(), tokens.end())
+                    .second;
+            // The engine always runs the last token again, for its logits.
+            shared = std::min(size_t(differs - tokens.begin()), tokens.size() - 1);
+        }
+        p.computed.push_back(int64_t(tokens.size() - shared));
+        p.computed_total += p.computed.back();
+        previous = &tokens;
+    }
+    return p;
+}
+
+std::vector<PasskeyTrial> answer(const Model& model, std::span<const PasskeyPrompt> prompts,
+                                 const Plan& plan, const AttentionMode& mode, KvType kv_type,
+                                 const std::function<void(size_t, const PasskeyTrial&)>& on_answer,
+                                 const ProgressCallback& prefill_progress,
+                                 const CancelToken* cancel) {
+    int64_t longest = 0;
+    for (const PasskeyPrompt& prompt : prompts)
+        longest = std::max(longest, int64_t(prompt.tokens.size()));
+    const auto session = model.new_session({longest + kAnswerTokens, mode, kv_type});
+    std::vector<PasskeyTrial> trials(prompts.size());
+    for (const size_t k : plan.order) {
+        const PasskeyPrompt& prompt = prompts[k];
+        session->prefill_reusing(prompt.tokens, prefill_progress, cancel);
+        std::string text;
+        session->generate(
+            kAnswerTokens, SamplingParams{},
+            [&](const Token& token) {
+                text += token.text;
+                return true;
+            },
+            cancel);
+        trials[k] = {int64_t(prompt.tokens.size()), prompt.depth, prompt.key, text,
+                     passkey_answer_correct(text, prompt.key)};
+        if (on_answer) on_answer(k, trials[k]);
+    }
+    return trials;
+}
+
+}  // namespace retrieval
 
 }  // namespace selfextend

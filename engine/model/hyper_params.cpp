@@ -1,6 +1,8 @@
 #include "model/hyper_params.h"
 
+#include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "gguf/gguf_file.h"
 
@@ -38,16 +40,33 @@ std::vector<bool> gemma3_local_layers(const GgufFile& gguf, const std::string& a
     return local;
 }
 
-// What differs between the families, from their published descriptions.
-void set_family(HyperParams& hp, const GgufFile& gguf, const std::string& a) {
-    if (hp.architecture == "llama") {
-        hp.family = ModelFamily::Llama;  // Mistral, TinyLlama and Llama-2 GGUFs all declare it
-        return;
-    }
-    // gemma3 (REAL_MODELS.md): NEOX RoPE, GeGLU, embeddings scaled by sqrt(dim), q/k norms,
-    // pre- and post-norms, sliding-window layers with their own RoPE base. The norm weights in
-    // the GGUF already hold Gemma's "1 + w" and are used as stored.
-    hp.family = ModelFamily::Gemma3;
+// The architectures from_gguf accepts, in the order messages list them.
+struct KnownArchitecture {
+    const char* name;  // general.architecture
+    ModelFamily family;
+};
+constexpr KnownArchitecture kArchitectures[] = {
+    {"llama", ModelFamily::Llama},   {"qwen2", ModelFamily::Qwen2}, {"gemma", ModelFamily::Gemma},
+    {"gemma3", ModelFamily::Gemma3}, {"phi2", ModelFamily::Phi2},   {"phi3", ModelFamily::Phi3},
+};
+
+std::optional<ModelFamily> family_of(const std::string& architecture) {
+    for (const KnownArchitecture& known : kArchitectures)
+        if (architecture == known.name) return known.family;
+    return std::nullopt;
+}
+
+// A window stated in <arch>.attention.sliding_window that the graph does not apply (Mistral,
+// Phi-3): 0 when the key is absent.
+int stated_window(const GgufFile& gguf, const std::string& a) {
+    const std::string key = a + "attention.sliding_window";
+    return gguf.find(key) ? int(std::clamp<int64_t>(gguf.get_int(key), 0, int64_t(1) << 30)) : 0;
+}
+
+// The Gemma 3 switches (REAL_MODELS.md): NEOX RoPE, GeGLU, embeddings scaled by sqrt(dim), q/k
+// norms, pre- and post-norms, sliding-window layers with their own RoPE base. The norm weights
+// in the GGUF already hold Gemma's "1 + w" and are used as stored.
+void set_gemma3(HyperParams& hp, const GgufFile& gguf, const std::string& a) {
     hp.rope_layout = RopeLayout::HalfSplit;
     hp.activation = FfnActivation::GeluTanh;
     hp.embedding_scale = std::sqrt(float(hp.embedding_length));
@@ -59,10 +78,73 @@ void set_family(HyperParams& hp, const GgufFile& gguf, const std::string& a) {
     hp.layer_is_local = gemma3_local_layers(gguf, a, hp.layer_count);
 }
 
+// What differs between the families, from their published descriptions (and llama.cpp's graph
+// for each GGUF architecture). Llama is the default of every switch.
+void set_family(HyperParams& hp, const GgufFile& gguf, const std::string& a) {
+    switch (hp.family) {
+        case ModelFamily::Llama:
+            // Mistral, TinyLlama, Llama-2 and Llama-3 GGUFs all declare it; Mistral states a
+            // sliding window.
+            hp.ignored_sliding_window = stated_window(gguf, a);
+            return;
+        case ModelFamily::Qwen2:
+            // The Llama layer with biases on q, k and v, NEOX RoPE.
+            hp.rope_layout = RopeLayout::HalfSplit;
+            hp.qkv_bias = true;
+            return;
+        case ModelFamily::Gemma:
+            // Gemma (1): GeGLU, embeddings scaled by sqrt(dim), NEOX RoPE, tied output; the norm
+            // weights hold "1 + w" as in Gemma 3.
+            hp.rope_layout = RopeLayout::HalfSplit;
+            hp.activation = FfnActivation::GeluTanh;
+            hp.embedding_scale = std::sqrt(float(hp.embedding_length));
+            return;
+        case ModelFamily::Gemma3:
+            set_gemma3(hp, gguf, a);
+            return;
+        case ModelFamily::Phi2:
+            // LayerNorm with bias, one norm per layer feeding attention and MLP in parallel, a
+            // GELU MLP, biases everywhere, partial NEOX RoPE (rope.dimension_count).
+            hp.norm = NormKind::Layer;
+            hp.norm_eps = float(gguf.get_float_or(a + "attention.layernorm_epsilon", 1e-5));
+            hp.rope_layout = RopeLayout::HalfSplit;
+            hp.activation = FfnActivation::GeluTanh;
+            hp.gated_ffn = false;
+            hp.qkv_bias = true;
+            hp.projection_bias = true;
+            hp.parallel_attention_ffn = true;
+            return;
+        case ModelFamily::Phi3:
+            // The Llama layer with NEOX RoPE (its fused tensors are the weights' business).
+            hp.rope_layout = RopeLayout::HalfSplit;
+            hp.ignored_sliding_window = stated_window(gguf, a);
+            return;
+    }
+}
+
 }  // namespace
 
+const char* family_name(ModelFamily family) {
+    switch (family) {
+        case ModelFamily::Llama:
+            return "Llama";
+        case ModelFamily::Qwen2:
+            return "Qwen2";
+        case ModelFamily::Gemma:
+            return "Gemma";
+        case ModelFamily::Gemma3:
+            return "Gemma 3";
+        case ModelFamily::Phi2:
+            return "Phi-2";
+        case ModelFamily::Phi3:
+            return "Phi-3";
+    }
+    return "unknown";
+}
+
 const char* supported_architectures() {
-    return "llama, gemma3";
+    // The names of kArchitectures (tst_family_loading loads each).
+    return "llama, qwen2, gemma, gemma3, phi2, phi3";
 }
 
 RopeFrequencies HyperParams::rope(int layer) const {
@@ -75,9 +157,11 @@ RopeFrequencies HyperParams::rope(int layer) const {
 HyperParams HyperParams::from_gguf(const GgufFile& gguf) {
     HyperParams hp;
     hp.architecture = gguf.get_string("general.architecture");
-    if (hp.architecture != "llama" && hp.architecture != "gemma3")
+    const std::optional<ModelFamily> family = family_of(hp.architecture);
+    if (!family)
         throw Error("model architecture '" + hp.architecture +
                     "' is not supported (supported: " + supported_architectures() + ")");
+    hp.family = *family;
     const std::string a = hp.architecture + ".";
     hp.context_length = positive_int(gguf, a + "context_length", int64_t(1) << 24);
     hp.embedding_length = positive_int(gguf, a + "embedding_length", 1 << 16);
@@ -124,12 +208,12 @@ HyperParams HyperParams::from_gguf(const GgufFile& gguf) {
     hp.rope_scale = float(gguf.get_float_or(a + "rope.scale_linear", hp.rope_scale));
     if (!(hp.rope_scale > 0.0f)) throw Error("model: RoPE scaling factor must be positive");
     hp.norm_eps = float(gguf.get_float_or(a + "attention.layer_norm_rms_epsilon", 1e-5));
-    if (!(hp.norm_eps > 0.0f)) throw Error("model: norm epsilon must be positive");
     if (const GgufValue* tokens = gguf.find("tokenizer.ggml.tokens"))
         hp.vocab_size = int(tokens->items.size());
     hp.vocab_size = int(gguf.get_int_or(a + "vocab_size", hp.vocab_size));
     if (hp.vocab_size <= 0) throw Error("model: vocabulary size unknown");
     set_family(hp, gguf, a);
+    if (!(hp.norm_eps > 0.0f)) throw Error("model: norm epsilon must be positive");
     return hp;
 }
 

@@ -11,14 +11,22 @@ namespace selfextend {
 
 class GgufFile;
 
-// Which layer function runs the model (one graph per family, as in the GGUF conventions).
-enum class ModelFamily { Llama, Gemma3 };
+// The family a GGUF architecture belongs to. Each runs one of the backend's layer graphs: the
+// Llama graph (Llama, Qwen2, Gemma, Phi-3: what they differ in is a switch below), the Gemma 3
+// graph, or the Phi-2 graph (LayerNorm, parallel attention and MLP).
+enum class ModelFamily { Llama, Qwen2, Gemma, Gemma3, Phi2, Phi3 };
+
+// "Llama", "Qwen2", "Gemma", "Gemma 3", "Phi-2", "Phi-3": for messages and ModelInfo.
+const char* family_name(ModelFamily family);
 
 // How the RoPE pairs of a head are laid out: GGUF "llama" tensors rotate (x[2k], x[2k+1]);
 // NEOX-style models (Gemma, Qwen2, HF checkpoints) rotate (x[k], x[k + d/2]).
 enum class RopeLayout { AdjacentPairs, HalfSplit };
 
 enum class FfnActivation { SiLU, GeluTanh };  // SwiGLU (Llama) or GeGLU with tanh GELU (Gemma)
+
+// RMSNorm (x / rms(x) * w) or LayerNorm ((x - mean) / std * w + b, Phi-2).
+enum class NormKind { Rms, Layer };
 
 // The rotary frequencies of one layer.
 struct RopeFrequencies {
@@ -44,8 +52,18 @@ struct HyperParams {
     float rope_freq_base = 10000.0f;  // global (full-attention) layers
     float rope_scale = 1.0f;          // linear scaling of the global layers
     float norm_eps = 1e-5f;
+    NormKind norm = NormKind::Rms;
     RopeLayout rope_layout = RopeLayout::AdjacentPairs;
     FfnActivation activation = FfnActivation::SiLU;
+    // The FFN: gated (act(h Wgate) * h Wup) Wdown, or Phi-2's plain MLP act(h Wup + b) Wdown + b.
+    bool gated_ffn = true;
+    // Biases added to q, k and v (Qwen2, Phi-2); to the attention output, the MLP and the logits
+    // as well (Phi-2).
+    bool qkv_bias = false;
+    bool projection_bias = false;
+    // Phi-2: attention and MLP both read the same normed input and are added to the residual
+    // stream together (x += attn(h) + mlp(h)), with no second norm.
+    bool parallel_attention_ffn = false;
     float embedding_scale = 1.0f;  // token embeddings are multiplied by this (Gemma: sqrt(dim))
     // Gemma 3: RMSNorm of each head of q and k before RoPE, and a second RMSNorm on the output of
     // attention and of the FFN before each is added to the residual stream.
@@ -56,6 +74,10 @@ struct HyperParams {
     int sliding_window = 0;
     float rope_freq_base_local = 10000.0f;
     std::vector<bool> layer_is_local;  // [layer_count] when sliding_window > 0
+    // A window the file states but the graph does not apply (Mistral's and Phi-3's
+    // <arch>.attention.sliding_window): every layer attends to all keys, as llama.cpp runs these
+    // models, and Self-Extend (which regroups distances instead) ignores it. 0 when none.
+    int ignored_sliding_window = 0;
 
     int q_dim() const { return head_count * head_dim; }
     int kv_dim() const { return head_count_kv * head_dim; }
@@ -73,7 +95,7 @@ struct HyperParams {
     static HyperParams from_gguf(const GgufFile& gguf);
 };
 
-// "llama, gemma3": what from_gguf accepts, for messages.
+// "llama, qwen2, gemma, gemma3, phi2, phi3": what from_gguf accepts, for messages.
 const char* supported_architectures();
 
 }  // namespace selfextend

@@ -34,6 +34,7 @@ struct KnownName {
 constexpr KnownName kKnownNames[] = {
     {"gpt2", Family::Gpt2},
     {"gpt-2", Family::Gpt2},
+    {"phi-2", Family::Gpt2},  // Phi-2's vocabulary: GPT-2's splitting
     {"smollm", Family::DigitsThenGpt2},
     {"starcoder", Family::DigitsThenGpt2},
     {"refact", Family::DigitsThenGpt2},

@@ -72,7 +72,12 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_gguf(const 
     vocabulary.unk_id = gguf_vocabulary::token_id(gguf, "tokenizer.ggml.unknown_token_id", 0, n);
     vocabulary.bos_id = gguf_vocabulary::token_id(gguf, "tokenizer.ggml.bos_token_id", 1, n);
     vocabulary.eos_id = gguf_vocabulary::token_id(gguf, "tokenizer.ggml.eos_token_id", 2, n);
-    // libsentencepiece insists that the unknown piece is of type UNKNOWN and BOS/EOS CONTROL.
+    // libsentencepiece insists that the unknown piece is of type UNKNOWN and BOS/EOS CONTROL, and
+    // allows one UNKNOWN piece only: converters mark padding pieces UNKNOWN too (Phi-3's
+    // [PAD32011]...), which become unused pieces (never produced by encoding).
+    for (size_t k = 0; k < n; ++k)
+        if (vocabulary.kinds[k] == PieceKind::Unknown && int64_t(k) != vocabulary.unk_id)
+            vocabulary.kinds[k] = PieceKind::Unused;
     if (vocabulary.unk_id >= 0) vocabulary.kinds[size_t(vocabulary.unk_id)] = PieceKind::Unknown;
     vocabulary.add_dummy_prefix = gguf.get_bool_or("tokenizer.ggml.add_space_prefix", true);
     vocabulary.remove_extra_whitespaces =

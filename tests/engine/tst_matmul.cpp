@@ -296,7 +296,7 @@ class TestMatmul : public QObject {
         // The message names what is supported.
         QVERIFY(testing::error_of([&] {
                     params([](GgufWriter& w) { w.set_string("general.architecture", "gpt2"); });
-                }).contains("supported: llama, gemma3"));
+                }).contains("supported: llama, qwen2, gemma, gemma3, phi2, phi3"));
         QVERIFY_THROWS_EXCEPTION(
             Error, params([](GgufWriter& w) { w.set_uint32("llama.attention.head_count_kv", 3); }));
         QVERIFY_THROWS_EXCEPTION(

@@ -247,8 +247,8 @@ void dispatch(const AttentionCall& call, ThreadPool& pool) {
 
 void attention(const AttentionShape& shape, const AttentionMode& mode, const float* q,
                const float* q_grouped, const KvLayerView& cache, const RopeTable& rope,
-               int64_t first, int64_t n, float* out, ThreadPool& pool) {
-    const AttentionCall call{shape, mode, q, q_grouped, cache, rope, first, n, out};
+               int64_t first, int64_t n, float* out, ThreadPool& pool, const AttentionMass* mass) {
+    const AttentionCall call{shape, mode, q, q_grouped, cache, rope, first, n, out, mass};
     switch (cache.type) {
         case KvType::F32:
             return dispatch<KvType::F32>(call, pool);

@@ -35,12 +35,23 @@ struct KvLayerView {
     KvType type = KvType::F32;
 };
 
+// Where a decode step's attention went (Session::collect_attention_mass): every key j's softmax
+// probability, summed over the heads and the query rows, times `weight`, is added to sum[j]
+// (first + n values). The probabilities are those of the very scores the step attends with
+// (grouped positions under Self-Extend). Only decode steps (attention_parts::kDecodeMaxQueries
+// queries or fewer) collect; a prefill ignores it.
+struct AttentionMass {
+    float* sum = nullptr;
+    float weight = 1.0f;
+};
+
 // Queries for tokens at positions [first, first + n): q rotated at their own positions, q_grouped
 // at the grouped query positions (null for vanilla). Keys 0 .. first + n - 1 must be in the cache.
 // rope: the session's rotation table, used to re-rotate cached keys for grouped pairs.
-// out: [n][heads * head_dim].
+// out: [n][heads * head_dim]. mass: null, or where a decode step adds its attention.
 void attention(const AttentionShape& shape, const AttentionMode& mode, const float* q,
                const float* q_grouped, const KvLayerView& cache, const RopeTable& rope,
-               int64_t first, int64_t n, float* out, ThreadPool& pool);
+               int64_t first, int64_t n, float* out, ThreadPool& pool,
+               const AttentionMass* mass = nullptr);
 
 }  // namespace selfextend::cpu

@@ -7,6 +7,10 @@
 // by their log-sum-exp: out = sum_s e^(m_s - M) a_s / sum_s e^(m_s - M) l_s, M = max_s m_s.
 // Each stored key and value row is read and converted once per pass of up to four query rows,
 // straight into registers.
+//
+// Attention mass (AttentionMass, when asked for): each range also keeps its rows' scaled scores;
+// once the merge knows a row's global max M and normaliser L, key j's probability is
+// e^(s_j - M) / L, from the very scores the softmax used.
 
 #include <algorithm>
 #include <cmath>
@@ -59,13 +63,15 @@ struct Partials {
     int64_t rows_per_split = 0;  // kv_heads * rows per KV head
     int head_dim = 0;
     std::vector<float> max, sum, acc;  // [split][row], [split][row], [split][row][head_dim]
+    std::vector<float> scores;  // [split][row][kSplitKeys] when the mass is collected, else empty
 
-    Partials(int64_t splits, int64_t rows, int hd)
+    Partials(int64_t splits, int64_t rows, int hd, bool keep_scores)
         : rows_per_split(rows),
           head_dim(hd),
           max(size_t(splits * rows)),
           sum(size_t(splits * rows)),
-          acc(size_t(splits * rows * hd)) {}
+          acc(size_t(splits * rows * hd)),
+          scores(keep_scores ? size_t(splits * rows * kSplitKeys) : 0) {}
     size_t index(int64_t split, int64_t row) const { return size_t(split * rows_per_split + row); }
 };
 
@@ -78,6 +84,9 @@ struct DecodeRow {
     float* max = nullptr;
     float* sum = nullptr;
     float* acc = nullptr;  // head_dim values
+    // The range's scaled scores, from its first key k0 on (kSplitKeys values); null: not kept.
+    float* scores = nullptr;
+    int64_t k0 = 0;
 };
 
 // One chunk of one KV head's keys and values, as a pass over rows needs it.
@@ -256,12 +265,14 @@ void decode_pass(const DecodeChunk& c, DecodeRow* const rows[ROWS], const Attent
         if (visible <= hidden) {  // the whole chunk lies in this row's future or before its window
             p[r] = f32x16{};
             correction[r] = 1.0f;
+            if (row.scores) store16(row.scores + (c.c0 - row.k0), splat16(kMinusInfinity));
             continue;
         }
         const f32x16 lane = lane_indices();
         const f32x16 scores = (lane < float(visible)) & (lane >= float(hidden))
                                   ? s[r] * scale
                                   : splat16(kMinusInfinity);
+        if (row.scores) store16(row.scores + (c.c0 - row.k0), scores);
         const float new_max = std::max(*row.max, horizontal_max(scores));
         correction[r] = std::exp(*row.max - new_max);
         p[r] = exp16(scores - new_max);
@@ -336,6 +347,8 @@ void decode_range(const AttentionCall& call, int64_t split, int64_t k0, int64_t 
             partials.sum[at] = 0.0f;
             float* acc = partials.acc.data() + at * size_t(hd);
             std::fill_n(acc, hd, 0.0f);
+            float* scores =
+                partials.scores.empty() ? nullptr : partials.scores.data() + at * kSplitKeys;
             scratch.rows[size_t(kv * rows + r)] =
                 DecodeRow{call.q + head_offset,
                           call.q_grouped ? call.q_grouped + head_offset : nullptr,
@@ -343,7 +356,9 @@ void decode_range(const AttentionCall& call, int64_t split, int64_t k0, int64_t 
                           call.first_key(first + t),
                           &partials.max[at],
                           &partials.sum[at],
-                          acc};
+                          acc,
+                          scores,
+                          k0};
         }
 
     for (int64_t c0 = k0; c0 < k1; c0 += kChunk) {
@@ -375,6 +390,32 @@ void decode_range(const AttentionCall& call, int64_t split, int64_t k0, int64_t 
     }
 }
 
+// mass[j] += weight * e^(s_j - M) / L for every row, from the scores each range kept (M, L: the
+// row's merged max and normaliser). Ranges run in parallel: each adds to its own keys only.
+void add_attention_mass(const AttentionCall& call, const Partials& partials, int64_t skipped,
+                        int64_t splits, const std::vector<float>& top,
+                        const std::vector<float>& total, ThreadPool& pool) {
+    const int64_t keys = call.first + call.n;
+    const int64_t all_rows = partials.rows_per_split;
+    pool.parallel_for(splits, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t split = begin; split < end; ++split) {
+            const int64_t k0 = (skipped + split) * kSplitKeys;
+            const int64_t count = std::min(keys, k0 + kSplitKeys) - k0;
+            f32x16 added[kSplitKeys / kLanes] = {};
+            for (int64_t row = 0; row < all_rows; ++row) {
+                const size_t at = partials.index(split, row);
+                if (partials.sum[at] == 0.0f) continue;  // the range lies in this row's future
+                const float* scores = partials.scores.data() + at * kSplitKeys;
+                const float weight = call.mass->weight / total[size_t(row)];
+                for (int64_t c = 0; c < count; c += kLanes)
+                    added[c / kLanes] += exp16(load16(scores + c) - top[size_t(row)]) * weight;
+            }
+            float* sum = call.mass->sum + k0;
+            for (int64_t j = 0; j < count; ++j) sum[j] += added[j / kLanes][j % kLanes];
+        }
+    });
+}
+
 template <KvType T, int VECS>
 void split_k_attention(const AttentionCall& call, ThreadPool& pool) {
     const int hd = call.shape.head_dim;
@@ -385,7 +426,8 @@ void split_k_attention(const AttentionCall& call, ThreadPool& pool) {
     // Ranges wholly before the first query's sliding window are seen by no row: skipped.
     const int64_t skipped = call.first_key(call.first) / kSplitKeys;
     const int64_t splits = (keys + kSplitKeys - 1) / kSplitKeys - skipped;
-    Partials partials(splits, all_rows, hd);
+    const bool collect_mass = call.mass && call.mass->sum;
+    Partials partials(splits, all_rows, hd, collect_mass);
 
     const int64_t grain = std::max<int64_t>(1, splits / (4 * int64_t(pool.size())));
     pool.parallel_for(splits, grain, [&](int64_t begin, int64_t end) {
@@ -398,6 +440,11 @@ void split_k_attention(const AttentionCall& call, ThreadPool& pool) {
 
     // Merge the ranges of each row, in split order.
     const int64_t q_stride = call.q_stride();
+    std::vector<float> tops, totals;  // per row, for the attention mass
+    if (collect_mass) {
+        tops.resize(size_t(all_rows));
+        totals.resize(size_t(all_rows));
+    }
     for (int kv = 0; kv < call.shape.kv_heads; ++kv)
         for (int64_t r = 0; r < rows; ++r) {
             const int64_t row = kv * rows + r;
@@ -419,7 +466,12 @@ void split_k_attention(const AttentionCall& call, ThreadPool& pool) {
             }
             const float inverse = 1.0f / total;
             for (int d = 0; d < hd; d += kLanes) store16(o + d, load16(o + d) * inverse);
+            if (collect_mass) {
+                tops[size_t(row)] = top;
+                totals[size_t(row)] = total;
+            }
         }
+    if (collect_mass) add_attention_mass(call, partials, skipped, splits, tops, totals, pool);
 }
 
 // Head dimensions 64, 128 and 256 (Gemma) get kernels with their vector counts fixed at compile

@@ -119,6 +119,7 @@ struct AttentionCall {
     int64_t first;
     int64_t n;
     float* out;
+    const AttentionMass* mass = nullptr;  // decode steps only
 
     int group_heads() const { return shape.heads / shape.kv_heads; }
     // The first key query i sees: 0, or past the sliding window.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <new>
+#include <utility>
 #include <vector>
 
 #include "attention/position_rule.h"
@@ -119,20 +120,54 @@ void CpuSession::forward(std::span<const int32_t> tokens, int64_t logit_rows, fl
     for (int layer = 0; layer < hp_.layer_count; ++layer) {
         switch (hp_.family) {
             case ModelFamily::Llama:
+            case ModelFamily::Qwen2:
+            case ModelFamily::Gemma:
+            case ModelFamily::Phi3:
                 llama_layer(layer, n);
                 break;
             case ModelFamily::Gemma3:
                 gemma3_layer(layer, n);
                 break;
+            case ModelFamily::Phi2:
+                phi2_layer(layer, n);
+                break;
         }
+        if (observer_) observer_(layer, length_, n, x_.data());
     }
     length_ += n;
 
     logit_rows = std::clamp<int64_t>(logit_rows, 0, n);
     if (logit_rows == 0) return;
     const int64_t first_row = n - logit_rows;
-    norm_rows(x_.data() + first_row * e, w_.output_norm, h_.data(), logit_rows, e);
+    block_norm(x_.data() + first_row * e, w_.output_norm, w_.output_norm_bias, h_.data(),
+               logit_rows);
     matmul(w_.output, h_.data(), logit_rows, logits, pool_);
+    if (!w_.output_bias.empty())
+        add_row_bias(logits, w_.output_bias.data(), logit_rows, hp_.vocab_size);
+}
+
+bool CpuSession::observe_layers(LayerObserver observer) {
+    observer_ = std::move(observer);
+    return true;
+}
+
+void CpuSession::block_norm(const float* in, const std::vector<float>& weight,
+                            const std::vector<float>& bias, float* out, int64_t n) const {
+    const int64_t e = hp_.embedding_length;
+    if (hp_.norm == NormKind::Rms) {
+        norm_rows(in, weight, out, n, e);
+        return;
+    }
+    for (int64_t t = 0; t < n; ++t)
+        layer_norm(in + t * e, weight.data(), bias.data(), out + t * e, e, hp_.norm_eps);
+}
+
+void CpuSession::to_adjacent_pairs(int64_t n) {
+    if (hp_.rope_layout != RopeLayout::HalfSplit) return;
+    RopeTable::interleave_halves(q_.data(), int(n * hp_.head_count), hp_.head_dim,
+                                 hp_.rope_dimensions);
+    RopeTable::interleave_halves(k_.data(), int(n * hp_.head_count_kv), hp_.head_dim,
+                                 hp_.rope_dimensions);
 }
 
 void CpuSession::norm_rows(const float* in, const std::vector<float>& weight, float* out, int64_t n,
@@ -170,10 +205,19 @@ void CpuSession::attend(int layer, int64_t n) {
     const AttentionShape shape{hp_.head_count, hp_.head_count_kv, hp_.head_dim,
                                hp_.key_window(layer)};
     attention(shape, mode_of(layer), q_.data(), groups(layer) ? q_grouped_.data() : nullptr,
-              cache_.layer(layer), rope_of(layer), length_, n, attn_.data(), pool_);
+              cache_.layer(layer), rope_of(layer), length_, n, attn_.data(), pool_,
+              attention_mass_of(layer, n));
 }
 
-// Llama: pre-norm attention and SwiGLU FFN, each added to the residual stream.
+// Llama: pre-norm attention and gated FFN, each added to the residual stream:
+//
+//   h = rmsnorm(x) attn_norm;  q, k, v = h Wq (+ bq), h Wk (+ bk), h Wv (+ bv);  RoPE
+//   x += attention(q, k, v) Wo
+//   h = rmsnorm(x) ffn_norm;  x += (act(h Wgate) * h Wup) Wdown
+//
+// The families that share it switch: q/k/v biases (Qwen2), half-split RoPE (Qwen2, Gemma,
+// Phi-3), GeGLU and scaled embeddings (Gemma); Phi-3's fused tensors arrive as q/k/v and
+// gate/up row ranges (llama_weights.h).
 void CpuSession::llama_layer(int layer, int64_t n) {
     const LayerWeights& lw = w_.layers[size_t(layer)];
     const int64_t e = hp_.embedding_length;
@@ -182,6 +226,12 @@ void CpuSession::llama_layer(int layer, int64_t n) {
     matmul(lw.wq, h_.data(), n, q_.data(), pool_);
     matmul(lw.wk, h_.data(), n, k_.data(), pool_);
     matmul(lw.wv, h_.data(), n, v_.data(), pool_);
+    if (hp_.qkv_bias) {
+        add_row_bias(q_.data(), lw.q_bias.data(), n, hp_.q_dim());
+        add_row_bias(k_.data(), lw.k_bias.data(), n, hp_.kv_dim());
+        add_row_bias(v_.data(), lw.v_bias.data(), n, hp_.kv_dim());
+    }
+    to_adjacent_pairs(n);
     rotate_and_store(layer, n);
     attend(layer, n);
 
@@ -191,7 +241,10 @@ void CpuSession::llama_layer(int layer, int64_t n) {
     norm_rows(x_.data(), lw.ffn_norm, h_.data(), n, e);
     matmul(lw.ffn_gate, h_.data(), n, gate_.data(), pool_);
     matmul(lw.ffn_up, h_.data(), n, up_.data(), pool_);
-    silu_mul(gate_.data(), up_.data(), n * hp_.feed_forward_length);
+    if (hp_.activation == FfnActivation::GeluTanh)
+        gelu_tanh_mul(gate_.data(), up_.data(), n * hp_.feed_forward_length);
+    else
+        silu_mul(gate_.data(), up_.data(), n * hp_.feed_forward_length);
     matmul(lw.ffn_down, gate_.data(), n, h_.data(), pool_);
     for (int64_t k = 0; k < n * e; ++k) x_[size_t(k)] += h_[size_t(k)];
 }

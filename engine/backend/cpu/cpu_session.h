@@ -1,7 +1,8 @@
 // A CPU session: the KV cache, the RoPE tables and one chunk's activations, with one layer
-// function per model family (as GGUF runtimes keep one graph per architecture):
-// llama_layer in cpu_backend.cpp, gemma3_layer in gemma3_graph.cpp. Both use the same kernels
-// (matmul, attention, rms_norm, RoPE) and the helpers below.
+// function per model graph (as GGUF runtimes keep one graph per architecture): llama_layer in
+// cpu_backend.cpp (Llama, Qwen2, Gemma, Phi-3, which differ by HyperParams switches only),
+// gemma3_layer in gemma3_graph.cpp, phi2_layer in phi2_graph.cpp. All use the same kernels
+// (matmul, attention, norms, RoPE) and the helpers below.
 #pragma once
 
 #include <functional>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/cpu/attention.h"
 #include "backend/cpu/kv_cache.h"
 #include "backend/cpu/thread_pool.h"
 #include "backend/rope_table.h"
@@ -36,11 +38,14 @@ class CpuSession final : public detail::BackendSession {
     bool can_transfer_kv() const override { return true; }
     void export_kv(const std::function<void(const void*, size_t)>& sink) const override;
     void import_kv(int64_t length, const std::function<void(void*, size_t)>& source) override;
+    bool collect_attention_mass(std::vector<float>* mass) override;
+    bool observe_layers(LayerObserver observer) override;
 
   private:
     // The layer graphs: x_ (n rows of the residual stream) in, x_ out.
     void llama_layer(int layer, int64_t n);
     void gemma3_layer(int layer, int64_t n);
+    void phi2_layer(int layer, int64_t n);
 
     // Shared steps of the graphs.
     // Rotates the n rows of q_ (and fills q_grouped_ when the layer groups) and k_ to their
@@ -48,6 +53,16 @@ class CpuSession final : public detail::BackendSession {
     void rotate_and_store(int layer, int64_t n);
     // attn_ = attention of q_ over the layer's cache, with its key window and attention mode.
     void attend(int layer, int64_t n);
+    // Half-split (NEOX) models: moves the rotary pairs of every head of q_ and k_ to the
+    // adjacent-pair layout of the RoPE table and the cache (rope_table.h); nothing otherwise.
+    void to_adjacent_pairs(int64_t n);
+    // The model's norm of n rows of the residual stream: RMSNorm with `weight`, or LayerNorm
+    // with `weight` and `bias` (hp.norm).
+    void block_norm(const float* in, const std::vector<float>& weight,
+                    const std::vector<float>& bias, float* out, int64_t n) const;
+    // Where attend() adds a decode step's attention for this layer (attention_mass.cpp): null
+    // when nothing is collected or the layer sees only a sliding window.
+    const AttentionMass* attention_mass_of(int layer, int64_t n);
     // out[t] = rms_norm(in[t]) * weight for n rows of `width` values (in and out may alias).
     void norm_rows(const float* in, const std::vector<float>& weight, float* out, int64_t n,
                    int64_t width) const;
@@ -75,7 +90,10 @@ class CpuSession final : public detail::BackendSession {
     int64_t length_ = 0;
     RopeTable rope_;                       // global layers: covers positions_for(capacity)
     std::optional<RopeTable> rope_local_;  // sliding-window layers: covers capacity
-    KvCache cache_;  // K rotated at its own position j; attention re-rotates grouped pairs
+    KvCache cache_;           // K rotated at its own position j; attention re-rotates grouped pairs
+    LayerObserver observer_;  // called after each layer when set (tests)
+    std::vector<float>* mass_ = nullptr;  // the attention mass collected, when asked for
+    AttentionMass layer_mass_;            // what attention_mass_of hands out
     // Activations for one chunk.
     std::vector<float> x_, h_, q_, q_grouped_, k_, v_, attn_, gate_, up_;
 };

@@ -44,19 +44,45 @@ inline void rms_norm(const float* x, const float* weight, float* out, int64_t n,
     for (int64_t k = 0; k < n; ++k) out[k] = x[k] * scale * weight[k];
 }
 
+// out = (x - mean(x)) / sqrt(var(x) + eps) * weight + bias, for one row of n values (LayerNorm).
+inline void layer_norm(const float* x, const float* weight, const float* bias, float* out,
+                       int64_t n, float eps) {
+    double sum = 0;
+    for (int64_t k = 0; k < n; ++k) sum += x[k];
+    const double mean = sum / double(n);
+    double squares = 0;
+    for (int64_t k = 0; k < n; ++k) squares += (x[k] - mean) * (x[k] - mean);
+    const float scale = float(1.0 / std::sqrt(squares / double(n) + double(eps)));
+    const float shift = float(mean);
+    for (int64_t k = 0; k < n; ++k) out[k] = (x[k] - shift) * scale * weight[k] + bias[k];
+}
+
+// rows[t][k] += bias[k] for n rows of `width` values.
+inline void add_row_bias(float* rows, const float* bias, int64_t n, int64_t width) {
+    for (int64_t t = 0; t < n; ++t)
+        for (int64_t k = 0; k < width; ++k) rows[t * width + k] += bias[k];
+}
+
+// GELU in its tanh form (Gemma's GeGLU, Phi-2's MLP):
+// gelu(x) = x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+inline float gelu_tanh(float x) {
+    constexpr float kSqrt2OverPi = 0.7978845608028654f;
+    return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+}
+
+// x = gelu(x), element-wise.
+inline void gelu_tanh_rows(float* x, int64_t n) {
+    for (int64_t k = 0; k < n; ++k) x[k] = gelu_tanh(x[k]);
+}
+
 // gate = silu(gate) * up, element-wise.
 inline void silu_mul(float* gate, const float* up, int64_t n) {
     for (int64_t k = 0; k < n; ++k) gate[k] = gate[k] / (1.0f + std::exp(-gate[k])) * up[k];
 }
 
-// gate = gelu(gate) * up, element-wise, with GELU in its tanh form (Gemma's GeGLU):
-// gelu(x) = x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+// gate = gelu(gate) * up, element-wise (GeGLU).
 inline void gelu_tanh_mul(float* gate, const float* up, int64_t n) {
-    constexpr float kSqrt2OverPi = 0.7978845608028654f;
-    for (int64_t k = 0; k < n; ++k) {
-        const float x = gate[k];
-        gate[k] = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x))) * up[k];
-    }
+    for (int64_t k = 0; k < n; ++k) gate[k] = gelu_tanh(gate[k]) * up[k];
 }
 
 }  // namespace SE_SIMD_ISA

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/cuda_graph_support.h"
 #include "backend/cuda/cuda_resources.h"
 #include "backend/cuda/kernels.h"
 #include "backend/host_memory.h"
@@ -297,12 +298,11 @@ std::string cuda_unavailable_reason() {
 
 std::unique_ptr<detail::Backend> make_cuda_backend(const HyperParams& hp,
                                                    const LlamaWeights& weights) {
-    // The kernels here run the Llama graph only; other families (Gemma 3's sliding windows,
-    // q/k norms, GeGLU) are untested on a GPU and must not run on one by accident. --device
-    // auto catches this and falls back to the CPU with the message as its note.
-    if (hp.family != ModelFamily::Llama)
-        throw Error("the CUDA backend runs the llama architecture only; '" + hp.architecture +
-                    "' runs on the CPU backend (--device cpu)");
+    // The kernels here run the plain Llama graph only; other graphs (biases, NEOX RoPE, fused
+    // tensors, Gemma 3's sliding windows...) must not run on a GPU by accident. --device auto
+    // asks the same question before it tries the GPU and falls back to the CPU with the reason.
+    if (const std::string refusal = cuda_graph_refusal(hp, weights); !refusal.empty())
+        throw Error(refusal);
     return std::make_unique<CudaBackend>(hp, weights);
 }
 

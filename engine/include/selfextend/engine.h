@@ -173,6 +173,18 @@ class Session {
 
     void reset();  // empties the cache
 
+    // Where the answers came from. While on, every token generate() appends adds its attention
+    // over the cache to attention_mass(): for each position, the probability the token's query
+    // gave it (from the scores the attention really used: grouped positions under
+    // Self-Extend), averaged over the heads and over the layers that see every key (all of a
+    // Llama model's, Gemma 3's global ones). So each generated token adds 1 in all; prompts add
+    // nothing. Off by default, and free when off. Returns whether the session collects: false
+    // for `on` false, and where the device cannot (the CUDA backend).
+    bool collect_attention_mass(bool on);
+    // One value per cached position while collecting (position() values), empty otherwise.
+    std::span<const float> attention_mass() const;
+    void reset_attention_mass();  // every position back to 0
+
   private:
     friend struct detail::Internals;  // the engine's own access to the parts below
     friend class Model;               // makes sessions

@@ -12,8 +12,9 @@ struct ModelInfo {
     std::string path;
     std::string name;
     std::string architecture;  // general.architecture, e.g. "llama"
-    std::string family;        // the engine's graph that runs it: "Llama" or "Gemma 3"
-    std::string device;        // "CPU (2 threads)" or the GPU's name
+    // The family whose graph runs it: "Llama", "Qwen2", "Gemma", "Gemma 3", "Phi-2" or "Phi-3".
+    std::string family;
+    std::string device;  // "CPU (2 threads)" or the GPU's name
     // Why --device auto runs on the CPU although this build has the CUDA backend (no device, a
     // failed upload or self-test); empty when nothing was given up.
     std::string device_note;
@@ -35,6 +36,10 @@ struct ModelInfo {
     int sliding_window = 0;
     float rope_freq_base_local = 0.0f;
     std::vector<int> self_extend_layers;  // the global layers, where Self-Extend regroups
+    // A sliding window the file states (Mistral, Phi-3) but the engine does not apply: every
+    // layer attends to all keys. 0 when none; attention_note then says so in plain words.
+    int ignored_sliding_window = 0;
+    std::string attention_note;
     uint64_t file_bytes = 0;
     uint64_t weight_bytes = 0;
     std::map<std::string, int64_t> dtype_parameters;  // dtype name -> parameters stored in it
