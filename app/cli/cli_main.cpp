@@ -49,6 +49,11 @@ constexpr Command kCommands[] = {
      "        [--group G|auto (--window W | --windows W1,W2,...)] [--json] [--details]\n"
      "  pass-key retrieval accuracy, vanilla vs Self-Extend (default: smallest group, W = L/2);\n"
      "  --windows compares several neighbour windows in one run, vanilla once"},
+    {"probe", cli::command_probe,
+     "probe [-m MODEL] --doc FILE [--depths 0.2,0.5,0.8] [--candidates G:W,...|vanilla]\n"
+     "      [--max-tokens N] [--seed S] [--json] [--details]\n"
+     "  plants a pass key in your own document at each depth and asks for it under vanilla and\n"
+     "  a few G and W around Auto's choice (or --candidates); recommends the one that found most"},
     {"perplexity", cli::command_perplexity,
      "perplexity [-m MODEL] --file F --lengths 512,1024,2048 [--windows K] [--group G|auto "
      "--window W] [--json]\n"

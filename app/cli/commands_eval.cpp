@@ -1,5 +1,7 @@
 // The tuning measurements: pass key and perplexity, as tables or JSON.
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -129,6 +131,121 @@ int command_passkey(Arguments& args) {
         }
     }
     print_table(table);
+    return 0;
+}
+
+int command_probe(Arguments& args) {
+    const ModelFlags model_flags = take_model_flags(args);
+    const auto doc = args.take({"--doc", "-d"});
+    const auto depths = args.take_double_list({"--depths"}, {0.2, 0.5, 0.8});
+    const auto candidate_list = args.take({"--candidates"});
+    const int64_t max_tokens = args.take_int({"--max-tokens"}, 0, 0, int64_t(1) << 24);
+    const auto seed = uint64_t(args.take_int({"--seed"}, 1234, 0, INT64_MAX));
+    const bool json = args.take_flag({"--json"});
+    const bool details = args.take_flag({"--details"});
+    const selfextend::KvType kv_type = take_kv_type(args);
+    if (!doc) throw UsageError("probe: give --doc FILE");
+    for (const double d : depths)
+        if (d < 0.0 || d > 1.0) throw UsageError("probe: depths are fractions from 0 to 1");
+    const std::string document = read_text_file(*doc);
+    const auto model = load_model(args, model_flags);
+    const selfextend::ModelInfo& info = model->info();
+
+    // What the candidates must hold: the document (cut to --max-tokens) and the probe's framing.
+    int64_t document_tokens = int64_t(model->tokenize(document, false).size());
+    if (max_tokens > 0) document_tokens = std::min(document_tokens, max_tokens);
+    const int64_t needed = document_tokens + selfextend::kProbeFramingTokens;
+    const selfextend::AutoChoice automatic =
+        selfextend::choose_attention(info.training_window, needed);
+    const selfextend::AttentionMode preferred =
+        automatic.group > 1
+            ? selfextend::AttentionMode::self_extend(automatic.group, automatic.window)
+            : selfextend::AttentionMode::vanilla();
+
+    selfextend::ProbeOptions options;
+    options.depths = depths;
+    options.max_document_tokens = max_tokens;
+    options.seed = seed;
+    options.kv_type = kv_type;
+    if (candidate_list) {  // G:W pairs; 1:0 (or "vanilla") is vanilla
+        std::string rest = *candidate_list;
+        while (!rest.empty()) {
+            const size_t comma = rest.find(',');
+            const std::string item = rest.substr(0, comma);
+            rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+            if (item == "vanilla") {
+                options.candidates.push_back(selfextend::AttentionMode::vanilla());
+                continue;
+            }
+            const size_t colon = item.find(':');
+            char* end = nullptr;
+            const long group = std::strtol(item.c_str(), &end, 10);
+            const long window =
+                colon == std::string::npos ? -1 : std::strtol(item.c_str() + colon + 1, &end, 10);
+            if (colon == std::string::npos || *end != '\0' || group < 1 || window < 0)
+                throw UsageError(
+                    "probe: --candidates takes G:W pairs such as 4:1024,8:512 (or "
+                    "vanilla), not '" +
+                    item + "'");
+            options.candidates.push_back(
+                group == 1 ? selfextend::AttentionMode::vanilla()
+                           : selfextend::AttentionMode::self_extend(int(group), int(window)));
+        }
+    } else {
+        options.candidates = selfextend::probe_candidates(info.training_window, needed);
+    }
+    std::fprintf(stderr, "%s: %lld document tokens, training window %lld, Auto: %s\n",
+                 info.name.c_str(), (long long)document_tokens, (long long)info.training_window,
+                 preferred.describe().c_str());
+    if (details)
+        options.on_trial = [](const selfextend::AttentionMode& mode,
+                              const selfextend::PasskeyTrial& t) {
+            std::printf("%s len=%lld depth=%.2f key=%s answer=\"%s\" %s\n", mode.describe().c_str(),
+                        (long long)t.length, t.depth, t.key.c_str(), t.answer.c_str(),
+                        t.correct ? "ok" : "wrong");
+            std::fflush(stdout);
+        };
+    const auto results =
+        selfextend::run_probe(*model, document, options,
+                              [](const selfextend::Progress& p) { progress_line(p, "probe"); });
+    const size_t best = selfextend::recommend_probe(results, preferred);
+
+    if (json) {
+        Json out{{"model", info.name},
+                 {"document_tokens", document_tokens},
+                 {"depths", depths},
+                 {"results", Json::array()}};
+        for (size_t k = 0; k < results.size(); ++k) {
+            Json row = json_mode_fields(results[k].mode);
+            row["found"] = results[k].found();
+            row["recommended"] = k == best;
+            row["answers"] = Json::array();
+            for (const auto& t : results[k].trials)
+                row["answers"].push_back({{"depth", t.depth},
+                                          {"key", t.key},
+                                          {"answer", t.answer},
+                                          {"correct", t.correct}});
+            out["results"].push_back(std::move(row));
+        }
+        print_json(out);
+        return 0;
+    }
+    std::vector<std::vector<std::string>> table{{"setting"}};
+    for (const double d : depths) {
+        char head[32];
+        std::snprintf(head, sizeof head, "depth %.2f", d);
+        table[0].push_back(head);
+    }
+    table[0].push_back("found");
+    for (size_t k = 0; k < results.size(); ++k) {
+        std::vector<std::string> row{results[k].mode.describe() + (k == best ? " *" : "")};
+        for (const auto& t : results[k].trials) row.push_back(t.correct ? "yes" : "no");
+        row.push_back(std::to_string(results[k].found()) + "/" +
+                      std::to_string(results[k].trials.size()));
+        table.push_back(std::move(row));
+    }
+    print_table(table);
+    std::printf("recommended (*): %s\n", results[best].mode.describe().c_str());
     return 0;
 }
 

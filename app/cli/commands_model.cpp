@@ -159,7 +159,8 @@ std::string describe_layers(const selfextend::ModelInfo& info) {
     const int global = int(info.self_extend_layers.size());
     if (info.sliding_window == 0)
         return "all " + std::to_string(info.layer_count) +
-               " layers global (Self-Extend applies to each)";
+               " layers global (Self-Extend applies to each)" +
+               (info.attention_note.empty() ? "" : "; " + info.attention_note);
     std::ostringstream text;
     text << info.layer_count - global << " local layers (sliding window " << info.sliding_window
          << " keys, RoPE base " << info.rope_freq_base_local << ", kept as trained), " << global

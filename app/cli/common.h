@@ -68,6 +68,7 @@ int command_ask(Arguments& args);
 int command_logits(Arguments& args);
 int command_bench(Arguments& args);
 int command_passkey(Arguments& args);
+int command_probe(Arguments& args);
 int command_perplexity(Arguments& args);
 int command_make_document(Arguments& args);
 int command_quantize(Arguments& args);

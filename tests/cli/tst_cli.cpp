@@ -260,6 +260,41 @@ class TestCli : public QObject {
         QCOMPARE(both.exit_code, 2);
     }
 
+    // probe on the bundled sample (1 500 tokens, three times the demo model's window): the
+    // planted key at each depth, vanilla and the given candidates in order, the recommendation
+    // the one that found most; vanilla cannot reach past its window here.
+    void probeOnTheSample() {
+        const QString sample = QString(SE_SOURCE_DIR) + "/resources/samples/door-code.txt";
+        const Run run = cli({"probe", "--doc", sample, "--depths", "0.2,0.8", "--candidates",
+                             "vanilla,6:256,6:128", "--json"});
+        QCOMPARE(run.exit_code, 0);
+        const QJsonObject out = QJsonDocument::fromJson(run.out.toUtf8()).object();
+        QVERIFY2(out["document_tokens"].toInt() > 1400, qPrintable(run.out));
+        const QJsonArray results = out["results"].toArray();
+        QCOMPARE(results.size(), 3);
+        QCOMPARE(results[0].toObject()["mode"].toString(), QString("vanilla"));
+        QCOMPARE(results[0].toObject()["found"].toInt(), 0);
+        QCOMPARE(results[2].toObject()["window"].toInt(), 128);
+        int best = -1, most = -1;
+        for (int k = 0; k < results.size(); ++k) {
+            const QJsonObject r = results[k].toObject();
+            QCOMPARE(r["answers"].toArray().size(), 2);
+            int found = 0;
+            for (const auto& a : r["answers"].toArray()) {
+                const QJsonObject answer = a.toObject();
+                QCOMPARE(answer["key"].toString().size(), 5);
+                found += answer["correct"].toBool();
+            }
+            QCOMPARE(r["found"].toInt(), found);
+            if (found > most) most = found, best = k;
+            if (r["recommended"].toBool()) QCOMPARE(k, best);
+        }
+        QCOMPARE(results[1].toObject()["found"].toInt(), 2);  // Auto's G=6, W=256: both keys
+        QVERIFY(results[1].toObject()["recommended"].toBool());
+        QCOMPARE(cli({"probe", "--doc", sample, "--candidates", "4"}).exit_code, 2);
+        QCOMPARE(cli({"probe"}).exit_code, 2);
+    }
+
     void perplexityJson() {
         SKIP_WITHOUT_SHARED();
         const Run run = cli({"perplexity", "--file",
