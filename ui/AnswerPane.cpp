@@ -6,20 +6,33 @@
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
-#include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QScrollBar>
 #include <QStyle>
+#include <QTextBrowser>
 #include <QToolButton>
 #include <QVBoxLayout>
 
 #include "Format.h"
+#include "SourcesBar.h"
 
 namespace studio {
 namespace {
 
-constexpr int kRepaintIntervalMs = 33;  // the text, about 30 times a second
+// The streaming answer, rendered from Markdown about 5 times a second: parsing the whole
+// conversation again is cheap at that rate and keeps the GUI thread idle for the decode.
+constexpr int kRepaintIntervalMs = 200;
 constexpr int kStatusIntervalMs = 250;  // the decoding status line
+
+// A question as a Markdown paragraph of its own: its characters are shown, never read as markup.
+QString questionMarkdown(const QString& question) {
+    QString escaped;
+    for (const QChar c : question) {
+        if (QStringLiteral("\\`*_{}[]()<>#+-.!|~").contains(c)) escaped += QLatin1Char('\\');
+        escaped += c;
+    }
+    return QStringLiteral("**▸ %1**\n\n").arg(escaped);
+}
 
 }  // namespace
 
@@ -34,7 +47,8 @@ AnswerPane::AnswerPane(AnswerSide side, QWidget* parent)
       stop_(new QToolButton),
       copy_(new QToolButton),
       stale_(new QLabel),
-      text_(new QPlainTextEdit) {
+      sources_(new SourcesBar(side)),
+      text_(new QTextBrowser) {
     const QString prefix = side == AnswerSide::Vanilla ? "vanilla" : "selfExtend";
     setObjectName(prefix + "Pane");
     enabled_->setObjectName(prefix + "Enabled");
@@ -80,6 +94,8 @@ AnswerPane::AnswerPane(AnswerSide side, QWidget* parent)
     connect(copy_, &QToolButton::clicked, this,
             [this] { QApplication::clipboard()->setText(answer().trimmed()); });
     text_->setReadOnly(true);
+    text_->setOpenExternalLinks(false);  // a model's link is shown, not followed
+    text_->setOpenLinks(false);
     text_->setMinimumHeight(fontMetrics().height() * 3);
     text_->setPlaceholderText(tr("The answer streams here."));
     textPalette_ = text_->palette();
@@ -117,6 +133,7 @@ AnswerPane::AnswerPane(AnswerSide side, QWidget* parent)
     layout->addWidget(status_);
     layout->addWidget(stale_);
     layout->addWidget(text_, 1);
+    layout->addWidget(sources_);
 
     connect(stop_, &QToolButton::clicked, this, &AnswerPane::stopRequested);
     connect(enabled_, &QCheckBox::toggled, text_, &QWidget::setEnabled);
@@ -138,28 +155,62 @@ void AnswerPane::setPlannedSettings(const QString& settings) {
     if (!running_) settings_->setText(settings);
 }
 QString AnswerPane::answer() const {
-    return text_->toPlainText().mid(answerStart_) + pendingText_;
+    return answer_ + pendingText_;
+}
+QTextDocument* AnswerPane::document() const {
+    return text_->document();
 }
 
 void AnswerPane::clearConversation() {
     turns_.clear();
     if (!running_) {
         text_->clear();
-        answerStart_ = 0;
+        conversationMarkdown_.clear();
+        answer_.clear();
     }
+}
+
+void AnswerPane::restoreConversation(const QList<Turn>& turns, const QString& settings) {
+    if (running_ || turns.isEmpty()) return;
+    turns_ = turns;
+    question_.clear();
+    answer_ = turns.constLast().answer;
+    showConversation();
+    promptTokens_->clear();
+    prefill_->setValue(0);
+    // The settings line shows what the next question will run with; the restored answers' own
+    // settings stay in the status line.
+    status_->setText(tr("restored from the last session · %n turn(s) · %1", "", int(turns.size()))
+                         .arg(settings));
+    hasResult_ = false;  // nothing ran in this session: no staleness to judge
 }
 
 void AnswerPane::showConversation() {
     // A single question shows only its answer; a conversation shows each question above its
-    // answer.
-    QString text;
-    for (const Turn& turn : turns_)
-        text += QStringLiteral("▸ %1\n%2\n\n").arg(turn.question, turn.answer.trimmed());
-    if (!turns_.isEmpty()) text += QStringLiteral("▸ %1\n").arg(question_);
-    text_->setPlainText(text);
-    answerStart_ = text.size();
+    // answer. During a run the latest answer follows; a restored conversation ends at its last
+    // turn.
+    QString markdown;
+    const bool restored = !running_ && question_.isEmpty();
+    const qsizetype shown = restored ? turns_.size() - 1 : turns_.size();
+    for (qsizetype k = 0; k < shown; ++k)
+        markdown += questionMarkdown(turns_[k].question) + turns_[k].answer.trimmed() +
+                    QStringLiteral("\n\n");
+    if (restored && !turns_.isEmpty())
+        markdown += questionMarkdown(turns_.constLast().question);
+    else if (!turns_.isEmpty())
+        markdown += questionMarkdown(question_);
+    conversationMarkdown_ = markdown;
+    if (!restored) answer_.clear();
+    render();
+}
+
+void AnswerPane::render() {
     QScrollBar* bar = text_->verticalScrollBar();
-    bar->setValue(bar->maximum());
+    const bool atEnd = bar->value() >= bar->maximum() - 4;
+    const int previous = bar->value();
+    text_->setMarkdown(conversationMarkdown_ + answer_);
+    // Follow the answer while the reader is at its end; else leave their scroll position.
+    bar->setValue(atEnd ? bar->maximum() : previous);
 }
 QString AnswerPane::statusText() const {
     return status_->text();
@@ -185,6 +236,7 @@ void AnswerPane::setStale(const QString& reason) {
 }
 
 void AnswerPane::markQueued(const QString& question) {
+    sources_->clear();
     flushTimer_.stop();
     pendingText_.clear();
     question_ = question;
@@ -243,13 +295,9 @@ void AnswerPane::appendToken(const QString& text, qint64 generated, double token
 void AnswerPane::flushPendingText() {
     prefill_->setValue(1000);
     if (!pendingText_.isEmpty()) {
-        // Insert at the end without disturbing a user's selection or scroll position elsewhere.
-        QTextCursor cursor(text_->document());
-        cursor.movePosition(QTextCursor::End);
-        cursor.insertText(pendingText_);
+        answer_ += pendingText_;
         pendingText_.clear();
-        QScrollBar* bar = text_->verticalScrollBar();
-        bar->setValue(bar->maximum());
+        render();
     }
     // A new status text lays the window out again: a few times a second is enough to read it.
     if (running_ && (!statusClock_.isValid() || statusClock_.elapsed() >= kStatusIntervalMs)) {

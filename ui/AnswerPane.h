@@ -13,11 +13,14 @@
 class QCheckBox;
 class QComboBox;
 class QLabel;
-class QPlainTextEdit;
+class QTextBrowser;
+class QTextDocument;
 class QProgressBar;
 class QToolButton;
 
 namespace studio {
+
+class SourcesBar;
 
 class AnswerPane : public QFrame {
     Q_OBJECT
@@ -45,7 +48,10 @@ class AnswerPane : public QFrame {
     // line above the text); empty: it does.
     void setStale(const QString& reason);
 
-    QString answer() const;  // the latest answer (a streaming one as far as it has come)
+    // The latest answer's Markdown source (a streaming one as far as it has come): what Copy
+    // copies; the pane shows it rendered.
+    QString answer() const;
+    QTextDocument* document() const;  // the rendered conversation
     struct Turn {
         QString question;
         QString answer;
@@ -53,12 +59,17 @@ class AnswerPane : public QFrame {
     // The conversation's finished turns, oldest first.
     const QList<Turn>& turns() const { return turns_; }
     void clearConversation();
+    // Shows turns saved from an earlier session of the app (ConversationStore), marked as
+    // restored, with the settings they ran with; the next question follows up on them.
+    void restoreConversation(const QList<Turn>& turns, const QString& settings);
     QString statusText() const;
     QString settingsText() const;  // the latest run's settings
     QString staleText() const;
     bool isStale() const;
     bool isRunning() const { return running_; }
     bool hasResult() const { return hasResult_; }  // a run began since the last clear
+    // "Sources: 1 2 3" under the latest answer (cleared when the next one is queued).
+    SourcesBar* sourcesBar() const { return sources_; }
 
   signals:
     void stopRequested();
@@ -67,6 +78,7 @@ class AnswerPane : public QFrame {
   private:
     void flushPendingText();
     void showConversation();  // the finished turns and the current question, answer to follow
+    void render();            // the Markdown of the turns and the answer so far, into text_
 
     AnswerSide side_;
     QCheckBox* enabled_;
@@ -78,17 +90,20 @@ class AnswerPane : public QFrame {
     QToolButton* stop_;
     QToolButton* copy_;
     QLabel* stale_;
-    QPlainTextEdit* text_;
+    SourcesBar* sources_;
+    QTextBrowser* text_;
     QPalette textPalette_;
-    // Tokens arrive faster than a screen refreshes: they are appended at most ~30 times a second.
+    // Tokens arrive faster than a screen refreshes; Markdown is parsed again on each render, so
+    // a streaming answer is rendered only a few times a second (the decode does not wait on it).
     QString pendingText_;
     QTimer flushTimer_;
-    QElapsedTimer statusClock_;  // since the status line last changed while decoding
+    QString conversationMarkdown_;  // the finished turns and the current question
+    QString answer_;                // the latest answer's source, as far as it is rendered
+    QElapsedTimer statusClock_;     // since the status line last changed while decoding
     qint64 lastGenerated_ = 0;
     double lastRate_ = 0;
     QList<Turn> turns_;
-    QString question_;           // the question being answered
-    qsizetype answerStart_ = 0;  // where the latest answer starts in the text
+    QString question_;  // the question being answered
     bool running_ = false;
     bool hasResult_ = false;
 };

@@ -9,6 +9,7 @@
 
 #include "Format.h"
 #include "PositionRuler.h"
+#include "SourcesBar.h"
 
 namespace studio {
 
@@ -17,6 +18,7 @@ DocumentPane::DocumentPane(QWidget* parent)
       title_(new QLabel(tr("No document"))),
       summary_(new QLabel),
       warning_(new QLabel),
+      legend_(new QLabel),
       openButton_(new QPushButton(tr("Open…"))),
       text_(new QPlainTextEdit),
       ruler_(new PositionRuler) {
@@ -33,6 +35,9 @@ DocumentPane::DocumentPane(QWidget* parent)
     warning_->setWordWrap(true);
     warning_->setVisible(false);
     warning_->setStyleSheet("QLabel { color: #9a5b00; }");
+    legend_->setObjectName("sourcesLegend");
+    legend_->setWordWrap(true);
+    legend_->setVisible(false);
     text_->setReadOnly(true);
     text_->setMinimumHeight(fontMetrics().height() * 3);  // small windows keep the answers' room
     text_->setPlaceholderText(
@@ -48,6 +53,7 @@ DocumentPane::DocumentPane(QWidget* parent)
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addLayout(header);
     layout->addWidget(warning_);
+    layout->addWidget(legend_);
     layout->addWidget(text_, 1);
     layout->addWidget(ruler_);
 
@@ -68,6 +74,8 @@ void DocumentPane::setDocument(const DocumentInfo& document) {
     warning_->setText(tr("⚠ This file is not valid UTF-8: the invalid bytes were replaced by �."));
     warning_->setVisible(document.hadInvalidUtf8);
     text_->setPlainText(document.text);
+    for (auto& passages : sources_) passages.clear();
+    updateHighlights();
     ruler_->setTokens(tokens_);
     updateSummary();
 }
@@ -89,6 +97,54 @@ QString DocumentPane::text() const {
 }
 QString DocumentPane::summaryText() const {
     return summary_->text();
+}
+
+void DocumentPane::setSources(AnswerSide side, const QList<SourcePassage>& passages) {
+    sources_[size_t(side)] = passages;
+    updateHighlights();
+}
+
+void DocumentPane::updateHighlights() {
+    QList<QTextEdit::ExtraSelection> selections;
+    QStringList legend;
+    const int length = text_->document()->characterCount();
+    for (const AnswerSide side : {AnswerSide::Vanilla, AnswerSide::SelfExtend}) {
+        const QList<SourcePassage>& passages = sources_[size_t(side)];
+        if (passages.isEmpty()) continue;
+        const QColor color = sourceColor(side);
+        for (const SourcePassage& p : passages) {
+            if (p.start + p.length >= length) continue;  // from another document
+            QTextEdit::ExtraSelection selection;
+            selection.cursor = QTextCursor(text_->document());
+            selection.cursor.setPosition(int(p.start));
+            selection.cursor.setPosition(int(p.start + p.length), QTextCursor::KeepAnchor);
+            selection.format.setBackground(color);
+            selection.format.setForeground(Qt::black);
+            selections.append(selection);
+        }
+        legend << QStringLiteral("<span style=\"background:%1; color:black\">&nbsp;%2&nbsp;</span>")
+                      .arg(color.name(),
+                           side == AnswerSide::Vanilla ? tr("vanilla") : tr("Self-Extend"));
+    }
+    // Where both sides chose a passage, the two colours overlap (the later drawn on top).
+    text_->setExtraSelections(selections);
+    legend_->setText(tr("Sources of the answers: %1").arg(legend.join(QStringLiteral(" "))));
+    legend_->setVisible(!legend.isEmpty());
+}
+
+void DocumentPane::showSource(AnswerSide side, int index) {
+    const QList<SourcePassage>& passages = sources_[size_t(side)];
+    if (index < 0 || index >= passages.size()) return;
+    const SourcePassage& p = passages[index];
+    QTextCursor cursor(text_->document());
+    cursor.setPosition(int(p.start));
+    cursor.setPosition(int(p.start + p.length), QTextCursor::KeepAnchor);
+    text_->setTextCursor(cursor);
+    text_->centerCursor();
+}
+
+QString DocumentPane::selectedText() const {
+    return text_->textCursor().selectedText();
 }
 
 void DocumentPane::updateSummary() {

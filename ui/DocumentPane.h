@@ -1,8 +1,10 @@
 // Shows the open document: its name, size, token count for the loaded model, a warning when it
-// was not valid UTF-8, the text itself and the position ruler.
+// was not valid UTF-8, the text itself and the position ruler. The passages each side's answer
+// attended to most are highlighted in the side's colour (SourcesBar), with a legend.
 #pragma once
 
 #include <QWidget>
+#include <array>
 
 #include "EngineTypes.h"
 
@@ -31,21 +33,32 @@ class DocumentPane : public QWidget {
     QString text() const;
     QString summaryText() const;
 
+    // The passages a side's latest answer came from (empty: none), highlighted until the
+    // document changes or the side answers again.
+    void setSources(AnswerSide side, const QList<SourcePassage>& passages);
+    const QList<SourcePassage>& sources(AnswerSide side) const { return sources_[size_t(side)]; }
+    // Scrolls to a side's passage (0: its best) and selects it.
+    void showSource(AnswerSide side, int index);
+    QString selectedText() const;
+
   signals:
     void openRequested();
 
   private:
     void updateSummary();
+    void updateHighlights();
 
     QLabel* title_;
     QLabel* summary_;
     QLabel* warning_;
+    QLabel* legend_;
     QPushButton* openButton_;
     QPlainTextEdit* text_;
     PositionRuler* ruler_;
     QString path_;
     qint64 characters_ = 0;
     qint64 tokens_ = -1;
+    std::array<QList<SourcePassage>, 2> sources_;  // indexed by AnswerSide
 };
 
 }  // namespace studio

@@ -8,9 +8,12 @@ void registerEngineTypes() {
     qRegisterMetaType<studio::DocumentInfo>();
     qRegisterMetaType<studio::AskRequest>();
     qRegisterMetaType<studio::RunStats>();
+    qRegisterMetaType<studio::AnswerSources>();
     qRegisterMetaType<studio::PasskeyRequest>();
     qRegisterMetaType<studio::PerplexityRequest>();
     qRegisterMetaType<studio::PasskeyResults>();
+    qRegisterMetaType<studio::ProbeRequest>();
+    qRegisterMetaType<studio::ProbeResults>();
 }
 
 }  // namespace studio

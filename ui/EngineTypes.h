@@ -82,6 +82,18 @@ struct RunStats {
     QString error;
 };
 
+// Where an answer came from (AnswerSources.h): the document passages its tokens attended to
+// most, best first, as offsets in the document's text.
+struct SourcePassage {
+    qsizetype start = 0;
+    qsizetype length = 0;
+    double share = 0;  // of the attention the answer gave the document
+};
+struct AnswerSources {
+    bool available = true;  // false: this device does not report attention (the CUDA backend)
+    QList<SourcePassage> passages;
+};
+
 struct PasskeyRequest {
     QList<qint64> lengths;
     QList<double> depths;
@@ -101,6 +113,14 @@ struct PerplexityRequest {
 
 using PasskeyResults = std::vector<selfextend::PasskeyResult>;
 
+// The pass key planted in the open document (selfextend::run_probe), under each candidate.
+struct ProbeRequest {
+    std::vector<selfextend::AttentionMode> candidates;
+    QList<double> depths;
+    selfextend::CancelToken cancel;
+};
+using ProbeResults = std::vector<selfextend::ProbeResult>;
+
 // Queued connections copy arguments through the meta-type system; call once before connecting.
 void registerEngineTypes();
 
@@ -111,6 +131,9 @@ Q_DECLARE_METATYPE(studio::ModelSummary)
 Q_DECLARE_METATYPE(studio::DocumentInfo)
 Q_DECLARE_METATYPE(studio::AskRequest)
 Q_DECLARE_METATYPE(studio::RunStats)
+Q_DECLARE_METATYPE(studio::AnswerSources)
 Q_DECLARE_METATYPE(studio::PasskeyRequest)
 Q_DECLARE_METATYPE(studio::PerplexityRequest)
 Q_DECLARE_METATYPE(studio::PasskeyResults)
+Q_DECLARE_METATYPE(studio::ProbeRequest)
+Q_DECLARE_METATYPE(studio::ProbeResults)

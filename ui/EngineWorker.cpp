@@ -6,6 +6,7 @@
 #include <new>
 #include <vector>
 
+#include "AnswerSources.h"
 #include "Format.h"
 #include "selfextend/document.h"
 #include "selfextend/engine.h"
@@ -15,6 +16,8 @@ namespace {
 
 // Progress callbacks can fire thousands of times a second; the GUI needs a few updates a second.
 constexpr qint64 kProgressIntervalMs = 50;
+// Passages shown as an answer's sources.
+constexpr int kSourcePassages = 5;
 
 QString toQString(const std::string& s) {
     return QString::fromStdString(s);
@@ -137,6 +140,14 @@ void EngineWorker::countDocumentTokens() {
 
 void EngineWorker::newConversation() {
     for (Conversation& c : conversations_) c.turns.clear();  // the sessions keep the document
+}
+
+void EngineWorker::restoreConversation(AnswerSide side, const QStringList& questions,
+                                       const QStringList& answers) {
+    Conversation& c = conversations_[size_t(side)];
+    c.turns.clear();
+    for (qsizetype k = 0; k < std::min(questions.size(), answers.size()); ++k)
+        c.turns.push_back({questions[k].toStdString(), answers[k].toStdString()});
 }
 
 void EngineWorker::ask(const AskRequest& request) {
@@ -288,6 +299,7 @@ void EngineWorker::runOne(AnswerSide side, Conversation& c, const Prompt& prompt
             stats.prefillSeconds = double(prefillClock.nsecsElapsed()) / 1e9;
     };
     std::string answer;
+    std::optional<bool> sourcesCollected;  // set when the answer starts: the device collects
     try {
         if (cancel.cancelled()) throw selfextend::Cancelled();
         QElapsedTimer throttle;
@@ -363,6 +375,9 @@ void EngineWorker::runOne(AnswerSide side, Conversation& c, const Prompt& prompt
                                 seconds > 0 ? double(generated) / seconds : 0);
             return keepGoing;
         };
+        // Where the answer came from: the attention its tokens give the prompt (cheap; the
+        // mass of an earlier answer in the conversation is dropped).
+        sourcesCollected = c.session->collect_attention_mass(true);
         const auto result =
             c.session->generate(request.maxNewTokens, request.sampling, onToken, &cancel);
         stats.generatedTokens = result.tokens;
@@ -384,6 +399,16 @@ void EngineWorker::runOne(AnswerSide side, Conversation& c, const Prompt& prompt
     } catch (const std::exception& e) {
         stats.error = QString::fromUtf8(e.what());
         stoppedDuringPrefill();
+    }
+    if (sourcesCollected && c.session) {
+        AnswerSources sources;
+        sources.available = *sourcesCollected;
+        if (sources.available)
+            sources = rankSources(documentText_,
+                                  documentTokenRanges(model_->tokenizer(), promptTokens,
+                                                      prompt.documentPrefix, documentText_),
+                                  c.session->attention_mass(), kSourcePassages);
+        emit sourcesFound(side, sources);
     }
     emit runFinished(side, stats);
 }
@@ -420,6 +445,36 @@ void EngineWorker::runPasskey(const PasskeyRequest& request) {
         emit failed(tr("Pass-key test"), QString::fromUtf8(e.what()));
     }
     emit evaluationFinished(cancelled);
+}
+
+void EngineWorker::runProbe(const ProbeRequest& request) {
+    ProbeResults results;
+    bool cancelled = false;
+    try {
+        if (!model_) throw selfextend::Error(tr("No model is loaded yet.").toStdString());
+        if (documentText_.empty())
+            throw selfextend::Error(
+                tr("Open a document first: the pass key is planted in its text.").toStdString());
+        selfextend::ProbeOptions options;
+        options.candidates = request.candidates;
+        options.depths.assign(request.depths.begin(), request.depths.end());
+        QElapsedTimer throttle;
+        throttle.start();
+        results = selfextend::run_probe(
+            *model_, documentText_, options,
+            [&](const selfextend::Progress& p) {
+                if (throttle.elapsed() >= kProgressIntervalMs || p.done == p.total) {
+                    throttle.restart();
+                    emit probeProgress(p.done, p.total, p.tokens_per_second, p.eta_seconds);
+                }
+            },
+            &request.cancel);
+    } catch (const selfextend::Cancelled&) {
+        cancelled = true;
+    } catch (const std::exception& e) {
+        emit failed(tr("Probe"), QString::fromUtf8(e.what()));
+    }
+    emit probeFinished(results, cancelled);
 }
 
 void EngineWorker::runPerplexity(const PerplexityRequest& request) {

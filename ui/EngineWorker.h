@@ -7,6 +7,7 @@
 
 #include <QObject>
 #include <QString>
+#include <QStringList>
 #include <array>
 #include <memory>
 #include <optional>
@@ -40,8 +41,13 @@ class EngineWorker : public QObject {
     void ask(const studio::AskRequest& request);
     void runPasskey(const studio::PasskeyRequest& request);
     void runPerplexity(const studio::PerplexityRequest& request);
+    void runProbe(const studio::ProbeRequest& request);
     // The next question starts a new conversation on the document (whose KV stays).
     void newConversation();
+    // Turns saved from an earlier session of the app: the side's next question follows up on
+    // them, its prompt holding them as any follow-up's does (prefilled, the session being new).
+    void restoreConversation(studio::AnswerSide side, const QStringList& questions,
+                             const QStringList& answers);
     // Ask with another prompt format than the file's (empty: the file's own). Answered by
     // promptFormatChanged with the format in use, which stays the old one when the vocabulary
     // lacks the new one's special tokens (and failed says why).
@@ -68,12 +74,16 @@ class EngineWorker : public QObject {
     void tokenGenerated(studio::AnswerSide side, const QString& text, qint64 generated,
                         double tokensPerSecond);
     void runFinished(studio::AnswerSide side, const studio::RunStats& stats);
+    // Where the side's answer came from (sent just before runFinished, once it has answered).
+    void sourcesFound(studio::AnswerSide side, const studio::AnswerSources& sources);
     void askFinished();
 
     void evaluationProgress(qint64 done, qint64 total);
     void passkeyFinished(const studio::PasskeyResults& results);
     void perplexityPoint(qint64 length, bool selfExtend, double perplexity);
     void evaluationFinished(bool cancelled);
+    void probeProgress(qint64 done, qint64 total, double tokensPerSecond, double etaSeconds);
+    void probeFinished(const studio::ProbeResults& results, bool cancelled);
     void failed(const QString& context, const QString& message);
 
   private:

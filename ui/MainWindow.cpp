@@ -35,10 +35,13 @@
 #include "Format.h"
 #include "ModelPanel.h"
 #include "ModelPicker.h"
+#include "ProbePanel.h"
 #include "ResourcePaths.h"
 #include "SelfExtendPanel.h"
 #include "SettingsDialog.h"
+#include "SourcesBar.h"
 #include "selfextend/attention_mode.h"
+#include "selfextend/evaluation.h"
 
 namespace studio {
 namespace {
@@ -67,6 +70,7 @@ MainWindow::MainWindow(QWidget* parent)
       documentPane_(new DocumentPane),
       comparePane_(new ComparePane),
       evaluateTab_(new EvaluateTab),
+      probePanel_(new ProbePanel),
       tabs_(new QTabWidget),
       mainSplit_(new QSplitter(Qt::Horizontal)),
       rightSplit_(new QSplitter(Qt::Vertical)) {
@@ -89,6 +93,7 @@ MainWindow::MainWindow(QWidget* parent)
 
     tabs_->addTab(comparePane_, tr("Ask"));
     tabs_->addTab(evaluateTab_, tr("Evaluate"));
+    tabs_->addTab(probePanel_, tr("Tune on document"));
     tabs_->setDocumentMode(true);
 
     auto* documentBox = new QWidget;
@@ -148,6 +153,15 @@ MainWindow::MainWindow(QWidget* parent)
             [this] { evaluationCancel_.cancel(); });
     connect(evaluateTab_, &EvaluateTab::exportFailed, this,
             [this](const QString& message) { showError(message, Topic::Evaluate); });
+    connect(probePanel_, &ProbePanel::probeRequested, this, &MainWindow::runProbe);
+    connect(probePanel_, &ProbePanel::stopRequested, this, [this] { probeCancel_.cancel(); });
+    connect(probePanel_, &ProbePanel::applyRequested, this, [this](int group, int window) {
+        // The user chose them: a new document or answer length leaves them alone.
+        selfExtendPanel_->setWindow(window);
+        selfExtendPanel_->setGroup(group);
+        selfExtendPanel_->pin(true, true);
+        statusBar()->showMessage(tr("G = %1, W = %2 from the probe").arg(group).arg(window), 5000);
+    });
 
     worker_->moveToThread(&workerThread_);
     connect(&workerThread_, &QThread::finished, worker_, &QObject::deleteLater);
@@ -175,6 +189,21 @@ void MainWindow::connectWorker() {
             &EngineWorker::newConversation);
     connect(this, &MainWindow::passkeyRequested, worker_, &EngineWorker::runPasskey);
     connect(this, &MainWindow::perplexityRequested, worker_, &EngineWorker::runPerplexity);
+    connect(this, &MainWindow::probeRequested, worker_, &EngineWorker::runProbe);
+    connect(this, &MainWindow::conversationRestoreRequested, worker_,
+            &EngineWorker::restoreConversation);
+    connect(comparePane_, &ComparePane::newConversationRequested, this,
+            &MainWindow::forgetSavedConversation);
+    connect(worker_, &EngineWorker::probeProgress, probePanel_, &ProbePanel::setProgress);
+    connect(worker_, &EngineWorker::probeFinished, this,
+            [this](const ProbeResults& results, bool cancelled) {
+                probing_ = false;
+                probePanel_->showResults(results, cancelled);
+                updateBusy();
+                statusBar()->showMessage(cancelled ? tr("Probe stopped") : tr("Probe finished"),
+                                         5000);
+                emit probeDone();
+            });
 
     connect(worker_, &EngineWorker::modelLoadStarted, this, [this](const QString& path) {
         modelPanel_->setLoading(path);
@@ -194,6 +223,7 @@ void MainWindow::connectWorker() {
         QSettings().setValue(QStringLiteral("model"), model.path);
         statusBar()->showMessage(tr("Model %1 loaded").arg(model.name), 5000);
         updateDerivedState();
+        restoreSavedConversation();
         emit modelReady();
         maybeStartPendingAsk();
     });
@@ -225,6 +255,11 @@ void MainWindow::connectWorker() {
         banner_->clear(Topic::Document);
         statusBar()->showMessage(tr("Opened %1").arg(QFileInfo(document.path).fileName()), 4000);
         documentPane_->setDocument(document);
+        QFile bytes(document.path);
+        documentDigest_ = bytes.open(QIODevice::ReadOnly)
+                              ? ConversationStore::digest(bytes.readAll())
+                              : ConversationStore::digest(document.text.toUtf8());
+        restoreSavedConversation();
         setWindowTitle(tr("%1 — SelfExtend Studio").arg(QFileInfo(document.path).fileName()));
         addRecent(QStringLiteral("recentDocuments"), document.path);
         QSettings().setValue(QStringLiteral("document"), document.path);
@@ -281,12 +316,22 @@ void MainWindow::connectWorker() {
                                  stats.error),
                         Topic::Ask);
             });
+    // Where each answer came from: its passages highlighted in the document, buttons to them.
+    connect(worker_, &EngineWorker::sourcesFound, this,
+            [this, pane](AnswerSide side, const AnswerSources& sources) {
+                documentPane_->setSources(side, sources.passages);
+                pane(side)->sourcesBar()->setSources(sources, documentPane_->text());
+            });
+    for (const AnswerSide side : {AnswerSide::Vanilla, AnswerSide::SelfExtend})
+        connect(pane(side)->sourcesBar(), &SourcesBar::sourceRequested, this,
+                [this, side](int index) { documentPane_->showSource(side, index); });
     connect(worker_, &EngineWorker::askFinished, this, [this] {
         asking_ = false;
         for (auto* answer : {comparePane_->vanillaPane(), comparePane_->selfExtendPane()})
             if (answer->isRunning()) answer->markNotRun();
         updateBusy();
         updateStaleness();
+        saveConversation();
         statusBar()->showMessage(tr("Answers finished"), 5000);
         emit askDone();
         if (!screenshotPath_.isEmpty()) finishScreenshot();
@@ -646,6 +691,25 @@ void MainWindow::stopAll() {
     vanillaCancel_.cancel();
     selfExtendCancel_.cancel();
     evaluationCancel_.cancel();
+    probeCancel_.cancel();
+}
+
+void MainWindow::runProbe() {
+    if (probing_ || !askBlockedReason().isEmpty()) return;
+    banner_->clear(Topic::Evaluate);
+    const qint64 needed = documentTokens_ + selfextend::kProbeFramingTokens;
+    const selfextend::AutoChoice automatic = selfextend::choose_attention(trainingWindow_, needed);
+    ProbeRequest request;
+    request.candidates = selfextend::probe_candidates(trainingWindow_, needed);
+    request.depths = probePanel_->depths();
+    probeCancel_ = request.cancel;
+    probing_ = true;
+    probePanel_->begin(request.candidates, automatic.group > 1
+                                               ? selfextend::AttentionMode::self_extend(
+                                                     automatic.group, automatic.window)
+                                               : selfextend::AttentionMode::vanilla());
+    updateBusy();
+    emit probeRequested(request);
 }
 
 void MainWindow::runPasskey() {
@@ -757,9 +821,11 @@ void MainWindow::updateBusy() {
     comparePane_->setBusy(asking_);
     comparePane_->setAskBlocked(blocked);
     evaluateTab_->setBusy(evaluating_);
+    probePanel_->setBlocked(blocked);
+    probePanel_->setBusy(probing_);
     askAction_->setEnabled(!asking_ && blocked.isEmpty());
     askAction_->setToolTip(blocked.isEmpty() ? tr("Ask (Ctrl+Return)") : blocked);
-    stopAction_->setEnabled(asking_ || evaluating_);
+    stopAction_->setEnabled(asking_ || evaluating_ || probing_);
 }
 
 void MainWindow::updateStaleness() {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 
+#include "ConversationStore.h"
 #include "EngineTypes.h"
 #include "ErrorBanner.h"
 #include "SettingsDialog.h"
@@ -27,6 +28,7 @@ class EngineWorker;
 class EvaluateTab;
 class ModelPanel;
 class ModelPicker;
+class ProbePanel;
 class SelfExtendPanel;
 
 class MainWindow : public QMainWindow {
@@ -52,6 +54,9 @@ class MainWindow : public QMainWindow {
     SelfExtendPanel* selfExtendPanel() const { return selfExtendPanel_; }
     ComparePane* comparePane() const { return comparePane_; }
     EvaluateTab* evaluateTab() const { return evaluateTab_; }
+    ProbePanel* probePanel() const { return probePanel_; }
+    // Where the open document's conversation with this model is saved; empty without both.
+    QString savedConversationPath() const;
 
     // What Ask does when the document does not fit the Self-Extend capacity. AskFirst shows a
     // non-modal question (objectName "fitBox") whose buttons call ask again with the choice.
@@ -64,6 +69,8 @@ class MainWindow : public QMainWindow {
     void stopAll();
     void runPasskey();
     void runPerplexity();
+    // The pass key in the open document under vanilla and G, W around Auto's (the Tune tab).
+    void runProbe();
     // Writes both sides' conversations as Markdown; false (and the banner says why) on failure.
     bool exportConversation(const QString& path);
     // The model picker (File › Choose Model…): known models with a check of each.
@@ -80,11 +87,16 @@ class MainWindow : public QMainWindow {
     void askRequested(const studio::AskRequest& request);
     void passkeyRequested(const studio::PasskeyRequest& request);
     void perplexityRequested(const studio::PerplexityRequest& request);
+    void probeRequested(const studio::ProbeRequest& request);
+    void conversationRestoreRequested(studio::AnswerSide side, const QStringList& questions,
+                                      const QStringList& answers);
     // For observers (tests, the screenshot mode).
     void modelReady();
     void documentReady();
     void askDone();
     void evaluationDone();
+    void probeDone();
+    void conversationRestored();
     void errorShown(const QString& message);
 
   protected:
@@ -113,6 +125,11 @@ class MainWindow : public QMainWindow {
     void finishScreenshot();
     void openDocumentDialog();
     void openModelDialog();
+    // Conversations kept with their document (MainWindowConversations.cpp).
+    QString conversationKey() const;
+    void saveConversation();
+    void restoreSavedConversation();
+    void forgetSavedConversation();
 
     QThread workerThread_;
     EngineWorker* worker_;  // lives on workerThread_, deleted when it finishes
@@ -123,6 +140,7 @@ class MainWindow : public QMainWindow {
     DocumentPane* documentPane_;
     ComparePane* comparePane_;
     EvaluateTab* evaluateTab_;
+    ProbePanel* probePanel_;
     QTabWidget* tabs_;
     QSplitter* mainSplit_;
     QSplitter* rightSplit_;
@@ -135,6 +153,7 @@ class MainWindow : public QMainWindow {
     selfextend::CancelToken vanillaCancel_;
     selfextend::CancelToken selfExtendCancel_;
     selfextend::CancelToken evaluationCancel_;
+    selfextend::CancelToken probeCancel_;
 
     bool hasModel_ = false;
     qint64 trainingWindow_ = 512;
@@ -144,6 +163,9 @@ class MainWindow : public QMainWindow {
     bool asking_ = false;
     bool evaluating_ = false;
     bool evaluationFailed_ = false;
+    bool probing_ = false;
+    ConversationStore conversationStore_;
+    QByteArray documentDigest_;     // of the open document's bytes; empty before one is open
     bool askBlockedShown_ = false;  // the banner says why Ask cannot run
     // What each shown answer was asked with, to mark it stale when that changes.
     struct AnswerContext {

@@ -75,6 +75,8 @@ void TestStudio::initTestCase() {
     QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, dir_.path());
     QCoreApplication::setOrganizationName("SelfExtendTests");
     QCoreApplication::setApplicationName("tst_studio");
+    // Conversations are not kept between these tests' questions (tst_studio_conversations).
+    QSettings().setValue("saveConversations", false);
     model_ = studio::findBundledModel();
     QVERIFY2(!model_.isEmpty(),
              "the bundled demo model resources/models/"
