@@ -3,6 +3,7 @@
 # threads, runs interleaved in one session: prefill (pp) and decode (tg) tokens/s.
 #
 #   tools/peer-bench.sh [ROUNDS]            (default 3 rounds)
+#   SE_BENCH_CONTEXTS="512" tools/peer-bench.sh 3     only the short context
 #
 # llama.cpp's llama-bench is built once from the PyPI sdist of llama-cpp-python (its
 # vendor/llama.cpp) in a cache folder outside the repository ($SE_PEER_DIR, default
@@ -13,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 threads=${SE_BENCH_THREADS:-$(nproc)}
+contexts=${SE_BENCH_CONTEXTS:-512 8192}  # prompt lengths, and the context decode runs after
 peer_dir=${SE_PEER_DIR:-$HOME/.cache/selfextend-studio/peer}
 cli=build/app/cli/selfextend-cli
 [ -x "$cli" ] || { echo "peer-bench: build first (cmake --build build)" >&2; exit 2; }
@@ -67,7 +69,7 @@ printf '%-10s %-14s %6s %12s %12s %12s %12s\n' round model context \
     ours-pp peer-pp ours-tg peer-tg
 for round in $(seq "$rounds"); do
     for model in "$smollm" "$smollm_q8" "$demo"; do
-        for context in 512 8192; do
+        for context in $contexts; do
             [ "$model" = "$demo" ] && [ "$context" -gt 4096 ] && continue  # L = 512
             read -r our_pp our_tg < <(ours "$model" "$context" 128)
             read -r peer_pp peer_tg < <(peer "$model" "$context" 128)
