@@ -46,9 +46,11 @@ constexpr Command kCommands[] = {
      "  --interactive reads follow-up questions from stdin, one per line"},
     {"passkey", cli::command_passkey,
      "passkey [-m MODEL] --lengths 1024,2048 [--depths 0.1,0.5,0.9] [--trials N] [--seed S]\n"
-     "        [--group G|auto (--window W | --windows W1,W2,...)] [--json] [--details]\n"
+     "        [--group G|auto (--window W | --windows W1,W2,...)] [--no-vanilla] [--json]\n"
+     "        [--details]\n"
      "  pass-key retrieval accuracy, vanilla vs Self-Extend (default: smallest group, W = L/2);\n"
-     "  --windows compares several neighbour windows in one run, vanilla once"},
+     "  --windows compares several neighbour windows in one run, vanilla once; --no-vanilla\n"
+     "  leaves vanilla out (past the window each of its trials is a whole prefill to fail)"},
     {"probe", cli::command_probe,
      "probe [-m MODEL] --doc FILE [--depths 0.2,0.5,0.8] [--candidates G:W,...|vanilla]\n"
      "      [--max-tokens N] [--seed S] [--json] [--details]\n"

@@ -42,6 +42,9 @@ int command_passkey(Arguments& args) {
     const auto seed = uint64_t(args.take_int({"--seed"}, 1234, 0, INT64_MAX));
     const bool json = args.take_flag({"--json"});
     const bool details = args.take_flag({"--details"});
+    // Past the window vanilla only shows that it fails, and each of its trials costs a whole
+    // prefill: a long run can leave it out (and measure it once, at one depth, separately).
+    const bool with_vanilla = !args.take_flag({"--no-vanilla"});
     // Several windows in one run: vanilla once, then Self-Extend with each W (and the group the
     // flags give, else the smallest that covers the length).
     const auto windows = args.take_int_list({"--windows"}, {});
@@ -63,7 +66,8 @@ int command_passkey(Arguments& args) {
         options.kv_type = kv_type;
         // The group must cover the answer too: a few tokens past the prompt.
         constexpr int64_t kAnswerRoom = 8;
-        options.modes = {selfextend::AttentionMode::vanilla()};
+        options.modes.clear();
+        if (with_vanilla) options.modes.push_back(selfextend::AttentionMode::vanilla());
         if (windows.empty())
             options.modes.push_back(
                 extended_mode(flags, info, length + kAnswerRoom, info.training_window / 2));
@@ -108,13 +112,14 @@ int command_passkey(Arguments& args) {
         return std::string(text);
     };
     std::vector<std::vector<std::string>> table;
+    const size_t first_extended = with_vanilla ? 1 : 0;  // results per length: [vanilla,] extended…
+    const auto vanilla_cell = [&](size_t k) { return with_vanilla ? percent(results[k]) : "-"; };
     if (windows.empty()) {
         table.push_back({"length", "tokens", "vanilla", "self-extend", "G", "W"});
-        for (size_t k = 0; k + 1 < results.size(); k += 2) {
-            const auto& v = results[k];
-            const auto& s = results[k + 1];
-            table.push_back({std::to_string(v.length), std::to_string(v.details.front().length),
-                             percent(v), percent(s), std::to_string(s.mode.group),
+        for (size_t k = 0; k + modes_per_length <= results.size(); k += modes_per_length) {
+            const auto& s = results[k + first_extended];
+            table.push_back({std::to_string(s.length), std::to_string(s.details.front().length),
+                             vanilla_cell(k), percent(s), std::to_string(s.mode.group),
                              std::to_string(s.mode.window)});
         }
     } else {  // a column per window, each cell with the group it used
@@ -123,8 +128,8 @@ int command_passkey(Arguments& args) {
         for (size_t k = 0; k + modes_per_length <= results.size(); k += modes_per_length) {
             std::vector<std::string> row{std::to_string(results[k].length),
                                          std::to_string(results[k].details.front().length),
-                                         percent(results[k])};
-            for (size_t m = 1; m < modes_per_length; ++m)
+                                         vanilla_cell(k)};
+            for (size_t m = first_extended; m < modes_per_length; ++m)
                 row.push_back(percent(results[k + m]) + " G" +
                               std::to_string(results[k + m].mode.group));
             table.push_back(std::move(row));

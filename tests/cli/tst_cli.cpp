@@ -234,6 +234,18 @@ class TestCli : public QObject {
         QCOMPARE(results[1].toObject()["trials"].toInt(), 2);
         const double accuracy = results[1].toObject()["accuracy"].toDouble();
         QCOMPARE(accuracy, results[1].toObject()["correct"].toInt() / 2.0);
+        // --no-vanilla: the Self-Extend mode alone, the table's vanilla column empty.
+        const Run alone = cli({"passkey", "--lengths", "700", "--depths", "0.2,0.8", "--group",
+                               "4", "--window", "256", "--no-vanilla", "--json"});
+        const QJsonArray only =
+            QJsonDocument::fromJson(alone.out.toUtf8()).object()["results"].toArray();
+        QCOMPARE(only.size(), 1);
+        QCOMPARE(only[0].toObject()["mode"].toString(), QString("self-extend"));
+        QCOMPARE(only[0].toObject()["correct"].toInt(), results[1].toObject()["correct"].toInt());
+        const Run table = cli({"passkey", "--lengths", "700", "--depths", "0.5", "--group", "4",
+                               "--window", "256", "--no-vanilla"});
+        QVERIFY2(table.out.contains(QRegularExpression("700 +\\d+ +- +\\d+% +4 +256")),
+                 qPrintable(table.out));
     }
 
     // --windows: vanilla once, then one Self-Extend mode per W, each with the smallest group
