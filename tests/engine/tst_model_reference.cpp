@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "demo_reference.h"
 #include "selfextend/engine.h"
 #include "selfextend/quantize.h"
 #include "test_paths.h"
@@ -28,25 +29,12 @@ struct Reference {
 };
 
 Reference read_reference(const QString& name) {
-    QFile file(testing::shared_path("models/reference/" + name + ".json"));
-    if (!file.open(QIODevice::ReadOnly)) qFatal("cannot read %s", qPrintable(file.fileName()));
-    const QJsonObject root = QJsonDocument::fromJson(file.readAll()).object();
-    Reference ref;
-    for (const auto& t : root["tokens"].toArray()) ref.tokens.push_back(t.toInt());
-    for (const auto& p : root["positions"].toArray()) ref.positions.push_back(p.toInt());
-    for (const auto& r : root["runs"].toArray()) {
-        const QJsonObject run = r.toObject();
-        QFile data(testing::shared_path("models/reference/" + run["file"].toString()));
-        if (!data.open(QIODevice::ReadOnly)) qFatal("cannot read %s", qPrintable(data.fileName()));
-        const QByteArray bytes = data.readAll();
-        std::vector<float> logits(size_t(bytes.size()) / sizeof(float));
-        std::memcpy(logits.data(), bytes.constData(), logits.size() * sizeof(float));
-        const bool vanilla = run["attention"].toString() == "vanilla";
-        ref.runs.push_back(
-            {vanilla ? AttentionMode::vanilla()
-                     : AttentionMode::self_extend(run["group"].toInt(), run["window"].toInt()),
-             std::move(logits)});
-    }
+    testing::DemoReference demo = testing::read_demo_reference(name);
+    Reference ref{std::move(demo.tokens), std::move(demo.positions), {}};
+    for (testing::DemoReference::Run& run : demo.runs)
+        ref.runs.push_back({run.group == 1 ? AttentionMode::vanilla()
+                                           : AttentionMode::self_extend(run.group, run.window),
+                            std::move(run.logits)});
     return ref;
 }
 

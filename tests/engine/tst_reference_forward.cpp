@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "block_reference.h"
+#include "demo_reference.h"
 #include "gguf/gguf_file.h"
 #include "reference_forward.h"
 #include "reference_logits.h"
@@ -104,40 +105,6 @@ TinyModel read_model(const GgufFile& gguf, const std::vector<int64_t>& vocab_row
     return m;
 }
 
-struct DemoReference {
-    std::vector<int32_t> tokens;
-    std::vector<int> positions;
-    struct Run {
-        int group = 1, window = 0;
-        std::vector<float> logits;  // [positions x vocab]
-    };
-    std::vector<Run> runs;
-};
-
-DemoReference read_demo_reference(const QString& name) {
-    QFile file(testing::shared_path("models/reference/" + name + ".json"));
-    if (!file.open(QIODevice::ReadOnly)) qFatal("cannot read %s", qPrintable(file.fileName()));
-    const QJsonObject root = QJsonDocument::fromJson(file.readAll()).object();
-    DemoReference ref;
-    for (const auto& t : root["tokens"].toArray()) ref.tokens.push_back(t.toInt());
-    for (const auto& p : root["positions"].toArray()) ref.positions.push_back(p.toInt());
-    for (const auto& r : root["runs"].toArray()) {
-        const QJsonObject run = r.toObject();
-        QFile data(testing::shared_path("models/reference/" + run["file"].toString()));
-        if (!data.open(QIODevice::ReadOnly)) qFatal("cannot read %s", qPrintable(data.fileName()));
-        const QByteArray bytes = data.readAll();
-        DemoReference::Run out;
-        if (run["attention"].toString() != "vanilla") {
-            out.group = run["group"].toInt();
-            out.window = run["window"].toInt();
-        }
-        out.logits.resize(size_t(bytes.size()) / sizeof(float));
-        std::memcpy(out.logits.data(), bytes.constData(), out.logits.size() * sizeof(float));
-        ref.runs.push_back(std::move(out));
-    }
-    return ref;
-}
-
 }  // namespace
 
 class TestReferenceForward : public QObject {
@@ -153,13 +120,13 @@ class TestReferenceForward : public QObject {
     void llamaMatchesDemoReference() {
         SKIP_WITHOUT_SHARED();
         QFETCH(QString, reference);
-        const DemoReference ref = read_demo_reference(reference);
+        const testing::DemoReference ref = testing::read_demo_reference(reference);
         const GgufFile gguf = GgufFile::open(
             testing::shared_path("models/selfextend-demo-8m-f16.gguf").toStdString());
         const TinyModel model = read_model(gguf);
         QCOMPARE(model.architecture, std::string("llama"));
         const size_t vocab = size_t(model.vocab_size);
-        for (const DemoReference::Run& run : ref.runs) {
+        for (const testing::DemoReference::Run& run : ref.runs) {
             QElapsedTimer timer;
             timer.start();
             const auto logits = testing::reference_logits(model, ref.tokens, run.group, run.window);
