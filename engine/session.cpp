@@ -128,7 +128,7 @@ KvType Session::kv_type() const {
 }
 
 int64_t Session::prefill_reusing(std::span<const int32_t> tokens, const ProgressCallback& progress,
-                                 const CancelToken* cancel) {
+                                 const CancelToken* cancel, int64_t room) {
     if (tokens.empty()) throw Error("empty prompt: nothing to prefill");
     const std::vector<int32_t>& history = impl_->history;
     const auto differ = std::mismatch(history.begin(), history.end(), tokens.begin(), tokens.end());
@@ -138,7 +138,10 @@ int64_t Session::prefill_reusing(std::span<const int32_t> tokens, const Progress
     impl_->history.resize(size_t(keep));
     impl_->fit_attention_mass();
     const auto needed = int64_t(tokens.size());
-    if (needed > impl_->backend->capacity() && !impl_->backend->reserve(needed))
+    const int64_t wanted = needed + std::max<int64_t>(room, 0);
+    // Without the room the answer is only shorter; without room for the prompt nothing runs.
+    if (wanted > impl_->backend->capacity() && !impl_->backend->reserve(wanted) &&
+        needed > impl_->backend->capacity() && !impl_->backend->reserve(needed))
         throw Error("the prompt of " + std::to_string(needed) +
                     " tokens does not fit the session's " +
                     std::to_string(impl_->backend->capacity()) + " tokens");

@@ -330,7 +330,8 @@ void EngineWorker::runOne(AnswerSide side, Conversation& c, const Prompt& prompt
             }
         };
         try {
-            stats.reusedTokens = c.session->prefill_reusing(promptTokens, onProgress, &cancel);
+            stats.reusedTokens =
+                c.session->prefill_reusing(promptTokens, onProgress, &cancel, request.maxNewTokens);
         } catch (const selfextend::Cancelled&) {
             throw;
         } catch (const selfextend::Error&) {

@@ -179,6 +179,29 @@ class TestSession : public QObject {
         QCOMPARE(calls, int(room));
     }
 
+    // A follow-up's prompt outgrows the session its first question was made for: asked with
+    // room for the answer, the cache grows for it too, so the answer is not cut to nothing.
+    void followUpGrowsRoomForItsAnswer() {
+        const std::vector<int32_t> first = model_->tokenize("Once upon a time there was", true);
+        const std::vector<int32_t> longer = model_->tokenize(
+            "Once upon a time there was a king who had three daughters, and", true);
+        for (const int64_t room : {int64_t(0), int64_t(6)}) {
+            auto session =
+                model_->new_session({int64_t(first.size()) + 2, AttentionMode::vanilla()});
+            session->prefill_reusing(first);
+            session->prefill_reusing(longer, {}, nullptr, room);
+            QCOMPARE(session->position(), int64_t(longer.size()));
+            const GenerateStats answer = session->generate(6, {}, {});
+            qInfo("room %lld: %lld tokens generated", static_cast<long long>(room),
+                  static_cast<long long>(answer.tokens));
+            if (room == 0)
+                QVERIFY(answer.stopped_by_context_full && answer.tokens == 0);
+            else
+                QVERIFY(!answer.stopped_by_context_full &&
+                        (answer.tokens == 6 || answer.stopped_by_eos));
+        }
+    }
+
     void sessionsOfOneModelOnTwoThreads() {
         std::vector<int32_t> tokens{1};
         for (int k = 1; k < 300; ++k) tokens.push_back(int32_t(3 + (k * 37) % 4000));

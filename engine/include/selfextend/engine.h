@@ -145,9 +145,10 @@ class Session {
     // question. The cache grows when the tokens need more room (a new session is needed when the
     // backend cannot grow it: Error). At least one token is always run, so last_logits() belongs
     // to the last of `tokens`. Returns how many tokens were reused. On cancel or error the cache
-    // keeps the reused prefix.
+    // keeps the reused prefix. `room`: tokens the answer will need after them; the cache grows
+    // for those too where it can (a follow-up outgrows the session its first question made).
     int64_t prefill_reusing(std::span<const int32_t> tokens, const ProgressCallback& progress = {},
-                            const CancelToken* cancel = nullptr);
+                            const CancelToken* cancel = nullptr, int64_t room = 0);
 
     // The tokens in the cache, in order.
     std::span<const int32_t> tokens() const;
