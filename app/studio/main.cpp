@@ -3,8 +3,10 @@
 #include <QCommandLineParser>
 #include <QFile>
 #include <QIcon>
+#include <optional>
 
 #include "MainWindow.h"
+#include "ScreenshotTour.h"
 #include "StartupOptions.h"
 
 int main(int argc, char* argv[]) {
@@ -40,7 +42,18 @@ int main(int argc, char* argv[]) {
         QStringLiteral("Save a PNG of the window after the answers and quit."),
         QStringLiteral("FILE"));
     screenshot.setFlags(QCommandLineOption::HiddenFromHelp);
-    parser.addOptions({model, group, window, ask, screenshot});
+    // Hidden: tools/screenshot.sh --tour. Pictures of each step (ScreenshotTour) into FOLDER:
+    // the document opens after the first; --ask, given once for each question, asks it and its
+    // follow-ups; the Self-Extend source holding --highlight's text is selected.
+    QCommandLineOption tour(QStringLiteral("tour"),
+                            QStringLiteral("Save a tour of the studio in pictures and quit."),
+                            QStringLiteral("FOLDER"));
+    tour.setFlags(QCommandLineOption::HiddenFromHelp);
+    QCommandLineOption highlight(QStringLiteral("highlight"),
+                                 QStringLiteral("The tour's source to select."),
+                                 QStringLiteral("TEXT"));
+    highlight.setFlags(QCommandLineOption::HiddenFromHelp);
+    parser.addOptions({model, group, window, ask, screenshot, tour, highlight});
     parser.addPositionalArgument(
         QStringLiteral("FILES"),
         QApplication::translate("main",
@@ -78,8 +91,22 @@ int main(int argc, char* argv[]) {
             options.documentPath = path;
     }
 
+    std::optional<studio::ScreenshotTour::Script> script;
+    if (parser.isSet(tour)) {
+        // The first picture is the window as a new user sees it: no document yet.
+        script = studio::ScreenshotTour::Script{.folder = parser.value(tour),
+                                                .documentPath = options.documentPath,
+                                                .questions = parser.values(ask),
+                                                .highlight = parser.value(highlight)};
+        options.documentPath.clear();
+        options.askQuestion.clear();
+        options.screenshotPath.clear();
+    }
+
     studio::MainWindow window_;
     window_.show();
     window_.start(options);
+    std::optional<studio::ScreenshotTour> screenshotTour;
+    if (script) screenshotTour.emplace(&window_, *script).begin();
     return QApplication::exec();
 }
