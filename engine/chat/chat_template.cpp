@@ -283,8 +283,7 @@ std::vector<int32_t> ChatTemplate::encode(std::span<const ChatMessage> messages,
             if (at_start && tokenizer_.adds_bos()) ids.push_back(tokenizer_.bos_id());
             ids.push_back(segment.id);
         } else {
-            const std::vector<int32_t> part =
-                tokenizer_.encode(segment.text, at_start);
+            const std::vector<int32_t> part = tokenizer_.encode(segment.text, at_start);
             ids.insert(ids.end(), part.begin(), part.end());
         }
         at_start = false;

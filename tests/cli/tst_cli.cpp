@@ -235,8 +235,8 @@ class TestCli : public QObject {
         const double accuracy = results[1].toObject()["accuracy"].toDouble();
         QCOMPARE(accuracy, results[1].toObject()["correct"].toInt() / 2.0);
         // --no-vanilla: the Self-Extend mode alone, the table's vanilla column empty.
-        const Run alone = cli({"passkey", "--lengths", "700", "--depths", "0.2,0.8", "--group",
-                               "4", "--window", "256", "--no-vanilla", "--json"});
+        const Run alone = cli({"passkey", "--lengths", "700", "--depths", "0.2,0.8", "--group", "4",
+                               "--window", "256", "--no-vanilla", "--json"});
         const QJsonArray only =
             QJsonDocument::fromJson(alone.out.toUtf8()).object()["results"].toArray();
         QCOMPARE(only.size(), 1);

@@ -1,8 +1,8 @@
 // Byte-level BPE: llama.cpp's reference cases for the GPT-2 and StarCoder vocabularies; SmolLM2's
 // own vocabulary against ids, book digests and pre-tokenizer cuts made by the PyPI `tokenizers`
-// package (tools/reference/gen_bpe_vectors.py); decode inverting encode on any UTF-8; document text never
-// becoming control tokens; streaming decode of emoji cut across tokens; the parallel encode of
-// long texts giving the ids of a whole-text encode; clear errors for broken vocabularies.
+// package (tools/reference/gen_bpe_vectors.py); decode inverting encode on any UTF-8; document text
+// never becoming control tokens; streaming decode of emoji cut across tokens; the parallel encode
+// of long texts giving the ids of a whole-text encode; clear errors for broken vocabularies.
 #include <QCryptographicHash>
 #include <QElapsedTimer>
 #include <QtTest>
@@ -16,11 +16,11 @@
 #include "selfextend/error.h"
 #include "selfextend/tokenizer.h"
 #include "test_paths.h"
-#include "utf8_encode.h"
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/gguf_tokenizer.h"
 #include "tokenizer/parallel_encode.h"
 #include "tokenizer/pre_tokenizer.h"
+#include "utf8_encode.h"
 #include "vocab_cases.h"
 
 using namespace selfextend;

@@ -12,8 +12,8 @@
 #include "selfextend/error.h"
 #include "selfextend/tokenizer.h"
 #include "test_paths.h"
-#include "utf8_encode.h"
 #include "tokenizer/gguf_tokenizer.h"
+#include "utf8_encode.h"
 #include "vocab_cases.h"
 
 using namespace selfextend;

@@ -18,8 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size == 0) return 0;
     static constexpr const char* kExtensions[] = {".txt", ".html", ".epub", ".pdf"};
     const char* extension = kExtensions[data[0] % 4];
-    const std::string path =
-        "/tmp/se-fuzz-document-" + std::to_string(getpid()) + extension;
+    const std::string path = "/tmp/se-fuzz-document-" + std::to_string(getpid()) + extension;
     if (std::FILE* file = std::fopen(path.c_str(), "wb")) {
         std::fwrite(data + 1, 1, size - 1, file);
         std::fclose(file);

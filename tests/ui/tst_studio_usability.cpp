@@ -27,9 +27,9 @@
 #include <QTabWidget>
 #include <QTableWidget>
 #include <QTemporaryDir>
+#include <QTest>
 #include <QTextDocument>
 #include <QTextEdit>
-#include <QTest>
 #include <QToolBar>
 #include <QToolTip>
 #include <memory>
