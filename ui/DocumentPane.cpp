@@ -19,6 +19,9 @@ DocumentPane::DocumentPane(QWidget* parent)
       summary_(new QLabel),
       warning_(new QLabel),
       legend_(new QLabel),
+      sampleLink_(new QLabel(tr("New here? <a href=\"sample\">Open the sample document</a>: a "
+                                "text with a door code hidden in it, longer than the demo "
+                                "model's window, to ask \"What is the door code?\""))),
       openButton_(new QPushButton(tr("Open…"))),
       text_(new QPlainTextEdit),
       ruler_(new PositionRuler) {
@@ -38,6 +41,9 @@ DocumentPane::DocumentPane(QWidget* parent)
     legend_->setObjectName("sourcesLegend");
     legend_->setWordWrap(true);
     legend_->setVisible(false);
+    sampleLink_->setObjectName("sampleLink");
+    sampleLink_->setWordWrap(true);
+    sampleLink_->setVisible(false);
     text_->setReadOnly(true);
     text_->setMinimumHeight(fontMetrics().height() * 3);  // small windows keep the answers' room
     text_->setPlaceholderText(
@@ -54,10 +60,12 @@ DocumentPane::DocumentPane(QWidget* parent)
     layout->addLayout(header);
     layout->addWidget(warning_);
     layout->addWidget(legend_);
+    layout->addWidget(sampleLink_);
     layout->addWidget(text_, 1);
     layout->addWidget(ruler_);
 
     connect(openButton_, &QPushButton::clicked, this, &DocumentPane::openRequested);
+    connect(sampleLink_, &QLabel::linkActivated, this, &DocumentPane::sampleRequested);
     updateSummary();
 }
 
@@ -67,6 +75,7 @@ void DocumentPane::setLoading(const QString& path) {
 
 void DocumentPane::setDocument(const DocumentInfo& document) {
     path_ = document.path;
+    sampleLink_->setVisible(false);
     characters_ = document.text.size();
     tokens_ = document.tokenCount;
     title_->setText(QFileInfo(path_).fileName());
@@ -78,6 +87,10 @@ void DocumentPane::setDocument(const DocumentInfo& document) {
     updateHighlights();
     ruler_->setTokens(tokens_);
     updateSummary();
+}
+
+void DocumentPane::setSampleAvailable(bool available) {
+    sampleLink_->setVisible(available && path_.isEmpty());
 }
 
 void DocumentPane::setTokenCount(qint64 tokens) {

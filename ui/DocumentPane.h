@@ -40,9 +40,12 @@ class DocumentPane : public QWidget {
     // Scrolls to a side's passage (0: its best) and selects it.
     void showSource(AnswerSide side, int index);
     QString selectedText() const;
+    // Offers the sample document (a link in the empty pane) when there is one.
+    void setSampleAvailable(bool available);
 
   signals:
     void openRequested();
+    void sampleRequested();  // the empty pane's "try the sample" link
 
   private:
     void updateSummary();
@@ -52,6 +55,7 @@ class DocumentPane : public QWidget {
     QLabel* summary_;
     QLabel* warning_;
     QLabel* legend_;
+    QLabel* sampleLink_;
     QPushButton* openButton_;
     QPlainTextEdit* text_;
     PositionRuler* ruler_;

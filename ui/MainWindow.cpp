@@ -120,6 +120,9 @@ MainWindow::MainWindow(QWidget* parent)
     connectWorker();
 
     connect(documentPane_, &DocumentPane::openRequested, this, &MainWindow::openDocumentDialog);
+    documentPane_->setSampleAvailable(!findSampleDocument().isEmpty());
+    connect(documentPane_, &DocumentPane::sampleRequested, this,
+            [this] { openDocument(findSampleDocument()); });
     connect(modelPanel_, &ModelPanel::openRequested, this, [this] { showModelPicker(); });
     connect(comparePane_, &ComparePane::askRequested, this, [this] { ask(); });
     connect(comparePane_, &ComparePane::stopRequested, this, &MainWindow::stopAll);

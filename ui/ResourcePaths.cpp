@@ -7,21 +7,34 @@
 
 namespace studio {
 
-QString findBundledModel() {
+namespace {
+
+// <data>/<relative> in the installed tree, next to the build, or in the source tree: the first
+// that exists, else empty.
+QString findData(const QString& relative) {
     const QStringList candidates{
 #ifdef SE_DATA_FROM_BINDIR
-        // Installed: bin/ -> share/selfextend-studio/models, wherever the tree was put.
-        QCoreApplication::applicationDirPath() + "/" SE_DATA_FROM_BINDIR "/models/" +
-            kDemoModelFile,
+        // Installed: bin/ -> share/selfextend-studio, wherever the tree was put.
+        QCoreApplication::applicationDirPath() + "/" SE_DATA_FROM_BINDIR "/" + relative,
 #endif
-        QCoreApplication::applicationDirPath() + "/../resources/models/" + kDemoModelFile,
+        QCoreApplication::applicationDirPath() + "/../resources/" + relative,
 #ifdef SE_SOURCE_DIR
-        QStringLiteral(SE_SOURCE_DIR) + "/resources/models/" + kDemoModelFile,
+        QStringLiteral(SE_SOURCE_DIR) + "/resources/" + relative,
 #endif
     };
     for (const QString& candidate : candidates)
         if (QFileInfo(candidate).isFile()) return QDir::cleanPath(candidate);
     return {};
+}
+
+}  // namespace
+
+QString findBundledModel() {
+    return findData(QStringLiteral("models/") + kDemoModelFile);
+}
+
+QString findSampleDocument() {
+    return findData(QStringLiteral("samples/door-code.txt"));
 }
 
 QStringList modelFolders() {

@@ -14,6 +14,10 @@ inline constexpr char kDemoModelFile[] = "selfextend-demo-8m-f16.gguf";
 // <source dir>/resources/models/<demo>; empty if none exists.
 QString findBundledModel();
 
+// The sample document (a text with a door code hidden in it, three times the demo model's window),
+// looked for in the same places as the demo model (…/samples/door-code.txt); empty if none.
+QString findSampleDocument();
+
 // Folders searched for more models: $SE_MODELS_DIR, the checkout's models/ (where
 // tools/fetch-models.sh puts them) and the user's data folder (~/.local/share/…/models).
 QStringList modelFolders();

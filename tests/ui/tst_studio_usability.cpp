@@ -10,6 +10,7 @@
 #include <QDir>
 #include <QFile>
 #include <QHeaderView>
+#include <QFileInfo>
 #include <QLabel>
 #include <QLineEdit>
 #include <QLineSeries>
@@ -115,6 +116,7 @@ class TestStudioUsability : public QObject {
 
     // 1 and 6: G and W that fit, chosen in one place and explained.
     void openingTheSampleChoosesGAndWThatFit();
+    void firstStartOffersTheSample();
     void pinnedSettingsSurviveANewDocument();
     void commandLinePinsButSavedSettingsDoNot();
     void loadingAModelRefitsTheOpenDocument();
@@ -201,6 +203,20 @@ QString TestStudioUsability::writeFile(const QString& name, const QByteArray& by
     QFile file(path);
     if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size()) return {};
     return path;
+}
+
+// A first start has no document: the empty pane offers the sample, which opens with one click,
+// and the offer goes once a document is open.
+void TestStudioUsability::firstStartOffersTheSample() {
+    auto window = openWindow({model_, QString(), std::nullopt, std::nullopt, {}, {}});
+    auto* link = window->documentPane()->findChild<QLabel*>("sampleLink");
+    QVERIFY(link);
+    QVERIFY(link->isVisible());
+    QVERIFY(link->text().contains("href"));
+    emit link->linkActivated("sample");
+    QVERIFY(waitForDocument(*window));
+    QCOMPARE(QFileInfo(window->documentPane()->path()).fileName(), QString("door-code.txt"));
+    QVERIFY(!link->isVisible());
 }
 
 std::unique_ptr<MainWindow> TestStudioUsability::openWindow(const studio::StartupOptions& options) {
