@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "demo_reference.h"
 #include "selfextend/engine.h"
 #include "selfextend/quantize.h"
 #include "test_paths.h"
@@ -64,31 +65,11 @@ std::vector<float> prefill_logits(Model& model, const std::vector<int32_t>& toke
         ->logits_for(tokens);
 }
 
-// The float64 reference of the demo model (../shared/models/reference): tokens, the positions
-// stored, and the vanilla run's logits there.
-struct DemoReference {
-    std::vector<int32_t> tokens;
-    std::vector<int> positions;
-    std::vector<float> vanilla;  // [positions x vocab]
-};
-
-DemoReference read_demo_reference() {
-    QFile file(testing::shared_path("models/reference/notre_dame_700.json"));
-    if (!file.open(QIODevice::ReadOnly)) qFatal("cannot read %s", qPrintable(file.fileName()));
-    const QJsonObject root = QJsonDocument::fromJson(file.readAll()).object();
-    DemoReference ref;
-    for (const auto& t : root["tokens"].toArray()) ref.tokens.push_back(t.toInt());
-    for (const auto& p : root["positions"].toArray()) ref.positions.push_back(p.toInt());
-    for (const auto& r : root["runs"].toArray()) {
-        const QJsonObject run = r.toObject();
-        if (run["attention"].toString() != "vanilla") continue;
-        QFile data(testing::shared_path("models/reference/" + run["file"].toString()));
-        if (!data.open(QIODevice::ReadOnly)) qFatal("cannot read %s", qPrintable(data.fileName()));
-        const QByteArray bytes = data.readAll();
-        ref.vanilla.resize(size_t(bytes.size()) / sizeof(float));
-        std::memcpy(ref.vanilla.data(), bytes.constData(), ref.vanilla.size() * sizeof(float));
-    }
-    return ref;
+// The vanilla run's logits of the demo model's float64 reference (demo_reference.h).
+const std::vector<float>& vanilla_logits(const testing::DemoReference& ref) {
+    for (const testing::DemoReference::Run& run : ref.runs)
+        if (run.group == 1) return run.logits;
+    qFatal("the demo reference has no vanilla run");
 }
 
 }  // namespace
@@ -128,7 +109,7 @@ class TestQuantizedModels : public QObject {
         QCOMPARE(result.tensors_converted, 58);  // every matrix
         auto model = Model::load(path, {.device = Device::Cpu});
         const size_t vocab = size_t(model->info().vocab_size);
-        const DemoReference ref = read_demo_reference();
+        const testing::DemoReference ref = testing::read_demo_reference("notre_dame_700");
 
         // Prefill against the float64 reference, at the stored positions.
         const std::vector<float> prefill = prefill_logits(*model, ref.tokens);
@@ -137,7 +118,7 @@ class TestQuantizedModels : public QObject {
             at_positions.insert(at_positions.end(), prefill.begin() + ptrdiff_t(size_t(p) * vocab),
                                 prefill.begin() + ptrdiff_t(size_t(p + 1) * vocab));
         const Comparison weights =
-            compare(at_positions.data(), ref.vanilla.data(), ref.positions.size(), vocab);
+            compare(at_positions.data(), vanilla_logits(ref).data(), ref.positions.size(), vocab);
 
         // Decode against prefill, every position of the first 96 tokens.
         const std::vector<int32_t> head(ref.tokens.begin(), ref.tokens.begin() + 96);
