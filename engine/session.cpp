@@ -230,16 +230,23 @@ GenerateStats Session::generate(int max_tokens, const SamplingParams& sampling,
         std::all_of(impl_->history.begin(), impl_->history.end(),
                     [&](int32_t id) { return tokenizer.kind(id) == PieceKind::Control; });
     StreamDecoder decoder(tokenizer, at_text_start);
-    // Generated tokens add their attention to the mass (the prompt's prefill does not).
-    struct MassCollection {
-        detail::BackendSession& backend;
-        ~MassCollection() { backend.collect_attention_mass(nullptr); }
+    // Generated tokens add their attention to the mass (the prompt's prefill does not); the
+    // collection ends with the generation, however it ends.
+    class MassCollection {
+      public:
+        MassCollection(detail::BackendSession& backend, std::vector<float>* mass)
+            : backend_(backend) {
+            backend_.collect_attention_mass(mass);
+        }
+        ~MassCollection() { backend_.collect_attention_mass(nullptr); }
+        MassCollection(const MassCollection&) = delete;
+        MassCollection& operator=(const MassCollection&) = delete;
+
+      private:
+        detail::BackendSession& backend_;
     };
     std::optional<MassCollection> collecting;
-    if (impl_->collect_mass) {
-        impl_->backend->collect_attention_mass(&impl_->attention_mass);
-        collecting.emplace(*impl_->backend);
-    }
+    if (impl_->collect_mass) collecting.emplace(*impl_->backend, &impl_->attention_mass);
     const auto started = Clock::now();
     for (int k = 0; k < max_tokens; ++k) {
         if (cancel && cancel->cancelled()) throw Cancelled();

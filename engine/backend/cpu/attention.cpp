@@ -207,7 +207,7 @@ void prefill_attention(const AttentionCall& call, ThreadPool& pool) {
                             for (int v = 0; v < kKeyVectors; ++v) {
                                 s[v] *= scale;
                                 const f32x16 lane = lane_indices() + float(v * kLanes);
-                                s[v] = (lane < float(visible)) & (lane >= float(hidden))
+                                s[v] = ((lane < float(visible)) & (lane >= float(hidden)))
                                            ? s[v]
                                            : splat16(kMinusInfinity);
                                 block_max = std::max(block_max, horizontal_max(s[v]));

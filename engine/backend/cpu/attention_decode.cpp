@@ -269,7 +269,7 @@ void decode_pass(const DecodeChunk& c, DecodeRow* const rows[ROWS], const Attent
             continue;
         }
         const f32x16 lane = lane_indices();
-        const f32x16 scores = (lane < float(visible)) & (lane >= float(hidden))
+        const f32x16 scores = ((lane < float(visible)) & (lane >= float(hidden)))
                                   ? s[r] * scale
                                   : splat16(kMinusInfinity);
         if (row.scores) store16(row.scores + (c.c0 - row.k0), scores);
