@@ -38,6 +38,12 @@ root=$(mktemp -d /tmp/se-fresh-root.XXXXXX)
 mounted=()
 cleanup() {
     for ((k = ${#mounted[@]} - 1; k >= 0; k--)); do umount -R -l "${mounted[k]}" 2>/dev/null || true; done
+    # Never delete through a mount that is still there: the bind-mounted compiler cache lies on
+    # the host's own filesystem, where --one-file-system would not stop rm.
+    if grep -q " $root/" /proc/mounts; then
+        echo "fresh-root-check: mounts remain under $root; it is left in place" >&2
+        return
+    fi
     rm -rf --one-file-system "$root"
 }
 trap cleanup EXIT
