@@ -26,10 +26,16 @@ inline std::vector<double> rope_rotate(const double* x, int dim, int64_t positio
     return out;
 }
 
+// Query i's position against the keys at least W behind it: i // G shifted up by W - W // G, so
+// that the grouped distances continue where the neighbour window's end.
+inline int64_t grouped_query_position(int64_t i, int G, int W) {
+    return i / G + W - W / G;
+}
+
 // (query position, key position) for query i and key j <= i.
 inline std::pair<int64_t, int64_t> self_extend_positions(int64_t i, int64_t j, int G, int W) {
     if (i - j < W) return {i, j};
-    return {i / G + W - W / G, j / G};
+    return {grouped_query_position(i, G, W), j / G};
 }
 
 struct AttentionProblem {

@@ -205,6 +205,23 @@ inline void record(LayerResiduals* residuals, const Rows& x) {
     if (residuals) residuals->push_back(x);
 }
 
+// A gated unit's inner vector: activation(gate) * up, value by value (SwiGLU with silu, GeGLU
+// with gelu_tanh).
+inline Vector gated(const Vector& gate, const Vector& up, double (*activation)(double)) {
+    Vector out(gate.size());
+    for (size_t c = 0; c < gate.size(); ++c) out[c] = activation(gate[c]) * up[c];
+    return out;
+}
+
+// The final RMSNorm of every token, then the output head.
+inline Rows logits_after_rms_norm(const TinyModel& m, const Rows& x, double eps) {
+    Rows logits;
+    for (const Vector& token : x)
+        logits.push_back(
+            matmul(output_matrix(m), rms_norm(token, m.tensor("output_norm.weight"), eps)));
+    return logits;
+}
+
 inline AttentionShape shape_of(const TinyModel& m, RopeLayout layout, int group, int window) {
     return {
         m.head_count, m.head_count_kv, m.head_dim, m.rope_dimensions, m.rope_freq_base, layout, 0,
@@ -237,19 +254,14 @@ inline Rows forward_llama(const TinyModel& m, std::span<const int32_t> tokens, i
         // FFN RMSNorm, SwiGLU: down(silu(gate h) * up h), residual.
         for (size_t t = 0; t < n; ++t) {
             const Vector h = rms_norm(x[t], m.tensor(p + "ffn_norm.weight"), eps);
-            Vector gate = matmul(m.tensor(p + "ffn_gate.weight"), h);
+            const Vector gate = matmul(m.tensor(p + "ffn_gate.weight"), h);
             const Vector up = matmul(m.tensor(p + "ffn_up.weight"), h);
-            for (size_t c = 0; c < gate.size(); ++c) gate[c] = silu(gate[c]) * up[c];
-            add_to(x[t], matmul(m.tensor(p + "ffn_down.weight"), gate));
+            add_to(x[t], matmul(m.tensor(p + "ffn_down.weight"), gated(gate, up, silu)));
         }
         record(residuals, x);
     }
     // Final RMSNorm, output head.
-    Rows logits;
-    for (size_t t = 0; t < n; ++t)
-        logits.push_back(
-            matmul(output_matrix(m), rms_norm(x[t], m.tensor("output_norm.weight"), eps)));
-    return logits;
+    return logits_after_rms_norm(m, x, eps);
 }
 
 // Qwen2: Llama with biases on q, k and v and RoPE on the half-split pairs.
@@ -277,19 +289,14 @@ inline Rows forward_qwen2(const TinyModel& m, std::span<const int32_t> tokens, i
         // FFN RMSNorm, SwiGLU, residual.
         for (size_t t = 0; t < n; ++t) {
             const Vector h = rms_norm(x[t], m.tensor(p + "ffn_norm.weight"), eps);
-            Vector gate = matmul(m.tensor(p + "ffn_gate.weight"), h);
+            const Vector gate = matmul(m.tensor(p + "ffn_gate.weight"), h);
             const Vector up = matmul(m.tensor(p + "ffn_up.weight"), h);
-            for (size_t c = 0; c < gate.size(); ++c) gate[c] = silu(gate[c]) * up[c];
-            add_to(x[t], matmul(m.tensor(p + "ffn_down.weight"), gate));
+            add_to(x[t], matmul(m.tensor(p + "ffn_down.weight"), gated(gate, up, silu)));
         }
         record(residuals, x);
     }
     // Final RMSNorm, output head.
-    Rows logits;
-    for (size_t t = 0; t < n; ++t)
-        logits.push_back(
-            matmul(output_matrix(m), rms_norm(x[t], m.tensor("output_norm.weight"), eps)));
-    return logits;
+    return logits_after_rms_norm(m, x, eps);
 }
 
 // Gemma (v1): embedding times sqrt(dim), RMSNorm with the weights as the converter stores them
@@ -318,19 +325,14 @@ inline Rows forward_gemma(const TinyModel& m, std::span<const int32_t> tokens, i
         // FFN RMSNorm, GeGLU: down(gelu_tanh(gate h) * up h), residual.
         for (size_t t = 0; t < n; ++t) {
             const Vector h = rms_norm(x[t], m.tensor(p + "ffn_norm.weight"), eps);
-            Vector gate = matmul(m.tensor(p + "ffn_gate.weight"), h);
+            const Vector gate = matmul(m.tensor(p + "ffn_gate.weight"), h);
             const Vector up = matmul(m.tensor(p + "ffn_up.weight"), h);
-            for (size_t c = 0; c < gate.size(); ++c) gate[c] = gelu_tanh(gate[c]) * up[c];
-            add_to(x[t], matmul(m.tensor(p + "ffn_down.weight"), gate));
+            add_to(x[t], matmul(m.tensor(p + "ffn_down.weight"), gated(gate, up, gelu_tanh)));
         }
         record(residuals, x);
     }
     // Final RMSNorm, tied output.
-    Rows logits;
-    for (size_t t = 0; t < n; ++t)
-        logits.push_back(
-            matmul(output_matrix(m), rms_norm(x[t], m.tensor("output_norm.weight"), eps)));
-    return logits;
+    return logits_after_rms_norm(m, x, eps);
 }
 
 // Gemma 3 (../shared/REAL_MODELS.md): Gemma with RMSNorm of each q and k head, a second norm on
@@ -371,20 +373,16 @@ inline Rows forward_gemma3(const TinyModel& m, std::span<const int32_t> tokens, 
         // FFN RMSNorm, GeGLU, post-FFN RMSNorm, residual.
         for (size_t t = 0; t < n; ++t) {
             const Vector h = rms_norm(x[t], m.tensor(p + "ffn_norm.weight"), eps);
-            Vector gate = matmul(m.tensor(p + "ffn_gate.weight"), h);
+            const Vector gate = matmul(m.tensor(p + "ffn_gate.weight"), h);
             const Vector up = matmul(m.tensor(p + "ffn_up.weight"), h);
-            for (size_t c = 0; c < gate.size(); ++c) gate[c] = gelu_tanh(gate[c]) * up[c];
-            add_to(x[t], rms_norm(matmul(m.tensor(p + "ffn_down.weight"), gate),
-                                  m.tensor(p + "post_ffw_norm.weight"), eps));
+            add_to(x[t],
+                   rms_norm(matmul(m.tensor(p + "ffn_down.weight"), gated(gate, up, gelu_tanh)),
+                            m.tensor(p + "post_ffw_norm.weight"), eps));
         }
         record(residuals, x);
     }
     // Final RMSNorm, tied output.
-    Rows logits;
-    for (size_t t = 0; t < n; ++t)
-        logits.push_back(
-            matmul(output_matrix(m), rms_norm(x[t], m.tensor("output_norm.weight"), eps)));
-    return logits;
+    return logits_after_rms_norm(m, x, eps);
 }
 
 // Phi-2: LayerNorm with bias, attention and MLP side by side on the same normed input
@@ -478,19 +476,14 @@ inline Rows forward_phi3(const TinyModel& m, std::span<const int32_t> tokens, in
         // FFN RMSNorm, SwiGLU from the fused gate/up tensor, residual.
         for (size_t t = 0; t < n; ++t) {
             const Vector h = rms_norm(x[t], m.tensor(p + "ffn_norm.weight"), eps);
-            Vector gate = matmul(m.tensor(p + "ffn_up.weight"), h, 0, ffn);
+            const Vector gate = matmul(m.tensor(p + "ffn_up.weight"), h, 0, ffn);
             const Vector up = matmul(m.tensor(p + "ffn_up.weight"), h, ffn, ffn);
-            for (size_t c = 0; c < gate.size(); ++c) gate[c] = silu(gate[c]) * up[c];
-            add_to(x[t], matmul(m.tensor(p + "ffn_down.weight"), gate));
+            add_to(x[t], matmul(m.tensor(p + "ffn_down.weight"), gated(gate, up, silu)));
         }
         record(residuals, x);
     }
     // Final RMSNorm, output head.
-    Rows logits;
-    for (size_t t = 0; t < n; ++t)
-        logits.push_back(
-            matmul(output_matrix(m), rms_norm(x[t], m.tensor("output_norm.weight"), eps)));
-    return logits;
+    return logits_after_rms_norm(m, x, eps);
 }
 
 }  // namespace reference_detail

@@ -4,14 +4,10 @@
 // independently of the engine), so the tolerance stays that of float32 arithmetic; the rounding
 // itself is checked separately.
 #include <QtTest>
-#include <bit>
 #include <cmath>
 #include <cstring>
 
-#include "attention_reference.h"
-#include "backend/cpu/attention.h"
-#include "backend/cpu/kv_cache.h"
-#include "backend/cpu/thread_pool.h"
+#include "attention_harness.h"
 #include "gguf/block_layouts.h"
 
 using namespace selfextend;
@@ -19,120 +15,11 @@ using namespace selfextend;
 namespace {
 
 using testing::AttentionProblem;
-
-// RoPE as the problem applies it (all dimensions, or its first rope_pairs pairs).
-std::vector<double> rotate(const AttentionProblem& p, const double* x, int64_t position) {
-    return testing::rope_rotate(x, p.head_dim, position, p.rope_pairs);
-}
-
-// IEEE half to double: sign, 5-bit exponent (bias 15), 10-bit mantissa, subnormals.
-double half_value(uint16_t h) {
-    const int exponent = (h >> 10) & 0x1f;
-    const int mantissa = h & 0x3ff;
-    const double magnitude = exponent == 0 ? std::ldexp(double(mantissa), -24)
-                                           : std::ldexp(double(1024 + mantissa), exponent - 25);
-    return (h & 0x8000) ? -magnitude : magnitude;
-}
-
-// One stored row of `d` values read back: F32 as is, F16 halves, Q8_0 blocks of scale * q.
-std::vector<double> decode_row(KvType type, const std::byte* row, int d) {
-    std::vector<double> out(static_cast<size_t>(d));
-    for (int x = 0; x < d; ++x) {
-        switch (type) {
-            case KvType::F32: {
-                float f;
-                std::memcpy(&f, row + x * 4, 4);
-                out[size_t(x)] = f;
-                break;
-            }
-            case KvType::F16: {
-                uint16_t h;
-                std::memcpy(&h, row + x * 2, 2);
-                out[size_t(x)] = half_value(h);
-                break;
-            }
-            case KvType::Q8_0: {
-                const std::byte* block = row + (x / 32) * 34;  // f16 scale, 32 signed bytes
-                uint16_t scale;
-                std::memcpy(&scale, block, 2);
-                out[size_t(x)] =
-                    half_value(scale) * double(std::bit_cast<int8_t>(block[2 + x % 32]));
-                break;
-            }
-        }
-    }
-    return out;
-}
-
-size_t row_bytes(KvType type, int d) {
-    return type == KvType::F32 ? size_t(d) * 4 : type == KvType::F16 ? size_t(d) * 2 : d / 32 * 34;
-}
-
-// A problem's keys and values put into a one-layer cache of `type` (keys rotated at their own
-// position j, as a session stores them), and the problem as the cache really holds it: keys
-// decoded and turned back to position 0, values decoded. The reference of that problem is what
-// the kernel must compute from this cache.
-struct CachedProblem {
-    cpu::KvCache cache;
-    AttentionProblem held;
-
-    CachedProblem(const AttentionProblem& p, KvType type)
-        : cache(1, p.kv_heads, p.head_dim, p.n, type), held(p) {
-        const int d = p.head_dim;
-        for (int j = 0; j < p.n; ++j)
-            for (int h = 0; h < p.kv_heads; ++h) {
-                const size_t at = size_t((j * p.kv_heads + h) * d);
-                const auto at_j = rotate(p, &p.k[at], j);
-                std::vector<float> key(at_j.begin(), at_j.end());
-                std::vector<float> value(p.v.begin() + std::ptrdiff_t(at),
-                                         p.v.begin() + std::ptrdiff_t(at) + d);
-                cache.store(0, cpu::KvCache::kKeys, h, j, key.data());
-                cache.store(0, cpu::KvCache::kValues, h, j, value.data());
-                const size_t row = size_t(j) * row_bytes(type, d);
-                const auto stored_key =
-                    decode_row(type, cache.block(0, cpu::KvCache::kKeys, h) + row, d);
-                const auto at_zero = rotate(p, stored_key.data(), -j);
-                const auto stored_value =
-                    decode_row(type, cache.block(0, cpu::KvCache::kValues, h) + row, d);
-                std::copy(at_zero.begin(), at_zero.end(), held.k.begin() + std::ptrdiff_t(at));
-                std::copy(stored_value.begin(), stored_value.end(),
-                          held.v.begin() + std::ptrdiff_t(at));
-            }
-    }
-};
-
-// Runs the kernel for queries [first, n) with all n keys cached; returns [n - first][heads][d].
-std::vector<float> run_kernel(const AttentionProblem& p, const cpu::KvCache& cache, int first,
-                              cpu::ThreadPool& pool) {
-    const int d = p.head_dim;
-    const bool grouped = p.G > 1;
-    const int count = p.n - first;
-    std::vector<float> q(size_t(count * p.heads * d)), qg(q.size());
-    for (int t = 0; t < count; ++t)
-        for (int h = 0; h < p.heads; ++h) {
-            const int i = first + t;
-            const double* raw = &p.q[size_t((i * p.heads + h) * d)];
-            const auto at_i = rotate(p, raw, i);
-            const auto at_group = rotate(p, raw, i / p.G + p.W - p.W / p.G);
-            for (int x = 0; x < d; ++x) {
-                q[size_t((t * p.heads + h) * d + x)] = float(at_i[size_t(x)]);
-                qg[size_t((t * p.heads + h) * d + x)] = float(at_group[size_t(x)]);
-            }
-        }
-    std::vector<float> out(q.size());
-    const cpu::AttentionShape shape{p.heads, p.kv_heads, d, p.key_window};
-    const AttentionMode mode =
-        grouped ? AttentionMode::self_extend(p.G, p.W) : AttentionMode::vanilla();
-    // The engine re-rotates cached keys with its RoPE table (same base as the reference).
-    HyperParams hp;
-    hp.head_dim = d;
-    hp.rope_dimensions = p.rope_pairs < 0 ? d : 2 * p.rope_pairs;
-    hp.rope_freq_base = float(testing::kReferenceRopeBase);
-    const RopeTable rope(hp, RopeTable::positions_for(p.n, mode));
-    cpu::attention(shape, mode, q.data(), grouped ? qg.data() : nullptr, cache.layer(0), rope,
-                   first, count, out.data(), pool);
-    return out;
-}
+using testing::CachedProblem;
+using testing::decode_row;
+using testing::half_value;
+using testing::row_bytes;
+using testing::run_kernel;
 
 double max_error(const std::vector<float>& out, const std::vector<double>& expected) {
     double worst = 0;

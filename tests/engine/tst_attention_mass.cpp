@@ -6,10 +6,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "attention_reference.h"
-#include "backend/cpu/attention.h"
-#include "backend/cpu/kv_cache.h"
-#include "backend/cpu/thread_pool.h"
+#include "attention_harness.h"
 #include "selfextend/engine.h"
 #include "test_paths.h"
 
@@ -54,44 +51,10 @@ struct KernelRun {
 // The kernel's output and mass (none when weight is 0) for the decode rows [first, n) over an F32
 // cache holding the problem's keys (rotated at their own positions) and values.
 KernelRun run_kernel(const AttentionProblem& p, int first, float weight, cpu::ThreadPool& pool) {
-    const int d = p.head_dim;
-    cpu::KvCache cache(1, p.kv_heads, d, p.n, KvType::F32);
-    for (int j = 0; j < p.n; ++j)
-        for (int h = 0; h < p.kv_heads; ++h) {
-            const size_t at = size_t((j * p.kv_heads + h) * d);
-            const auto rotated = testing::rope_rotate(&p.k[at], d, j);
-            const std::vector<float> key(rotated.begin(), rotated.end());
-            const std::vector<float> value(p.v.begin() + std::ptrdiff_t(at),
-                                           p.v.begin() + std::ptrdiff_t(at) + d);
-            cache.store(0, cpu::KvCache::kKeys, h, j, key.data());
-            cache.store(0, cpu::KvCache::kValues, h, j, value.data());
-        }
-    const bool grouped = p.G > 1;
-    const int count = p.n - first;
-    std::vector<float> q(size_t(count * p.heads * d)), qg(q.size());
-    for (int t = 0; t < count; ++t)
-        for (int h = 0; h < p.heads; ++h) {
-            const int i = first + t;
-            const double* raw = &p.q[size_t((i * p.heads + h) * d)];
-            const auto at_i = testing::rope_rotate(raw, d, i);
-            const auto at_group = testing::rope_rotate(raw, d, i / p.G + p.W - p.W / p.G);
-            for (int x = 0; x < d; ++x) {
-                q[size_t((t * p.heads + h) * d + x)] = float(at_i[size_t(x)]);
-                qg[size_t((t * p.heads + h) * d + x)] = float(at_group[size_t(x)]);
-            }
-        }
-    const AttentionMode mode =
-        grouped ? AttentionMode::self_extend(p.G, p.W) : AttentionMode::vanilla();
-    HyperParams hp;
-    hp.head_dim = d;
-    hp.rope_dimensions = d;
-    hp.rope_freq_base = float(testing::kReferenceRopeBase);
-    const RopeTable rope(hp, RopeTable::positions_for(p.n, mode));
-    KernelRun run{std::vector<float>(q.size()), std::vector<float>(size_t(p.n), 0.0f)};
+    const testing::CachedProblem cached(p, KvType::F32);
+    KernelRun run{{}, std::vector<float>(size_t(p.n), 0.0f)};
     const cpu::AttentionMass collect{run.mass.data(), weight};
-    cpu::attention({p.heads, p.kv_heads, d, p.key_window}, mode, q.data(),
-                   grouped ? qg.data() : nullptr, cache.layer(0), rope, first, count,
-                   run.out.data(), pool, weight > 0 ? &collect : nullptr);
+    run.out = testing::run_kernel(p, cached.cache, first, pool, weight > 0 ? &collect : nullptr);
     return run;
 }
 
