@@ -355,32 +355,27 @@ void EngineWorker::runOne(AnswerSide side, Conversation& c, const Prompt& prompt
         QElapsedTimer decodeClock;
         decodeClock.start();
         qint64 generated = 0;
-        bool sawText = false;
-        const bool plainPrompt = chatTemplate().format() == selfextend::ChatFormat::Plain;
-        const auto onToken = [&](const selfextend::Token& token) {
-            ++generated;
-            QString text = QString::fromStdString(token.text);
-            bool keepGoing = !cancel.cancelled();
-            if (request.stopAtLineBreak && plainPrompt) {
-                // The demo model answers on one line and then invents the next document line.
-                const qsizetype lineBreak = text.indexOf(QLatin1Char('\n'));
-                if (lineBreak >= 0 && (sawText || !text.left(lineBreak).trimmed().isEmpty())) {
-                    text.truncate(lineBreak);
-                    keepGoing = false;
-                }
-                if (!text.trimmed().isEmpty()) sawText = true;
-            }
-            answer += text.toStdString();
+        // The plain format has no end-of-turn token: its answer ends with the line (the demo
+        // model otherwise goes on inventing turns).
+        selfextend::AnswerEnd answerEnd(chatTemplate().format(), request.stopAtLineBreak);
+        const auto show = [&](const std::string& piece) {
+            const QString text = QString::fromStdString(piece);
+            answer += piece;
             const double seconds = double(decodeClock.nsecsElapsed()) / 1e9;
             emit tokenGenerated(side, text, generated,
                                 seconds > 0 ? double(generated) / seconds : 0);
-            return keepGoing;
+        };
+        const auto onToken = [&](const selfextend::Token& token) {
+            ++generated;
+            show(answerEnd.push(token.text));
+            return !cancel.cancelled() && !answerEnd.ended();
         };
         // Where the answer came from: the attention its tokens give the prompt (cheap; the
         // mass of an earlier answer in the conversation is dropped).
         sourcesCollected = c.session->collect_attention_mass(true);
         const auto result =
             c.session->generate(request.maxNewTokens, request.sampling, onToken, &cancel);
+        if (const std::string heldBack = answerEnd.flush(); !heldBack.empty()) show(heldBack);
         stats.generatedTokens = result.tokens;
         stats.decodeTokensPerSecond = result.tokens_per_second();
         stats.cancelled = cancel.cancelled();

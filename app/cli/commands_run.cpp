@@ -139,13 +139,17 @@ void ask_in(Conversation& c, selfextend::Model& model, const selfextend::ChatTem
     }
     std::string answer;
     double first_token_seconds = -1;
+    selfextend::AnswerEnd answer_end(chat.format());
     const auto stats = c.session->generate(max_new, sampling, [&](const selfextend::Token& token) {
         if (first_token_seconds < 0) first_token_seconds = seconds_since(started);
-        answer += token.text;
-        std::cout << token.text << std::flush;
-        return true;
+        const std::string shown = answer_end.push(token.text);
+        answer += shown;
+        std::cout << shown << std::flush;
+        return !answer_end.ended();
     });
-    std::cout << std::endl;
+    const std::string held_back = answer_end.flush();
+    answer += held_back;
+    std::cout << held_back << std::endl;
     std::fprintf(stderr,
                  "prompt %lld tokens (%lld reused%s), prefill %.2f s, first token after %.2f s, "
                  "decode %.0f tok/s (%lld tokens)\n",

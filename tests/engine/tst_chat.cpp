@@ -270,6 +270,49 @@ class TestChat : public QObject {
         ChatTemplate plain(ChatFormat::Plain, bare);
         QCOMPARE(plain.name(), std::string_view("plain"));
     }
+    // The plain format's answer ends with its line or where the model starts the next
+    // "Question:", however the stream splits the text; other formats pass through.
+    void plainAnswersEndAtTheLineOrTheNextQuestion() {
+        const auto run = [](ChatFormat format, std::vector<std::string> pieces,
+                            bool enabled = true) {
+            AnswerEnd end(format, enabled);
+            std::string shown;
+            size_t used = 0;
+            for (const std::string& piece : pieces) {
+                if (end.ended()) break;
+                shown += end.push(piece);
+                ++used;
+            }
+            shown += end.flush();
+            return std::pair{shown, end.ended() ? int(used) : -1};
+        };
+        // The demo model's answer: it goes on with the next turn on the same line.
+        auto [text, stopped_after] =
+            run(ChatFormat::Plain,
+                {" The door", " code is 4821.", " Quest", "ion: What", " is the door code?\n"});
+        QCOMPARE(text, std::string(" The door code is 4821. "));
+        QCOMPARE(stopped_after, 4);
+        // A held-back "Quest" that does not become the marker is shown after all.
+        std::tie(text, stopped_after) = run(ChatFormat::Plain, {" Quest", "s are long.\nNext"});
+        QCOMPARE(text, std::string(" Quests are long."));
+        QCOMPARE(stopped_after, 2);
+        // ... and at the end of the generation, flush() gives it back.
+        std::tie(text, stopped_after) = run(ChatFormat::Plain, {" It is", " Quest"});
+        QCOMPARE(text, std::string(" It is Quest"));
+        QCOMPARE(stopped_after, -1);
+        // A line break before the first word does not end the answer; the one after it does.
+        std::tie(text, stopped_after) = run(ChatFormat::Plain, {"\n", " \n42", " apples\nAnd"});
+        QCOMPARE(text, std::string("\n \n42 apples"));
+        QCOMPARE(stopped_after, 3);
+        // Other formats end at their end-of-turn token only; the check box can switch it off.
+        std::tie(text, stopped_after) = run(ChatFormat::ChatML, {"One\n", "Question: two"});
+        QCOMPARE(text, std::string("One\nQuestion: two"));
+        QCOMPARE(stopped_after, -1);
+        std::tie(text, stopped_after) =
+            run(ChatFormat::Plain, {"One\n", "Question: two"}, /*enabled=*/false);
+        QCOMPARE(text, std::string("One\nQuestion: two"));
+        QCOMPARE(stopped_after, -1);
+    }
 };
 
 QTEST_APPLESS_MAIN(TestChat)

@@ -104,4 +104,29 @@ class ChatTemplate {
     std::vector<int32_t> end_of_turn_;
 };
 
+// Where an answer ends in a format without an end-of-turn token. The plain format writes an
+// answer on one line and the next turn as "Question: …", so a model that breaks the line after
+// some text, or starts the next "Question:", has finished its answer (the demo model goes on
+// inventing turns until the token limit otherwise). Fed the streamed text piece by piece, it
+// holds back what may be the start of the marker until the next piece decides. Every other
+// format ends at its end-of-turn token and passes through unchanged.
+class AnswerEnd {
+  public:
+    // `enabled` false: every piece passes through (a user who wants the model's whole output).
+    explicit AnswerEnd(ChatFormat format, bool enabled = true);
+
+    // The part of `piece` (with what was held back) that belongs to the answer and can be shown.
+    std::string push(std::string_view piece);
+    // Whether the answer has ended: stop generating; later pieces are dropped.
+    bool ended() const { return ended_; }
+    // What is still held back, when generation stops for another reason.
+    std::string flush();
+
+  private:
+    bool plain_;
+    bool ended_ = false;
+    bool saw_text_ = false;  // a line break before the first word does not end the answer
+    std::string held_;
+};
+
 }  // namespace selfextend
