@@ -114,6 +114,7 @@ QString DocumentPane::summaryText() const {
 
 void DocumentPane::setSources(AnswerSide side, const QList<SourcePassage>& passages) {
     sources_[size_t(side)] = passages;
+    if (shown_.first == side) shown_.second = -1;
     updateHighlights();
 }
 
@@ -125,7 +126,8 @@ void DocumentPane::updateHighlights() {
         const QList<SourcePassage>& passages = sources_[size_t(side)];
         if (passages.isEmpty()) continue;
         const QColor color = sourceColor(side);
-        for (const SourcePassage& p : passages) {
+        for (int k = 0; k < passages.size(); ++k) {
+            const SourcePassage& p = passages[k];
             if (p.start + p.length >= length) continue;  // from another document
             QTextEdit::ExtraSelection selection;
             selection.cursor = QTextCursor(text_->document());
@@ -133,6 +135,13 @@ void DocumentPane::updateHighlights() {
             selection.cursor.setPosition(int(p.start + p.length), QTextCursor::KeepAnchor);
             selection.format.setBackground(color);
             selection.format.setForeground(Qt::black);
+            if (shown_ == std::pair{side, k}) {
+                // The passage just jumped to keeps its side's colour, deeper and underlined (a
+                // text selection would paint over it in the palette's highlight).
+                selection.format.setBackground(color.darker(125));
+                selection.format.setUnderlineStyle(QTextCharFormat::SingleUnderline);
+                selection.format.setUnderlineColor(color.darker(220));
+            }
             selections.append(selection);
         }
         legend << QStringLiteral("<span style=\"background:%1; color:black\">&nbsp;%2&nbsp;</span>")
@@ -151,13 +160,17 @@ void DocumentPane::showSource(AnswerSide side, int index) {
     const SourcePassage& p = passages[index];
     QTextCursor cursor(text_->document());
     cursor.setPosition(int(p.start));
-    cursor.setPosition(int(p.start + p.length), QTextCursor::KeepAnchor);
-    text_->setTextCursor(cursor);
+    text_->setTextCursor(cursor);  // no selection: the passage keeps its colour
     text_->centerCursor();
+    shown_ = {side, index};
+    updateHighlights();
 }
 
-QString DocumentPane::selectedText() const {
-    return text_->textCursor().selectedText();
+QString DocumentPane::shownSource() const {
+    const auto& [side, index] = shown_;
+    if (index < 0) return {};
+    const SourcePassage& p = sources_[size_t(side)][index];
+    return text_->toPlainText().mid(int(p.start), int(p.length));
 }
 
 void DocumentPane::updateSummary() {

@@ -39,7 +39,8 @@ class DocumentPane : public QWidget {
     const QList<SourcePassage>& sources(AnswerSide side) const { return sources_[size_t(side)]; }
     // Scrolls to a side's passage (0: its best) and selects it.
     void showSource(AnswerSide side, int index);
-    QString selectedText() const;
+    // The text of the passage a jump button showed last (empty: none).
+    QString shownSource() const;
     // Offers the sample document (a link in the empty pane) when there is one.
     void setSampleAvailable(bool available);
 
@@ -63,6 +64,9 @@ class DocumentPane : public QWidget {
     qint64 characters_ = 0;
     qint64 tokens_ = -1;
     std::array<QList<SourcePassage>, 2> sources_;  // indexed by AnswerSide
+    // The passage a jump button showed last (side, index), drawn stronger than the others;
+    // index -1: none.
+    std::pair<AnswerSide, int> shown_{AnswerSide::Vanilla, -1};
 };
 
 }  // namespace studio

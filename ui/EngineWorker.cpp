@@ -357,7 +357,8 @@ void EngineWorker::runOne(AnswerSide side, Conversation& c, const Prompt& prompt
         qint64 generated = 0;
         // The plain format has no end-of-turn token: its answer ends with the line (the demo
         // model otherwise goes on inventing turns).
-        selfextend::AnswerEnd answerEnd(chatTemplate().format(), request.stopAtLineBreak);
+        selfextend::AnswerEnd answerEnd(chatTemplate().format(), request.question.toStdString(),
+                                        request.stopAtLineBreak);
         const auto show = [&](const std::string& piece) {
             const QString text = QString::fromStdString(piece);
             answer += piece;

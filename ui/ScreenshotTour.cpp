@@ -193,7 +193,7 @@ void ScreenshotTour::selectSource() {
             if (auto* answer = window_->comparePane()->findChild<QTextBrowser*>(name))
                 answer->verticalScrollBar()->setValue(answer->verticalScrollBar()->maximum());
     });
-    qInfo("selected: %s", qPrintable(document->selectedText().simplified()));
+    qInfo("shown: %s", qPrintable(document->shownSource().simplified()));
     shoot(QStringLiteral("sources.png"), [this] { evaluate(); });
 }
 

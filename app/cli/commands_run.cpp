@@ -139,7 +139,7 @@ void ask_in(Conversation& c, selfextend::Model& model, const selfextend::ChatTem
     }
     std::string answer;
     double first_token_seconds = -1;
-    selfextend::AnswerEnd answer_end(chat.format());
+    selfextend::AnswerEnd answer_end(chat.format(), question);
     const auto stats = c.session->generate(max_new, sampling, [&](const selfextend::Token& token) {
         if (first_token_seconds < 0) first_token_seconds = seconds_since(started);
         const std::string shown = answer_end.push(token.text);

@@ -8,23 +8,37 @@ namespace selfextend {
 namespace {
 
 constexpr std::string_view kNextTurn = "Question:";  // the plain format's user turn
+constexpr size_t kShortestQuestionMarker = 12;
 
 bool has_word(std::string_view text) {
     return std::any_of(text.begin(), text.end(),
                        [](unsigned char c) { return std::isspace(c) == 0; });
 }
 
+std::string_view trimmed(std::string_view text) {
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+        text.remove_prefix(1);
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+        text.remove_suffix(1);
+    return text;
+}
+
 }  // namespace
 
-AnswerEnd::AnswerEnd(ChatFormat format, bool enabled)
-    : plain_(enabled && format == ChatFormat::Plain) {}
+AnswerEnd::AnswerEnd(ChatFormat format, std::string_view question, bool enabled)
+    : plain_(enabled && format == ChatFormat::Plain) {
+    markers_.emplace_back(kNextTurn);
+    if (const std::string_view q = trimmed(question); q.size() >= kShortestQuestionMarker)
+        markers_.emplace_back(q);
+}
 
 std::string AnswerEnd::push(std::string_view piece) {
     if (ended_) return {};
     if (!plain_) return std::string(piece);
     held_ += piece;
-    // The first marker: a line break after some text, or the next turn's "Question:".
-    size_t end = held_.find(kNextTurn);
+    // The first marker: a line break after some text, the next turn, or the question again.
+    size_t end = std::string::npos;
+    for (const std::string& marker : markers_) end = std::min(end, held_.find(marker));
     for (size_t at = held_.find('\n'); at != std::string::npos && at < end;
          at = held_.find('\n', at + 1))
         if (saw_text_ || has_word(std::string_view(held_).substr(0, at))) {
@@ -37,10 +51,15 @@ std::string AnswerEnd::push(std::string_view piece) {
         held_.clear();
         return answer;
     }
-    // Hold back the longest tail that could still grow into "Question:".
-    size_t keep = std::min(held_.size(), kNextTurn.size() - 1);
-    while (keep > 0 && !kNextTurn.starts_with(std::string_view(held_).substr(held_.size() - keep)))
-        --keep;
+    // Hold back the longest tail that could still grow into a marker.
+    size_t keep = 0;
+    for (const std::string& marker : markers_)
+        for (size_t n = std::min(held_.size(), marker.size() - 1); n > keep; --n)
+            if (std::string_view(marker).starts_with(
+                    std::string_view(held_).substr(held_.size() - n))) {
+                keep = n;
+                break;
+            }
     std::string shown = held_.substr(0, held_.size() - keep);
     held_.erase(0, held_.size() - keep);
     if (has_word(shown)) saw_text_ = true;

@@ -273,9 +273,9 @@ class TestChat : public QObject {
     // The plain format's answer ends with its line or where the model starts the next
     // "Question:", however the stream splits the text; other formats pass through.
     void plainAnswersEndAtTheLineOrTheNextQuestion() {
-        const auto run = [](ChatFormat format, std::vector<std::string> pieces,
-                            bool enabled = true) {
-            AnswerEnd end(format, enabled);
+        const auto run = [](ChatFormat format, std::vector<std::string> pieces, bool enabled = true,
+                            std::string question = {}) {
+            AnswerEnd end(format, question, enabled);
             std::string shown;
             size_t used = 0;
             for (const std::string& piece : pieces) {
@@ -304,6 +304,16 @@ class TestChat : public QObject {
         std::tie(text, stopped_after) = run(ChatFormat::Plain, {"\n", " \n42", " apples\nAnd"});
         QCOMPARE(text, std::string("\n \n42 apples"));
         QCOMPARE(stopped_after, 3);
+        // The question written again starts the next turn too (a short one could be an answer's).
+        std::tie(text, stopped_after) =
+            run(ChatFormat::Plain, {" 4821. What is", " the door code? The door"}, true,
+                "What is the door code? ");
+        QCOMPARE(text, std::string(" 4821. "));
+        QCOMPARE(stopped_after, 2);
+        std::tie(text, stopped_after) =
+            run(ChatFormat::Plain, {" The code", " is the code."}, true, "The code");
+        QCOMPARE(text, std::string(" The code is the code."));
+        QCOMPARE(stopped_after, -1);
         // Other formats end at their end-of-turn token only; the check box can switch it off.
         std::tie(text, stopped_after) = run(ChatFormat::ChatML, {"One\n", "Question: two"});
         QCOMPARE(text, std::string("One\nQuestion: two"));

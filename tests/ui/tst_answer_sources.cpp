@@ -198,7 +198,7 @@ class TestAnswerSources : public QObject {
         QVERIFY2(rank[int(AnswerSide::SelfExtend)] >= 1,
                  "the needle is not in Self-Extend's top 5");
 
-        // The legend names both sides; the answer's buttons jump to (select) each passage.
+        // The legend names both sides; the answer's buttons jump to each passage.
         auto* legend = pane->findChild<QLabel*>("sourcesLegend");
         QVERIFY(legend && legend->isVisible());
         QVERIFY(legend->text().contains("Self-Extend") && legend->text().contains("vanilla"));
@@ -212,8 +212,14 @@ class TestAnswerSources : public QObject {
         QVERIFY(button);
         QVERIFY(button->toolTip().contains("door code"));
         QTest::mouseClick(button, Qt::LeftButton);
-        QVERIFY2(pane->selectedText().contains("door code is 4821"),
-                 qPrintable(pane->selectedText()));
+        QVERIFY2(pane->shownSource().contains("door code is 4821"),
+                 qPrintable(pane->shownSource()));
+        // Shown without a text selection, which would paint over the passage's colour; the
+        // view's cursor sits at its start.
+        auto* view = pane->findChild<QPlainTextEdit*>();
+        QVERIFY(view && !view->textCursor().hasSelection());
+        QVERIFY(
+            view->toPlainText().mid(view->textCursor().position()).startsWith(pane->shownSource()));
 
         // A new document drops the highlights.
         window->openDocument(QString(SE_SOURCE_DIR) + "/resources/samples/door-code.txt");

@@ -106,14 +106,16 @@ class ChatTemplate {
 
 // Where an answer ends in a format without an end-of-turn token. The plain format writes an
 // answer on one line and the next turn as "Question: …", so a model that breaks the line after
-// some text, or starts the next "Question:", has finished its answer (the demo model goes on
-// inventing turns until the token limit otherwise). Fed the streamed text piece by piece, it
-// holds back what may be the start of the marker until the next piece decides. Every other
-// format ends at its end-of-turn token and passes through unchanged.
+// some text, starts the next "Question:", or writes the question again (a small base model's way
+// of starting the next turn) has finished its answer; the demo model otherwise goes on inventing
+// turns until the token limit. Fed the streamed text piece by piece, it holds back what may be
+// the start of a marker until the next piece decides. Every other format ends at its end-of-turn
+// token and passes through unchanged.
 class AnswerEnd {
   public:
-    // `enabled` false: every piece passes through (a user who wants the model's whole output).
-    explicit AnswerEnd(ChatFormat format, bool enabled = true);
+    // `question`: the question being answered (ignored when shorter than 12 characters, where it
+    // could be part of an answer); `enabled` false: every piece passes through.
+    explicit AnswerEnd(ChatFormat format, std::string_view question = {}, bool enabled = true);
 
     // The part of `piece` (with what was held back) that belongs to the answer and can be shown.
     std::string push(std::string_view piece);
@@ -126,6 +128,7 @@ class AnswerEnd {
     bool plain_;
     bool ended_ = false;
     bool saw_text_ = false;  // a line break before the first word does not end the answer
+    std::vector<std::string> markers_;
     std::string held_;
 };
 
