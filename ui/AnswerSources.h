@@ -1,49 +1,19 @@
-// Where an answer came from: the document passages the answer's tokens attended to most
-// (Session::attention_mass), found on the worker thread after each run.
-//
-// The prompt is template + document + question, tokenized as a whole, so the document's tokens
-// are found by decoding the prompt token by token (summing each token's bytes) and locating the
-// document's text in that decoded prompt; a token's mass then goes to the passage holding its
-// first non-blank byte. Passages are the document's sentences and lines (long ones cut near
-// kMaxPassageBytes), ranked by their summed mass.
+// Where an answer came from, for the studio: the engine's ranked passages
+// (selfextend/answer_sources.h) as offsets in the document's QString.
 #pragma once
 
-#include <cstdint>
 #include <span>
 #include <string_view>
-#include <vector>
 
 #include "EngineTypes.h"
-
-namespace selfextend {
-class Tokenizer;
-}
+#include "selfextend/answer_sources.h"
 
 namespace studio {
 
-// A half-open range of UTF-8 bytes in the document.
-struct ByteRange {
-    int64_t begin = 0;
-    int64_t end = 0;
-    bool empty() const { return end <= begin; }
-};
-
-// For each prompt token, the bytes of `document` it decodes to (empty outside the document).
-// The document (or, for a prompt cut to fit, its end) must end before the token at
-// documentPrefix, where the first question starts. Empty when the document's text is not found
-// there.
-std::vector<ByteRange> documentTokenRanges(const selfextend::Tokenizer& tokenizer,
-                                           std::span<const int32_t> prompt, int64_t documentPrefix,
-                                           std::string_view document);
-
-// The document's sentences and lines, blanks trimmed, in order; none is longer than about
-// kMaxPassageBytes (longer ones are cut at a space).
-inline constexpr int64_t kMaxPassageBytes = 160;
-std::vector<ByteRange> splitPassages(std::string_view document);
-
 // The `count` passages with the most mass, best first, as offsets in the document's QString.
 // mass: one value per prompt position (more are ignored: the answer's own tokens).
-AnswerSources rankSources(std::string_view document, std::span<const ByteRange> tokenRanges,
+AnswerSources rankSources(std::string_view document,
+                          std::span<const selfextend::ByteRange> tokenRanges,
                           std::span<const float> mass, int count);
 
 }  // namespace studio

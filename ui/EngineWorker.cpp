@@ -401,10 +401,11 @@ void EngineWorker::runOne(AnswerSide side, Conversation& c, const Prompt& prompt
         AnswerSources sources;
         sources.available = *sourcesCollected;
         if (sources.available)
-            sources = rankSources(documentText_,
-                                  documentTokenRanges(model_->tokenizer(), promptTokens,
-                                                      prompt.documentPrefix, documentText_),
-                                  c.session->attention_mass(), kSourcePassages);
+            sources =
+                rankSources(documentText_,
+                            selfextend::document_token_ranges(model_->tokenizer(), promptTokens,
+                                                              prompt.documentPrefix, documentText_),
+                            c.session->attention_mass(), kSourcePassages);
         emit sourcesFound(side, sources);
     }
     emit runFinished(side, stats);

@@ -35,7 +35,7 @@ constexpr Command kCommands[] = {
      "ask [-m MODEL] --doc FILE (--question Q | --interactive) [-n N] [--group G|auto --window "
      "W]\n"
      "    [--compare] [--template plain|chatml|llama2|llama3|mistral|gemma|phi3] [--system TEXT]\n"
-     "    [--no-cache]\n"
+     "    [--no-cache] [--sources N]\n"
      "  answers a question about a document (Self-Extend with Auto's G and W when the "
      "document\n"
      "  is longer than the training window) in the model's chat template (recognised from "
@@ -43,7 +43,8 @@ constexpr Command kCommands[] = {
      "  or --template); --compare also runs vanilla. The document's KV is kept on disk\n"
      "  ($SE_CACHE_DIR, else ~/.cache/selfextend-studio/kv): asking again prefills only the "
      "question;\n"
-     "  --interactive reads follow-up questions from stdin, one per line"},
+     "  --interactive reads follow-up questions from stdin, one per line; --sources N lists the\n"
+     "  N passages of the document each answer attended to most"},
     {"passkey", cli::command_passkey,
      "passkey [-m MODEL] --lengths 1024,2048 [--depths 0.1,0.5,0.9] [--trials N] [--seed S]\n"
      "        [--group G|auto (--window W | --windows W1,W2,...)] [--no-vanilla] [--json]\n"

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common.h"
+#include "selfextend/answer_sources.h"
 #include "selfextend/chat.h"
 #include "selfextend/document.h"
 #include "selfextend/kv_disk_cache.h"
@@ -96,11 +97,53 @@ struct Conversation {
     std::vector<selfextend::QuestionAnswer> turns;
 };
 
+// What every question of an `ask` run shares.
+struct AskSettings {
+    std::string system;
+    int max_new = 64;
+    selfextend::SamplingParams sampling;
+    const selfextend::KvDiskCache* cache = nullptr;
+    int sources = 0;  // > 0: print the answer's top passages of the document
+};
+
+// The passages of `document` the answer attended to most (`ask --sources N`), one per line with
+// its share of the answer's attention on the document.
+void print_sources(const selfextend::Session& session, const selfextend::Tokenizer& tokenizer,
+                   const selfextend::ChatTemplate::DocumentPrompt& prompt,
+                   const std::string& document, int count) {
+    const auto ranges = selfextend::document_token_ranges(tokenizer, prompt.tokens,
+                                                          prompt.document_prefix, document);
+    const auto ranked =
+        selfextend::rank_passages(document, ranges, session.attention_mass(), count);
+    if (ranked.empty()) {
+        std::cout << "sources: none found (the answer gave the document no attention)\n";
+        return;
+    }
+    std::cout << "sources (share of the answer's attention on the document):\n";
+    constexpr size_t kShown = 100;  // characters of a passage shown
+    for (size_t k = 0; k < ranked.size(); ++k) {
+        const selfextend::ByteRange& r = ranked[k].bytes;
+        std::string text;
+        for (const char ch : document.substr(size_t(r.begin), size_t(r.end - r.begin))) {
+            const bool blank = ch == '\n' || ch == '\r' || ch == '\t' || ch == ' ';
+            if (!(blank && (text.empty() || text.back() == ' '))) text += blank ? ' ' : ch;
+        }
+        if (text.size() > kShown) {
+            size_t cut = kShown;
+            while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+            text = text.substr(0, cut) + "…";
+        }
+        std::printf("  %zu. %4.1f%%  %s\n", k + 1, 100.0 * ranked[k].share, text.c_str());
+    }
+    std::fflush(stdout);
+}
+
 // Asks one question in one conversation, streaming the answer to stdout.
 void ask_in(Conversation& c, selfextend::Model& model, const selfextend::ChatTemplate& chat,
-            const std::string& system, const std::string& document, const std::string& question,
-            int max_new, const selfextend::SamplingParams& sampling,
-            const selfextend::KvDiskCache* cache) {
+            const std::string& document, const std::string& question, const AskSettings& settings) {
+    const std::string& system = settings.system;
+    const int max_new = settings.max_new;
+    const selfextend::KvDiskCache* cache = settings.cache;
     const auto started = Clock::now();
     const auto prompt = chat.document_prompt(system, document, c.turns, question);
     const auto needed = int64_t(prompt.tokens.size()) + max_new;
@@ -140,13 +183,15 @@ void ask_in(Conversation& c, selfextend::Model& model, const selfextend::ChatTem
     std::string answer;
     double first_token_seconds = -1;
     selfextend::AnswerEnd answer_end(chat.format(), question);
-    const auto stats = c.session->generate(max_new, sampling, [&](const selfextend::Token& token) {
-        if (first_token_seconds < 0) first_token_seconds = seconds_since(started);
-        const std::string shown = answer_end.push(token.text);
-        answer += shown;
-        std::cout << shown << std::flush;
-        return !answer_end.ended();
-    });
+    const bool collecting = settings.sources > 0 && c.session->collect_attention_mass(true);
+    const auto stats =
+        c.session->generate(max_new, settings.sampling, [&](const selfextend::Token& token) {
+            if (first_token_seconds < 0) first_token_seconds = seconds_since(started);
+            const std::string shown = answer_end.push(token.text);
+            answer += shown;
+            std::cout << shown << std::flush;
+            return !answer_end.ended();
+        });
     const std::string held_back = answer_end.flush();
     answer += held_back;
     std::cout << held_back << std::endl;
@@ -157,6 +202,12 @@ void ask_in(Conversation& c, selfextend::Model& model, const selfextend::ChatTem
                  from_disk ? ", document from the disk cache" : "", prefill_seconds,
                  std::max(first_token_seconds, 0.0), stats.tokens_per_second(),
                  (long long)stats.tokens);
+    if (collecting)
+        print_sources(*c.session, model.tokenizer(), prompt, document, settings.sources);
+    else if (settings.sources > 0)
+        std::cout << "sources: not available on this device (the CUDA backend does not report "
+                     "attention)\n";
+    c.session->collect_attention_mass(false);
     c.turns.push_back({question, answer});
 }
 
@@ -170,6 +221,7 @@ int command_ask(Arguments& args) {
     const bool compare = args.take_flag({"--compare"});
     const bool no_cache = args.take_flag({"--no-cache"});
     const int max_new = int(args.take_int({"-n", "--tokens"}, 64, 1, 1 << 20));
+    const int sources = int(args.take_int({"--sources"}, 0, 0, 100));
     const auto template_name = args.take({"--template"});
     const std::string system = args.take({"--system"}).value_or("");
     AttentionFlags flags = take_attention_flags(args);
@@ -207,11 +259,11 @@ int command_ask(Arguments& args) {
     std::vector<Conversation> conversations;
     if (compare) conversations.push_back({selfextend::AttentionMode::vanilla(), kv_type, {}, {}});
     if (!compare || !extended.is_vanilla()) conversations.push_back({extended, kv_type, {}, {}});
+    const AskSettings settings{system, max_new, sampling, cache ? &*cache : nullptr, sources};
     const auto ask_all = [&](const std::string& q) {
         for (Conversation& c : conversations) {
             if (compare) std::cout << "== " << c.mode.describe() << " ==\n";
-            ask_in(c, *model, chat, system, document, q, max_new, sampling,
-                   cache ? &*cache : nullptr);
+            ask_in(c, *model, chat, document, q, settings);
         }
     };
     if (question) ask_all(*question);

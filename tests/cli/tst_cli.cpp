@@ -122,6 +122,28 @@ class TestCli : public QObject {
         QVERIFY2(scan.err.contains("this PDF has no text layer (scanned?)"), qPrintable(scan.err));
     }
 
+    // The plain answer ends with its sentence (the demo model would otherwise run on to -n), and
+    // --sources lists the passages the answer attended to, the planted sentence first.
+    void askEndsPlainAnswersAndListsSources() {
+        const Run run = cli(
+            {"ask", "--doc", QString(SE_SOURCE_DIR) + "/resources/samples/door-code.txt",
+             "--question", "What is the door code?", "-n", "40", "--no-cache", "--sources", "3"});
+        QCOMPARE(run.exit_code, 0);
+        const QStringList lines = run.out.split('\n', Qt::SkipEmptyParts);
+        QVERIFY2(lines.size() == 5, qPrintable(run.out));
+        QCOMPARE(lines[0].trimmed(), QString("The door code is 4821."));
+        QCOMPARE(lines[1], QString("sources (share of the answer's attention on the document):"));
+        QVERIFY2(lines[2].startsWith("  1.") &&
+                     lines[2].endsWith("Remember this: the door code is 4821."),
+                 qPrintable(lines[2]));
+        QVERIFY2(lines[4].startsWith("  3."), qPrintable(lines[4]));
+        QVERIFY2(QRegularExpression("decode \\d+ tok/s \\((\\d+) tokens\\)")
+                         .match(run.err)
+                         .captured(1)
+                         .toInt() < 40,
+                 qPrintable(run.err));
+    }
+
     void infoShowsCapacity() {
         const Run info = cli({"info", "--group", "4", "--window", "256"});
         QCOMPARE(info.exit_code, 0);

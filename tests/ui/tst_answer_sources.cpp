@@ -1,5 +1,5 @@
-// "Where the answer came from" (issue 12): the document's tokens found in a prompt, its passages,
-// their ranking by attention mass, and the studio on a needle document: each answer's top
+// "Where the answer came from" (issue 12) in the studio; the engine's part is tst_source_passages.
+// The ranked passages as QString offsets, and the studio on a needle document: each answer's top
 // passages highlighted in its side's colour, "Sources: 1 2 …" buttons that jump to them, and the
 // planted sentence among Self-Extend's top passages.
 #include <QApplication>
@@ -24,8 +24,8 @@
 #include "selfextend/engine.h"
 #include "test_paths.h"
 
+using selfextend::ByteRange;
 using studio::AnswerSide;
-using studio::ByteRange;
 using studio::MainWindow;
 
 namespace {
@@ -44,10 +44,6 @@ QByteArray needleDocument(double depth) {
     return text.left(at) + kNeedle + " " + text.mid(at);
 }
 
-std::string_view slice(std::string_view text, ByteRange r) {
-    return text.substr(size_t(r.begin), size_t(r.end - r.begin));
-}
-
 }  // namespace
 
 class TestAnswerSources : public QObject {
@@ -64,25 +60,7 @@ class TestAnswerSources : public QObject {
         QSettings().setValue("saveConversations", false);
     }
 
-    // Sentences and lines, blanks trimmed; a long run without a stop is cut at a space.
-    void passagesAreSentencesAndLines() {
-        const std::string text = "  First one. Second one!\nA line without a stop\n\nWhy? End";
-        std::vector<std::string_view> got;
-        for (const ByteRange& r : studio::splitPassages(text)) got.push_back(slice(text, r));
-        const std::vector<std::string_view> expected = {"First one.", "Second one!",
-                                                        "A line without a stop", "Why?", "End"};
-        QCOMPARE(got, expected);
-        const std::string longText(1000, 'a');
-        std::string spaced;
-        for (int k = 0; k < 200; ++k) spaced += "word ";
-        QCOMPARE(studio::splitPassages(longText).size(), size_t(1));
-        const auto cut = studio::splitPassages(spaced);
-        QVERIFY(cut.size() >= 4);
-        for (const ByteRange& r : cut) QVERIFY(r.end - r.begin <= studio::kMaxPassageBytes + 8);
-    }
-
-    // Mass summed per passage (a token counts where its first non-blank byte is), best first,
-    // shares of the document's mass, offsets in UTF-16 code units.
+    // The engine's ranked passages as offsets in the document's QString (UTF-16 code units).
     void passagesAreRankedBySummedMass() {
         // Passages [0, 12) "Été chaud.", [13, 29) "Le vent souffle.", [30, 35) "Rien." (É and é
         // take two bytes, one UTF-16 unit). Tokens: one before the document, "Été", " chaud.",
@@ -101,39 +79,6 @@ class TestAnswerSources : public QObject {
                  QString("Rien."));
         QCOMPARE(sources.passages[0].share, 0.625);  // of 1.0 on the document, exact in floats
         QCOMPARE(sources.passages[1].share, 0.25);
-    }
-
-    // The document's tokens inside a whole prompt (template, document, question): concatenated
-    // they give the document back, and a prompt cut to its end maps onto the document's end.
-    void documentTokensAreFoundInThePrompt() {
-        const auto model =
-            selfextend::Model::load(studio::findBundledModel().toStdString(), {.threads = 1});
-        std::string document;
-        for (int k = 0; k < 12; ++k)
-            document += "Line " + std::to_string(k) + ": the mill stands by the river.\n";
-        document += "Its wheel turns slowly.";
-        const auto prompt = model->chat_template().document_prompt({}, document, {}, "Why?");
-        const auto ranges = studio::documentTokenRanges(model->tokenizer(), prompt.tokens,
-                                                        prompt.document_prefix, document);
-        QCOMPARE(ranges.size(), prompt.tokens.size());
-        std::string joined;
-        for (const ByteRange& r : ranges) joined += slice(document, r);
-        QCOMPARE(joined, document);
-        // The question's tokens lie outside the document.
-        QVERIFY(ranges.back().empty());
-
-        // The last 300 bytes, as a prompt cut to fit the window keeps them.
-        const std::string tail = document.substr(document.size() - 300);
-        const auto cut = model->chat_template().document_prompt({}, tail, {}, "Why?");
-        const auto cutRanges = studio::documentTokenRanges(model->tokenizer(), cut.tokens,
-                                                           cut.document_prefix, document);
-        joined.clear();
-        for (const ByteRange& r : cutRanges) joined += slice(document, r);
-        QCOMPARE(joined, tail);
-        // A prompt without the document maps nothing.
-        QVERIFY(studio::documentTokenRanges(model->tokenizer(), cut.tokens, cut.document_prefix,
-                                            "Something else entirely")
-                    .empty());
     }
 
     // A device that does not report attention (the CUDA backend) says so under the answer.

@@ -1,0 +1,118 @@
+#include "selfextend/answer_sources.h"
+
+#include <algorithm>
+#include <numeric>
+#include <string>
+
+#include "selfextend/tokenizer.h"
+
+namespace selfextend {
+namespace {
+
+bool is_blank(char c) {
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+// The document's end is looked for by its last bytes (a prompt cut to fit holds only its end).
+constexpr size_t kAnchorBytes = 200;
+
+}  // namespace
+
+std::vector<ByteRange> document_token_ranges(const Tokenizer& tokenizer,
+                                             std::span<const int32_t> prompt,
+                                             int64_t document_prefix, std::string_view document) {
+    if (document.empty() || document_prefix <= 0 || document_prefix > int64_t(prompt.size()))
+        return {};
+    // The prompt decoded token by token: token t is decoded[start[t], start[t + 1]).
+    StreamDecoder decoder(tokenizer, true);
+    std::string decoded;
+    std::vector<int64_t> start(prompt.size() + 1);
+    for (size_t t = 0; t < prompt.size(); ++t) {
+        start[t] = int64_t(decoded.size());
+        decoded += decoder.push(prompt[t]);
+    }
+    start[prompt.size()] = int64_t(decoded.size());
+    decoded += decoder.flush();
+
+    // The document's last bytes, before the first question starts.
+    const std::string_view anchor =
+        document.substr(document.size() - std::min(kAnchorBytes, document.size()));
+    const std::string_view head =
+        std::string_view(decoded).substr(0, size_t(start[size_t(document_prefix)]));
+    const size_t found = head.rfind(anchor);
+    if (found == std::string_view::npos) return {};
+    // decoded[offset + k] is document[k] wherever both exist: check that they agree.
+    const int64_t end = int64_t(found + anchor.size());
+    const int64_t offset = end - int64_t(document.size());
+    const int64_t overlap = std::min<int64_t>(end, int64_t(document.size()));
+    if (decoded.compare(size_t(end - overlap), size_t(overlap), document,
+                        document.size() - size_t(overlap), size_t(overlap)) != 0)
+        return {};
+
+    std::vector<ByteRange> ranges(prompt.size());
+    const int64_t size = int64_t(document.size());
+    for (size_t t = 0; t < prompt.size(); ++t) {
+        const int64_t begin = std::clamp<int64_t>(start[t] - offset, 0, size);
+        const int64_t stop = std::clamp<int64_t>(start[t + 1] - offset, 0, size);
+        ranges[t] = {begin, stop};
+    }
+    return ranges;
+}
+
+std::vector<ByteRange> split_passages(std::string_view document) {
+    std::vector<ByteRange> passages;
+    const auto add = [&](int64_t begin, int64_t end) {
+        while (begin < end && is_blank(document[size_t(begin)])) ++begin;
+        while (end > begin && is_blank(document[size_t(end - 1)])) --end;
+        if (begin < end) passages.push_back({begin, end});
+    };
+    const auto size = int64_t(document.size());
+    int64_t begin = 0;
+    for (int64_t k = 0; k < size; ++k) {
+        const char c = document[size_t(k)];
+        const bool sentenceEnd = (c == '.' || c == '!' || c == '?') &&
+                                 (k + 1 == size || is_blank(document[size_t(k + 1)]));
+        const bool tooLong = k - begin >= kMaxPassageBytes && c == ' ';
+        if (c == '\n' || sentenceEnd || tooLong) {
+            add(begin, k + 1);
+            begin = k + 1;
+        }
+    }
+    add(begin, size);
+    return passages;
+}
+
+std::vector<RankedPassage> rank_passages(std::string_view document,
+                                         std::span<const ByteRange> token_ranges,
+                                         std::span<const float> mass, int count) {
+    const std::vector<ByteRange> passages = split_passages(document);
+    if (passages.empty()) return {};
+    std::vector<double> passage_mass(passages.size(), 0.0);
+    const size_t tokens = std::min(token_ranges.size(), mass.size());
+    for (size_t t = 0; t < tokens; ++t) {
+        ByteRange r = token_ranges[t];
+        if (r.empty()) continue;
+        while (r.begin + 1 < r.end && is_blank(document[size_t(r.begin)])) ++r.begin;
+        // The passage holding the token's first non-blank byte (or the next one after a blank).
+        const auto after =
+            std::upper_bound(passages.begin(), passages.end(), r.begin,
+                             [](int64_t byte, const ByteRange& p) { return byte < p.begin; });
+        if (after == passages.begin()) continue;  // blanks before the first passage
+        const auto p = after - 1;
+        if (r.begin >= p->end) continue;  // blanks between passages
+        passage_mass[size_t(p - passages.begin())] += double(mass[t]);
+    }
+    const double total = std::accumulate(passage_mass.begin(), passage_mass.end(), 0.0);
+    if (total <= 0) return {};
+    std::vector<size_t> order(passages.size());
+    std::iota(order.begin(), order.end(), size_t(0));
+    const size_t top = std::min(order.size(), size_t(std::max(count, 0)));
+    std::partial_sort(order.begin(), order.begin() + std::ptrdiff_t(top), order.end(),
+                      [&](size_t a, size_t b) { return passage_mass[a] > passage_mass[b]; });
+    std::vector<RankedPassage> ranked;
+    for (size_t k = 0; k < top; ++k)
+        ranked.push_back({passages[order[k]], passage_mass[order[k]] / total});
+    return ranked;
+}
+
+}  // namespace selfextend

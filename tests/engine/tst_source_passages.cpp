@@ -1,0 +1,98 @@
+// Where an answer came from (selfextend/answer_sources.h): the document's passages, their ranking
+// by attention mass, and the document's tokens found inside a whole prompt.
+#include <QtTest>
+#include <string>
+#include <vector>
+
+#include "selfextend/answer_sources.h"
+#include "selfextend/chat.h"
+#include "selfextend/engine.h"
+#include "test_paths.h"
+
+using namespace selfextend;
+
+namespace {
+
+std::string_view slice(std::string_view text, ByteRange r) {
+    return text.substr(size_t(r.begin), size_t(r.end - r.begin));
+}
+
+}  // namespace
+
+class TestSourcePassages : public QObject {
+    Q_OBJECT
+
+  private slots:
+    // Sentences and lines, blanks trimmed; a long run without a stop is cut at a space.
+    void passagesAreSentencesAndLines() {
+        const std::string text = "  First one. Second one!\nA line without a stop\n\nWhy? End";
+        std::vector<std::string_view> got;
+        for (const ByteRange& r : split_passages(text)) got.push_back(slice(text, r));
+        const std::vector<std::string_view> expected = {"First one.", "Second one!",
+                                                        "A line without a stop", "Why?", "End"};
+        QCOMPARE(got, expected);
+        const std::string longText(1000, 'a');
+        std::string spaced;
+        for (int k = 0; k < 200; ++k) spaced += "word ";
+        QCOMPARE(split_passages(longText).size(), size_t(1));
+        const auto cut = split_passages(spaced);
+        QVERIFY(cut.size() >= 4);
+        for (const ByteRange& r : cut) QVERIFY(r.end - r.begin <= kMaxPassageBytes + 8);
+    }
+
+    // Mass summed per passage (a token counts where its first non-blank byte is), best first,
+    // as shares of the document's mass.
+    void passagesAreRankedBySummedMass() {
+        // Passages [0, 12) "Été chaud.", [13, 29) "Le vent souffle.", [30, 35) "Rien." (É and é
+        // take two bytes). Tokens: one before the document, "Été", " chaud.", " Le",
+        // " vent souffle.", " Rien.", one after it.
+        const std::string text = "Été chaud. Le vent souffle. Rien.";
+        const std::vector<ByteRange> ranges = {{0, 0},   {0, 5},   {5, 12}, {12, 15},
+                                               {15, 29}, {29, 35}, {35, 35}};
+        const std::vector<float> mass = {5.0f, 0.0625f, 0.0625f, 0.25f, 0.375f, 0.25f, 9.0f};
+        const auto ranked = rank_passages(text, ranges, mass, 2);
+        QCOMPARE(ranked.size(), size_t(2));
+        QCOMPARE(slice(text, ranked[0].bytes), std::string_view("Le vent souffle."));
+        QCOMPARE(slice(text, ranked[1].bytes), std::string_view("Rien."));
+        QCOMPARE(ranked[0].share, 0.625);  // of 1.0 on the document, exact in floats
+        QCOMPARE(ranked[1].share, 0.25);
+        // No mass on the document: nothing to rank.
+        const std::vector<float> outside = {1.0f, 0, 0, 0, 0, 0, 1.0f};
+        QVERIFY(rank_passages(text, ranges, outside, 2).empty());
+    }
+
+    // The document's tokens inside a whole prompt (template, document, question): concatenated
+    // they give the document back, and a prompt cut to its end maps onto the document's end.
+    void documentTokensAreFoundInThePrompt() {
+        const auto model = Model::load(testing::demo_model_path().toStdString(), {.threads = 1});
+        std::string document;
+        for (int k = 0; k < 12; ++k)
+            document += "Line " + std::to_string(k) + ": the mill stands by the river.\n";
+        document += "Its wheel turns slowly.";
+        const auto prompt = model->chat_template().document_prompt({}, document, {}, "Why?");
+        const auto ranges = document_token_ranges(model->tokenizer(), prompt.tokens,
+                                                  prompt.document_prefix, document);
+        QCOMPARE(ranges.size(), prompt.tokens.size());
+        std::string joined;
+        for (const ByteRange& r : ranges) joined += slice(document, r);
+        QCOMPARE(joined, document);
+        // The question's tokens lie outside the document.
+        QVERIFY(ranges.back().empty());
+
+        // The last 300 bytes, as a prompt cut to fit the window keeps them.
+        const std::string tail = document.substr(document.size() - 300);
+        const auto cut = model->chat_template().document_prompt({}, tail, {}, "Why?");
+        const auto cutRanges =
+            document_token_ranges(model->tokenizer(), cut.tokens, cut.document_prefix, document);
+        joined.clear();
+        for (const ByteRange& r : cutRanges) joined += slice(document, r);
+        QCOMPARE(joined, tail);
+        // A prompt without the document maps nothing.
+        QVERIFY(document_token_ranges(model->tokenizer(), cut.tokens, cut.document_prefix,
+                                      "Something else entirely")
+                    .empty());
+    }
+};
+
+QTEST_APPLESS_MAIN(TestSourcePassages)
+#include "tst_source_passages.moc"
