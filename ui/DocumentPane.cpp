@@ -6,6 +6,7 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QVBoxLayout>
+#include <algorithm>
 
 #include "Format.h"
 #include "PositionRuler.h"
@@ -113,8 +114,16 @@ QString DocumentPane::summaryText() const {
 }
 
 void DocumentPane::setSources(AnswerSide side, const QList<SourcePassage>& passages) {
+    // The passage shown last stays marked while it is still among the sources (they are
+    // re-ranked while an answer streams).
+    if (shown_.first == side && shown_.second >= 0) {
+        const qint64 start = sources_[size_t(side)][shown_.second].start;
+        shown_.second = int(std::find_if(passages.begin(), passages.end(),
+                                         [&](const SourcePassage& p) { return p.start == start; }) -
+                            passages.begin());
+        if (shown_.second == passages.size()) shown_.second = -1;
+    }
     sources_[size_t(side)] = passages;
-    if (shown_.first == side) shown_.second = -1;
     updateHighlights();
 }
 

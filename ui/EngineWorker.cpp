@@ -16,8 +16,9 @@ namespace {
 
 // Progress callbacks can fire thousands of times a second; the GUI needs a few updates a second.
 constexpr qint64 kProgressIntervalMs = 50;
-// Passages shown as an answer's sources.
+// Passages shown as an answer's sources, and how often they are re-ranked while it streams.
 constexpr int kSourcePassages = 5;
+constexpr qint64 kSourcesIntervalMs = 500;
 
 QString toQString(const std::string& s) {
     return QString::fromStdString(s);
@@ -300,6 +301,16 @@ void EngineWorker::runOne(AnswerSide side, Conversation& c, const Prompt& prompt
     };
     std::string answer;
     std::optional<bool> sourcesCollected;  // set when the answer starts: the device collects
+    std::vector<selfextend::ByteRange> documentTokens;  // the prompt's tokens in the document
+    // The answer's sources as far as it has gone (the mass its tokens have given so far).
+    const auto currentSources = [&] {
+        AnswerSources sources;
+        sources.available = sourcesCollected.value_or(false);
+        if (sources.available)
+            sources = rankSources(documentText_, documentTokens, c.session->attention_mass(),
+                                  kSourcePassages);
+        return sources;
+    };
     try {
         if (cancel.cancelled()) throw selfextend::Cancelled();
         QElapsedTimer throttle;
@@ -366,14 +377,23 @@ void EngineWorker::runOne(AnswerSide side, Conversation& c, const Prompt& prompt
             emit tokenGenerated(side, text, generated,
                                 seconds > 0 ? double(generated) / seconds : 0);
         };
+        QElapsedTimer sourcesClock;
+        sourcesClock.start();
         const auto onToken = [&](const selfextend::Token& token) {
             ++generated;
             show(answerEnd.push(token.text));
+            if (*sourcesCollected && sourcesClock.elapsed() >= kSourcesIntervalMs) {
+                sourcesClock.restart();
+                emit sourcesFound(side, currentSources());
+            }
             return !cancel.cancelled() && !answerEnd.ended();
         };
         // Where the answer came from: the attention its tokens give the prompt (cheap; the
-        // mass of an earlier answer in the conversation is dropped).
+        // mass of an earlier answer in the conversation is dropped), shown while it streams.
         sourcesCollected = c.session->collect_attention_mass(true);
+        if (*sourcesCollected)
+            documentTokens = selfextend::document_token_ranges(
+                model_->tokenizer(), promptTokens, prompt.documentPrefix, documentText_);
         const auto result =
             c.session->generate(request.maxNewTokens, request.sampling, onToken, &cancel);
         if (const std::string heldBack = answerEnd.flush(); !heldBack.empty()) show(heldBack);
@@ -397,17 +417,7 @@ void EngineWorker::runOne(AnswerSide side, Conversation& c, const Prompt& prompt
         stats.error = QString::fromUtf8(e.what());
         stoppedDuringPrefill();
     }
-    if (sourcesCollected && c.session) {
-        AnswerSources sources;
-        sources.available = *sourcesCollected;
-        if (sources.available)
-            sources =
-                rankSources(documentText_,
-                            selfextend::document_token_ranges(model_->tokenizer(), promptTokens,
-                                                              prompt.documentPrefix, documentText_),
-                            c.session->attention_mass(), kSourcePassages);
-        emit sourcesFound(side, sources);
-    }
+    if (sourcesCollected && c.session) emit sourcesFound(side, currentSources());
     emit runFinished(side, stats);
 }
 
