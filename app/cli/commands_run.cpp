@@ -195,13 +195,20 @@ void ask_in(Conversation& c, selfextend::Model& model, const selfextend::ChatTem
     const std::string held_back = answer_end.flush();
     answer += held_back;
     std::cout << held_back << std::endl;
+    char first_token[80];
+    if (first_token_seconds >= 0)
+        std::snprintf(first_token, sizeof first_token, "first token after %.2f s",
+                      first_token_seconds);
+    else
+        std::snprintf(first_token, sizeof first_token, "no answer token (%s)",
+                      stats.stopped_by_context_full ? "no room left in the context"
+                                                    : "the model ended its turn at once");
     std::fprintf(stderr,
-                 "prompt %lld tokens (%lld reused%s), prefill %.2f s, first token after %.2f s, "
-                 "decode %.0f tok/s (%lld tokens)\n",
+                 "prompt %lld tokens (%lld reused%s), prefill %.2f s, %s, decode %.0f tok/s "
+                 "(%lld tokens)\n",
                  (long long)prompt.tokens.size(), (long long)reused,
-                 from_disk ? ", document from the disk cache" : "", prefill_seconds,
-                 std::max(first_token_seconds, 0.0), stats.tokens_per_second(),
-                 (long long)stats.tokens);
+                 from_disk ? ", document from the disk cache" : "", prefill_seconds, first_token,
+                 stats.tokens_per_second(), (long long)stats.tokens);
     if (collecting)
         print_sources(*c.session, model.tokenizer(), prompt, document, settings.sources);
     else if (settings.sources > 0)
