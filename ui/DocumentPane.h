@@ -37,7 +37,7 @@ class DocumentPane : public QWidget {
     // document changes or the side answers again.
     void setSources(AnswerSide side, const QList<SourcePassage>& passages);
     const QList<SourcePassage>& sources(AnswerSide side) const { return sources_[size_t(side)]; }
-    // Scrolls to a side's passage (0: its best) and selects it.
+    // Scrolls to a side's passage (0: its best) and marks it (deeper colour, underlined).
     void showSource(AnswerSide side, int index);
     // The text of the passage a jump button showed last (empty: none).
     QString shownSource() const;
