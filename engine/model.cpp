@@ -161,9 +161,8 @@ const std::array<uint64_t, 2>& Model::Impl::file_hash() const {
     return file_hash_;
 }
 
-uint64_t Model::kv_bytes_per_token(KvType kv_type) const {
-    // Self-Extend caches K once too, so the attention mode does not change it.
-    return impl_->backend->kv_bytes_per_token(kv_type);
+uint64_t Model::kv_bytes_per_token(KvType kv_type, const AttentionMode& mode) const {
+    return impl_->backend->kv_bytes_per_token(kv_type, mode);
 }
 
 std::string ModelInfo::dtype_mix() const {

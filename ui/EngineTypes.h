@@ -5,6 +5,7 @@
 #include <QList>
 #include <QMetaType>
 #include <QString>
+#include <array>
 #include <vector>
 
 #include "selfextend/cancel.h"
@@ -30,7 +31,9 @@ struct ModelSummary {
     qint64 trainingWindow = 0;
     quint64 fileBytes = 0;
     quint64 weightBytes = 0;
-    quint64 kvBytesPerToken = 0;  // the same for vanilla and Self-Extend sessions
+    // KV-cache bytes per token of a vanilla and of a Self-Extend session, by selfextend::KvType.
+    std::array<quint64, 3> kvBytesPerToken{};
+    std::array<quint64, 3> kvBytesPerTokenSelfExtend{};
     int promptFramingTokens = 0;  // the chat template's tokens around document and question
     int layers = 0;
     int heads = 0;

@@ -44,7 +44,13 @@ ModelSummary summarize(const selfextend::Model& model) {
     s.trainingWindow = info.training_window;
     s.fileBytes = info.file_bytes;
     s.weightBytes = info.weight_bytes;
-    s.kvBytesPerToken = model.kv_bytes_per_token();
+    // (Self-Extend's cost does not depend on G and W: grouped keys are kept whatever they are.)
+    const auto selfExtend = selfextend::AttentionMode::self_extend(2, 1);
+    for (const auto type :
+         {selfextend::KvType::F32, selfextend::KvType::F16, selfextend::KvType::Q8_0}) {
+        s.kvBytesPerToken[size_t(type)] = model.kv_bytes_per_token(type);
+        s.kvBytesPerTokenSelfExtend[size_t(type)] = model.kv_bytes_per_token(type, selfExtend);
+    }
     s.promptFramingTokens = framingTokens(model.chat_template());
     s.layers = info.layer_count;
     s.heads = info.head_count;

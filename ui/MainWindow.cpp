@@ -596,6 +596,7 @@ void MainWindow::applySettings(const EngineSettings& v) {
     s.setValue(QStringLiteral("systemPrompt"), v.systemPrompt);
     comparePane_->setTemperature(v.sampling.temperature);
     modelPanel_->setDevice(v.device);
+    modelPanel_->setKvType(v.kvType);
     if (hasModel_ && v.promptFormat != modelPanel_->promptFormat())
         modelPanel_->choosePromptFormat(v.promptFormat);
     // Threads and device are fixed when a model loads: load the model again with them.
@@ -982,6 +983,7 @@ void MainWindow::restoreSettings() {
     comparePane_->selfExtendPane()->setEnabledForRuns(
         settings.value(QStringLiteral("selfExtendEnabled"), true).toBool());
     modelPanel_->setDevice(settings.value(QStringLiteral("device"), 0).toInt());
+    modelPanel_->setKvType(engineSettings().kvType);
     selfExtendPanel_->setAnswerReserve(comparePane_->maxNewTokens());
 }
 

@@ -212,15 +212,24 @@ void ModelPanel::updateMemory() {
         memory_->setText(tr("weights %1 · %2").arg(formatBytes(model_.weightBytes), free));
         return;
     }
-    // The compare runs one session at a time, each with a cache of the same size.
-    const quint64 kv = quint64(requiredTokens_) * model_.kvBytesPerToken;
-    const quint64 needed = model_.weightBytes + kv;
+    // Each side's conversation keeps its session, so both caches are held at once; a
+    // Self-Extend cache also keeps each key at its grouped position.
+    const auto tokens = quint64(requiredTokens_);
+    const quint64 vanilla = tokens * model_.kvBytesPerToken[size_t(kvType_)];
+    const quint64 selfExtend = tokens * model_.kvBytesPerTokenSelfExtend[size_t(kvType_)];
+    const quint64 needed = model_.weightBytes + vanilla + selfExtend;
     const bool enough = available == 0 || needed < available;
-    memory_->setText(tr("<span style='color:%1'>%2 needed</span> (weights %3 + KV cache %4 for %5 "
-                        "tokens) · %6")
+    memory_->setText(tr("<span style='color:%1'>%2 needed</span> (weights %3 + KV caches %4 "
+                        "vanilla and %5 Self-Extend for %6 tokens, %7) · %8")
                          .arg(enough ? "#2e9d5b" : "#d03b3b", formatBytes(needed),
-                              formatBytes(model_.weightBytes), formatBytes(kv),
-                              formatCount(requiredTokens_), free));
+                              formatBytes(model_.weightBytes), formatBytes(vanilla),
+                              formatBytes(selfExtend), formatCount(requiredTokens_),
+                              QString::fromUtf8(selfextend::kv_type_name(kvType_).data()), free));
+}
+
+void ModelPanel::setKvType(selfextend::KvType type) {
+    kvType_ = type;
+    updateMemory();
 }
 
 }  // namespace studio

@@ -24,7 +24,8 @@ class ModelPanel : public QGroupBox {
     void setProgress(double fraction);
     void setModel(const ModelSummary& model);
     void setLoadFailed(const QString& message);
-    void setRequiredTokens(qint64 tokens);  // document + question + answer; -1 unknown
+    void setRequiredTokens(qint64 tokens);    // document + question + answer; -1 unknown
+    void setKvType(selfextend::KvType type);  // the KV cache type sessions are made with
 
     int device() const;  // 0 auto, 1 CPU, 2 CUDA
     void setDevice(int device);
@@ -63,6 +64,7 @@ class ModelPanel : public QGroupBox {
     ModelSummary model_;
     bool hasModel_ = false;
     qint64 requiredTokens_ = -1;
+    selfextend::KvType kvType_ = selfextend::KvType::F16;
 };
 
 }  // namespace studio

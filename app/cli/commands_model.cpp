@@ -206,18 +206,25 @@ int command_info(Arguments& args) {
               << "device        " << info.device
               << (info.device_note.empty() ? "" : " (auto: " + info.device_note + ")") << "\n"
               << "KV cache      ";
-    // Per type, as this model's backend stores it (the same for vanilla and Self-Extend: K is
-    // cached once).
+    // Per type and mode, as this model's backend stores it (Self-Extend keeps grouped keys too,
+    // whatever G and W are).
     const selfextend::KvType types[] = {selfextend::KvType::F32, selfextend::KvType::F16,
                                         selfextend::KvType::Q8_0};
-    for (const auto type : types)
-        std::cout << (type == types[0] ? "" : ", ") << selfextend::kv_type_name(type) << " "
-                  << format_count(int64_t(model->kv_bytes_per_token(type)));
-    std::cout << " bytes per token (vanilla and Self-Extend alike)\n              L tokens:";
-    for (const auto type : types)
-        std::cout << (type == types[0] ? " " : ", ") << selfextend::kv_type_name(type) << " "
-                  << format_mib(model->kv_bytes_per_token(type) * uint64_t(info.training_window));
-    std::cout << "\n";
+    const selfextend::AttentionMode modes[] = {selfextend::AttentionMode::vanilla(),
+                                               selfextend::AttentionMode::self_extend(2, 1)};
+    for (const auto& mode : modes) {
+        std::cout << (mode.is_vanilla() ? "" : "              ")
+                  << (mode.is_vanilla() ? "vanilla      " : "Self-Extend  ");
+        for (const auto type : types)
+            std::cout << (type == types[0] ? "" : ", ") << selfextend::kv_type_name(type) << " "
+                      << format_count(int64_t(model->kv_bytes_per_token(type, mode)));
+        std::cout << " bytes per token\n                           L tokens:";
+        for (const auto type : types)
+            std::cout << (type == types[0] ? " " : ", ") << selfextend::kv_type_name(type) << " "
+                      << format_mib(model->kv_bytes_per_token(type, mode) *
+                                    uint64_t(info.training_window));
+        std::cout << "\n";
+    }
     if (flags.given) {
         const int64_t L = info.training_window;
         int window = int(flags.window.value_or(L / 2));

@@ -39,11 +39,13 @@ class BackendSession {
     virtual bool reserve(int64_t /*capacity*/) { return false; }
 
     // The cached K and V for the disk cache, in a layout every backend shares: for each layer,
-    // for K then V, for each KV head, one block of length() rows of head_dim values stored as
-    // kv_type() (K rotated at its own position). export_kv hands each block to `sink` in that
-    // order; import_kv sets the length to `length` (<= capacity) and lets `source` fill each block
-    // in the same order. False when this backend cannot transfer its cache.
+    // for K, V, then (in a layer where Self-Extend applies) K at its grouped position, for each
+    // KV head, one block of length() rows of head_dim values stored as kv_type() (K rotated at
+    // its own position, or at j / G). export_kv hands each of the kv_blocks() blocks to `sink`
+    // in that order; import_kv sets the length to `length` (<= capacity) and lets `source` fill
+    // each block in the same order. False when this backend cannot transfer its cache.
     virtual bool can_transfer_kv() const { return false; }
+    virtual int64_t kv_blocks() const { return 0; }
     virtual void export_kv(
         const std::function<void(const void* block, size_t bytes)>& /*sink*/) const {}
     virtual void import_kv(int64_t /*length*/,
@@ -74,8 +76,8 @@ class Backend {
     virtual std::unique_ptr<BackendSession> new_session(int64_t context_length,
                                                         const AttentionMode& mode,
                                                         KvType kv_type) = 0;
-    // What one token costs in a session's cache with this type on this backend.
-    virtual uint64_t kv_bytes_per_token(KvType kv_type) const = 0;
+    // What one token costs in a session's cache with this type and mode on this backend.
+    virtual uint64_t kv_bytes_per_token(KvType kv_type, const AttentionMode& mode) const = 0;
 };
 
 }  // namespace selfextend::detail

@@ -1,9 +1,9 @@
 // The on-disk format of one entry, all little-endian:
-//   "SEKVC001"                                magic and format version
+//   "SEKVC002"                                magic and format version
 //   u64 key[2]                                the entry's key (see entry_key)
 //   u32 kv_type, layers, kv_heads, head_dim   what the blocks hold
 //   i64 tokens                                n, the prefix length
-//   u32 block_count, u64 block_bytes          layers * 2 * kv_heads blocks of n rows each
+//   u32 block_count, u64 block_bytes          BackendSession::kv_blocks() blocks of n rows each
 //   i32 ids[n]                                the prefix's token ids
 //   blocks                                    as BackendSession::export_kv hands them out
 //   u64 checksum[2]                           XXH3-128 of every byte before it
@@ -33,7 +33,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr char kMagic[8] = {'S', 'E', 'K', 'V', 'C', '0', '0', '1'};
+// Version 2: Self-Extend sessions keep grouped keys too (kv_cache.h). The version is part of the
+// key, so that the files of an older version are never opened: they age out of the cache.
+constexpr char kMagic[8] = {'S', 'E', 'K', 'V', 'C', '0', '0', '2'};
 constexpr char kExtension[] = ".sekv";
 
 struct Header {
@@ -80,6 +82,7 @@ std::array<uint64_t, 2> entry_key(const detail::Internals::SessionImpl& s,
     Hasher h;
     const auto& model = detail::Internals::of(*s.model).file_hash();
     h.add(model.data(), sizeof(uint64_t) * model.size());
+    h.add(kMagic, sizeof kMagic);
     h.add_value(int32_t(s.options.attention.group));
     h.add_value(int32_t(s.options.attention.window));
     h.add_value(uint32_t(s.backend->kv_type()));
@@ -143,7 +146,7 @@ bool KvDiskCache::load(Session& session, std::span<const int32_t> prefix,
         return reject("truncated header");
     checksum.add(&header, sizeof header);
     const HyperParams& hp = detail::Internals::of(*s.model).hp;
-    const uint64_t blocks = uint64_t(hp.layer_count) * 2 * uint64_t(hp.head_count_kv);
+    const auto blocks = uint64_t(s.backend->kv_blocks());
     const auto key = entry_key(s, prefix);
     if (std::memcmp(header.magic, kMagic, sizeof kMagic) != 0) return reject("not a cache file");
     if (header.key[0] != key[0] || header.key[1] != key[1] ||
@@ -222,7 +225,7 @@ bool KvDiskCache::save(const Session& session, std::span<const int32_t> prefix,
         header.kv_heads = uint32_t(hp.head_count_kv);
         header.head_dim = uint32_t(hp.head_dim);
         header.tokens = int64_t(prefix.size());
-        header.block_count = uint32_t(uint64_t(hp.layer_count) * 2 * uint64_t(hp.head_count_kv));
+        header.block_count = uint32_t(s.backend->kv_blocks());
         Hasher checksum;
         bool header_written = false;
         s.backend->export_kv([&](const void* block, size_t bytes) {

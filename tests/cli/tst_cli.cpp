@@ -395,10 +395,16 @@ class TestCli : public QObject {
 
         const Run info = cli({"info"});
         QCOMPARE(info.exit_code, 0);
-        // 8 layers x K and V x 2 KV heads x 64 values: 4, 2 and 34/32 bytes a value.
-        QVERIFY2(info.out.contains("f32 8 192, f16 4 096, q8_0 2 176 bytes per token"),
+        // 8 layers x K and V x 2 KV heads x 64 values: 4, 2 and 34/32 bytes a value; and for
+        // Self-Extend the grouped keys of the 8 layers too.
+        QVERIFY2(info.out.contains("vanilla      f32 8 192, f16 4 096, q8_0 2 176 bytes per token"),
                  qPrintable(info.out));
         QVERIFY2(info.out.contains("L tokens: f32 4.0 MiB, f16 2.0 MiB, q8_0 1.1 MiB"),
+                 qPrintable(info.out));
+        QVERIFY2(
+            info.out.contains("Self-Extend  f32 12 288, f16 6 144, q8_0 3 264 bytes per token"),
+            qPrintable(info.out));
+        QVERIFY2(info.out.contains("L tokens: f32 6.0 MiB, f16 3.0 MiB, q8_0 1.6 MiB"),
                  qPrintable(info.out));
 
         QTemporaryDir dir;

@@ -67,35 +67,45 @@ inline size_t row_bytes(selfextend::KvType type, int d) {
                                              : d / 32 * 34;
 }
 
-// A problem's keys and values put into a one-layer cache of `type` (keys rotated at their own
-// position j, as a session stores them), and the problem as the cache really holds it: keys
-// decoded and turned back to position 0, values decoded. The reference of that problem is what
-// the kernel must compute from this cache.
+// A problem's keys and values put into a one-layer cache of `type`, as a session stores them:
+// keys rotated at their own position j, and for Self-Extend (G > 1) also at their grouped
+// position j / G; and the problem as the cache really holds it: each key copy decoded and turned
+// back to position 0, values decoded. The reference of that problem is what the kernel must
+// compute from this cache.
 struct CachedProblem {
     selfextend::cpu::KvCache cache;
     AttentionProblem held;
 
     CachedProblem(const AttentionProblem& p, selfextend::KvType type)
-        : cache(1, p.kv_heads, p.head_dim, p.n, type), held(p) {
+        : cache(1, p.kv_heads, p.head_dim, p.n, type, {p.G > 1}), held(p) {
+        using selfextend::cpu::KvCache;
         const int d = p.head_dim;
+        // Stores row j of KV head h (a key rotated to `position`, or a value) as `part`; returns
+        // it as the cache holds it, a key turned back to position 0.
+        const auto store = [&](KvCache::Part part, const std::vector<double>& rows, int j, int h,
+                               int64_t position) {
+            const size_t at = size_t((j * p.kv_heads + h) * d);
+            const auto raw = part == KvCache::kValues
+                                 ? std::vector<double>(&rows[at], &rows[at] + d)
+                                 : rotate(p, &rows[at], position);
+            const std::vector<float> row(raw.begin(), raw.end());
+            cache.store(0, part, h, j, row.data());
+            const auto stored =
+                decode_row(type, cache.block(0, part, h) + size_t(j) * row_bytes(type, d), d);
+            return part == KvCache::kValues ? stored : rotate(p, stored.data(), -position);
+        };
+        if (p.G > 1) held.k_grouped = p.k;
         for (int j = 0; j < p.n; ++j)
             for (int h = 0; h < p.kv_heads; ++h) {
-                const size_t at = size_t((j * p.kv_heads + h) * d);
-                const auto at_j = rotate(p, &p.k[at], j);
-                std::vector<float> key(at_j.begin(), at_j.end());
-                std::vector<float> value(p.v.begin() + std::ptrdiff_t(at),
-                                         p.v.begin() + std::ptrdiff_t(at) + d);
-                cache.store(0, selfextend::cpu::KvCache::kKeys, h, j, key.data());
-                cache.store(0, selfextend::cpu::KvCache::kValues, h, j, value.data());
-                const size_t row = size_t(j) * row_bytes(type, d);
-                const auto stored_key =
-                    decode_row(type, cache.block(0, selfextend::cpu::KvCache::kKeys, h) + row, d);
-                const auto at_zero = rotate(p, stored_key.data(), -j);
-                const auto stored_value =
-                    decode_row(type, cache.block(0, selfextend::cpu::KvCache::kValues, h) + row, d);
-                std::copy(at_zero.begin(), at_zero.end(), held.k.begin() + std::ptrdiff_t(at));
-                std::copy(stored_value.begin(), stored_value.end(),
-                          held.v.begin() + std::ptrdiff_t(at));
+                const auto at = std::ptrdiff_t((j * p.kv_heads + h) * d);
+                const auto key = store(KvCache::kKeys, p.k, j, h, j);
+                std::copy(key.begin(), key.end(), held.k.begin() + at);
+                if (p.G > 1) {
+                    const auto grouped = store(KvCache::kGroupedKeys, p.k, j, h, j / p.G);
+                    std::copy(grouped.begin(), grouped.end(), held.k_grouped.begin() + at);
+                }
+                const auto value = store(KvCache::kValues, p.v, j, h, 0);
+                std::copy(value.begin(), value.end(), held.v.begin() + at);
             }
     }
 };
@@ -126,14 +136,8 @@ inline std::vector<float> run_kernel(const AttentionProblem& p,
     const cpu::AttentionShape shape{p.heads, p.kv_heads, d, p.key_window};
     const AttentionMode mode =
         grouped ? AttentionMode::self_extend(p.G, p.W) : AttentionMode::vanilla();
-    // The engine re-rotates cached keys with its RoPE table (same base as the reference).
-    HyperParams hp;
-    hp.head_dim = d;
-    hp.rope_dimensions = p.rope_pairs < 0 ? d : 2 * p.rope_pairs;
-    hp.rope_freq_base = float(kReferenceRopeBase);
-    const RopeTable rope(hp, RopeTable::positions_for(p.n, mode));
-    cpu::attention(shape, mode, q.data(), grouped ? qg.data() : nullptr, cache.layer(0), rope,
-                   first, count, out.data(), pool, mass);
+    cpu::attention(shape, mode, q.data(), grouped ? qg.data() : nullptr, cache.layer(0), first,
+                   count, out.data(), pool, mass);
     return out;
 }
 

@@ -41,8 +41,11 @@ inline std::pair<int64_t, int64_t> self_extend_positions(int64_t i, int64_t j, i
 struct AttentionProblem {
     int n, heads, kv_heads, head_dim, G, W;
     std::vector<double> q, k, v;  // raw (unrotated): q [n][heads][d], k and v [n][kv][d]
-    int rope_pairs = -1;          // RoPE turns the first 2 * rope_pairs dimensions (-1: all)
-    int key_window = 0;           // > 0: query i sees keys j with i - j < key_window only
+    // The keys grouped pairs use, like k; empty: k. (A cache that stores each key twice, at
+    // its own and at its grouped position, rounds the two copies apart.)
+    std::vector<double> k_grouped;
+    int rope_pairs = -1;  // RoPE turns the first 2 * rope_pairs dimensions (-1: all)
+    int key_window = 0;   // > 0: query i sees keys j with i - j < key_window only
 
     AttentionProblem(int n_, int heads_, int kv_, int d_, int G_, int W_, uint32_t seed)
         : n(n_), heads(heads_), kv_heads(kv_), head_dim(d_), G(G_), W(W_) {
@@ -77,7 +80,9 @@ struct AttentionProblem {
                     const auto [pq, pk] = self_extend_positions(i, j, G, W);
                     const auto qr = rope_rotate(&q[(size_t(i) * heads + h) * head_dim], head_dim,
                                                 pq, rope_pairs);
-                    const auto kr = rope_rotate(&k[(size_t(j) * kv_heads + kvh) * head_dim],
+                    const bool grouped_pair = i - j >= W && !k_grouped.empty();
+                    const auto& keys = grouped_pair ? k_grouped : k;
+                    const auto kr = rope_rotate(&keys[(size_t(j) * kv_heads + kvh) * head_dim],
                                                 head_dim, pk, rope_pairs);
                     double dot = 0;
                     for (int d = 0; d < head_dim; ++d) dot += qr[size_t(d)] * kr[size_t(d)];

@@ -76,18 +76,21 @@ class TestKvCache : public QObject {
     }
 
     // What the backend stores and what it reports, from the model's dimensions: K and V of every
-    // layer and KV head (8 x 2 x 2 rows of 64 values for the demo model).
+    // layer and KV head (8 x 2 x 2 rows of 64 values for the demo model), and under Self-Extend
+    // the grouped keys of every layer too (8 x 2 more rows).
     void storedTypeAndBytes_data() { kv_types_data(); }
     void storedTypeAndBytes() {
         QFETCH(int, type);
         QFETCH(int, group);
         QFETCH(int, window);
         const ModelInfo& info = model_->info();
-        const uint64_t per_token = uint64_t(info.layer_count) * 2 * uint64_t(info.head_count_kv) *
-                                   row_bytes(KvType(type), info.head_dim);
-        QCOMPARE(model_->kv_bytes_per_token(KvType(type)), per_token);
         const AttentionMode mode =
             group == 1 ? AttentionMode::vanilla() : AttentionMode::self_extend(group, window);
+        const uint64_t rows_per_layer = group == 1 ? 2 : 3;
+        const uint64_t per_token = uint64_t(info.layer_count) * rows_per_layer *
+                                   uint64_t(info.head_count_kv) *
+                                   row_bytes(KvType(type), info.head_dim);
+        QCOMPARE(model_->kv_bytes_per_token(KvType(type), mode), per_token);
         const auto session = model_->new_session({1000, mode, KvType(type)});
         QCOMPARE(session->kv_cache_bytes(), 1000 * per_token);
         auto backend_session = backend().new_session(300, mode, KvType(type));
@@ -110,12 +113,42 @@ class TestKvCache : public QObject {
         hp.context_length = 64;
         const LlamaWeights no_weights;  // sessions are made, never run
         cpu::CpuBackend cpu(hp, no_weights, 1);
-        QCOMPARE(cpu.kv_bytes_per_token(KvType::Q8_0), cpu.kv_bytes_per_token(KvType::F16));
-        QCOMPARE(cpu.kv_bytes_per_token(KvType::F16), uint64_t(2 * 2 * 1 * 48 * 2));
-        QCOMPARE(cpu.kv_bytes_per_token(KvType::F32), uint64_t(2 * 2 * 1 * 48 * 4));
+        QCOMPARE(cpu.kv_bytes_per_token(KvType::Q8_0, AttentionMode::vanilla()),
+                 cpu.kv_bytes_per_token(KvType::F16, AttentionMode::vanilla()));
+        QCOMPARE(cpu.kv_bytes_per_token(KvType::F16, AttentionMode::vanilla()),
+                 uint64_t(2 * 2 * 1 * 48 * 2));
+        QCOMPARE(cpu.kv_bytes_per_token(KvType::F32, AttentionMode::vanilla()),
+                 uint64_t(2 * 2 * 1 * 48 * 4));
         const auto session = cpu.new_session(16, AttentionMode::vanilla(), KvType::Q8_0);
         QCOMPARE(session->kv_type(), KvType::F16);
-        QCOMPARE(session->kv_cache_bytes(), 16 * cpu.kv_bytes_per_token(KvType::F16));
+        QCOMPARE(session->kv_cache_bytes(),
+                 16 * cpu.kv_bytes_per_token(KvType::F16, AttentionMode::vanilla()));
+    }
+
+    // Grouped keys are kept for the layers Self-Extend applies to only: in a model of 6 layers
+    // where layers 0-4 see a sliding window (Gemma 3's pattern), layer 5 alone.
+    void groupedKeysOnlyWhereSelfExtendApplies() {
+        HyperParams hp;
+        hp.architecture = "gemma3";
+        hp.embedding_length = 64;
+        hp.layer_count = 6;
+        hp.head_count = 2;
+        hp.head_count_kv = 1;
+        hp.head_dim = hp.rope_dimensions = 32;
+        hp.feed_forward_length = 128;
+        hp.vocab_size = 10;
+        hp.context_length = 64;
+        hp.sliding_window = 16;
+        hp.layer_is_local = {true, true, true, true, true, false};
+        const LlamaWeights no_weights;  // sessions are made, never run
+        cpu::CpuBackend cpu(hp, no_weights, 1);
+        const AttentionMode self_extend = AttentionMode::self_extend(4, 8);
+        const uint64_t row = 32 * 2;  // F16
+        QCOMPARE(cpu.kv_bytes_per_token(KvType::F16, AttentionMode::vanilla()), 6 * 2 * row);
+        QCOMPARE(cpu.kv_bytes_per_token(KvType::F16, self_extend), (6 * 2 + 1) * row);
+        const auto session = cpu.new_session(16, self_extend, KvType::F16);
+        QCOMPARE(session->kv_blocks(), int64_t(6 * 2 + 1));
+        QCOMPARE(session->kv_cache_bytes(), 16 * (6 * 2 + 1) * row);
     }
 
     // A session made for 300 tokens and grown to 1000 after 300 continues bit for bit like one
@@ -172,7 +205,8 @@ class TestKvCache : public QObject {
             exported.insert(exported.end(), p, p + bytes);
             ++blocks;
         });
-        QCOMPARE(blocks, info.layer_count * 2 * info.head_count_kv);
+        // K and V, and under Self-Extend the grouped K, of every layer and KV head.
+        QCOMPARE(blocks, info.layer_count * (group == 1 ? 2 : 3) * info.head_count_kv);
 
         auto fresh = backend().new_session(600, mode, KvType(type));
         size_t offset = 0;

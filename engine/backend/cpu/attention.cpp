@@ -1,6 +1,6 @@
-// Prefill: blocks of 16 queries against tiles of 64 keys. Each tile's keys are converted to
-// float32 and transposed once (and turned back to their grouped positions once, for tiles that
-// need them), its values converted once, then shared by every query row of the KV head.
+// Prefill: blocks of 16 queries against tiles of 64 keys. Each tile's keys (at their own
+// positions, at their grouped ones, or both, as the tile needs) are converted to float32 and
+// transposed once, its values converted once, then shared by every query row of the KV head.
 // Decode steps (a few queries) go to attention_decode.cpp.
 #include "backend/cpu/attention.h"
 
@@ -13,6 +13,7 @@
 #include "backend/cpu/simd.h"
 #include "backend/cpu/thread_pool.h"
 #include "backend/cpu/vector_math.h"
+#include "selfextend/error.h"
 
 namespace selfextend::cpu {
 
@@ -32,24 +33,6 @@ void transpose_keys(const std::byte* keys, size_t row_bytes, int64_t j0, int64_t
         const std::byte* row = row_at(keys, j0 + j, row_bytes);
         for (int d = 0; d < head_dim; d += kLanes) {
             const f32x16 v = KvRowReader<T>::load(row, d);
-            for (int l = 0; l < kLanes; ++l) transposed[(d + l) * kKeyBlock + j] = v[l];
-        }
-    }
-    for (int d = 0; d < head_dim; ++d)
-        for (int64_t j = count; j < kKeyBlock; ++j) transposed[d * kKeyBlock + j] = 0.0f;
-}
-
-// Like transpose_keys, with each key turned back to its grouped position.
-template <KvType T>
-void transpose_grouped_keys(const std::byte* keys, size_t row_bytes, int64_t j0, int64_t count,
-                            int head_dim, int group, const RopeTable& rope, float* transposed) {
-    for (int64_t j = 0; j < count; ++j) {
-        const std::byte* row = row_at(keys, j0 + j, row_bytes);
-        const float* c = turn_back_cos(rope, j0 + j, group);
-        const float* s = turn_back_sin(rope, j0 + j, group);
-        for (int d = 0; d < head_dim; d += kLanes) {
-            const f32x16 v =
-                turn_back(KvRowReader<T>::load(row, d), turn_back_factors(c, s, d, rope.pairs()));
             for (int l = 0; l < kLanes; ++l) transposed[(d + l) * kKeyBlock + j] = v[l];
         }
     }
@@ -152,6 +135,7 @@ void prefill_attention(const AttentionCall& call, ThreadPool& pool) {
                 const int64_t t0 = (item % row_blocks) * kQueryBlock;
                 const int64_t t1 = std::min(n, t0 + kQueryBlock);
                 const std::byte* keys = call.keys(kv);
+                const std::byte* grouped_keys = call.grouped_keys(kv);
                 const std::byte* values = call.values(kv);
 
                 std::fill(acc.begin(), acc.end(), 0.0f);
@@ -168,8 +152,7 @@ void prefill_attention(const AttentionCall& call, ThreadPool& pool) {
                     if (kind != TileKind::Grouped)
                         transpose_keys<T>(keys, row_bytes, j0, count, hd, keys_t.data());
                     if (kind != TileKind::Neighbour)
-                        transpose_grouped_keys<T>(keys, row_bytes, j0, count, hd, mode.group,
-                                                  call.rope, grouped_t.data());
+                        transpose_keys<T>(grouped_keys, row_bytes, j0, count, hd, grouped_t.data());
                     const float* value_rows =
                         float_rows<T>(values, row_bytes, j0, count, hd, value_buffer.data());
 
@@ -246,9 +229,11 @@ void dispatch(const AttentionCall& call, ThreadPool& pool) {
 }  // namespace
 
 void attention(const AttentionShape& shape, const AttentionMode& mode, const float* q,
-               const float* q_grouped, const KvLayerView& cache, const RopeTable& rope,
-               int64_t first, int64_t n, float* out, ThreadPool& pool, const AttentionMass* mass) {
-    const AttentionCall call{shape, mode, q, q_grouped, cache, rope, first, n, out, mass};
+               const float* q_grouped, const KvLayerView& cache, int64_t first, int64_t n,
+               float* out, ThreadPool& pool, const AttentionMass* mass) {
+    if (!mode.is_vanilla() && (!q_grouped || !cache.grouped_keys))
+        throw Error("attention: Self-Extend needs grouped queries and the cache's grouped keys");
+    const AttentionCall call{shape, mode, q, q_grouped, cache, first, n, out, mass};
     switch (cache.type) {
         case KvType::F32:
             return dispatch<KvType::F32>(call, pool);

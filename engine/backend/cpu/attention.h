@@ -8,7 +8,6 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "backend/rope_table.h"
 #include "selfextend/attention_mode.h"
 #include "selfextend/engine.h"
 
@@ -26,11 +25,12 @@ struct AttentionShape {
 };
 
 // One layer's cache, head-major: key j of KV head h is the row at (h * capacity + j) * row_bytes,
-// stored as `type` (kv_row.h). K is cached once, rotated at its own position j; grouped tiles
-// re-rotate it to j / G on the fly.
+// stored as `type` (kv_row.h). keys: rotated at the key's own position j; grouped_keys: the same
+// keys rotated at their grouped position j / G (kv_cache.h), which Self-Extend needs.
 struct KvLayerView {
     const std::byte* keys = nullptr;
     const std::byte* values = nullptr;
+    const std::byte* grouped_keys = nullptr;  // null for a layer that does not group
     int64_t capacity = 0;
     KvType type = KvType::F32;
 };
@@ -47,11 +47,9 @@ struct AttentionMass {
 
 // Queries for tokens at positions [first, first + n): q rotated at their own positions, q_grouped
 // at the grouped query positions (null for vanilla). Keys 0 .. first + n - 1 must be in the cache.
-// rope: the session's rotation table, used to re-rotate cached keys for grouped pairs.
 // out: [n][heads * head_dim]. mass: null, or where a decode step adds its attention.
 void attention(const AttentionShape& shape, const AttentionMode& mode, const float* q,
-               const float* q_grouped, const KvLayerView& cache, const RopeTable& rope,
-               int64_t first, int64_t n, float* out, ThreadPool& pool,
-               const AttentionMass* mass = nullptr);
+               const float* q_grouped, const KvLayerView& cache, int64_t first, int64_t n,
+               float* out, ThreadPool& pool, const AttentionMass* mass = nullptr);
 
 }  // namespace selfextend::cpu

@@ -91,27 +91,22 @@ struct DecodeRow {
 
 // One chunk of one KV head's keys and values, as a pass over rows needs it.
 struct DecodeChunk {
-    const std::byte* keys;    // the head's blocks
-    const std::byte* values;  //
+    const std::byte* keys;          // the head's blocks: keys at their own positions,
+    const std::byte* grouped_keys;  // at their grouped positions (Self-Extend), and values
+    const std::byte* values;
     size_t row_bytes;
     int64_t c0, count;
     int vecs;  // head_dim / 16
     TileKind kind;
-    int group;
-    // Grouped keys turn back by delta = j - j/G. On the split path (chunk_scores_split) that is
-    // delta0 = delta(c0), turned on the queries, and u = delta - delta0 < 16 on the keys.
-    const RopeTable* rope;
-    int64_t delta0;
-    // Other head dimensions: per-key factors, [count][vecs] (null on the split path).
-    const TurnBack* turn;
 };
 
-// Scores q . key_j for the chunk's keys (zero past count), ROWS query rows at once: each key
-// row is read and converted once, its vectors multiplied with every row's query in registers,
-// and each row's sixteen products finished by transpose_sum. TURN: keys turned back to their
-// grouped positions first. VECS = head_dim / 16 when fixed at compile time, 0 otherwise.
-template <KvType T, int VECS, int ROWS, bool TURN>
-void chunk_scores(const DecodeChunk& c, const float* const q[ROWS], f32x16 scores[ROWS]) {
+// Scores q . key_j for the chunk's keys in `keys` (zero past count), ROWS query rows at once:
+// each key row is read and converted once, its vectors multiplied with every row's query in
+// registers, and each row's sixteen products finished by transpose_sum. VECS = head_dim / 16
+// when fixed at compile time, 0 otherwise.
+template <KvType T, int VECS, int ROWS>
+void chunk_scores(const DecodeChunk& c, const std::byte* keys, const float* const q[ROWS],
+                  f32x16 scores[ROWS]) {
     constexpr int kVecs = VECS ? VECS : kMaxVecs;
     const int vecs = VECS ? VECS : c.vecs;
     f32x16 qv[ROWS][kVecs];
@@ -121,71 +116,13 @@ void chunk_scores(const DecodeChunk& c, const float* const q[ROWS], f32x16 score
     for (int64_t j = 0; j < kLanes; ++j) {
         f32x16 a[ROWS] = {};
         if (j < c.count) {
-            const std::byte* row = row_at(c.keys, c.c0 + j, c.row_bytes);
+            const std::byte* row = row_at(keys, c.c0 + j, c.row_bytes);
             for (int v = 0; v < vecs; ++v) {
-                f32x16 key = KvRowReader<T>::load(row, v * kLanes);
-                if constexpr (TURN) key = turn_back(key, c.turn[j * vecs + v]);
+                const f32x16 key = KvRowReader<T>::load(row, v * kLanes);
                 for (int r = 0; r < ROWS; ++r) a[r] += qv[r][v] * key;
             }
         }
         for (int r = 0; r < ROWS; ++r) products[r][j] = a[r];
-    }
-    for (int r = 0; r < ROWS; ++r) scores[r] = transpose_sum(products[r]);
-}
-
-// Grouped scores with the RoPE pairs split: each two key vectors (32 values, 16 pairs) are
-// separated into even and odd dimensions, so that 16 pairs turn with one vector of cosines and
-// one of sines, no per-key factors to build. A key turns back by delta = j - j/G; within a chunk
-// delta = delta0 + u with u < 16, and q . R(-delta) k = (R(delta0) q) . (R(-u) k): the queries
-// turn by delta0 once per chunk, the keys by u with the rows 0 .. 15 of the table, which stay in
-// the L1 cache. (Reading the table row of each key's own delta instead would stream a table as
-// large as a layer's keys through memory at every step.) Needs VECS even and RoPE on the whole
-// head.
-template <KvType T, int VECS, int ROWS>
-void chunk_scores_split(const DecodeChunk& c, const float* const q[ROWS], f32x16 scores[ROWS]) {
-    static_assert(VECS > 0 && VECS % 2 == 0);
-    constexpr int kHalves = VECS / 2;
-    const auto even = [](f32x16 a, f32x16 b) {
-        return __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28,
-                                       30);
-    };
-    const auto odd = [](f32x16 a, f32x16 b) {
-        return __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29,
-                                       31);
-    };
-    const int pairs = c.rope->pairs();
-    const float* cos0 = c.rope->cos_table().data() + c.delta0 * pairs;
-    const float* sin0 = c.rope->sin_table().data() + c.delta0 * pairs;
-    f32x16 q_even[ROWS][kHalves], q_odd[ROWS][kHalves];
-    for (int r = 0; r < ROWS; ++r)
-        for (int h = 0; h < kHalves; ++h) {
-            const f32x16 a = load16(q[r] + 2 * h * kLanes), b = load16(q[r] + (2 * h + 1) * kLanes);
-            const f32x16 e = even(a, b), o = odd(a, b);
-            const f32x16 c16 = load16(cos0 + h * kLanes), s16 = load16(sin0 + h * kLanes);
-            q_even[r][h] = e * c16 - o * s16;  // R(delta0) q
-            q_odd[r][h] = o * c16 + e * s16;
-        }
-    f32x16 products[ROWS][kLanes];
-    for (int64_t j = 0; j < kLanes; ++j) {
-        f32x16 acc[ROWS] = {};
-        if (j < c.count) {
-            const int64_t key = c.c0 + j;
-            const int64_t u = position_rule::grouped_key_shift(key, c.group) - c.delta0;
-            const float* cos = c.rope->cos_table().data() + u * pairs;
-            const float* sin = c.rope->sin_table().data() + u * pairs;
-            const std::byte* row = row_at(c.keys, key, c.row_bytes);
-            for (int h = 0; h < kHalves; ++h) {
-                const f32x16 a = KvRowReader<T>::load(row, 2 * h * kLanes);
-                const f32x16 b = KvRowReader<T>::load(row, (2 * h + 1) * kLanes);
-                const f32x16 k_even = even(a, b), k_odd = odd(a, b);
-                const f32x16 c16 = load16(cos + h * kLanes), s16 = load16(sin + h * kLanes);
-                const f32x16 turned_even = k_even * c16 + k_odd * s16;
-                const f32x16 turned_odd = k_odd * c16 - k_even * s16;
-                for (int r = 0; r < ROWS; ++r)
-                    acc[r] += q_even[r][h] * turned_even + q_odd[r][h] * turned_odd;
-            }
-        }
-        for (int r = 0; r < ROWS; ++r) products[r][j] = acc[r];
     }
     for (int r = 0; r < ROWS; ++r) scores[r] = transpose_sum(products[r]);
 }
@@ -232,19 +169,12 @@ void decode_pass(const DecodeChunk& c, DecodeRow* const rows[ROWS], const Attent
     f32x16 s[ROWS] = {};
     if (c.kind != TileKind::Grouped) {
         for (int r = 0; r < ROWS; ++r) q[r] = rows[r]->q;
-        chunk_scores<T, VECS, ROWS, false>(c, q, s);
+        chunk_scores<T, VECS, ROWS>(c, c.keys, q, s);
     }
     if (c.kind != TileKind::Neighbour) {
         for (int r = 0; r < ROWS; ++r) q[r] = rows[r]->q_grouped;
         f32x16 grouped[ROWS];
-        if constexpr (VECS > 0 && VECS % 2 == 0) {
-            if (!c.turn)
-                chunk_scores_split<T, VECS, ROWS>(c, q, grouped);
-            else
-                chunk_scores<T, VECS, ROWS, true>(c, q, grouped);
-        } else {
-            chunk_scores<T, VECS, ROWS, true>(c, q, grouped);
-        }
+        chunk_scores<T, VECS, ROWS>(c, c.grouped_keys, q, grouped);
         for (int r = 0; r < ROWS; ++r) {
             if (c.kind == TileKind::Grouped) {
                 s[r] = grouped[r];
@@ -312,13 +242,10 @@ void decode_rows(const DecodeChunk& c, DecodeRow* const* rows, int64_t count,
 
 // Work buffers of one thread's ranges.
 struct DecodeScratch {
-    std::vector<TurnBack> turn_back;  // [kChunk][head_dim / 16]
-    std::vector<DecodeRow> rows;      // [kv_heads][rows per KV head]
+    std::vector<DecodeRow> rows;  // [kv_heads][rows per KV head]
     std::vector<DecodeRow*> row_pointers;
-    DecodeScratch(int hd, int64_t all_rows)
-        : turn_back(size_t(kChunk * hd / kLanes)),
-          rows(size_t(all_rows)),
-          row_pointers(size_t(all_rows)) {
+    explicit DecodeScratch(int64_t all_rows)
+        : rows(size_t(all_rows)), row_pointers(size_t(all_rows)) {
         for (size_t r = 0; r < rows.size(); ++r) row_pointers[r] = &rows[r];
     }
 };
@@ -334,8 +261,6 @@ void decode_range(const AttentionCall& call, int64_t split, int64_t k0, int64_t 
     const int64_t q_stride = call.q_stride();
     const size_t row_bytes = call.row_bytes();
     const int64_t first = call.first, last_query = call.first + call.n - 1;
-    // Whole 32-value groups of RoPE pairs: grouped keys turn as chunk_scores_split says.
-    const bool split_pairs = VECS > 0 && VECS % 2 == 0 && 2 * call.rope.pairs() == hd;
 
     // Every row's state lives in this range's partials, empty to start with.
     for (int kv = 0; kv < call.shape.kv_heads; ++kv)
@@ -364,26 +289,10 @@ void decode_range(const AttentionCall& call, int64_t split, int64_t k0, int64_t 
     for (int64_t c0 = k0; c0 < k1; c0 += kChunk) {
         const int64_t count = std::min(kChunk, k1 - c0);
         const TileKind kind = classify(mode, first, last_query, c0, c0 + count - 1);
-        if (kind != TileKind::Neighbour && !split_pairs)  // the same for every KV head
-            for (int64_t j = 0; j < count; ++j) {
-                const float* c = turn_back_cos(call.rope, c0 + j, mode.group);
-                const float* s = turn_back_sin(call.rope, c0 + j, mode.group);
-                for (int v = 0; v < vecs; ++v)
-                    scratch.turn_back[size_t(j * vecs + v)] =
-                        turn_back_factors(c, s, v * kLanes, call.rope.pairs());
-            }
         for (int kv = 0; kv < call.shape.kv_heads; ++kv) {
-            const DecodeChunk chunk{call.keys(kv),
-                                    call.values(kv),
-                                    row_bytes,
-                                    c0,
-                                    count,
-                                    vecs,
-                                    kind,
-                                    mode.group,
-                                    &call.rope,
-                                    position_rule::grouped_key_shift(c0, mode.group),
-                                    split_pairs ? nullptr : scratch.turn_back.data()};
+            const DecodeChunk chunk{
+                call.keys(kv), call.grouped_keys(kv), call.values(kv), row_bytes, c0, count, vecs,
+                kind};
             decode_rows<T, VECS>(chunk, scratch.row_pointers.data() + kv * rows, rows, mode,
                                  call.scale());
         }
@@ -431,7 +340,7 @@ void split_k_attention(const AttentionCall& call, ThreadPool& pool) {
 
     const int64_t grain = std::max<int64_t>(1, splits / (4 * int64_t(pool.size())));
     pool.parallel_for(splits, grain, [&](int64_t begin, int64_t end) {
-        DecodeScratch scratch(hd, all_rows);
+        DecodeScratch scratch(all_rows);
         for (int64_t split = begin; split < end; ++split)
             decode_range<T, VECS>(call, split, (skipped + split) * kSplitKeys,
                                   std::min(keys, (skipped + split + 1) * kSplitKeys), partials,

@@ -1,6 +1,6 @@
 // What the CPU attention kernels (attention.cpp: prefill tiles, attention_decode.cpp: split-K
-// decode) share: one call's arguments, which positions a block of (queries, keys) needs, the
-// re-rotation of cached keys to their grouped positions, and a few lane operations.
+// decode) share: one call's arguments, which positions a block of (queries, keys) needs, and a
+// few lane operations.
 #pragma once
 
 #include <algorithm>
@@ -55,55 +55,6 @@ inline float horizontal_sum(f32x16 v) {
     return ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
 }
 
-// Re-rotating cached keys to their grouped positions.
-
-// A key cached at position j is turned back by delta = j - j/G to sit at j/G. The angles of one
-// key spread over its sixteen-value vectors: lane 2p and 2p + 1 hold cos and (+sin, -sin) of
-// pair p, so that key * cos + swap_pairs(key) * sin is the rotation.
-struct TurnBack {
-    f32x16 cos, sin;
-};
-
-// The factors for values [d, d + 16) from the table row of delta (pairs entries each);
-// pairs past the rotary dimensions do not turn.
-inline TurnBack turn_back_factors(const float* c, const float* s, int d, int pairs) {
-    const int p0 = d / 2;
-    if (p0 + 8 <= pairs) {
-        f32x8 c8, s8;
-        std::memcpy(&c8, c + p0, sizeof c8);
-        std::memcpy(&s8, s + p0, sizeof s8);
-        const f32x16 signs{1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1};
-        return {__builtin_shufflevector(c8, c8, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7),
-                __builtin_shufflevector(s8, s8, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7) *
-                    signs};
-    }
-    TurnBack f{splat16(1.0f), f32x16{}};
-    for (int l = 0; l < kLanes; l += 2) {
-        const int p = p0 + l / 2;
-        if (p >= pairs) break;
-        f.cos[l] = f.cos[l + 1] = c[p];
-        f.sin[l] = s[p];
-        f.sin[l + 1] = -s[p];
-    }
-    return f;
-}
-
-inline f32x16 turn_back(f32x16 key, const TurnBack& f) {
-    const f32x16 swapped =
-        __builtin_shufflevector(key, key, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
-    return key * f.cos + swapped * f.sin;
-}
-
-// The table rows (cos, sin) that turn key j back to its grouped position.
-inline const float* turn_back_cos(const RopeTable& rope, int64_t j, int group) {
-    const int64_t delta = position_rule::grouped_key_shift(j, group);
-    return rope.cos_table().data() + delta * rope.pairs();
-}
-inline const float* turn_back_sin(const RopeTable& rope, int64_t j, int group) {
-    const int64_t delta = position_rule::grouped_key_shift(j, group);
-    return rope.sin_table().data() + delta * rope.pairs();
-}
-
 inline const std::byte* row_at(const std::byte* block, int64_t j, size_t row_bytes) {
     return block + size_t(j) * row_bytes;
 }
@@ -115,7 +66,6 @@ struct AttentionCall {
     const float* q;
     const float* q_grouped;
     const KvLayerView& cache;
-    const RopeTable& rope;
     int64_t first;
     int64_t n;
     float* out;
@@ -134,6 +84,12 @@ struct AttentionCall {
     }
     const std::byte* values(int kv) const {
         return cache.values + size_t(kv) * size_t(cache.capacity) * row_bytes();
+    }
+    // Null when the layer does not group.
+    const std::byte* grouped_keys(int kv) const {
+        return cache.grouped_keys
+                   ? cache.grouped_keys + size_t(kv) * size_t(cache.capacity) * row_bytes()
+                   : nullptr;
     }
 };
 

@@ -30,6 +30,14 @@ std::optional<RopeTable> CpuSession::local_table(const HyperParams& hp, int64_t 
     return std::nullopt;
 }
 
+std::vector<bool> CpuSession::grouping_layers(const HyperParams& hp, const AttentionMode& mode) {
+    std::vector<bool> grouping(size_t(hp.layer_count), false);
+    if (!mode.is_vanilla())
+        for (int layer = 0; layer < hp.layer_count; ++layer)
+            grouping[size_t(layer)] = hp.self_extend_applies(layer);
+    return grouping;
+}
+
 CpuSession::CpuSession(const HyperParams& hp, const LlamaWeights& weights, ThreadPool& pool,
                        int64_t capacity, const AttentionMode& mode, KvType kv_type)
     : hp_(hp),
@@ -39,13 +47,17 @@ CpuSession::CpuSession(const HyperParams& hp, const LlamaWeights& weights, Threa
       self_extend_(!mode.is_vanilla()),
       rope_(global_table(hp, capacity, mode)),
       rope_local_(local_table(hp, capacity)),
-      cache_(hp.layer_count, hp.head_count_kv, hp.head_dim, capacity, kv_type) {
+      cache_(hp.layer_count, hp.head_count_kv, hp.head_dim, capacity, kv_type,
+             grouping_layers(hp, mode)) {
     try {
         const int64_t e = hp.embedding_length;
         x_.resize(size_t(kMaxChunk * e));
         h_.resize(size_t(kMaxChunk * e));
         q_.resize(size_t(kMaxChunk * hp.q_dim()));
-        if (self_extend_) q_grouped_.resize(size_t(kMaxChunk * hp.q_dim()));
+        if (self_extend_) {
+            q_grouped_.resize(size_t(kMaxChunk * hp.q_dim()));
+            k_grouped_.resize(size_t(hp.kv_dim()));
+        }
         k_.resize(size_t(kMaxChunk * hp.kv_dim()));
         v_.resize(size_t(kMaxChunk * hp.kv_dim()));
         attn_.resize(size_t(kMaxChunk * hp.q_dim()));
@@ -71,8 +83,15 @@ bool CpuSession::reserve(int64_t capacity) {
 template <typename Visit>
 void CpuSession::for_each_block(Visit&& visit) const {
     for (int layer = 0; layer < hp_.layer_count; ++layer)
-        for (const KvCache::Part part : {KvCache::kKeys, KvCache::kValues})
-            for (int kv = 0; kv < hp_.head_count_kv; ++kv) visit(layer, part, kv);
+        for (const KvCache::Part part : {KvCache::kKeys, KvCache::kValues, KvCache::kGroupedKeys})
+            if (part != KvCache::kGroupedKeys || cache_.groups(layer))
+                for (int kv = 0; kv < hp_.head_count_kv; ++kv) visit(layer, part, kv);
+}
+
+int64_t CpuSession::kv_blocks() const {
+    int64_t blocks = 0;
+    for_each_block([&](int, KvCache::Part, int) { ++blocks; });
+    return blocks;
 }
 
 void CpuSession::export_kv(const std::function<void(const void*, size_t)>& sink) const {
@@ -192,6 +211,14 @@ void CpuSession::rotate_and_store(int layer, int64_t n) {
         rope.rotate(q_row, hp_.head_count, hd, i);
         float* k_row = k_.data() + t * hp_.kv_dim();
         const float* v_row = v_.data() + t * hp_.kv_dim();
+        if (grouped) {  // K at its grouped position, rounded once like the others (kv_cache.h)
+            float* kg_row = k_grouped_.data();
+            std::memcpy(kg_row, k_row, sizeof(float) * size_t(hp_.kv_dim()));
+            rope.rotate(kg_row, hp_.head_count_kv, hd,
+                        position_rule::grouped_key_position(i, mode_.group));
+            for (int kv = 0; kv < hp_.head_count_kv; ++kv)
+                cache_.store(layer, KvCache::kGroupedKeys, kv, i, kg_row + kv * hd);
+        }
         rope.rotate(k_row, hp_.head_count_kv, hd, i);
         // K at its position j and V, rounded to the cache's type.
         for (int kv = 0; kv < hp_.head_count_kv; ++kv) {
@@ -205,8 +232,7 @@ void CpuSession::attend(int layer, int64_t n) {
     const AttentionShape shape{hp_.head_count, hp_.head_count_kv, hp_.head_dim,
                                hp_.key_window(layer)};
     attention(shape, mode_of(layer), q_.data(), groups(layer) ? q_grouped_.data() : nullptr,
-              cache_.layer(layer), rope_of(layer), length_, n, attn_.data(), pool_,
-              attention_mass_of(layer, n));
+              cache_.layer(layer), length_, n, attn_.data(), pool_, attention_mass_of(layer, n));
 }
 
 // Llama: pre-norm attention and gated FFN, each added to the residual stream:
@@ -273,10 +299,12 @@ std::unique_ptr<detail::BackendSession> CpuBackend::new_session(int64_t context_
                                         stored_type(kv_type));
 }
 
-uint64_t CpuBackend::kv_bytes_per_token(KvType kv_type) const {
-    // K and V rows for every layer and KV head (Self-Extend caches K once too).
-    return uint64_t(hp_.layer_count) * 2 * uint64_t(hp_.head_count_kv) *
-           kv_row_bytes(stored_type(kv_type), hp_.head_dim);
+uint64_t CpuBackend::kv_bytes_per_token(KvType kv_type, const AttentionMode& mode) const {
+    // K and V rows for every layer and KV head, and grouped K rows for the layers that group.
+    const std::vector<bool> grouping = CpuSession::grouping_layers(hp_, mode);
+    const auto rows =
+        uint64_t(2 * hp_.layer_count + std::count(grouping.begin(), grouping.end(), true));
+    return rows * uint64_t(hp_.head_count_kv) * kv_row_bytes(stored_type(kv_type), hp_.head_dim);
 }
 
 }  // namespace selfextend::cpu

@@ -19,7 +19,7 @@ class CpuBackend final : public detail::Backend {
     std::unique_ptr<detail::BackendSession> new_session(int64_t context_length,
                                                         const AttentionMode& mode,
                                                         KvType kv_type) override;
-    uint64_t kv_bytes_per_token(KvType kv_type) const override;
+    uint64_t kv_bytes_per_token(KvType kv_type, const AttentionMode& mode) const override;
 
   private:
     KvType stored_type(KvType asked) const;

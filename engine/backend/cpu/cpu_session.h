@@ -36,10 +36,14 @@ class CpuSession final : public detail::BackendSession {
     KvType kv_type() const override { return cache_.type(); }
     bool reserve(int64_t capacity) override;
     bool can_transfer_kv() const override { return true; }
+    int64_t kv_blocks() const override;
     void export_kv(const std::function<void(const void*, size_t)>& sink) const override;
     void import_kv(int64_t length, const std::function<void(void*, size_t)>& source) override;
     bool collect_attention_mass(std::vector<float>* mass) override;
     bool observe_layers(LayerObserver observer) override;
+
+    // Which layers keep grouped keys (kv_cache.h) in a session of this mode.
+    static std::vector<bool> grouping_layers(const HyperParams& hp, const AttentionMode& mode);
 
   private:
     // The layer graphs: x_ (n rows of the residual stream) in, x_ out.
@@ -49,7 +53,8 @@ class CpuSession final : public detail::BackendSession {
 
     // Shared steps of the graphs.
     // Rotates the n rows of q_ (and fills q_grouped_ when the layer groups) and k_ to their
-    // positions with the layer's table, and stores K and V in the layer's cache.
+    // positions with the layer's table, and stores K and V in the layer's cache (and K at its
+    // grouped position when the layer groups).
     void rotate_and_store(int layer, int64_t n);
     // attn_ = attention of q_ over the layer's cache, with its key window and attention mode.
     void attend(int layer, int64_t n);
@@ -90,12 +95,13 @@ class CpuSession final : public detail::BackendSession {
     int64_t length_ = 0;
     RopeTable rope_;                       // global layers: covers positions_for(capacity)
     std::optional<RopeTable> rope_local_;  // sliding-window layers: covers capacity
-    KvCache cache_;           // K rotated at its own position j; attention re-rotates grouped pairs
-    LayerObserver observer_;  // called after each layer when set (tests)
-    std::vector<float>* mass_ = nullptr;  // the attention mass collected, when asked for
-    AttentionMass layer_mass_;            // what attention_mass_of hands out
+    KvCache cache_;                        // K at its own position j (and at j / G), V
+    LayerObserver observer_;               // called after each layer when set (tests)
+    std::vector<float>* mass_ = nullptr;   // the attention mass collected, when asked for
+    AttentionMass layer_mass_;             // what attention_mass_of hands out
     // Activations for one chunk.
     std::vector<float> x_, h_, q_, q_grouped_, k_, v_, attn_, gate_, up_;
+    std::vector<float> k_grouped_;  // one token's K rotated at its grouped position
 };
 
 }  // namespace selfextend::cpu

@@ -11,16 +11,20 @@
 
 namespace selfextend::cpu {
 
-KvCache::KvCache(int layers, int kv_heads, int head_dim, int64_t capacity, KvType type)
+KvCache::KvCache(int layers, int kv_heads, int head_dim, int64_t capacity, KvType type,
+                 std::vector<bool> grouped_layers)
     : layers_(layers),
       kv_heads_(kv_heads),
       head_dim_(head_dim),
       type_(type),
       row_bytes_(kv_row_bytes(type, head_dim)),
-      capacity_(capacity) {
+      capacity_(capacity),
+      grouped_slot_(size_t(layers), -1) {
     if (!kv_type_fits(type, head_dim))
         throw Error("a KV cache of type " + std::string(kv_type_name(type)) +
                     " cannot hold rows of " + std::to_string(head_dim) + " values");
+    for (size_t layer = 0; layer < grouped_layers.size() && layer < grouped_slot_.size(); ++layer)
+        if (grouped_layers[layer]) grouped_slot_[layer] = grouped_count_++;
     data_ = allocate(bytes(), capacity);
 }
 
@@ -36,7 +40,12 @@ std::unique_ptr<std::byte[]> KvCache::allocate(uint64_t bytes, int64_t capacity)
 }
 
 std::byte* KvCache::block(int layer, Part part, int kv_head) {
-    const int64_t index = (int64_t(layer) * 2 + part) * kv_heads_ + kv_head;
+    if (part == kGroupedKeys && !groups(layer))
+        throw Error("KvCache: layer " + std::to_string(layer) + " keeps no grouped keys");
+    const int64_t index =
+        part == kGroupedKeys
+            ? (int64_t(layers_) * 2 + grouped_slot_[size_t(layer)]) * kv_heads_ + kv_head
+            : (int64_t(layer) * 2 + part) * kv_heads_ + kv_head;
     return data_.get() + index * block_bytes(capacity_);
 }
 
@@ -50,7 +59,8 @@ void KvCache::store(int layer, Part part, int kv_head, int64_t position, const f
 }
 
 KvLayerView KvCache::layer(int layer) const {
-    return KvLayerView{block(layer, kKeys, 0), block(layer, kValues, 0), capacity_, type_};
+    return KvLayerView{block(layer, kKeys, 0), block(layer, kValues, 0),
+                       groups(layer) ? block(layer, kGroupedKeys, 0) : nullptr, capacity_, type_};
 }
 
 void KvCache::grow(int64_t capacity, int64_t rows_in_use) {

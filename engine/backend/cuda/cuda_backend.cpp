@@ -266,7 +266,8 @@ class CudaBackend final : public detail::Backend {
         return std::make_unique<CudaSession>(hp_, w_, tied_output_ ? w_.embedding : w_.output,
                                              context_length, mode);
     }
-    uint64_t kv_bytes_per_token(KvType /*kv_type*/) const override {
+    // K is cached once, Self-Extend or not: the device kernel turns grouped keys as it reads.
+    uint64_t kv_bytes_per_token(KvType /*kv_type*/, const AttentionMode& /*mode*/) const override {
         return uint64_t(hp_.layer_count) * uint64_t(hp_.kv_dim()) * sizeof(uint16_t) * 2;
     }
 

@@ -108,9 +108,11 @@ class Model : public std::enable_shared_from_this<Model> {
     bool ends_generation(int32_t id) const;
 
     std::unique_ptr<Session> new_session(const SessionOptions& options) const;
-    // KV-cache bytes one token costs in a session with this cache type on this model's device
-    // (the same for vanilla and Self-Extend).
-    uint64_t kv_bytes_per_token(KvType kv_type = KvType::F16) const;
+    // KV-cache bytes one token costs in a session with this cache type and attention mode on
+    // this model's device. Self-Extend costs more on the CPU: it also keeps each key rotated at
+    // its grouped position, in the layers it applies to.
+    uint64_t kv_bytes_per_token(KvType kv_type = KvType::F16,
+                                const AttentionMode& mode = AttentionMode::vanilla()) const;
 
   private:
     friend struct detail::Internals;  // the engine's own access to the parts below
