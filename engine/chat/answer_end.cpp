@@ -1,7 +1,7 @@
 #include <algorithm>
-#include <cctype>
 
 #include "selfextend/chat.h"
+#include "text/plain_text.h"
 
 namespace selfextend {
 
@@ -10,17 +10,8 @@ namespace {
 constexpr std::string_view kNextTurn = "Question:";  // the plain format's user turn
 constexpr size_t kShortestQuestionMarker = 12;
 
-bool has_word(std::string_view text) {
-    return std::any_of(text.begin(), text.end(),
-                       [](unsigned char c) { return std::isspace(c) == 0; });
-}
-
-std::string_view trimmed(std::string_view text) {
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
-        text.remove_prefix(1);
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
-        text.remove_suffix(1);
-    return text;
+bool has_word(std::string_view piece) {
+    return !text::trimmed(piece).empty();
 }
 
 }  // namespace
@@ -28,7 +19,7 @@ std::string_view trimmed(std::string_view text) {
 AnswerEnd::AnswerEnd(ChatFormat format, std::string_view question, bool enabled)
     : plain_(enabled && format == ChatFormat::Plain) {
     markers_.emplace_back(kNextTurn);
-    if (const std::string_view q = trimmed(question); q.size() >= kShortestQuestionMarker)
+    if (const std::string_view q = text::trimmed(question); q.size() >= kShortestQuestionMarker)
         markers_.emplace_back(q);
 }
 

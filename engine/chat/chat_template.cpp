@@ -8,6 +8,7 @@
 #include "selfextend/chat.h"
 #include "selfextend/error.h"
 #include "selfextend/tokenizer.h"
+#include "text/plain_text.h"
 
 namespace selfextend {
 
@@ -53,13 +54,6 @@ std::string lowercase(std::string_view text) {
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char c) { return char(std::tolower(c)); });
     return lower;
-}
-
-std::string_view trimmed(std::string_view text) {
-    const auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
-    while (!text.empty() && space(text.front())) text.remove_prefix(1);
-    while (!text.empty() && space(text.back())) text.remove_suffix(1);
-    return text;
 }
 
 std::string_view role_name(ChatRole role) {
@@ -203,12 +197,12 @@ std::vector<ChatTemplate::Segment> ChatTemplate::markup(std::span<const ChatMess
             };
             if (!system.empty()) {
                 header("system");
-                text(trimmed(system));
+                text(selfextend::text::trimmed(system));
                 special("<|eot_id|>");
             }
             for (const ChatMessage& m : messages) {
                 header(role_name(m.role));
-                text(trimmed(m.content));
+                text(selfextend::text::trimmed(m.content));
                 special("<|eot_id|>");
             }
             if (generation_prompt) header("assistant");

@@ -5,13 +5,10 @@
 #include <string>
 
 #include "selfextend/tokenizer.h"
+#include "text/plain_text.h"
 
 namespace selfextend {
 namespace {
-
-bool is_blank(char c) {
-    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
-}
 
 // The document's end is looked for by its last bytes (a prompt cut to fit holds only its end).
 constexpr size_t kAnchorBytes = 200;
@@ -62,24 +59,35 @@ std::vector<ByteRange> document_token_ranges(const Tokenizer& tokenizer,
 std::vector<ByteRange> split_passages(std::string_view document) {
     std::vector<ByteRange> passages;
     const auto add = [&](int64_t begin, int64_t end) {
-        while (begin < end && is_blank(document[size_t(begin)])) ++begin;
-        while (end > begin && is_blank(document[size_t(end - 1)])) --end;
+        while (begin < end && text::is_blank(document[size_t(begin)])) ++begin;
+        while (end > begin && text::is_blank(document[size_t(end - 1)])) --end;
         if (begin < end) passages.push_back({begin, end});
     };
     const auto size = int64_t(document.size());
     int64_t begin = 0;
     for (int64_t k = 0; k < size; ++k) {
         const char c = document[size_t(k)];
-        const bool sentenceEnd = (c == '.' || c == '!' || c == '?') &&
-                                 (k + 1 == size || is_blank(document[size_t(k + 1)]));
         const bool tooLong = k - begin >= kMaxPassageBytes && c == ' ';
-        if (c == '\n' || sentenceEnd || tooLong) {
+        if (c == '\n' || text::ends_sentence(document, size_t(k)) || tooLong) {
             add(begin, k + 1);
             begin = k + 1;
         }
     }
     add(begin, size);
     return passages;
+}
+
+std::string passage_preview(std::string_view document, ByteRange passage, size_t max_bytes) {
+    std::string line;
+    for (const char c :
+         document.substr(size_t(passage.begin), size_t(passage.end - passage.begin))) {
+        const bool blank = text::is_blank(c);
+        if (!(blank && (line.empty() || line.back() == ' '))) line += blank ? ' ' : c;
+    }
+    if (line.size() <= max_bytes) return line;
+    size_t cut = max_bytes;  // back to the first byte of a character (not a 10xxxxxx byte)
+    while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+    return line.substr(0, cut) + "…";
 }
 
 std::vector<RankedPassage> rank_passages(std::string_view document,
@@ -92,7 +100,7 @@ std::vector<RankedPassage> rank_passages(std::string_view document,
     for (size_t t = 0; t < tokens; ++t) {
         ByteRange r = token_ranges[t];
         if (r.empty()) continue;
-        while (r.begin + 1 < r.end && is_blank(document[size_t(r.begin)])) ++r.begin;
+        while (r.begin + 1 < r.end && text::is_blank(document[size_t(r.begin)])) ++r.begin;
         // The passage holding the token's first non-blank byte (or the next one after a blank).
         const auto after =
             std::upper_bound(passages.begin(), passages.end(), r.begin,

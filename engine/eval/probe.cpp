@@ -10,14 +10,11 @@
 #include "selfextend/engine.h"
 #include "selfextend/evaluation.h"
 #include "selfextend/tokenizer.h"
+#include "text/plain_text.h"
 
 namespace selfextend {
 
 namespace {
-
-bool is_space(char c) {
-    return c == ' ' || c == '\n' || c == '\t' || c == '\r';
-}
 
 // Where to cut the document for a needle at `depth`: after the first sentence or line end at or
 // past that fraction of its bytes, so the needle does not split a word or sentence; at the next
@@ -29,21 +26,11 @@ size_t cut_at(std::string_view document, double depth) {
     constexpr size_t kSentenceReach = 400;  // bytes searched for a sentence end
     const size_t reach = std::min(document.size(), target + kSentenceReach);
     for (size_t k = target; k < reach; ++k) {
-        const char c = document[k];
-        const bool sentenceEnd = (c == '.' || c == '!' || c == '?') && k + 1 < document.size() &&
-                                 is_space(document[k + 1]);
-        if (c == '\n') return k + 1;
-        if (sentenceEnd) return k + 1;
+        if (document[k] == '\n' || text::ends_sentence(document, k)) return k + 1;
     }
     for (size_t k = target; k < document.size(); ++k)
-        if (is_space(document[k])) return k;
+        if (text::is_blank(document[k])) return k;
     return document.size();
-}
-
-std::string_view trimmed(std::string_view text) {
-    while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-    while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-    return text;
 }
 
 // Distance between two settings for the tie-break: ratios, since G and W act multiplicatively
@@ -66,8 +53,8 @@ PasskeyPrompt build_probe_prompt(const Tokenizer& tokenizer, std::string_view do
                                  double depth, const std::string& key) {
     depth = std::clamp(depth, 0.0, 1.0);
     const size_t cut = cut_at(document, depth);
-    const std::string_view before = trimmed(document.substr(0, cut));
-    const std::string_view after = trimmed(document.substr(cut));
+    const std::string_view before = text::trimmed(document.substr(0, cut));
+    const std::string_view after = text::trimmed(document.substr(cut));
     std::string text(retrieval::kIntroduction);
     if (!before.empty()) text.append(" ").append(before);
     const size_t needle_byte = text.size();
@@ -87,7 +74,7 @@ std::vector<ProbeResult> run_probe(const Model& model, std::string_view document
                                    const CancelToken* cancel) {
     if (options.depths.empty() || options.candidates.empty())
         throw Error("probe: give at least one depth and one candidate");
-    if (trimmed(document).empty()) throw Error("probe: the document is empty");
+    if (text::trimmed(document).empty()) throw Error("probe: the document is empty");
     for (const AttentionMode& mode : options.candidates)
         validate(mode, model.info().training_window);
 

@@ -61,6 +61,18 @@ class TestSourcePassages : public QObject {
         QVERIFY(rank_passages(text, ranges, outside, 2).empty());
     }
 
+    // A passage on one line: blank runs as one space, cut at a character boundary.
+    void previewIsOneLineCutBetweenCharacters() {
+        const std::string text = "Un  été\n\tchaud, très chaud.";
+        const ByteRange all{0, int64_t(text.size())};
+        QCOMPARE(passage_preview(text, all, 100), std::string("Un été chaud, très chaud."));
+        // "Un été chaud, tr" is 18 bytes; 19 would split the two bytes of 'è'.
+        QCOMPARE(passage_preview(text, all, 19), std::string("Un été chaud, tr…"));
+        QCOMPARE(passage_preview(text, all, 20), std::string("Un été chaud, trè…"));
+        QCOMPARE(passage_preview(text, {3, 9}, 100),
+                 std::string("été"));  // a leading blank dropped
+    }
+
     // The document's tokens inside a whole prompt (template, document, question): concatenated
     // they give the document back, and a prompt cut to its end maps onto the document's end.
     void documentTokensAreFoundInThePrompt() {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -48,5 +49,9 @@ struct RankedPassage {
 std::vector<RankedPassage> rank_passages(std::string_view document,
                                          std::span<const ByteRange> token_ranges,
                                          std::span<const float> mass, int count);
+
+// A passage on one line for a listing: each run of blanks (line breaks too) one space, and past
+// max_bytes cut at a character boundary and ended with "…".
+std::string passage_preview(std::string_view document, ByteRange passage, size_t max_bytes);
 
 }  // namespace selfextend
