@@ -4,6 +4,7 @@
 #
 #   tools/peer-bench.sh [ROUNDS]            (default 3 rounds)
 #   SE_BENCH_CONTEXTS="512" tools/peer-bench.sh 3     only the short context
+#   SE_CLI=/tmp/selfextend-cli tools/peer-bench.sh     another build of ours
 #
 # llama.cpp's llama-bench is built once from the PyPI sdist of llama-cpp-python (its
 # vendor/llama.cpp) in a cache folder outside the repository ($SE_PEER_DIR, default
@@ -18,7 +19,7 @@ rounds=${1:-3}
 threads=${SE_BENCH_THREADS:-$(nproc)}
 contexts=${SE_BENCH_CONTEXTS:-512 8192}  # prompt lengths, and the context decode runs after
 peer_dir=${SE_PEER_DIR:-$HOME/.cache/selfextend-studio/peer}
-cli=build/app/cli/selfextend-cli
+cli=${SE_CLI:-build/app/cli/selfextend-cli}  # a copy, to keep building while it runs
 [ -x "$cli" ] || { echo "peer-bench: build first (cmake --build build)" >&2; exit 2; }
 tools/fetch-models.sh smollm2 >/dev/null
 

@@ -16,6 +16,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QResizeEvent>
 #include <QSaveFile>
 #include <QScrollArea>
 #include <QSpinBox>
@@ -82,6 +83,9 @@ EvaluateTab::EvaluateTab(QWidget* parent)
       maxWindows_(new QSpinBox),
       runPerplexity_(new QPushButton(tr("Measure perplexity"))),
       chartView_(new QChartView),
+      passkeyBox_(new QGroupBox(tr("Pass-key retrieval"))),
+      perplexityBox_(new QGroupBox(tr("Perplexity vs length (open document)"))),
+      testsSplit_(new QSplitter(Qt::Horizontal)),
       vanillaSeries_(new QLineSeries),
       selfExtendSeries_(new QLineSeries),
       axisX_(new QValueAxis),
@@ -89,6 +93,7 @@ EvaluateTab::EvaluateTab(QWidget* parent)
       progress_(new QProgressBar),
       stop_(new QPushButton(tr("Stop"))) {
     runPasskey_->setObjectName("runPasskey");
+    testsSplit_->setObjectName("evaluateTests");
     runPerplexity_->setObjectName("runPerplexity");
     table_->setObjectName("passkeyTable");
     passkeyLengths_->setObjectName("passkeyLengths");
@@ -138,8 +143,7 @@ EvaluateTab::EvaluateTab(QWidget* parent)
     passkeySplit->addWidget(table_);
     passkeySplit->addWidget(heatmap_);
     passkeySplit->setStretchFactor(1, 2);
-    auto* passkeyBox = new QGroupBox(tr("Pass-key retrieval"));
-    auto* passkeyLayout = new QVBoxLayout(passkeyBox);
+    auto* passkeyLayout = new QVBoxLayout(passkeyBox_);
     passkeyLayout->addLayout(passkeyForm);
     passkeyLayout->addWidget(passkeySplit, 1);
 
@@ -180,15 +184,13 @@ EvaluateTab::EvaluateTab(QWidget* parent)
     windowRow->addStretch(1);
     windowRow->addWidget(runPerplexity_);
     perplexityForm->addRow(tr("Windows"), windowRow);
-    auto* perplexityBox = new QGroupBox(tr("Perplexity vs length (open document)"));
-    auto* perplexityLayout = new QVBoxLayout(perplexityBox);
+    auto* perplexityLayout = new QVBoxLayout(perplexityBox_);
     perplexityLayout->addLayout(perplexityForm);
     perplexityLayout->addWidget(chartView_, 1);
 
-    auto* split = new QSplitter(Qt::Horizontal);
-    split->addWidget(passkeyBox);
-    split->addWidget(perplexityBox);
-    split->setChildrenCollapsible(false);
+    testsSplit_->addWidget(passkeyBox_);
+    testsSplit_->addWidget(perplexityBox_);
+    testsSplit_->setChildrenCollapsible(false);
 
     auto* exportCsv = new QPushButton(tr("Export CSV…"));
     auto* exportPng = new QPushButton(tr("Export PNG…"));
@@ -199,11 +201,11 @@ EvaluateTab::EvaluateTab(QWidget* parent)
     bottom->addWidget(exportCsv);
     bottom->addWidget(exportPng);
 
-    // Two tests side by side need more room than a small window has: there the page scrolls
-    // instead of squeezing its controls.
+    // Two tests side by side need more room than a small window has: there they stand one above
+    // the other and the page scrolls instead of squeezing them (arrangeTests).
     auto* page = new QWidget;
     auto* pageLayout = new QVBoxLayout(page);
-    pageLayout->addWidget(split, 1);
+    pageLayout->addWidget(testsSplit_, 1);
     pageLayout->addLayout(bottom);
     auto* scroll = new QScrollArea;
     scroll->setWidget(page);
@@ -229,6 +231,25 @@ EvaluateTab::EvaluateTab(QWidget* parent)
     connect(exportCsv, &QPushButton::clicked, this, &EvaluateTab::exportCsvInteractive);
     connect(exportPng, &QPushButton::clicked, this, &EvaluateTab::exportPngInteractive);
     setSelfExtend(4, 256);
+    arrangeTests(width());
+}
+
+void EvaluateTab::resizeEvent(QResizeEvent* event) {
+    QWidget::resizeEvent(event);
+    arrangeTests(width());
+}
+
+void EvaluateTab::arrangeTests(int width) {
+    // Side by side each test gets half the width: the table, a heatmap of two modes by five
+    // depths and the chart need about 85 average characters each (at a 1366-pixel laptop
+    // screen's ~950-pixel tab the mode names were cut and the table scrolled sideways).
+    const int characters = fontMetrics().averageCharWidth();
+    const int line = fontMetrics().height();
+    const bool sideBySide = width >= 170 * characters;
+    testsSplit_->setOrientation(sideBySide ? Qt::Horizontal : Qt::Vertical);
+    // One above the other, each keeps the height it needs to be read: the page scrolls.
+    passkeyBox_->setMinimumHeight(sideBySide ? 0 : 30 * line);
+    perplexityBox_->setMinimumHeight(sideBySide ? 0 : 22 * line);
 }
 
 void EvaluateTab::setSelfExtend(int group, int window) {

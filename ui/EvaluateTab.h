@@ -10,6 +10,7 @@
 
 class QChart;
 class QChartView;
+class QGroupBox;
 class QLabel;
 class QLineEdit;
 class QLineSeries;
@@ -17,6 +18,7 @@ class QLogValueAxis;
 class QProgressBar;
 class QPushButton;
 class QSpinBox;
+class QSplitter;
 class QTableWidget;
 class QValueAxis;
 
@@ -67,7 +69,12 @@ class EvaluateTab : public QWidget {
     void stopRequested();
     void exportFailed(const QString& message);
 
+  protected:
+    void resizeEvent(QResizeEvent* event) override;
+
   private:
+    // The two tests side by side where the tab is wide enough, else one above the other.
+    void arrangeTests(int width);
     void exportCsvInteractive();
     void exportPngInteractive();
     void rescaleChart();
@@ -83,6 +90,9 @@ class EvaluateTab : public QWidget {
     QSpinBox* maxWindows_;
     QPushButton* runPerplexity_;
     QChartView* chartView_;
+    QGroupBox* passkeyBox_;
+    QGroupBox* perplexityBox_;
+    QSplitter* testsSplit_;
     QLineSeries* vanillaSeries_;
     QLineSeries* selfExtendSeries_;
     QValueAxis* axisX_;

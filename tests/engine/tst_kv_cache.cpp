@@ -53,6 +53,21 @@ std::vector<std::vector<float>> feed(detail::BackendSession& session,
     return logits;
 }
 
+// Dimensions for a backend that makes sessions and never runs them: 2 heads sharing one KV head.
+HyperParams small_model(const char* architecture, int layers, int head_dim) {
+    HyperParams hp;
+    hp.architecture = architecture;
+    hp.embedding_length = 2 * head_dim;
+    hp.layer_count = layers;
+    hp.head_count = 2;
+    hp.head_count_kv = 1;
+    hp.head_dim = hp.rope_dimensions = head_dim;
+    hp.feed_forward_length = 128;
+    hp.vocab_size = 10;
+    hp.context_length = 64;
+    return hp;
+}
+
 }  // namespace
 
 class TestKvCache : public QObject {
@@ -101,16 +116,7 @@ class TestKvCache : public QObject {
 
     // Q8_0 stores whole blocks of 32: a head dimension of 48 falls back to F16 and says so.
     void q8_0NeedsWholeBlocks() {
-        HyperParams hp;
-        hp.architecture = "llama";
-        hp.embedding_length = 96;
-        hp.layer_count = 2;
-        hp.head_count = 2;
-        hp.head_count_kv = 1;
-        hp.head_dim = hp.rope_dimensions = 48;
-        hp.feed_forward_length = 128;
-        hp.vocab_size = 10;
-        hp.context_length = 64;
+        const HyperParams hp = small_model("llama", 2, 48);
         const LlamaWeights no_weights;  // sessions are made, never run
         cpu::CpuBackend cpu(hp, no_weights, 1);
         QCOMPARE(cpu.kv_bytes_per_token(KvType::Q8_0, AttentionMode::vanilla()),
@@ -128,16 +134,7 @@ class TestKvCache : public QObject {
     // Grouped keys are kept for the layers Self-Extend applies to only: in a model of 6 layers
     // where layers 0-4 see a sliding window (Gemma 3's pattern), layer 5 alone.
     void groupedKeysOnlyWhereSelfExtendApplies() {
-        HyperParams hp;
-        hp.architecture = "gemma3";
-        hp.embedding_length = 64;
-        hp.layer_count = 6;
-        hp.head_count = 2;
-        hp.head_count_kv = 1;
-        hp.head_dim = hp.rope_dimensions = 32;
-        hp.feed_forward_length = 128;
-        hp.vocab_size = 10;
-        hp.context_length = 64;
+        HyperParams hp = small_model("gemma3", 6, 32);
         hp.sliding_window = 16;
         hp.layer_is_local = {true, true, true, true, true, false};
         const LlamaWeights no_weights;  // sessions are made, never run

@@ -9,8 +9,8 @@
 #include <QComboBox>
 #include <QDir>
 #include <QFile>
-#include <QHeaderView>
 #include <QFileInfo>
+#include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QLineSeries>
@@ -23,6 +23,7 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QSplitter>
 #include <QStatusBar>
 #include <QTabBar>
 #include <QTabWidget>
@@ -134,6 +135,7 @@ class TestStudioUsability : public QObject {
     void perplexityChartHasTicksTooltipsAndSurvivesAStop();
     void evaluationErrorResetsTheProgressBar();
     void passkeyTableColumnsAreNotCutOff();
+    void evaluateStacksTheTestsInASmallWindow();
     // 9: the command line.
     void badModelAndBadDocumentBothShow();
     // Issue 8: the prompt format is the file's unless the user picks another that the
@@ -598,6 +600,23 @@ void TestStudioUsability::passkeyTableColumnsAreNotCutOff() {
         QVERIFY2(width >= needed,
                  qPrintable(QString("column %1: %2 < %3").arg(column).arg(width).arg(needed)));
     }
+}
+
+// A laptop-sized window puts the pass-key test above the perplexity chart, each the tab's full
+// width (the page scrolls down); a large one puts them side by side.
+void TestStudioUsability::evaluateStacksTheTestsInASmallWindow() {
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    auto* tab = window->evaluateTab();
+    window->findChild<QTabWidget*>()->setCurrentWidget(tab);
+    auto* tests = tab->findChild<QSplitter*>("evaluateTests");
+    QVERIFY(tests);
+    window->resize(1366, 728);
+    QTRY_COMPARE(tests->orientation(), Qt::Vertical);
+    auto* table = tab->findChild<QTableWidget*>("passkeyTable");
+    QVERIFY2(table->width() > tab->width() * 3 / 4,
+             qPrintable(QString("table %1 of %2").arg(table->width()).arg(tab->width())));
+    window->resize(2400, 1300);
+    QTRY_COMPARE(tests->orientation(), Qt::Horizontal);
 }
 
 void TestStudioUsability::badModelAndBadDocumentBothShow() {
