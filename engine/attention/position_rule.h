@@ -29,12 +29,6 @@ SE_HOST_DEVICE constexpr int64_t grouped_key_position(int64_t key, int64_t group
     return key / group;
 }
 
-// How far a key cached rotated at its own position j turns back to sit at its grouped position
-// j/G (a rotation of each RoPE pair by -(j - j/G)).
-SE_HOST_DEVICE constexpr int64_t grouped_key_shift(int64_t key, int64_t group) {
-    return key - grouped_key_position(key, group);
-}
-
 // The RoPE distance the model sees between query i and key j.
 SE_HOST_DEVICE constexpr int64_t relative_position(int64_t query, int64_t key, int64_t group,
                                                    int64_t window) {
@@ -46,6 +40,6 @@ SE_HOST_DEVICE constexpr int64_t relative_position(int64_t query, int64_t key, i
 static_assert(relative_position(100, 90, 4, 16) == 10);  // inside the window
 static_assert(relative_position(100, 0, 4, 16) == 25 + 16 - 4);
 static_assert(relative_position(100, 0, 1, 16) == 100);  // G = 1 is vanilla
-static_assert(grouped_key_shift(10, 4) == 8 && grouped_key_shift(3, 1) == 0);
+static_assert(grouped_key_position(10, 4) == 2 && grouped_key_position(3, 1) == 3);
 
 }  // namespace selfextend::position_rule
