@@ -231,21 +231,21 @@ EvaluateTab::EvaluateTab(QWidget* parent)
     connect(exportCsv, &QPushButton::clicked, this, &EvaluateTab::exportCsvInteractive);
     connect(exportPng, &QPushButton::clicked, this, &EvaluateTab::exportPngInteractive);
     setSelfExtend(4, 256);
-    arrangeTests(width());
+    arrangeTests();
 }
 
 void EvaluateTab::resizeEvent(QResizeEvent* event) {
     QWidget::resizeEvent(event);
-    arrangeTests(width());
+    arrangeTests();
 }
 
-void EvaluateTab::arrangeTests(int width) {
+void EvaluateTab::arrangeTests() {
     // Side by side each test gets half the width: the table, a heatmap of two modes by five
     // depths and the chart need about 85 average characters each (at a 1366-pixel laptop
     // screen's ~950-pixel tab the mode names were cut and the table scrolled sideways).
     const int characters = fontMetrics().averageCharWidth();
     const int line = fontMetrics().height();
-    const bool sideBySide = width >= 170 * characters;
+    const bool sideBySide = width() >= 170 * characters;
     testsSplit_->setOrientation(sideBySide ? Qt::Horizontal : Qt::Vertical);
     // One above the other, each keeps the height it needs to be read: the page scrolls.
     passkeyBox_->setMinimumHeight(sideBySide ? 0 : 30 * line);

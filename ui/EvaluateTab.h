@@ -74,7 +74,7 @@ class EvaluateTab : public QWidget {
 
   private:
     // The two tests side by side where the tab is wide enough, else one above the other.
-    void arrangeTests(int width);
+    void arrangeTests();
     void exportCsvInteractive();
     void exportPngInteractive();
     void rescaleChart();

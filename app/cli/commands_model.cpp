@@ -213,8 +213,7 @@ int command_info(Arguments& args) {
     const selfextend::AttentionMode modes[] = {selfextend::AttentionMode::vanilla(),
                                                selfextend::AttentionMode::self_extend(2, 1)};
     for (const auto& mode : modes) {
-        std::cout << (mode.is_vanilla() ? "" : "              ")
-                  << (mode.is_vanilla() ? "vanilla      " : "Self-Extend  ");
+        std::cout << (mode.is_vanilla() ? "vanilla      " : "              Self-Extend  ");
         for (const auto type : types)
             std::cout << (type == types[0] ? "" : ", ") << selfextend::kv_type_name(type) << " "
                       << format_count(int64_t(model->kv_bytes_per_token(type, mode)));

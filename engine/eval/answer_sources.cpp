@@ -59,9 +59,10 @@ std::vector<ByteRange> document_token_ranges(const Tokenizer& tokenizer,
 std::vector<ByteRange> split_passages(std::string_view document) {
     std::vector<ByteRange> passages;
     const auto add = [&](int64_t begin, int64_t end) {
-        while (begin < end && text::is_blank(document[size_t(begin)])) ++begin;
-        while (end > begin && text::is_blank(document[size_t(end - 1)])) --end;
-        if (begin < end) passages.push_back({begin, end});
+        const std::string_view passage =
+            text::trimmed(document.substr(size_t(begin), size_t(end - begin)));
+        const int64_t at = passage.data() - document.data();
+        if (!passage.empty()) passages.push_back({at, at + int64_t(passage.size())});
     };
     const auto size = int64_t(document.size());
     int64_t begin = 0;
