@@ -13,8 +13,26 @@ seconds="${1:-60}"
 shared="${SE_SHARED_DIR:-$PWD/../shared}"
 jobs=$(nproc)
 
-CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSE_FUZZ=ON \
-    -DSE_GUI=OFF -DSE_CUDA=OFF -DSE_TESTS=OFF > /dev/null
+# The AVX2 level (x86-64-v3: AVX2, FMA, F16C), the portable kernels every AVX2 CPU runs, or the
+# baseline x86-64 on a CPU without it: never the building machine's own extensions (clang 14
+# took the engine's _Float16 vectors only with -march=native on an AVX512-FP16 CPU; clang 16
+# takes them on every level).
+march="${SE_FUZZ_MARCH:-}"
+if [ -z "$march" ]; then
+    march=x86-64
+    flags="$(grep -m1 '^flags' /proc/cpuinfo || true)"
+    if [[ " $flags " == *" avx2 "* && " $flags " == *" fma "* && " $flags " == *" f16c "* ]]; then
+        march=x86-64-v3
+    fi
+fi
+echo "fuzz.sh: clang 16, -march=$march"
+# A build tree configured by another compiler cannot switch: start it again.
+if [ -f build-fuzz/CMakeCache.txt ] && ! grep -q "CMAKE_CXX_COMPILER:.*clang++-16" build-fuzz/CMakeCache.txt; then
+    rm -rf build-fuzz
+fi
+CXX=clang++-16 CC=clang-16 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DSE_FUZZ=ON -DSE_FUZZ_MARCH="$march" -DSE_NATIVE=OFF -DSE_GUI=OFF -DSE_CUDA=OFF \
+    -DSE_TESTS=OFF > /dev/null
 cmake --build build-fuzz -j "$jobs" --target fuzz_gguf fuzz_tokenizer fuzz_documents
 
 findings="$PWD/build-fuzz/findings"

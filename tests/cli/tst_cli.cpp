@@ -256,6 +256,21 @@ class TestCli : public QObject {
         QCOMPARE(results[1].toObject()["trials"].toInt(), 2);
         const double accuracy = results[1].toObject()["accuracy"].toDouble();
         QCOMPARE(accuracy, results[1].toObject()["correct"].toInt() / 2.0);
+        // Each trial: its depth, key, answer and verdict, the verdicts adding up to "correct".
+        const QJsonArray details = results[1].toObject()["details"].toArray();
+        QCOMPARE(details.size(), 2);
+        QCOMPARE(details[0].toObject()["depth"].toDouble(), 0.2);
+        QCOMPARE(details[1].toObject()["depth"].toDouble(), 0.8);
+        int verdicts = 0;
+        for (const auto& trial : details) {
+            const QJsonObject t = trial.toObject();
+            QVERIFY(!t["key"].toString().isEmpty());
+            if (t["correct"].toBool())  // the answer starts with the key
+                QVERIFY2(t["answer"].toString().trimmed().startsWith(t["key"].toString()),
+                         qPrintable(t["answer"].toString()));
+            verdicts += t["correct"].toBool();
+        }
+        QCOMPARE(verdicts, results[1].toObject()["correct"].toInt());
         // --no-vanilla: the Self-Extend mode alone, the table's vanilla column empty.
         const Run alone = cli({"passkey", "--lengths", "700", "--depths", "0.2,0.8", "--group", "4",
                                "--window", "256", "--no-vanilla", "--json"});
