@@ -123,7 +123,7 @@ BackendChoice make_backend(const LoadOptions& options, const HyperParams& hp,
     if (options.device == Device::Cpu) return {cpu_backend(), {}};
     if (!cuda::cuda_available()) {
         if (options.device == Device::Cuda)
-            throw Error("no CUDA device: " + cuda::cuda_unavailable_reason());
+            throw Error("GPU (CUDA) not available: " + cuda::cuda_unavailable_reason());
         return {cpu_backend(), cuda::cuda_unavailable_reason()};
     }
     // A graph the GPU cannot run: the CPU, with what the GPU lacks as the reason.
@@ -202,6 +202,11 @@ void read_model(detail::Internals::ModelImpl& impl, const std::function<void(dou
 }
 
 }  // namespace
+
+GpuAvailability gpu_availability() {
+    if (cuda::cuda_available()) return {true, {}};
+    return {false, cuda::cuda_unavailable_reason()};
+}
 
 ModelInfo Model::inspect(const std::string& path) {
     Impl impl(GgufFile::open(path));

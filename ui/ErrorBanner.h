@@ -16,7 +16,7 @@ class ErrorBanner : public QFrame {
 
   public:
     enum class Kind { Error, Warning };
-    enum class Topic { Model, Document, Ask, Evaluate, Settings };
+    enum class Topic { Model, Document, Ask, Evaluate, Settings, Device };
 
     explicit ErrorBanner(QWidget* parent = nullptr);
 

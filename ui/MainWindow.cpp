@@ -28,6 +28,7 @@
 #include "AnswerPane.h"
 #include "ComparePane.h"
 #include "ConversationExport.h"
+#include "DeviceChoice.h"
 #include "DocumentPane.h"
 #include "EngineWorker.h"
 #include "ErrorBanner.h"
@@ -61,7 +62,9 @@ bool isModelFile(const QString& path) {
 
 }  // namespace
 
-MainWindow::MainWindow(QWidget* parent)
+MainWindow::MainWindow(QWidget* parent) : MainWindow(selfextend::gpu_availability(), parent) {}
+
+MainWindow::MainWindow(const selfextend::GpuAvailability& gpu, QWidget* parent)
     : QMainWindow(parent),
       worker_(new EngineWorker),
       banner_(new ErrorBanner),
@@ -73,8 +76,10 @@ MainWindow::MainWindow(QWidget* parent)
       probePanel_(new ProbePanel),
       tabs_(new QTabWidget),
       mainSplit_(new QSplitter(Qt::Horizontal)),
-      rightSplit_(new QSplitter(Qt::Vertical)) {
+      rightSplit_(new QSplitter(Qt::Vertical)),
+      gpu_(gpu) {
     registerEngineTypes();
+    modelPanel_->setGpuAvailability(gpu_);
     setWindowTitle(tr("SelfExtend Studio"));
     setAcceptDrops(true);
 
@@ -224,6 +229,9 @@ void MainWindow::connectWorker() {
         documentPane_->setTrainingWindow(model.trainingWindow);
         addRecent(QStringLiteral("recentModels"), model.path);
         QSettings().setValue(QStringLiteral("model"), model.path);
+        // The device it loaded on is the one to start with next time (a device that failed
+        // never gets here, so it is never saved).
+        QSettings().setValue(QStringLiteral("device"), loadingDevice_);
         statusBar()->showMessage(tr("Model %1 loaded").arg(model.name), 5000);
         updateDerivedState();
         restoreSavedConversation();
@@ -241,6 +249,16 @@ void MainWindow::connectWorker() {
             });
     connect(worker_, &EngineWorker::modelLoadFailed, this,
             [this](const QString& path, const QString& message) {
+                // A GPU that fails (no device, out of memory, a graph it cannot run): the same
+                // model on the CPU, saying why, rather than no model at all.
+                if (loadingDevice_ == kDeviceGpu && path == loadingModel_) {
+                    modelPanel_->setDevice(kDeviceAuto);
+                    showWarning(tr("The GPU could not load %1 (%2): it runs on the CPU instead.")
+                                    .arg(QFileInfo(path).fileName(), message),
+                                Topic::Device);
+                    openModel(path);
+                    return;
+                }
                 modelPanel_->setLoadFailed(message);
                 hasModel_ = modelPanel_->hasModel();  // the previous model, when there was one
                 const QString kept =
@@ -482,7 +500,9 @@ void MainWindow::openDocument(const QString& path) {
 
 void MainWindow::openModel(const QString& path) {
     hasModel_ = false;
-    emit modelRequested(path, modelPanel_->device(),
+    loadingModel_ = path;
+    loadingDevice_ = modelPanel_->device();
+    emit modelRequested(path, loadingDevice_,
                         QSettings().value(QStringLiteral("threads"), 0).toInt());
 }
 
@@ -599,12 +619,14 @@ void MainWindow::applySettings(const EngineSettings& v) {
     modelPanel_->setKvType(v.kvType);
     if (hasModel_ && v.promptFormat != modelPanel_->promptFormat())
         modelPanel_->choosePromptFormat(v.promptFormat);
-    // Threads and device are fixed when a model loads: load the model again with them.
-    if (reload && hasModel_ && !asking_ && !evaluating_) openModel(modelPanel_->model().path);
+    // Threads and device are fixed when a model loads: load the model again with them (or the
+    // model whose load failed, so that a device that works brings it back).
+    const QString model = hasModel_ ? modelPanel_->model().path : loadingModel_;
+    if (reload && !model.isEmpty() && !asking_ && !evaluating_) openModel(model);
 }
 
 SettingsDialog* MainWindow::showSettings() {
-    auto* dialog = new SettingsDialog(engineSettings(), modelPanel_->promptFormats(), this);
+    auto* dialog = new SettingsDialog(engineSettings(), modelPanel_->promptFormats(), gpu_, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &QDialog::accepted, this, [this, dialog] { applySettings(dialog->values()); });
     dialog->open();
@@ -982,7 +1004,14 @@ void MainWindow::restoreSettings() {
         settings.value(QStringLiteral("vanillaEnabled"), true).toBool());
     comparePane_->selfExtendPane()->setEnabledForRuns(
         settings.value(QStringLiteral("selfExtendEnabled"), true).toBool());
-    modelPanel_->setDevice(settings.value(QStringLiteral("device"), 0).toInt());
+    // A GPU saved on a machine that has none (any more): Auto, said once (the next model that
+    // loads saves the device it used).
+    const int savedDevice = settings.value(QStringLiteral("device"), kDeviceAuto).toInt();
+    modelPanel_->setDevice(savedDevice);
+    if (savedDevice == kDeviceGpu && modelPanel_->device() != kDeviceGpu)
+        showWarning(tr("The GPU chosen in Settings is not available (%1): models run on the CPU.")
+                        .arg(QString::fromStdString(gpu_.reason)),
+                    Topic::Device);
     modelPanel_->setKvType(engineSettings().kvType);
     selfExtendPanel_->setAnswerReserve(comparePane_->maxNewTokens());
 }
@@ -1010,7 +1039,6 @@ void MainWindow::saveSettings() const {
                       comparePane_->vanillaPane()->isEnabledForRuns());
     settings.setValue(QStringLiteral("selfExtendEnabled"),
                       comparePane_->selfExtendPane()->isEnabledForRuns());
-    settings.setValue(QStringLiteral("device"), modelPanel_->device());
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

@@ -36,6 +36,8 @@ class MainWindow : public QMainWindow {
 
   public:
     explicit MainWindow(QWidget* parent = nullptr);
+    // With what the machine's GPU is said to be (tests: a GPU that is offered but fails to load).
+    explicit MainWindow(const selfextend::GpuAvailability& gpu, QWidget* parent = nullptr);
     ~MainWindow() override;
 
     // Loads the model and document the options (or the saved settings) name.
@@ -155,6 +157,11 @@ class MainWindow : public QMainWindow {
     selfextend::CancelToken evaluationCancel_;
     selfextend::CancelToken probeCancel_;
 
+    // Whether the GPU can be chosen here (asked once, at start), and the model load in flight:
+    // its path and device, saved as the device to use only once a model has loaded with it.
+    const selfextend::GpuAvailability gpu_;
+    QString loadingModel_;
+    int loadingDevice_ = 0;
     bool hasModel_ = false;
     qint64 trainingWindow_ = 512;
     qint64 documentTokens_ = -1;

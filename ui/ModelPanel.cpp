@@ -1,5 +1,7 @@
 #include "ModelPanel.h"
 
+#include "DeviceChoice.h"
+
 #include <QComboBox>
 #include <QFile>
 #include <QFileInfo>
@@ -13,6 +15,7 @@
 
 #include "selfextend/chat.h"
 
+#include "DeviceChoice.h"
 #include "Format.h"
 
 namespace studio {
@@ -68,8 +71,8 @@ ModelPanel::ModelPanel(QWidget* parent)
     progress_->setTextVisible(false);
     progress_->setMaximumHeight(progress_->fontMetrics().height() / 2 + 2);
     progress_->hide();
-    deviceCombo_->addItems({tr("Auto"), tr("CPU"), tr("GPU (CUDA)")});
-    deviceCombo_->setToolTip(tr("Where the next model load runs"));
+    deviceCombo_->setObjectName("deviceCombo");
+    setGpuAvailability({});
     formatCombo_->setObjectName("promptFormat");
     formatCombo_->setEnabled(false);
     formatCombo_->setToolTip(
@@ -131,7 +134,17 @@ int ModelPanel::device() const {
     return deviceCombo_->currentIndex();
 }
 void ModelPanel::setDevice(int device) {
-    deviceCombo_->setCurrentIndex(std::clamp(device, 0, 2));
+    deviceCombo_->setCurrentIndex(usableDevice(device, gpu_));
+}
+void ModelPanel::setGpuAvailability(const selfextend::GpuAvailability& gpu) {
+    gpu_ = gpu;
+    const QSignalBlocker quiet(deviceCombo_);
+    const int current = deviceCombo_->currentIndex();
+    fillDeviceCombo(deviceCombo_, gpu);
+    deviceCombo_->setCurrentIndex(usableDevice(std::max(0, current), gpu));
+    deviceCombo_->setToolTip(gpu.available ? tr("Where the next model load runs")
+                                           : tr("Where the next model load runs (GPU: %1)")
+                                                 .arg(QString::fromStdString(gpu.reason)));
 }
 QString ModelPanel::memoryText() const {
     return memory_->text();

@@ -28,7 +28,10 @@ class ModelPanel : public QGroupBox {
     void setKvType(selfextend::KvType type);  // the KV cache type sessions are made with
 
     int device() const;  // 0 auto, 1 CPU, 2 CUDA
+    // Shows `device`, or Auto when it is the GPU and there is none (see setGpuAvailability).
     void setDevice(int device);
+    // Whether the GPU can be chosen: disabled, with the reason, when it cannot.
+    void setGpuAvailability(const selfextend::GpuAvailability& gpu);
     // The prompt format in use: empty for the file's own, else a format's display name. Shows
     // the worker's answer to promptFormatChosen (it falls back when the vocabulary lacks the
     // format's special tokens) without emitting it again.
@@ -65,6 +68,7 @@ class ModelPanel : public QGroupBox {
     bool hasModel_ = false;
     qint64 requiredTokens_ = -1;
     selfextend::KvType kvType_ = selfextend::KvType::F16;
+    selfextend::GpuAvailability gpu_;
 };
 
 }  // namespace studio

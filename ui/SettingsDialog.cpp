@@ -6,10 +6,13 @@
 #include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QGroupBox>
+#include <QLabel>
 #include <QPlainTextEdit>
 #include <QSpinBox>
 #include <QThread>
 #include <QVBoxLayout>
+
+#include "DeviceChoice.h"
 
 namespace studio {
 
@@ -28,7 +31,8 @@ QDoubleSpinBox* probabilityBox(double value, const QString& off) {
 }  // namespace
 
 SettingsDialog::SettingsDialog(const EngineSettings& current,
-                               const QList<QPair<QString, QString>>& formats, QWidget* parent)
+                               const QList<QPair<QString, QString>>& formats,
+                               const selfextend::GpuAvailability& gpu, QWidget* parent)
     : QDialog(parent),
       threads_(new QSpinBox),
       device_(new QComboBox),
@@ -54,8 +58,9 @@ SettingsDialog::SettingsDialog(const EngineSettings& current,
     threads_->setRange(0, std::max(1, QThread::idealThreadCount()) * 2);
     threads_->setSpecialValueText(tr("one per core (%1)").arg(QThread::idealThreadCount()));
     threads_->setValue(current.threads);
-    device_->addItems({tr("Auto"), tr("CPU"), tr("GPU (CUDA)")});
-    device_->setCurrentIndex(current.device);
+    device_->setObjectName("deviceCombo");
+    fillDeviceCombo(device_, gpu);
+    device_->setCurrentIndex(usableDevice(current.device, gpu));
     // The order of selfextend::KvType.
     kvType_->addItem(tr("F32 (exact, 4 bytes a value)"), int(selfextend::KvType::F32));
     kvType_->addItem(tr("F16 (the default, half of F32)"), int(selfextend::KvType::F16));
@@ -99,6 +104,12 @@ SettingsDialog::SettingsDialog(const EngineSettings& current,
     auto* engineForm = new QFormLayout(engine);
     engineForm->addRow(tr("CPU threads"), threads_);
     engineForm->addRow(tr("Device"), device_);
+    if (!gpu.available) {  // why the GPU cannot be chosen, where the choice is made
+        auto* why = new QLabel(tr("GPU: %1.").arg(QString::fromStdString(gpu.reason)));
+        why->setObjectName("gpuUnavailable");
+        why->setWordWrap(true);
+        engineForm->addRow(QString(), why);
+    }
     engineForm->addRow(tr("KV cache"), kvType_);
     engineForm->addRow(documentCache_);
     auto* sampling = new QGroupBox(tr("Answers"));

@@ -36,8 +36,9 @@ class SettingsDialog : public QDialog {
   public:
     // formats: (shown text, value) pairs of the prompt formats the loaded model offers, the
     // file's own first with an empty value; empty without a model.
+    // gpu: whether the GPU can be chosen (disabled, with the reason shown, when it cannot).
     SettingsDialog(const EngineSettings& current, const QList<QPair<QString, QString>>& formats,
-                   QWidget* parent = nullptr);
+                   const selfextend::GpuAvailability& gpu, QWidget* parent = nullptr);
 
     EngineSettings values() const;
 

@@ -24,6 +24,7 @@
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QStandardItemModel>
 #include <QStatusBar>
 #include <QTabBar>
 #include <QTabWidget>
@@ -38,6 +39,7 @@
 
 #include "AnswerPane.h"
 #include "ComparePane.h"
+#include "DeviceChoice.h"
 #include "DocumentPane.h"
 #include "EvaluateTab.h"
 #include "Format.h"
@@ -144,6 +146,11 @@ class TestStudioUsability : public QObject {
     // Issue 12: the model picker says before loading what runs here and why not.
     void modelPickerChecksEachFileBeforeLoading();
     void settingsAreSavedAndReachTheNextQuestion();
+    // Issue 22, item 1: a device that fails is never saved and never leaves the app without a
+    // model.
+    void gpuChoiceSaysWhyItIsUnavailable();
+    void aSavedGpuThatIsMissingFallsBackToTheCpu();
+    void aGpuThatFailsToLoadFallsBackAndIsNotSaved();
     // Issues 10 and 12: conversations on a document.
     void followUpsKeepTheDocumentAndNewConversationForgets();
     void documentCacheAnswersInANewWindowWithoutAPrefill();
@@ -703,6 +710,76 @@ void TestStudioUsability::settingsAreSavedAndReachTheNextQuestion() {
     auto second = openWindow({model_, {}, std::nullopt, std::nullopt, {}, {}});
     QCOMPARE(second->engineSettings().kvType, selfextend::KvType::Q8_0);
     QCOMPARE(second->engineSettings().sampling.top_k, 7);
+}
+
+void TestStudioUsability::gpuChoiceSaysWhyItIsUnavailable() {
+    const selfextend::GpuAvailability gpu = selfextend::gpu_availability();
+    if (gpu.available) QSKIP("this machine has a usable GPU: the GPU choice is enabled");
+    // Plain words, not the CUDA runtime's ("CUDA driver version is insufficient …").
+    const QString reason = QString::fromStdString(gpu.reason);
+    QVERIFY2(reason == "No NVIDIA GPU found" ||
+                 reason == "This build has no GPU support (it was built without CUDA)" ||
+                 reason.startsWith("The NVIDIA"),
+             qPrintable(reason));
+    auto window = openWindow({model_, {}, std::nullopt, std::nullopt, {}, {}});
+    for (QComboBox* combo : {window->findChild<QComboBox*>("deviceCombo"),
+                             window->showSettings()->findChild<QComboBox*>("deviceCombo")}) {
+        QVERIFY(combo);
+        QCOMPARE(combo->count(), 3);
+        const auto* items = qobject_cast<QStandardItemModel*>(combo->model());
+        QVERIFY(items);
+        QVERIFY(items->item(studio::kDeviceCpu)->isEnabled());
+        QVERIFY(!items->item(studio::kDeviceGpu)->isEnabled());
+        QCOMPARE(combo->itemData(studio::kDeviceGpu, Qt::ToolTipRole).toString(), reason);
+    }
+    auto* why = window->findChild<QLabel*>("gpuUnavailable");
+    QVERIFY(why && why->text().contains(reason));
+}
+
+void TestStudioUsability::aSavedGpuThatIsMissingFallsBackToTheCpu() {
+    const selfextend::GpuAvailability gpu = selfextend::gpu_availability();
+    if (gpu.available) QSKIP("this machine has a usable GPU");
+    // The issue: the GPU saved on a machine without one left the next start with no model.
+    QSettings().setValue("device", int(studio::kDeviceGpu));
+    QSettings().setValue("model", model_);
+    auto window = openWindow({{}, {}, std::nullopt, std::nullopt, {}, {}});
+    QTRY_VERIFY_WITH_TIMEOUT(window->hasModel(), 30000);
+    QCOMPARE(window->modelPanel()->device(), int(studio::kDeviceAuto));
+    QVERIFY2(window->bannerText().contains("The GPU chosen in Settings is not available (" +
+                                           QString::fromStdString(gpu.reason)),
+             qPrintable(window->bannerText()));
+    QVERIFY(window->modelPanel()->model().device.startsWith("CPU"));
+    // Said once: the device the model loaded on is what the next start uses.
+    QCOMPARE(QSettings().value("device").toInt(), int(studio::kDeviceAuto));
+    window.reset();
+    auto second = openWindow({{}, {}, std::nullopt, std::nullopt, {}, {}});
+    QTRY_VERIFY_WITH_TIMEOUT(second->hasModel(), 30000);
+    QVERIFY2(!second->bannerText().contains("GPU"), qPrintable(second->bannerText()));
+}
+
+void TestStudioUsability::aGpuThatFailsToLoadFallsBackAndIsNotSaved() {
+    // A GPU that is offered but cannot load the model (here: said to be there, and missing; on a
+    // real GPU, say, out of memory): the model loads on the CPU, the GPU is not saved.
+    if (selfextend::gpu_availability().available) QSKIP("this machine has a usable GPU");
+    auto window = std::make_unique<MainWindow>(selfextend::GpuAvailability{true, {}});
+    window->show();
+    window->start({model_, {}, std::nullopt, std::nullopt, {}, {}});
+    QTRY_VERIFY_WITH_TIMEOUT(window->hasModel(), 30000);
+    auto* combo = window->findChild<QComboBox*>("deviceCombo");
+    QVERIFY(qobject_cast<QStandardItemModel*>(combo->model())->item(2)->isEnabled());
+    studio::EngineSettings settings = window->engineSettings();
+    settings.device = studio::kDeviceGpu;
+    QSignalSpy loaded(window.get(), &MainWindow::modelReady);
+    window->applySettings(settings);  // as Settings › Device › GPU (CUDA) › OK does
+    QVERIFY(loaded.wait(30000));
+    QVERIFY(window->hasModel());
+    QVERIFY(window->modelPanel()->model().device.startsWith("CPU"));
+    QCOMPARE(window->modelPanel()->device(), int(studio::kDeviceAuto));
+    QVERIFY2(window->bannerText().contains("The GPU could not load"),
+             qPrintable(window->bannerText()));
+    QCOMPARE(QSettings().value("device").toInt(), int(studio::kDeviceAuto));
+    window->close();  // saving the window's settings saves no device either
+    QCOMPARE(QSettings().value("device").toInt(), int(studio::kDeviceAuto));
 }
 
 void TestStudioUsability::promptFormatTheVocabularyLacksIsRefused() {

@@ -9,7 +9,7 @@ bool cuda_available() {
 }
 
 std::string cuda_unavailable_reason() {
-    return "this build has no CUDA backend (configure with -DSE_CUDA=ON)";
+    return "This build has no GPU support (it was built without CUDA)";
 }
 
 std::unique_ptr<detail::Backend> make_cuda_backend(const HyperParams&, const LlamaWeights&) {

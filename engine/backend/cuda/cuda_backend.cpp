@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <vector>
 
 #include "backend/cuda/cuda_check.h"
@@ -290,11 +291,17 @@ bool cuda_available() {
 std::string cuda_unavailable_reason() {
     int count = 0;
     const cudaError_t status = cudaGetDeviceCount(&count);
-    if (status != cudaSuccess) {
-        cudaGetLastError();
-        return cudaGetErrorString(status);
-    }
-    return count == 0 ? "no CUDA device found" : "";
+    if (status == cudaSuccess && count > 0) return "";
+    if (status != cudaSuccess) cudaGetLastError();
+    // The runtime says "CUDA driver version is insufficient for CUDA runtime version" both when
+    // the driver is too old and when there is no NVIDIA driver (so no GPU) at all: the kernel
+    // module's /proc entry tells the two apart.
+    const bool driver_loaded = std::filesystem::exists("/proc/driver/nvidia/version");
+    if (status == cudaSuccess || status == cudaErrorNoDevice || !driver_loaded)
+        return "No NVIDIA GPU found";
+    if (status == cudaErrorInsufficientDriver)
+        return "The NVIDIA driver is older than this build's CUDA runtime needs: update the driver";
+    return std::string("The NVIDIA GPU cannot be used: ") + cudaGetErrorString(status);
 }
 
 std::unique_ptr<detail::Backend> make_cuda_backend(const HyperParams& hp,

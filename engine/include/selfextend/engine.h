@@ -31,6 +31,15 @@ namespace selfextend {
 
 enum class Device { Auto, Cpu, Cuda };
 
+// Whether models can run on an NVIDIA GPU here (this build has the CUDA backend and the machine a
+// usable device), and if not, why, in plain words a user can act on ("No NVIDIA GPU found"), not
+// the CUDA runtime's. Cheap: asks the driver once per call, loads nothing.
+struct GpuAvailability {
+    bool available = false;
+    std::string reason;  // empty when available
+};
+GpuAvailability gpu_availability();
+
 struct LoadOptions {
     Device device = Device::Auto;
     int threads = 0;  // CPU threads; 0: one per core
