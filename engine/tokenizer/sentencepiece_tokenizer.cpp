@@ -103,6 +103,26 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_gguf(const 
                  .ok())
             tokenizer->continuation_.reset();
     }
+    for (size_t id = 0; id < n; ++id)
+        if (vocabulary.kinds[id] == PieceKind::UserDefined &&
+            vocabulary.pieces[id].find(' ') != std::string::npos)
+            tokenizer->spaced_pieces_.push_back(int32_t(id));
+    std::stable_sort(tokenizer->spaced_pieces_.begin(), tokenizer->spaced_pieces_.end(),
+                     [&](int32_t a, int32_t b) {
+                         return vocabulary.pieces[size_t(a)].size() >
+                                vocabulary.pieces[size_t(b)].size();
+                     });
+    for (const int32_t id : tokenizer->spaced_pieces_)
+        if (const char first = vocabulary.pieces[size_t(id)][0];
+            tokenizer->spaced_firsts_.find(first) == std::string::npos)
+            tokenizer->spaced_firsts_ += first;
+    if (!tokenizer->spaced_pieces_.empty() && vocabulary.add_dummy_prefix) {
+        SentencePieceVocabulary inner = vocabulary;
+        inner.add_dummy_prefix = false;
+        tokenizer->no_prefix_ = std::make_unique<sentencepiece::SentencePieceProcessor>();
+        if (!tokenizer->no_prefix_->LoadFromSerializedProto(serialize_bpe_model_proto(inner)).ok())
+            throw Error("tokenizer: SentencePiece rejected the GGUF vocabulary");
+    }
     tokenizer->pieces_ = std::move(vocabulary.pieces);
     tokenizer->kinds_ = std::move(vocabulary.kinds);
     tokenizer->unk_id_ = vocabulary.unk_id;
@@ -136,6 +156,44 @@ void SentencePieceTokenizer::encode_with(const sentencepiece::SentencePieceProce
     ids.insert(ids.end(), encoded.begin(), encoded.end());
 }
 
+int32_t SentencePieceTokenizer::spaced_piece_at(std::string_view text) const {
+    for (const int32_t id : spaced_pieces_) {
+        const std::string& p = pieces_[size_t(id)];
+        if (text.size() >= p.size() && text[0] == p[0] && (p.size() < 2 || text[1] == p[1]) &&
+            text.compare(0, p.size(), p) == 0)
+            return id;
+    }
+    return -1;
+}
+
+void SentencePieceTokenizer::encode_part(std::string_view text, bool first,
+                                         std::vector<int32_t>& ids) const {
+    if (spaced_pieces_.empty()) {
+        encode_with(first || !continuation_ ? *processor_ : *continuation_, text, ids);
+        return;
+    }
+    const auto& inner = [&](bool at_text_start) -> const sentencepiece::SentencePieceProcessor& {
+        return at_text_start || !no_prefix_ ? *processor_ : *no_prefix_;
+    };
+    size_t plain_from = 0;  // start of the text not yet encoded
+    for (size_t at = text.find_first_of(spaced_firsts_); at < text.size();
+         at = text.find_first_of(spaced_firsts_, at)) {
+        const int32_t id = spaced_piece_at(text.substr(at));
+        if (id < 0) {
+            ++at;
+            continue;
+        }
+        if (at > plain_from)
+            encode_with(inner(first && plain_from == 0), text.substr(plain_from, at - plain_from),
+                        ids);
+        ids.push_back(id);
+        at += pieces_[size_t(id)].size();
+        plain_from = at;
+    }
+    if (plain_from < text.size())
+        encode_with(inner(first && plain_from == 0), text.substr(plain_from), ids);
+}
+
 std::vector<int32_t> SentencePieceTokenizer::encode(std::string_view text, bool at_start) const {
     std::vector<int32_t> ids;
     if (at_start && add_bos_ && bos_id_ >= 0) ids.push_back(bos_id_);
@@ -144,11 +202,11 @@ std::vector<int32_t> SentencePieceTokenizer::encode(std::string_view text, bool 
         const std::vector<int32_t> body = encode_in_parallel(
             text, [](std::string_view, size_t newline) { return newline + 1; },
             [&](std::string_view part, bool first, std::vector<int32_t>& out) {
-                encode_with(first ? *processor_ : *continuation_, part, out);
+                encode_part(part, first, out);
             });
         ids.insert(ids.end(), body.begin(), body.end());
     } else {
-        encode_with(*processor_, text, ids);
+        encode_part(text, true, ids);
     }
     if (at_start && add_eos_ && eos_id_ >= 0) ids.push_back(eos_id_);
     return ids;

@@ -35,11 +35,25 @@ class SentencePieceTokenizer final : public Tokenizer {
     void take_vocabulary_from_processor();
     void encode_with(const sentencepiece::SentencePieceProcessor& processor, std::string_view text,
                      std::vector<int32_t>& ids) const;
+    // Encodes `text`, whose start is the start of the whole text when `first`: the user-defined
+    // pieces that hold a space as whole pieces, the text between them through libsentencepiece.
+    void encode_part(std::string_view text, bool first, std::vector<int32_t>& ids) const;
+    // The id of the longest spaced user-defined piece at the start of `text`, or -1.
+    int32_t spaced_piece_at(std::string_view text) const;
 
     std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
     // The same vocabulary without the dummy prefix, for encoding the pieces of a long text after
     // the first in parallel. Null when that would not give the ids of a whole-text encode.
     std::unique_ptr<sentencepiece::SentencePieceProcessor> continuation_;
+    // User-defined pieces are whole pieces of the text, never split (SentencePiece's rule, and
+    // llama.cpp's). libsentencepiece matches them itself, except those that hold a space: it turns
+    // the text's spaces into U+2581 first, so a piece of spaces (Gemma 3's runs of 2 to 31
+    // spaces, ids 138 to 167) would never match. Those are matched here, longest first, and
+    // the text between them goes to libsentencepiece (with the dummy prefix at the text's start
+    // only: `no_prefix_`, when the vocabulary has one).
+    std::vector<int32_t> spaced_pieces_;  // longest first
+    std::string spaced_firsts_;           // the bytes they start with
+    std::unique_ptr<sentencepiece::SentencePieceProcessor> no_prefix_;
     std::vector<std::string> pieces_;
     std::vector<PieceKind> kinds_;
 };

@@ -190,6 +190,21 @@ class TestGemma3 : public QObject {
         QCOMPARE(shipped().tokenize(cases.texts.back(), true), with_bos);
     }
 
+    // User-defined pieces are whole pieces: Gemma 3's runs of spaces (ids 138 to 167) as
+    // llama.cpp gives them for "a  b   c    d" (236746, 138, 236763, 139, …: from its
+    // llama-tokenize on this file), not a space marker each.
+    void userDefinedSpaceRunsAreWholePieces() {
+        const std::vector<int32_t> ids = shipped().tokenize("a  b   c    d", false);
+        QVERIFY(ids.size() >= 4);
+        QCOMPARE(std::vector<int32_t>(ids.begin(), ids.begin() + 4),
+                 (std::vector<int32_t>{236746, 138, 236763, 139}));
+        QCOMPARE(ids[5], 140);
+        // 40 spaces: the longest piece (31 spaces, id 167), then the 9 left (id 145).
+        QCOMPARE(shipped().tokenize(std::string(40, ' '), false), (std::vector<int32_t>{167, 145}));
+        QCOMPARE(shipped().detokenize(shipped().tokenize("x" + std::string(40, ' ') + "y", false)),
+                 "x" + std::string(40, ' ') + "y");
+    }
+
     void tokenizerBooks_data() {
         QTest::addColumn<QString>("book");
         QTest::addColumn<qint64>("bytes");

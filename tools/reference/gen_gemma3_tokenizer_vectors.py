@@ -21,7 +21,7 @@ import hashlib
 import os
 import struct
 
-from gemma3_tokenizer import gemma3_processor
+from gemma3_tokenizer import encode, gemma3_processor, spaced_user_pieces
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SEPARATOR = "\n__ggml_vocab_test__\n"
@@ -61,6 +61,21 @@ def extra_texts():
         "emoji \U0001f600 \U0001f468\u200d\U0001f469\u200d\U0001f467 \U0001f1f3\U0001f1f4",
         "def f(x):\n    return x ** 2\n",
         "trailing space ",
+        # Runs of spaces are user-defined pieces, matched whole (llama.cpp: "a  b   c    d" is
+        # 236746, 138, 236763, 139, ...): indented code, aligned tables, long runs.
+        "a  b   c    d",
+        "  two leading, three after.   ",
+        " " * 31 + "|" + " " * 40 + "|" + " " * 62,
+        "class Stack:\n    def push(self, x):\n        self.items.append(x)\n\n"
+        "        # nested  comment   with  gaps\n    def pop(self):\n        return self.items.pop()\n",
+        "if (x) {\n\tif (y) {\n\t\t  return  1;\n\t}\n}\n",
+        "| name      | value | unit  |\n|-----------|-------|-------|\n| length    |  4096 | tok   |\n"
+        "| window    |   512 | tok   |\n",
+        "Name         Age   City\nAlice         30   Paris\nBob           4    Oslo\n",
+        "<table>\n  <tr>\n    <td>  cell  </td>\n  </tr>\n</table>",
+        "End of sentence.  Next one, two spaces after the stop.  And a third.",
+        "\u2581\u2581  \u2581 mixed markers  and spaces",
+        "  \n  \n    \n\t  \t",
     ]
 
 
@@ -80,13 +95,14 @@ def main():
     parser.add_argument("--out", default=os.path.join(ROOT, "tests/data/gemma3"))
     args = parser.parse_args()
     sp, _, _ = gemma3_processor(args.model)
+    spaced = spaced_user_pieces(args.model)
     os.makedirs(args.out, exist_ok=True)
 
     def ids_lines(texts):
         lines = []
         for text in texts:
             assert SEPARATOR not in text
-            ids = sp.encode(text)
+            ids = encode(sp, spaced, text)
             lines.append(" ".join(str(i) for i in ids))
         return lines
 
@@ -109,7 +125,7 @@ def main():
         for name in BOOKS:
             with open(os.path.join(args.books, name), "rb") as book:
                 data = book.read()
-            ids = sp.encode(data.decode("utf-8"))
+            ids = encode(sp, spaced, data.decode("utf-8"))
             f.write(f"{name} {len(data)} {len(ids)} {ids_digest(ids)}\n")
             print(f"{name}: {len(data)} bytes, {len(ids)} ids")
 
