@@ -167,6 +167,7 @@ void AnswerPane::clearConversation() {
         text_->clear();
         conversationMarkdown_.clear();
         answer_.clear();
+        sources_->clear();  // the sources were the dropped answer's
     }
 }
 
@@ -338,14 +339,29 @@ void AnswerPane::finish(const RunStats& stats) {
         : stats.reusedTokens > 0
             ? tr(" (%1 kept from the last question)").arg(formatCount(stats.reusedTokens))
             : QString();
-    const QString timing = tr("prefill %1 tokens in %2 (%3 tok/s)%4 · %5 tokens at %6 tok/s")
-                               .arg(formatCount(computed), formatSeconds(stats.prefillSeconds))
+    const QString timing = tr("prefill %1 in %2 (%3 tok/s)%4 · %5 at %6 tok/s")
+                               .arg(formatTokens(computed), formatSeconds(stats.prefillSeconds))
                                .arg(computedRate, 0, 'f', 0)
                                .arg(reuse)
-                               .arg(stats.generatedTokens)
+                               .arg(formatTokens(stats.generatedTokens))
                                .arg(stats.decodeTokensPerSecond, 0, 'f', 1);
-    status_->setText(stats.cancelled ? tr("stopped · %1").arg(timing)
-                                     : tr("done · %1").arg(timing));
+    if (stats.cancelled) {
+        status_->setText(tr("stopped · %1").arg(timing));
+    } else if (answer_.trimmed().isEmpty()) {
+        // An empty answer is an answer: say so where the answer would be, not only "0 tokens".
+        status_->setText(tr("done · no answer · %1").arg(timing));
+        answer_ = tr("*No answer: the model ended its turn at once.*");
+        render();
+        answer_.clear();
+    } else if (stats.cutByTokenLimit) {
+        status_->setText(tr("cut at the token limit (%1; raise Max new tokens for more) · %2")
+                             .arg(formatTokens(stats.generatedTokens), timing));
+        answer_ += QStringLiteral(" …");
+        render();
+        answer_.chop(2);
+    } else {
+        status_->setText(tr("done · %1").arg(timing));
+    }
 }
 
 }  // namespace studio

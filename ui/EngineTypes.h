@@ -82,6 +82,7 @@ struct RunStats {
     double prefillSeconds = 0;  // until the prefill ended or was stopped
     double decodeTokensPerSecond = 0;
     bool cancelled = false;
+    bool cutByTokenLimit = false;  // the answer reached "Max new tokens" before it ended
     QString error;
 };
 

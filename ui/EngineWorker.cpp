@@ -406,6 +406,8 @@ void EngineWorker::runOne(AnswerSide side, Conversation& c, const Prompt& prompt
         stats.generatedTokens = result.tokens;
         stats.decodeTokensPerSecond = result.tokens_per_second();
         stats.cancelled = cancel.cancelled();
+        stats.cutByTokenLimit = !stats.cancelled && !result.stopped_by_eos && !answerEnd.ended() &&
+                                result.tokens >= request.maxNewTokens;
         // The turn joins the conversation (a stopped answer as far as it went); the next
         // question's prompt holds it as the template writes it, so the session's generated
         // tokens are reused as far as they agree.

@@ -23,6 +23,12 @@ inline QString withLocaleCounts(QString text) {
     return text;
 }
 
+// "1 token", "12,345 tokens" (the widgets load no translations, so %n plurals would show
+// "token(s)").
+inline QString formatTokens(qint64 n) {
+    return n == 1 ? QStringLiteral("1 token") : formatCount(n) + QStringLiteral(" tokens");
+}
+
 inline QString formatBytes(quint64 bytes) {
     return QLocale().formattedDataSize(qint64(bytes), 1, QLocale::DataSizeTraditionalFormat);
 }

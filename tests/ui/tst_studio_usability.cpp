@@ -344,7 +344,9 @@ void TestStudioUsability::askOnADocumentThatDoesNotFitAsksFirst() {
     QVERIFY(window->isAsking());
     QVERIFY(panel->fits());
     QVERIFY(done.wait(60000));
-    QVERIFY(window->comparePane()->selfExtendPane()->statusText().startsWith("done"));
+    QVERIFY2(window->comparePane()->selfExtendPane()->statusText().contains(
+                 QRegularExpression("^(done|cut at the token limit) ")),
+             qPrintable(window->comparePane()->selfExtendPane()->statusText()));
 
     // Truncate: Self-Extend runs on the prompt's tail, within the capacity.
     groupSpin->setValue(2);
