@@ -14,10 +14,10 @@ qsizetype utf16Offset(std::string_view text, int64_t byte) {
 
 AnswerSources rankSources(std::string_view document,
                           std::span<const selfextend::ByteRange> tokenRanges,
-                          std::span<const float> mass, int count) {
+                          std::span<const float> mass, int count, std::string_view answer) {
     AnswerSources sources;
     for (const selfextend::RankedPassage& p :
-         selfextend::rank_passages(document, tokenRanges, mass, count)) {
+         selfextend::rank_passages(document, tokenRanges, mass, count, answer)) {
         const qsizetype start = utf16Offset(document, p.bytes.begin);
         sources.passages.push_back({start, utf16Offset(document, p.bytes.end) - start, p.share});
     }

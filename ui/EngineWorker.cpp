@@ -314,7 +314,7 @@ void EngineWorker::runOne(AnswerSide side, Conversation& c, const Prompt& prompt
         sources.available = sourcesCollected.value_or(false);
         if (sources.available)
             sources = rankSources(documentText_, documentTokens, c.session->attention_mass(),
-                                  kSourcePassages);
+                                  kSourcePassages, answer);
         return sources;
     };
     try {

@@ -24,8 +24,9 @@ SourcesBar::SourcesBar(AnswerSide side, QWidget* parent)
     layout_->addWidget(label_);
     layout_->addStretch(1);
     setToolTip(
-        tr("The document passages this answer's tokens attended to most (summed "
-           "attention over the layers that see the whole document), best first"));
+        tr("The document passages this answer most likely came from, best first: those that "
+           "hold the answer's own words (rare words and numbers count most), then by the "
+           "attention the answer's tokens gave them"));
     hide();
 }
 
@@ -58,9 +59,11 @@ void SourcesBar::setSources(const AnswerSources& sources, const QString& documen
         QString opening =
             documentText.mid(p.start, std::min<qsizetype>(p.length, kTooltipCharacters));
         if (p.length > kTooltipCharacters) opening += QStringLiteral("…");
-        button->setToolTip(tr("%1% of the attention on the document\n%2")
-                               .arg(p.share * 100.0, 0, 'f', 1)
-                               .arg(opening.simplified()));
+        button->setToolTip(
+            tr("%1% of the answer's attention on the document (ranked here by the answer's own "
+               "words found in the passage, then by attention)\n%2")
+                .arg(p.share * 100.0, 0, 'f', 1)
+                .arg(opening.simplified()));
         connect(button, &QToolButton::clicked, this, [this, k] { emit sourceRequested(int(k)); });
         layout_->insertWidget(int(k) + 1, button);
         buttons_.append(button);

@@ -110,13 +110,13 @@ struct AskSettings {
 // its share of the answer's attention on the document.
 void print_sources(const selfextend::Session& session, const selfextend::Tokenizer& tokenizer,
                    const selfextend::ChatTemplate::DocumentPrompt& prompt,
-                   const std::string& document, int count) {
+                   const std::string& document, const std::string& answer, int count) {
     const auto ranges = selfextend::document_token_ranges(tokenizer, prompt.tokens,
                                                           prompt.document_prefix, document);
     const auto ranked =
-        selfextend::rank_passages(document, ranges, session.attention_mass(), count);
+        selfextend::rank_passages(document, ranges, session.attention_mass(), count, answer);
     if (ranked.empty()) {
-        std::cout << "sources: none found (the answer gave the document no attention)\n";
+        std::cout << "sources: none (the answer states nothing found in the document)\n";
         return;
     }
     std::cout << "sources (share of the answer's attention on the document):\n";
@@ -199,7 +199,7 @@ void ask_in(Conversation& c, selfextend::Model& model, const selfextend::ChatTem
                  from_disk ? ", document from the disk cache" : "", prefill_seconds, first_token,
                  stats.tokens_per_second(), (long long)stats.tokens);
     if (collecting)
-        print_sources(*c.session, model.tokenizer(), prompt, document, settings.sources);
+        print_sources(*c.session, model.tokenizer(), prompt, document, answer, settings.sources);
     else if (settings.sources > 0)
         std::cout << "sources: not available on this device (the CUDA backend does not report "
                      "attention)\n";

@@ -1,8 +1,12 @@
 #include "selfextend/answer_sources.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <numeric>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "selfextend/tokenizer.h"
 #include "text/plain_text.h"
@@ -12,6 +16,67 @@ namespace {
 
 // The document's end is looked for by its last bytes (a prompt cut to fit holds only its end).
 constexpr size_t kAnchorBytes = 200;
+
+// Words that say nothing about where an answer came from.
+bool is_function_word(std::string_view word) {
+    static const std::unordered_set<std::string_view> kWords = {
+        "a",    "an",    "the",   "and",   "or",    "but",   "of",  "to",   "in",   "on", "at",
+        "by",   "for",   "with",  "from",  "as",    "is",    "was", "are",  "were", "be", "been",
+        "it",   "its",   "this",  "that",  "these", "those", "he",  "she",  "they", "we", "you",
+        "i",    "his",   "her",   "their", "our",   "your",  "my",  "not",  "no",   "so", "if",
+        "then", "there", "here",  "what",  "which", "who",   "has", "have", "had",  "do", "does",
+        "did",  "will",  "would", "can",   "could", "s",     "t"};
+    return kWords.contains(word);
+}
+
+// The distinct words of `text`: runs of ASCII letters and digits, case folded, and of the bytes
+// of other characters (UTF-8 sequences), so that names in any script count.
+std::unordered_set<std::string> words_of(std::string_view text) {
+    std::unordered_set<std::string> words;
+    std::string word;
+    const auto end_word = [&] {
+        if (!word.empty() && !is_function_word(word)) words.insert(word);
+        word.clear();
+    };
+    for (const char c : text) {
+        const auto b = static_cast<unsigned char>(c);
+        if (std::isalnum(b) || b >= 0x80)
+            word += char(std::tolower(b));
+        else
+            end_word();
+    }
+    end_word();
+    return words;
+}
+
+// Each passage's evidence of `answer` (see rank_passages), the best passage's 1.
+std::vector<double> evidence_of(std::string_view document, const std::vector<ByteRange>& passages,
+                                std::string_view answer) {
+    std::vector<double> evidence(passages.size(), 0.0);
+    const std::unordered_set<std::string> wanted = words_of(answer);
+    if (wanted.empty()) return evidence;
+    std::vector<std::vector<const std::string*>> found(passages.size());
+    std::unordered_map<const std::string*, int> holding;  // passages holding each word
+    for (size_t p = 0; p < passages.size(); ++p) {
+        const ByteRange r = passages[p];
+        for (const std::string& word :
+             words_of(document.substr(size_t(r.begin), size_t(r.end - r.begin))))
+            if (const auto w = wanted.find(word); w != wanted.end()) {
+                found[p].push_back(&*w);
+                ++holding[&*w];
+            }
+    }
+    double best = 0;
+    const double n = double(passages.size());
+    for (size_t p = 0; p < passages.size(); ++p) {
+        for (const std::string* word : found[p])
+            evidence[p] += std::log((n + 1) / double(holding[word]));
+        best = std::max(best, evidence[p]);
+    }
+    if (best > 0)
+        for (double& e : evidence) e /= best;
+    return evidence;
+}
 
 }  // namespace
 
@@ -93,7 +158,8 @@ std::string passage_preview(std::string_view document, ByteRange passage, size_t
 
 std::vector<RankedPassage> rank_passages(std::string_view document,
                                          std::span<const ByteRange> token_ranges,
-                                         std::span<const float> mass, int count) {
+                                         std::span<const float> mass, int count,
+                                         std::string_view answer) {
     const std::vector<ByteRange> passages = split_passages(document);
     if (passages.empty()) return {};
     std::vector<double> passage_mass(passages.size(), 0.0);
@@ -113,14 +179,23 @@ std::vector<RankedPassage> rank_passages(std::string_view document,
     }
     const double total = std::accumulate(passage_mass.begin(), passage_mass.end(), 0.0);
     if (total <= 0) return {};
-    std::vector<size_t> order(passages.size());
-    std::iota(order.begin(), order.end(), size_t(0));
+    const double most = *std::max_element(passage_mass.begin(), passage_mass.end());
+    const bool by_words = !text::trimmed(answer).empty();
+    const std::vector<double> evidence =
+        by_words ? evidence_of(document, passages, answer) : std::vector<double>(passages.size());
+    std::vector<double> score(passages.size());
+    for (size_t p = 0; p < passages.size(); ++p)
+        score[p] =
+            by_words ? evidence[p] + kAttentionTieBreak * passage_mass[p] / most : passage_mass[p];
+    std::vector<size_t> order;  // the candidates: with an answer, the passages holding its words
+    for (size_t p = 0; p < passages.size(); ++p)
+        if (!by_words || evidence[p] > 0) order.push_back(p);
     const size_t top = std::min(order.size(), size_t(std::max(count, 0)));
     std::partial_sort(order.begin(), order.begin() + std::ptrdiff_t(top), order.end(),
-                      [&](size_t a, size_t b) { return passage_mass[a] > passage_mass[b]; });
+                      [&](size_t a, size_t b) { return score[a] > score[b]; });
     std::vector<RankedPassage> ranked;
     for (size_t k = 0; k < top; ++k)
-        ranked.push_back({passages[order[k]], passage_mass[order[k]] / total});
+        ranked.push_back({passages[order[k]], passage_mass[order[k]] / total, evidence[order[k]]});
     return ranked;
 }
 

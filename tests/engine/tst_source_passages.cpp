@@ -61,6 +61,54 @@ class TestSourcePassages : public QObject {
         QVERIFY(rank_passages(text, ranges, outside, 2).empty());
     }
 
+    // With the answer: the passages holding its words first, rare words (a code, a name)
+    // counting most, attention only breaking near-ties; an answer with none of the document's
+    // words has no sources.
+    void passagesHoldingTheAnswersWordsComeFirst() {
+        const std::string text =
+            "The office was closed. The office of the records was old. "
+            "The password of the records office is bluebird-58. Rain fell on the office.";
+        // One token per passage, the most attention on the last one.
+        std::vector<ByteRange> ranges;
+        std::vector<float> mass;
+        for (const ByteRange& r : split_passages(text)) {
+            ranges.push_back(r);
+            mass.push_back(0.1f);
+        }
+        QCOMPARE(ranges.size(), size_t(4));
+        mass[3] = 0.7f;
+        const auto by_attention = rank_passages(text, ranges, mass, 2);
+        QCOMPARE(slice(text, by_attention[0].bytes), std::string_view("Rain fell on the office."));
+        const auto ranked = rank_passages(text, ranges, mass, 4,
+                                          "The password of the records office is bluebird-58.");
+        QCOMPARE(ranked.size(), size_t(4));  // every passage holds "office"
+        QCOMPARE(slice(text, ranked[0].bytes),
+                 std::string_view("The password of the records office is bluebird-58."));
+        QCOMPARE(ranked[0].evidence, 1.0);
+        // The share stays the attention share.
+        QVERIFY(std::abs(ranked[0].share - 0.1) < 1e-6);
+        // "office" is everywhere and "records" in two passages: they weigh little
+        // (log(5/4) and log(5/2) against log 5 for each of password, bluebird, 58, so
+        // evidence 0.037 and 0.19), and attention breaks such near-ties.
+        QCOMPARE(slice(text, ranked[1].bytes), std::string_view("Rain fell on the office."));
+        QVERIFY(std::abs(ranked[1].evidence - std::log(5.0 / 4) / 5.97) < 2e-3);
+        QCOMPARE(slice(text, ranked[2].bytes),
+                 std::string_view("The office of the records was old."));
+        QCOMPARE(slice(text, ranked[3].bytes), std::string_view("The office was closed."));
+        // Words the document lacks, or function words only: no sources.
+        QVERIFY(rank_passages(text, ranges, mass, 4, "Qulty Quest Quest").empty());
+        QVERIFY(rank_passages(text, ranges, mass, 4, "It is the one.").empty());
+        // Case and punctuation do not matter; other scripts are words too.
+        const auto code = rank_passages(text, ranges, mass, 1, "BLUEBIRD 58");
+        QCOMPARE(slice(text, code[0].bytes),
+                 std::string_view("The password of the records office is bluebird-58."));
+        const std::string accented = "Le café ferme. Le thé est chaud.";
+        std::vector<ByteRange> r2 = split_passages(accented);
+        const auto tea =
+            rank_passages(accented, r2, std::vector<float>(r2.size(), 1.0f), 1, "Du thé.");
+        QCOMPARE(slice(accented, tea[0].bytes), std::string_view("Le thé est chaud."));
+    }
+
     // A passage on one line: blank runs as one space, cut at a character boundary.
     void previewIsOneLineCutBetweenCharacters() {
         const std::string text = "Un  été\n\tchaud, très chaud.";

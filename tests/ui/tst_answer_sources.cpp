@@ -69,7 +69,8 @@ class TestAnswerSources : public QObject {
         const std::vector<ByteRange> ranges = {{0, 0},   {0, 5},   {5, 12}, {12, 15},
                                                {15, 29}, {29, 35}, {35, 35}};
         const std::vector<float> mass = {5.0f, 0.0625f, 0.0625f, 0.25f, 0.375f, 0.25f, 9.0f};
-        const studio::AnswerSources sources = studio::rankSources(text, ranges, mass, 2);
+        // Without an answer, by attention alone.
+        const studio::AnswerSources sources = studio::rankSources(text, ranges, mass, 2, {});
         QVERIFY(sources.available);
         QCOMPARE(sources.passages.size(), 2);
         const QString qtext = QString::fromStdString(text);
@@ -113,7 +114,7 @@ class TestAnswerSources : public QObject {
         qInfo("document: %lld tokens",
               static_cast<long long>(window->documentPane()->tokenCount()));
         window->comparePane()->setQuestion("What is the door code?");
-        window->comparePane()->setMaxNewTokens(10);
+        window->comparePane()->setMaxNewTokens(16);
         QSignalSpy done(window.get(), &MainWindow::askDone);
         window->ask(MainWindow::FitChoice::FitNow);
         QVERIFY(window->isAsking() && done.wait(120000));
@@ -123,25 +124,25 @@ class TestAnswerSources : public QObject {
         int rank[2] = {-1, -1};
         for (const AnswerSide side : {AnswerSide::Vanilla, AnswerSide::SelfExtend}) {
             const auto& sources = pane->sources(side);
-            QCOMPARE(sources.size(), 5);
-            double previous = 1.0;
+            QVERIFY(sources.size() <= 5);
             for (qsizetype k = 0; k < sources.size(); ++k) {
                 const QString passage = text.mid(sources[k].start, sources[k].length);
                 qInfo("%s %lld: %.3f %s", side == AnswerSide::Vanilla ? "vanilla" : "Self-Extend",
                       static_cast<long long>(k + 1), sources[k].share,
                       qPrintable(passage.left(70)));
-                QVERIFY(sources[k].share <= previous);
-                previous = sources[k].share;
                 if (passage.contains("door code is 4821") && rank[int(side)] < 0)
                     rank[int(side)] = int(k + 1);
             }
         }
-        qInfo("needle rank: vanilla %d, Self-Extend %d (-1: not in the top 5)", rank[0], rank[1]);
+        const QString answer = window->comparePane()->selfExtendPane()->answer().trimmed();
+        qInfo("needle rank: vanilla %d, Self-Extend %d (-1: not among the sources)", rank[0],
+              rank[1]);
         qInfo("answers: vanilla '%s', Self-Extend '%s'",
               qPrintable(window->comparePane()->vanillaPane()->answer().trimmed()),
-              qPrintable(window->comparePane()->selfExtendPane()->answer().trimmed()));
-        QVERIFY2(rank[int(AnswerSide::SelfExtend)] >= 1,
-                 "the needle is not in Self-Extend's top 5");
+              qPrintable(answer));
+        // The answer states the code: the sentence that holds it is source 1.
+        QVERIFY2(answer.contains("4821"), qPrintable(answer));
+        QCOMPARE(rank[int(AnswerSide::SelfExtend)], 1);
 
         // The legend names both sides; the answer's buttons jump to each passage.
         auto* legend = pane->findChild<QLabel*>("sourcesLegend");
@@ -149,13 +150,17 @@ class TestAnswerSources : public QObject {
         QVERIFY(legend->text().contains("Self-Extend") && legend->text().contains("vanilla"));
         studio::SourcesBar* bar = window->comparePane()->selfExtendPane()->sourcesBar();
         QVERIFY(bar->isVisible());
-        QCOMPARE(bar->count(), 5);
-        QCOMPARE(bar->text(), QString("Sources: 1 2 3 4 5"));
+        const int shown = int(pane->sources(AnswerSide::SelfExtend).size());
+        QCOMPARE(bar->count(), shown);
+        QVERIFY2(bar->text().startsWith("Sources: 1"), qPrintable(bar->text()));
         const int needle = rank[int(AnswerSide::SelfExtend)];
         auto* button =
             bar->findChild<QToolButton*>(QStringLiteral("selfExtendSources%1").arg(needle));
         QVERIFY(button);
         QVERIFY(button->toolTip().contains("door code"));
+        // The percentage says what it is.
+        QVERIFY2(button->toolTip().contains("% of the answer's attention on the document"),
+                 qPrintable(button->toolTip()));
         QTest::mouseClick(button, Qt::LeftButton);
         QVERIFY2(pane->shownSource().contains("door code is 4821"),
                  qPrintable(pane->shownSource()));

@@ -92,6 +92,7 @@ DEPTH_BANDS = [(0.1, 0.2, 0.3), (0.4, 0.5, 0.6), (0.7, 0.8, 0.9)]  # low, middle
 DOCS_PER_LENGTH = 6
 INSIDE_TOKENS = 6000        # the in-window check's excerpt: well inside an 8k window
 ANSWER_TOKENS = 32          # -n of each ask: a one-sentence answer
+SOURCES = 5                 # the answer's sources listed (ask --sources): the planted one's rank
 PROMPT_OVERHEAD = 60        # chat template and question tokens around the document
 
 
@@ -130,16 +131,25 @@ class Cli:
         out, err = self.run("tokenize", "--file", str(path), "--count")
         return int(re.search(r"(\d+) tokens", (out + err).replace(" ", "").replace("tokens", " tokens")).group(1))
 
-    def ask(self, document, question, group, window, cache):
-        args = ["ask", "--doc", str(document), "--question", question, "-n", str(ANSWER_TOKENS),
-                "--group", str(group)]
-        if group > 1:
-            args += ["--window", str(window)]
+    def ask(self, document, question, group, window, cache, sources=0):
+        """(reply, prompt tokens, source previews best first) of one question."""
+        args = ["ask", "--doc", str(document), "--question", question, "-n", str(ANSWER_TOKENS)]
+        if group != "auto":
+            args += ["--group", str(group)]
+            if group > 1:
+                args += ["--window", str(window)]
+        if sources:
+            args += ["--sources", str(sources)]
         if not cache:
             args.append("--no-cache")
         out, err = self.run(*args)
         prompt = re.search(r"prompt (\d+) tokens", err)
-        return out.strip(), int(prompt.group(1)) if prompt else None
+        reply, _, listing = out.partition("\nsources")
+        previews = re.findall(r"^ +\d+\. +[\d.]+% +(.*)$", listing, re.M)
+        mode = re.search(r"(vanilla|self-extend G=(\d+) W=(\d+))\n", err)
+        self.last_mode = (int(mode.group(2)), int(mode.group(3))) if mode and mode.group(2) \
+            else (1, 0)
+        return reply.strip(), int(prompt.group(1)) if prompt else None, previews
 
 
 def book_text(path):
@@ -201,10 +211,16 @@ class Results:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.done = set()
+        self.auto_done = set()  # Auto's trials, whatever G and W it chose
         if self.path.exists():
             for line in self.path.read_text().splitlines():
                 if line.strip():
-                    self.done.add(self.key(json.loads(line)))
+                    self.note(json.loads(line))
+
+    def note(self, r):
+        self.done.add(self.key(r))
+        if r.get("auto"):
+            self.auto_done.add((r["task"], r["set"], r["length"], r["trial"]))
 
     @staticmethod
     def key(r):
@@ -216,7 +232,7 @@ class Results:
     def add(self, record):
         with self.path.open("a") as f:
             f.write(json.dumps(record) + "\n")
-        self.done.add(self.key(record))
+        self.note(record)
 
 
 def main():
@@ -308,7 +324,7 @@ def main():
                     excerpt = base[lo:at] + sentence + "\n\n" + base[at:hi]
                     inside = work / "inside.txt"
                     inside.write_text(excerpt, encoding="utf-8")
-                    reply, tokens = cli.ask(inside, question, 1, 0, cache=False)
+                    reply, tokens, _ = cli.ask(inside, question, 1, 0, cache=False)
                     ok = answered(reply, answer)
                     log(f"inside the window ({tokens} tokens) {book.stem} depth {depth}: "
                         f"{'ok' if ok else 'not stated'} «{reply[:70]}»")
@@ -345,6 +361,8 @@ def main():
                     group_flag, window_flag = mode
                 if kind == "passkey":
                     trial = f"depth={unit}"
+                    if mode == "auto" and ("passkey", args.set, length, trial) in results.auto_done:
+                        continue
                     if mode != "auto" and results.has(task="passkey", set=args.set, length=length,
                                                       group=mode[0], window=mode[1], trial=trial):
                         continue
@@ -361,9 +379,6 @@ def main():
                     detail = row["details"][0]
                     group = row["group"] if row["group"] > 1 else 1
                     window = row["window"] if group > 1 else 0
-                    if mode == "auto" and results.has(task="passkey", set=args.set, length=length,
-                                                      group=group, window=window, trial=trial):
-                        continue
                     record(task="passkey", length=length, group=group, window=window,
                            trial=trial, auto=(mode == "auto"), prompt_tokens=detail["length"],
                            depth=unit, expected=detail["key"], answer=detail["answer"],
@@ -372,29 +387,26 @@ def main():
                 document = unit
                 for fact in document["facts"]:
                     trial = f"{document['id']}:{fact['depth']}"
+                    if mode == "auto" and ("fact", args.set, length, trial) in results.auto_done:
+                        continue
                     if mode != "auto" and results.has(task="fact", set=args.set, length=length,
                                                       group=mode[0], window=mode[1], trial=trial):
                         continue
                     t0 = time.time()
-                    if mode == "auto":
-                        out, err = cli.run("ask", "--doc", document["path"], "--question",
-                                           fact["question"], "-n", str(ANSWER_TOKENS))
-                        chosen = re.search(r"G=(\d+) W=(\d+)", err + out)
-                        reply = out.strip()
-                        prompt = re.search(r"prompt (\d+) tokens", err)
-                        prompt_tokens = int(prompt.group(1)) if prompt else None
-                        group, window = (int(chosen.group(1)), int(chosen.group(2))) \
-                            if chosen else (1, 0)
-                    else:
-                        group, window = mode
-                        reply, prompt_tokens = cli.ask(document["path"], fact["question"],
-                                                       group, window, cache=True)
+                    reply, prompt_tokens, previews = cli.ask(
+                        document["path"], fact["question"], group_flag, window_flag, cache=True,
+                        sources=SOURCES)
+                    group, window = cli.last_mode
+                    # Where the planted sentence is among the answer's sources (0: not listed).
+                    planted = fact["sentence"][:60]
+                    source_rank = next((k + 1 for k, p in enumerate(previews)
+                                        if planted in p or p.rstrip("…") in fact["sentence"]), 0)
                     record(task="fact", length=length, group=group, window=window, trial=trial,
                            auto=(mode == "auto"), prompt_tokens=prompt_tokens,
                            book=document["book"], depth=fact["depth"], question=fact["question"],
                            expected=fact["answer"], answer=reply,
-                           found=answered(reply, fact["answer"]),
-                           seconds=round(time.time() - t0, 1))
+                           found=answered(reply, fact["answer"]), source_rank=source_rank,
+                           sources=len(previews), seconds=round(time.time() - t0, 1))
     log("done")
 
 

@@ -38,17 +38,32 @@ std::vector<ByteRange> document_token_ranges(const Tokenizer& tokenizer,
 inline constexpr int64_t kMaxPassageBytes = 160;
 std::vector<ByteRange> split_passages(std::string_view document);
 
-// A passage and its share of the attention the answer gave the document.
+// A passage, its share of the attention the answer gave the document, and how much of the
+// answer's wording it holds.
 struct RankedPassage {
     ByteRange bytes;
-    double share = 0;
+    double share = 0;     // of the answer's attention on the document, 0 to 1
+    double evidence = 0;  // the answer's words found in it, weighted by their rarity; 0 to 1
 };
 
-// The `count` passages with the most mass, best first. mass: one value per prompt position
-// (more are ignored: the answer's own tokens). Empty when the document got no mass.
+// The `count` passages the answer most likely came from, best first. mass: one value per prompt
+// position (more are ignored: the answer's own tokens).
+//
+// Attention alone points near the evidence but not reliably at it (a small model's mass
+// averaged over all heads favours the passages just before the question), so with an `answer`
+// the passages are ranked by the answer's own words found in them first: each word of the
+// answer (letters and digits, case folded, common function words left out) that the document
+// holds counts log(passages / passages holding it), so a code or a name found in one passage
+// outweighs words found everywhere; a passage's evidence is its sum over the sum of the best
+// passage. Rank: evidence + kAttentionTieBreak × mass / the largest mass. Without any of the
+// answer's words in the document (the answer states nothing from it) the list is empty; without
+// an answer (empty), passages are ranked by attention alone. Empty too when the document got no
+// mass.
+inline constexpr double kAttentionTieBreak = 0.25;
 std::vector<RankedPassage> rank_passages(std::string_view document,
                                          std::span<const ByteRange> token_ranges,
-                                         std::span<const float> mass, int count);
+                                         std::span<const float> mass, int count,
+                                         std::string_view answer = {});
 
 // A passage on one line for a listing: each run of blanks (line breaks too) one space, and past
 // max_bytes cut at a character boundary and ended with "…".
