@@ -303,7 +303,9 @@ def main():
             doc_id = f"{book.stem}@{length}"
             meta_path = work / f"{args.set}-{doc_id}.json"
             if meta_path.exists():
-                documents.append(json.loads(meta_path.read_text()))
+                meta = json.loads(meta_path.read_text())
+                if not meta.get("skipped"):
+                    documents.append(meta)
                 continue
             base, base_tokens = fit_to_tokens(cli, text, length - PROMPT_OVERHEAD, work, "fit.txt")
             chars_per_token = len(base) / base_tokens
@@ -335,6 +337,7 @@ def main():
                         break
             if len(chosen) < 3:
                 log(f"{book.stem}: only {len(chosen)} facts stated inside the window; book skipped")
+                meta_path.write_text(json.dumps({"id": doc_id, "skipped": True}))
                 continue
             planted = plant(base, [(c["depth"], c["sentence"]) for c in chosen])
             doc_path = work / f"{args.set}-{doc_id}.txt"
