@@ -7,6 +7,7 @@
 #include <QPushButton>
 #include <QVBoxLayout>
 #include <algorithm>
+#include "DocumentFilter.h"
 
 #include "Format.h"
 #include "PositionRuler.h"
@@ -47,8 +48,8 @@ DocumentPane::DocumentPane(QWidget* parent)
     sampleLink_->setVisible(false);
     text_->setReadOnly(true);
     text_->setMinimumHeight(fontMetrics().height() * 3);  // small windows keep the answers' room
-    text_->setPlaceholderText(
-        tr("Open a .txt, .md, .html, .epub or .pdf file (File ▸ Open, Ctrl+O), or drop one here."));
+    text_->setPlaceholderText(tr("Open a %1 file (File ▸ Open, Ctrl+O), or drop one here.")
+                                  .arg(documentExtensionsPhrase()));
     openButton_->setToolTip(tr("Open a document (Ctrl+O)"));
 
     auto* header = new QHBoxLayout;

@@ -29,6 +29,7 @@
 #include "ComparePane.h"
 #include "ConversationExport.h"
 #include "DeviceChoice.h"
+#include "DocumentFilter.h"
 #include "DocumentPane.h"
 #include "EngineWorker.h"
 #include "ErrorBanner.h"
@@ -53,8 +54,6 @@ constexpr int kMaxRecent = 8;
 constexpr QSize kMinimumWindow(800, 500);
 constexpr QSize kLargestFirstWindow(1280, 700);
 using Topic = ErrorBanner::Topic;
-const QString kDocumentFilter = QObject::tr(
-    "Documents (*.txt *.md *.markdown *.html *.htm *.xhtml *.epub *.pdf);;All files (*)");
 
 bool isModelFile(const QString& path) {
     return QFileInfo(path).suffix().compare(QStringLiteral("gguf"), Qt::CaseInsensitive) == 0;
@@ -509,7 +508,7 @@ void MainWindow::openModel(const QString& path) {
 void MainWindow::openDocumentDialog() {
     const QString dir = QFileInfo(documentPane_->path()).absolutePath();
     const QString path =
-        QFileDialog::getOpenFileName(this, tr("Open Document"), dir, kDocumentFilter);
+        QFileDialog::getOpenFileName(this, tr("Open Document"), dir, documentFileFilter());
     if (!path.isEmpty()) openDocument(path);
 }
 

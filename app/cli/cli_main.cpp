@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "common.h"
+#include "selfextend/document.h"
 
 namespace {
 
@@ -43,8 +44,9 @@ constexpr Command kCommands[] = {
      "  or --template); --compare also runs vanilla. The document's KV is kept on disk\n"
      "  ($SE_CACHE_DIR, else ~/.cache/selfextend-studio/kv): asking again prefills only the "
      "question;\n"
-     "  --interactive reads follow-up questions from stdin, one per line; --sources N lists the\n"
-     "  N passages of the document each answer attended to most"},
+     "  --interactive reads follow-up questions from stdin, one per line; --sources N lists up\n"
+     "  to N passages each answer most likely came from (those holding its words, then by\n"
+     "  attention)"},
     {"passkey", cli::command_passkey,
      "passkey [-m MODEL] --lengths 1024,2048 [--depths 0.1,0.5,0.9] [--trials N] [--seed S]\n"
      "        [--group G|auto (--window W | --windows W1,W2,...)] [--no-vanilla] [--json]\n"
@@ -109,8 +111,11 @@ int main(int argc, char** argv) {
         if (command.name != name) continue;
         cli::Arguments args(std::vector<std::string>(argv + 2, argv + argc));
         if (args.has_help()) {
-            std::cout << "usage: selfextend-cli " << command.usage << "\n\n"
-                      << kCommonOptions << "\n";
+            std::cout << "usage: selfextend-cli " << command.usage << "\n\n";
+            if (std::string_view(command.usage).find("--doc") != std::string_view::npos)
+                std::cout << "documents: " << selfextend::document_extensions_phrase()
+                          << " files (read by their extension); any other file as plain text\n\n";
+            std::cout << kCommonOptions << "\n";
             return 0;
         }
         try {

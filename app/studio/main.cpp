@@ -8,6 +8,7 @@
 #include "MainWindow.h"
 #include "ScreenshotTour.h"
 #include "StartupOptions.h"
+#include "selfextend/document.h"
 
 int main(int argc, char* argv[]) {
     QApplication app(argc, argv);
@@ -56,9 +57,8 @@ int main(int argc, char* argv[]) {
     parser.addOptions({model, group, window, ask, screenshot, tour, highlight});
     parser.addPositionalArgument(
         QStringLiteral("FILES"),
-        QApplication::translate("main",
-                                "A GGUF model to load and/or a document to open (.txt, .md, "
-                                ".html, .epub, .pdf)."),
+        QApplication::translate("main", "A GGUF model to load and/or a document to open (%1).")
+            .arg(QString::fromStdString(selfextend::document_extensions_phrase())),
         QStringLiteral("[MODEL.gguf] [DOCUMENT]"));
     parser.process(app);
 

@@ -26,12 +26,14 @@ std::string lower(std::string text) {
     return text;
 }
 
-bool has_extension(const std::string& path, std::initializer_list<const char*> extensions) {
+// Whether the path's extension is one of the named format's (document_formats()).
+bool is_format(const std::string& path, std::string_view format_name) {
     const std::string name = lower(path);
-    for (const char* extension : extensions) {
-        const std::string e = extension;
-        if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0)
-            return true;
+    for (const DocumentFormat& format : document_formats()) {
+        if (format.name != format_name) continue;
+        for (const std::string_view e : format.extensions)
+            if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0)
+                return true;
     }
     return false;
 }
@@ -75,15 +77,15 @@ Document load_text_document(const std::string& path) {
         document.had_invalid_utf8 = false;
         return document;
     }
-    if (has_extension(path, {".pdf"}))
+    if (is_format(path, "PDF"))
         throw Error("'" + path + "' is not a PDF: it does not start with %PDF-");
-    if (has_extension(path, {".epub"})) {
+    if (is_format(path, "EPUB")) {
         document.text = formats::epub_to_text(bytes, path, document.had_invalid_utf8);
         if (document.text.empty()) throw Error("'" + path + "' has no visible text");
         return document;
     }
     if (looks_binary(bytes)) throw Error("'" + path + "' looks like a binary file, not text");
-    if (has_extension(path, {".html", ".htm", ".xhtml"})) {
+    if (is_format(path, "HTML")) {
         // The raw bytes: the page's <meta charset> says how to decode them.
         document.text = formats::html_bytes_to_text(bytes, document.had_invalid_utf8);
         if (document.text.empty()) throw Error("'" + path + "' has no visible text");

@@ -86,6 +86,19 @@ class TestDocument : public QObject {
   private slots:
     void initTestCase() { QVERIFY(dir_.isValid()); }
 
+    // One list of formats: the phrase and patterns the CLI and the studio show come from it,
+    // and the reader dispatches on it (upper-case extensions too).
+    void formatsComeFromOneList() {
+        QCOMPARE(document_extensions_phrase(), std::string(".txt, .md, .html, .epub or .pdf"));
+        QCOMPARE(document_patterns(),
+                 std::string("*.txt *.text *.md *.markdown *.html *.htm *.xhtml *.epub *.pdf"));
+        QCOMPARE(document_formats().size(), size_t(5));
+        QCOMPARE(load_text_document(write("page.XHTML", "<p>a &amp; b</p>")).text,
+                 std::string("a & b"));
+        QCOMPARE(load_text_document(write("notes.markdown", "# A <b>title</b>\n")).text,
+                 std::string("# A <b>title</b>\n"));
+    }
+
     void plainText() {
         const QByteArray text =
             "The pass key is 38117.\nRemember it.\n\n  Indented — “quoted” 東京 🙂\n";

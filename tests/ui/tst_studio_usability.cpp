@@ -40,6 +40,7 @@
 #include "AnswerPane.h"
 #include "ComparePane.h"
 #include "DeviceChoice.h"
+#include "DocumentFilter.h"
 #include "DocumentPane.h"
 #include "EvaluateTab.h"
 #include "Format.h"
@@ -151,6 +152,8 @@ class TestStudioUsability : public QObject {
     void gpuChoiceSaysWhyItIsUnavailable();
     void aSavedGpuThatIsMissingFallsBackToTheCpu();
     void aGpuThatFailsToLoadFallsBackAndIsNotSaved();
+    // Issue 21, item 4: the document types named in one place.
+    void documentTypesComeFromOneList();
     // Issues 10 and 12: conversations on a document.
     void followUpsKeepTheDocumentAndNewConversationForgets();
     void documentCacheAnswersInANewWindowWithoutAPrefill();
@@ -782,6 +785,21 @@ void TestStudioUsability::aGpuThatFailsToLoadFallsBackAndIsNotSaved() {
     QCOMPARE(QSettings().value("device").toInt(), int(studio::kDeviceAuto));
     window->close();  // saving the window's settings saves no device either
     QCOMPARE(QSettings().value("device").toInt(), int(studio::kDeviceAuto));
+}
+
+void TestStudioUsability::documentTypesComeFromOneList() {
+    // The file dialog's filter and the empty pane's hint, from selfextend::document_formats().
+    const QString filter = studio::documentFileFilter();
+    QVERIFY2(filter.startsWith("Documents (*.txt *.text *.md *.markdown *.html *.htm *.xhtml "
+                               "*.epub *.pdf);;Plain text (*.txt *.text);;Markdown (*.md "
+                               "*.markdown);;HTML"),
+             qPrintable(filter));
+    QVERIFY(filter.endsWith(";;PDF (*.pdf);;All files (*)"));
+    auto window = openWindow({model_, {}, std::nullopt, std::nullopt, {}, {}});
+    auto* view = window->documentPane()->findChild<QPlainTextEdit*>();
+    QVERIFY(view);
+    QVERIFY2(view->placeholderText().startsWith("Open a .txt, .md, .html, .epub or .pdf file"),
+             qPrintable(view->placeholderText()));
 }
 
 void TestStudioUsability::promptFormatTheVocabularyLacksIsRefused() {

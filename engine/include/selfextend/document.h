@@ -4,8 +4,23 @@
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace selfextend {
+
+// The formats the readers know, the one list that file dialogs, hints and help are built from.
+// A file is read as the format its extension names (a PDF also by its %PDF- header); a file
+// with another extension is read as plain text.
+struct DocumentFormat {
+    std::string_view name;                     // "Plain text", "Markdown", "HTML", "EPUB", "PDF"
+    std::vector<std::string_view> extensions;  // lower case with the dot, the usual one first
+};
+const std::vector<DocumentFormat>& document_formats();
+// "*.txt *.text *.md …": every format's extensions as glob patterns (file dialog filters).
+std::string document_patterns();
+// ".txt, .md, .html, .epub or .pdf": each format's usual extension, for hints and help.
+std::string document_extensions_phrase();
 
 struct Document {
     std::string path;
@@ -13,9 +28,9 @@ struct Document {
     bool had_invalid_utf8 = false;  // bytes were replaced by U+FFFD
 };
 
-// The format comes from the extension: .html/.htm/.xhtml as HTML, .epub as EPUB (its chapters in
-// spine order), anything else as text, except that a file starting with %PDF- is a PDF (its pages
-// in order); chapters and pages are separated by blank lines. Throws Error for unreadable, empty
+// The format comes from the extension (document_formats): HTML, EPUB (its chapters in spine
+// order), anything else as text, except that a file starting with %PDF- is a PDF (its pages in
+// order); chapters and pages are separated by blank lines. Throws Error for unreadable, empty
 // or binary files, for broken or DRM-encrypted EPUBs and for damaged, password-protected or
 // image-only PDFs, saying which.
 Document load_text_document(const std::string& path);
