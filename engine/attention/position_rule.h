@@ -1,4 +1,4 @@
-// THE Self-Extend position rule (../shared/SELFEXTEND.md), written once for every backend.
+// THE Self-Extend position rule (docs/method.md, "Self-Extend"), written once for every backend.
 //
 // For query i and key j <= i:
 //   neighbour pair (i - j < W): query at i, key at j                     (distance i - j)

@@ -1,4 +1,4 @@
-// The pass-key retrieval test of SELFEXTEND.md: a key hidden in filler text at a chosen depth,
+// The pass-key retrieval test (docs/method.md, "The pass-key test"): a key hidden in filler text at a chosen depth,
 // then "What is the pass key? The pass key is"; the greedy continuation must start with the key.
 #include <algorithm>
 #include <cctype>

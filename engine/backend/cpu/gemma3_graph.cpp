@@ -1,4 +1,4 @@
-// The Gemma 3 layer (../shared/REAL_MODELS.md, "Gemma 3 forward pass"):
+// The Gemma 3 layer (docs/method.md, "Gemma 3"):
 //
 //   h = rmsnorm(x) attn_norm;  q, k, v = h Wq, h Wk, h Wv
 //   q = rmsnorm_per_head(q) q_norm;  k = rmsnorm_per_head(k) k_norm;  RoPE (half-split layout)
