@@ -1,5 +1,6 @@
-// The pass-key retrieval test (docs/method.md, "The pass-key test"): a key hidden in filler text at a chosen depth,
-// then "What is the pass key? The pass key is"; the greedy continuation must start with the key.
+// The pass-key retrieval test (docs/method.md, "The pass-key test"): a key hidden in filler text at
+// a chosen depth, then "What is the pass key? The pass key is"; the greedy continuation must start
+// with the key.
 #include <algorithm>
 #include <cctype>
 #include <random>

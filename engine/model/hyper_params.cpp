@@ -63,9 +63,9 @@ int stated_window(const GgufFile& gguf, const std::string& a) {
     return gguf.find(key) ? int(std::clamp<int64_t>(gguf.get_int(key), 0, int64_t(1) << 30)) : 0;
 }
 
-// The Gemma 3 switches (docs/method.md, "Gemma 3"): NEOX RoPE, GeGLU, embeddings scaled by sqrt(dim), q/k
-// norms, pre- and post-norms, sliding-window layers with their own RoPE base. The norm weights
-// in the GGUF already hold Gemma's "1 + w" and are used as stored.
+// The Gemma 3 switches (docs/method.md, "Gemma 3"): NEOX RoPE, GeGLU, embeddings scaled by
+// sqrt(dim), q/k norms, pre- and post-norms, sliding-window layers with their own RoPE base. The
+// norm weights in the GGUF already hold Gemma's "1 + w" and are used as stored.
 void set_gemma3(HyperParams& hp, const GgufFile& gguf, const std::string& a) {
     hp.rope_layout = RopeLayout::HalfSplit;
     hp.activation = FfnActivation::GeluTanh;

@@ -27,8 +27,9 @@ struct PasskeyPrompt {
     int64_t needle_token = 0;     // index of the needle's first token
 };
 
-// The pass-key prompt (docs/method.md) with whole filler sentences, as long as fits in target_tokens, the
-// needle at the given depth. Throws Error when even the prompt without filler is longer.
+// The pass-key prompt (docs/method.md) with whole filler sentences, as long as fits in
+// target_tokens, the needle at the given depth. Throws Error when even the prompt without filler is
+// longer.
 PasskeyPrompt build_passkey_prompt(const Tokenizer& tokenizer, int64_t target_tokens, double depth,
                                    const std::string& key);
 
