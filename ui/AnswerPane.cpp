@@ -256,6 +256,19 @@ void AnswerPane::markSkipped() {
     prefill_->setValue(0);
 }
 
+void AnswerPane::markNotNeeded(const QString& reason) {
+    sources_->clear();
+    question_.clear();
+    conversationMarkdown_.clear();
+    answer_ = QStringLiteral("*%1*").arg(reason);
+    render();
+    answer_.clear();
+    prefill_->setValue(0);
+    promptTokens_->clear();
+    setStale({});
+    status_->setText(tr("not needed"));
+}
+
 void AnswerPane::markNotRun() {
     running_ = false;
     stop_->setEnabled(false);

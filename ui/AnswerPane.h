@@ -43,6 +43,9 @@ class AnswerPane : public QFrame {
     void finish(const RunStats& stats);
     void markQueued(const QString& question = {});
     void markSkipped();
+    // The run would be the other pane's exactly (Self-Extend with G = 1 is vanilla): says why in
+    // the pane instead of running it twice.
+    void markNotNeeded(const QString& reason);
     void markNotRun();  // queued, but the worker skipped it (see the error banner)
     // Non-empty: the answer shown no longer matches the document, model or settings (why, in a
     // line above the text); empty: it does.

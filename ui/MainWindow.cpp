@@ -562,11 +562,22 @@ void MainWindow::ask(FitChoice choice) {
     request.sampling = settings.sampling;  // the temperature from the question bar
     request.kvType = settings.kvType;
     request.systemPrompt = settings.systemPrompt;
+    // G = 1 is vanilla attention exactly: with vanilla on, one run answers for both.
+    const bool selfExtendNeeded = !(request.group == 1 && request.runVanilla &&
+                                    (selfExtendPanel_->fits() || !request.vanillaTruncated));
+    request.runSelfExtend = request.runSelfExtend && selfExtendNeeded;
     asked_ = {documentPane_->path(), modelPanel_->model().path, request.group, request.window};
     vanillaCancel_ = request.vanillaCancel;
     selfExtendCancel_ = request.selfExtendCancel;
     for (auto* answer : {comparePane_->vanillaPane(), comparePane_->selfExtendPane()}) {
-        if (answer->isEnabledForRuns())
+        if (answer == comparePane_->selfExtendPane() && answer->isEnabledForRuns() &&
+            !selfExtendNeeded)
+            answer->markNotNeeded(
+                tr("Self-Extend is not needed for this document: the prompt and the answer fit "
+                   "in the training window L = %1 (G = 1 is vanilla attention), so the vanilla "
+                   "answer is its answer.")
+                    .arg(formatCount(trainingWindow_)));
+        else if (answer->isEnabledForRuns())
             answer->markQueued(request.question);
         else
             answer->markSkipped();

@@ -152,6 +152,8 @@ class TestStudioUsability : public QObject {
     void gpuChoiceSaysWhyItIsUnavailable();
     void aSavedGpuThatIsMissingFallsBackToTheCpu();
     void aGpuThatFailsToLoadFallsBackAndIsNotSaved();
+    // Issue 22, item 8: a document that fits runs once.
+    void aDocumentThatFitsRunsOnce();
     // Issue 21, item 4: the document types named in one place.
     void documentTypesComeFromOneList();
     // Issues 10 and 12: conversations on a document.
@@ -785,6 +787,31 @@ void TestStudioUsability::aGpuThatFailsToLoadFallsBackAndIsNotSaved() {
     QCOMPARE(QSettings().value("device").toInt(), int(studio::kDeviceAuto));
     window->close();  // saving the window's settings saves no device either
     QCOMPARE(QSettings().value("device").toInt(), int(studio::kDeviceAuto));
+}
+
+void TestStudioUsability::aDocumentThatFitsRunsOnce() {
+    // About 200 tokens: inside the demo model's L = 512, so Auto takes G = 1 (vanilla).
+    const QString path =
+        writeFile("short.txt",
+                  "Remember this: the door code is 4821. The grass is green. The sky "
+                  "is blue. The sun is yellow. Here we go. There and back again.\n");
+    auto window = openWindow({model_, path, std::nullopt, std::nullopt, {}, {}});
+    QVERIFY(window->hasModel());
+    QCOMPARE(window->selfExtendPanel()->group(), 1);
+    QSignalSpy asked(window.get(), &MainWindow::askRequested);
+    window->comparePane()->setQuestion("What is the door code?");
+    QVERIFY(askAndWait(*window));
+    const auto request = asked.at(0).at(0).value<studio::AskRequest>();
+    QVERIFY(request.runVanilla);
+    QVERIFY(!request.runSelfExtend);  // one prefill, not the same one twice
+    auto* selfExtend = window->comparePane()->selfExtendPane();
+    QCOMPARE(selfExtend->statusText(), QString("not needed"));
+    QVERIFY2(selfExtend->document()->toPlainText().startsWith(
+                 "Self-Extend is not needed for this document"),
+             qPrintable(selfExtend->document()->toPlainText()));
+    QVERIFY2(window->comparePane()->vanillaPane()->statusText().contains(
+                 QRegularExpression("^(done|cut at the token limit) ")),
+             qPrintable(window->comparePane()->vanillaPane()->statusText()));
 }
 
 void TestStudioUsability::documentTypesComeFromOneList() {
