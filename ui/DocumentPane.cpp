@@ -82,8 +82,13 @@ void DocumentPane::setDocument(const DocumentInfo& document) {
     tokens_ = document.tokenCount;
     title_->setText(QFileInfo(path_).fileName());
     title_->setToolTip(path_);
-    warning_->setText(tr("⚠ This file is not valid UTF-8: the invalid bytes were replaced by �."));
-    warning_->setVisible(document.hadInvalidUtf8);
+    if (!document.encoding.isEmpty())
+        warning_->setText(
+            tr("This file is not UTF-8: it was read as %1 (detected).").arg(document.encoding));
+    else
+        warning_->setText(
+            tr("⚠ This file is not valid UTF-8: the invalid bytes were replaced by �."));
+    warning_->setVisible(document.hadInvalidUtf8 || !document.encoding.isEmpty());
     text_->setPlainText(document.text);
     for (auto& passages : sources_) passages.clear();
     updateHighlights();

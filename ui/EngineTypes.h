@@ -47,6 +47,7 @@ struct DocumentInfo {
     QString text;
     qint64 tokenCount = -1;  // -1 until a model has tokenized it
     bool hadInvalidUtf8 = false;
+    QString encoding;  // not UTF-8: the encoding it was detected in and read as
 };
 
 struct AskRequest {

@@ -129,6 +129,7 @@ void EngineWorker::loadDocument(const QString& path) {
         info.path = path;
         info.text = toQString(doc.text);
         info.hadInvalidUtf8 = doc.had_invalid_utf8;
+        info.encoding = toQString(doc.encoding);
         emit documentLoaded(info);
         countDocumentTokens();
     } catch (const std::exception& e) {

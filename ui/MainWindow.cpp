@@ -273,7 +273,12 @@ void MainWindow::connectWorker() {
         hasDocument_ = true;
         documentTokens_ = -1;
         banner_->clear(Topic::Document);
-        statusBar()->showMessage(tr("Opened %1").arg(QFileInfo(document.path).fileName()), 4000);
+        statusBar()->showMessage(
+            document.encoding.isEmpty()
+                ? tr("Opened %1").arg(QFileInfo(document.path).fileName())
+                : tr("Opened %1, read as %2 (detected: it is not UTF-8)")
+                      .arg(QFileInfo(document.path).fileName(), document.encoding),
+            4000);
         documentPane_->setDocument(document);
         QFile bytes(document.path);
         documentDigest_ = bytes.open(QIODevice::ReadOnly)

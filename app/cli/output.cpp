@@ -62,6 +62,9 @@ std::string read_text_file(const std::string& path) {
     const selfextend::Document document = selfextend::load_text_document(path);
     if (document.had_invalid_utf8)
         std::cerr << "warning: '" << path << "' is not valid UTF-8; invalid bytes were replaced\n";
+    if (!document.encoding.empty())
+        std::cerr << "note: '" << path << "' is not UTF-8: read as " << document.encoding
+                  << " (detected)\n";
     return document.text;
 }
 

@@ -89,9 +89,14 @@ Document load_text_document(const std::string& path) {
         // The raw bytes: the page's <meta charset> says how to decode them.
         document.text = formats::html_bytes_to_text(bytes, document.had_invalid_utf8);
         if (document.text.empty()) throw Error("'" + path + "' has no visible text");
+    } else if (is_valid_utf8(bytes)) {
+        document.text = std::move(bytes);
+    } else if (auto legacy = formats::decode_legacy_encoding(bytes)) {
+        document.text = std::move(legacy->text);
+        document.encoding = std::move(legacy->encoding);
     } else {
-        document.had_invalid_utf8 = !is_valid_utf8(bytes);
-        document.text = document.had_invalid_utf8 ? replace_invalid_utf8(bytes) : std::move(bytes);
+        document.had_invalid_utf8 = true;
+        document.text = replace_invalid_utf8(bytes);
     }
     // Line endings as the tokenizer expects them.
     document.text.erase(std::remove(document.text.begin(), document.text.end(), '\r'),

@@ -3,6 +3,7 @@
 // throws Error with a sentence a user can act on.
 #pragma once
 
+#include <optional>
 #include <string>
 
 namespace selfextend::formats {
@@ -19,5 +20,14 @@ std::string epub_to_text(const std::string& bytes, const std::string& path, bool
 
 // The text layer of a PDF, page by page, pages separated by blank lines.
 std::string pdf_to_text(const std::string& bytes, const std::string& path);
+
+// Plain text that is not valid UTF-8, in the legacy encoding uchardet detects (Latin-1,
+// Windows-1252, Shift_JIS, KOI8-R, …), converted to UTF-8; nothing when no encoding is detected
+// or the bytes are not valid in it (the caller then replaces invalid bytes).
+struct LegacyText {
+    std::string text;      // UTF-8
+    std::string encoding;  // as uchardet names it, e.g. "ISO-8859-1"
+};
+std::optional<LegacyText> decode_legacy_encoding(const std::string& bytes);
 
 }  // namespace selfextend::formats

@@ -86,6 +86,33 @@ class TestDocument : public QObject {
   private slots:
     void initTestCase() { QVERIFY(dir_.isValid()); }
 
+    // Plain text in a legacy encoding is detected (uchardet) and converted, and says which; bytes
+    // no encoding explains are still replaced and flagged.
+    void legacyEncodingsAreDetected() {
+        // "Café naïve, déjà vu. Œuvre à côté de l'église." in Latin-1 / Windows-1252.
+        const QByteArray latin1 = QString(
+                                      "Le café est naïf, déjà vu, à côté de l'église. Très "
+                                      "bien, merci; à bientôt, garçon.\n")
+                                      .toLatin1();
+        const Document latin = load_text_document(write("latin1.txt", latin1));
+        QCOMPARE(QString::fromStdString(latin.text),
+                 QString("Le café est naïf, déjà vu, à côté de l'église. Très bien, merci; à "
+                         "bientôt, garçon.\n"));
+        QVERIFY(!latin.had_invalid_utf8);
+        QVERIFY2(latin.encoding == "ISO-8859-1" || latin.encoding == "WINDOWS-1252",
+                 latin.encoding.c_str());
+        // Cyrillic in KOI8-R.
+        const QByteArray koi8 = QByteArray::fromHex(
+            "f0d2c9d7c5d420cdc9d22c20dcd4cf20d4c5d3d420cec120d2d5d3d3cbcfcd"
+            "20d1dad9cbc52e20f0d2c9d7c5d420cdc9d22c20dcd4cf20d4c5d3d42e0a");
+        const Document russian = load_text_document(write("koi8.txt", koi8));
+        QVERIFY2(QString::fromStdString(russian.text).startsWith("Привет мир, это тест на русском"),
+                 russian.text.c_str());
+        QVERIFY(!russian.encoding.empty());
+        // UTF-8 says nothing.
+        QVERIFY(load_text_document(write("utf8.txt", "café\n")).encoding.empty());
+    }
+
     // One list of formats: the phrase and patterns the CLI and the studio show come from it,
     // and the reader dispatches on it (upper-case extensions too).
     void formatsComeFromOneList() {
@@ -132,22 +159,24 @@ class TestDocument : public QObject {
     }
 
     void invalidUtf8IsReplacedAndFlagged() {
-        // Latin-1 é, a lone continuation byte, an overlong slash and a surrogate.
+        // UTF-8 (an é) with damage: a Latin-1 é, a lone continuation byte, an overlong slash and
+        // a surrogate. Valid UTF-8 sequences say the file is UTF-8: no legacy encoding is tried.
         const Document d = load_text_document(
-            write("latin1.txt", "caf\xE9 au lait\n\x80 x \xC0\xAF y \xED\xA0\x80 z\n"));
+            write("damaged.txt", "th\xC3\xA9 caf\xE9 au lait\n\x80 x \xC0\xAF y \xED\xA0\x80 z\n"));
         QVERIFY(d.had_invalid_utf8);
+        QVERIFY(d.encoding.empty());
         const QByteArray r(kReplacement);
-        QCOMPARE(B(d.text),
-                 "caf" + r + " au lait\n" + r + " x " + r + r + " y " + r + r + r + " z\n");
+        QCOMPARE(B(d.text), "th\xC3\xA9 caf" + r + " au lait\n" + r + " x " + r + r + " y " + r +
+                                r + r + " z\n");
         // Valid text around it is untouched, including a real U+FFFD, which alone is no flag.
         const Document ok =
             load_text_document(write("fffd.txt", QByteArray("already ") + r + " here"));
         QVERIFY(!ok.had_invalid_utf8);
         QCOMPARE(B(ok.text), QByteArray("already ") + r + " here");
-        // Invalid UTF-8 with CRLF: both fixes apply.
-        const Document both = load_text_document(write("both.txt", "a\xFF\r\nb"));
+        // Damaged UTF-8 with CRLF: both fixes apply.
+        const Document both = load_text_document(write("both.txt", "\xC3\xA9a\xFF\r\nb"));
         QVERIFY(both.had_invalid_utf8);
-        QCOMPARE(B(both.text), "a" + r + "\nb");
+        QCOMPARE(B(both.text), "\xC3\xA9a" + r + "\nb");
     }
 
     void emptyAndWhitespaceFilesAreErrors() {

@@ -154,6 +154,8 @@ class TestStudioUsability : public QObject {
     void aGpuThatFailsToLoadFallsBackAndIsNotSaved();
     // Issue 22, item 8: a document that fits runs once.
     void aDocumentThatFitsRunsOnce();
+    // Issue 22, item 12: a Latin-1 file reads right and says how it was read.
+    void aLatin1DocumentIsDetected();
     // Issue 21, item 4: the document types named in one place.
     void documentTypesComeFromOneList();
     // Issues 10 and 12: conversations on a document.
@@ -812,6 +814,22 @@ void TestStudioUsability::aDocumentThatFitsRunsOnce() {
     QVERIFY2(window->comparePane()->vanillaPane()->statusText().contains(
                  QRegularExpression("^(done|cut at the token limit) ")),
              qPrintable(window->comparePane()->vanillaPane()->statusText()));
+}
+
+void TestStudioUsability::aLatin1DocumentIsDetected() {
+    const QString text =
+        "Caf\u00e9 na\u00efve: l'\u00e9t\u00e9 \u00e0 c\u00f4t\u00e9 de "
+        "l'\u00e9glise, tr\u00e8s bien, gar\u00e7on. Remember this: the door "
+        "code is 4821.\n";
+    const QString path = writeFile("latin1.txt", text.toLatin1());
+    auto window = openWindow({model_, path, std::nullopt, std::nullopt, {}, {}});
+    QCOMPARE(window->documentPane()->text(), text);  // not "Caf\ufffd na\ufffdve"
+    auto* note = window->documentPane()->findChild<QLabel*>("documentWarning");
+    QVERIFY(note && note->isVisible());
+    QVERIFY2(note->text().contains(QRegularExpression(
+                 "not UTF-8: it was read as (ISO-8859-1|WINDOWS-1252) \\(detected\\)")),
+             qPrintable(note->text()));
+    QVERIFY2(!window->bannerText().contains("UTF-8"), qPrintable(window->bannerText()));
 }
 
 void TestStudioUsability::documentTypesComeFromOneList() {

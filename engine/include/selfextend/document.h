@@ -1,6 +1,7 @@
 // Loading a document for questioning, the same for the CLI and the studio: plain text, Markdown,
-// HTML (libxml2), EPUB (libzip + libxml2) and PDF (poppler-cpp, the text layer). Text that is not
-// valid UTF-8 is decoded with replacement and flagged.
+// HTML (libxml2), EPUB (libzip + libxml2) and PDF (poppler-cpp, the text layer). Plain text that
+// is not valid UTF-8 is read in the encoding uchardet detects (and says which), else decoded with
+// replacement and flagged.
 #pragma once
 
 #include <string>
@@ -26,6 +27,9 @@ struct Document {
     std::string path;
     std::string text;               // UTF-8
     bool had_invalid_utf8 = false;  // bytes were replaced by U+FFFD
+    // Plain text that was not UTF-8: the encoding it was detected in and converted from
+    // ("ISO-8859-1", "WINDOWS-1252", …); empty for UTF-8 and for formats that say their own.
+    std::string encoding;
 };
 
 // The format comes from the extension (document_formats): HTML, EPUB (its chapters in spine
