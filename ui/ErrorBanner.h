@@ -16,7 +16,7 @@ class ErrorBanner : public QFrame {
 
   public:
     enum class Kind { Error, Warning };
-    enum class Topic { Model, Document, Ask, Evaluate, Settings, Device };
+    enum class Topic { Model, Document, Ask, Evaluate, Settings, Device, Startup };
 
     explicit ErrorBanner(QWidget* parent = nullptr);
 

@@ -37,6 +37,7 @@
 #include "Format.h"
 #include "ModelPanel.h"
 #include "ModelPicker.h"
+#include "OpenedFiles.h"
 #include "ProbePanel.h"
 #include "ResourcePaths.h"
 #include "SelfExtendPanel.h"
@@ -54,10 +55,6 @@ constexpr int kMaxRecent = 8;
 constexpr QSize kMinimumWindow(800, 500);
 constexpr QSize kLargestFirstWindow(1280, 700);
 using Topic = ErrorBanner::Topic;
-
-bool isModelFile(const QString& path) {
-    return QFileInfo(path).suffix().compare(QStringLiteral("gguf"), Qt::CaseInsensitive) == 0;
-}
 
 }  // namespace
 
@@ -473,6 +470,10 @@ void MainWindow::start(const StartupOptions& options) {
     pendingQuestion_ = options.askQuestion;
     screenshotPath_ = options.screenshotPath;
     if (!pendingQuestion_.isEmpty()) comparePane_->setQuestion(pendingQuestion_);
+    if (!options.ignoredFiles.isEmpty())
+        showWarning(tr("Not opened: %1 (the studio opens one model and one document at a time).")
+                        .arg(options.ignoredFiles.join(QStringLiteral(", "))),
+                    Topic::Startup);
 
     QString model = options.modelPath;
     if (model.isEmpty()) {
@@ -496,6 +497,23 @@ void MainWindow::start(const StartupOptions& options) {
 }
 
 void MainWindow::openDocument(const QString& path) {
+    // A model opened as a document (Open Document, Recent Documents): offer what it is for.
+    if (isModelFile(path)) {
+        auto* box = new QMessageBox(QMessageBox::Question, tr("A model, not a document"),
+                                    tr("%1 is a GGUF model, not a document. Load it as the "
+                                       "model?")
+                                        .arg(QFileInfo(path).fileName()),
+                                    QMessageBox::Cancel, this);
+        box->setObjectName("modelAsDocumentBox");
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        box->setWindowModality(Qt::NonModal);
+        QPushButton* load = box->addButton(tr("Load as model"), QMessageBox::AcceptRole);
+        load->setObjectName("loadAsModelButton");
+        box->setDefaultButton(load);
+        connect(load, &QPushButton::clicked, this, [this, path] { openModel(path); });
+        box->open();
+        return;
+    }
     ++pendingDocumentLoads_;
     documentPane_->setLoading(path);
     statusBar()->showMessage(tr("Opening %1…").arg(QFileInfo(path).fileName()));

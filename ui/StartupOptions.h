@@ -2,6 +2,7 @@
 #pragma once
 
 #include <QString>
+#include <QStringList>
 #include <optional>
 
 namespace studio {
@@ -11,8 +12,9 @@ struct StartupOptions {
     QString documentPath;  // empty: the last document, if it still exists
     std::optional<int> group;
     std::optional<int> window;
-    QString askQuestion;     // hidden --ask: ask once the model and document are loaded
-    QString screenshotPath;  // hidden --screenshot: grab the window after the answers, then quit
+    QString askQuestion;       // hidden --ask: ask once the model and document are loaded
+    QString screenshotPath;    // hidden --screenshot: grab the window after the answers, then quit
+    QStringList ignoredFiles;  // files given beyond one model and one document (said at start)
 };
 
 }  // namespace studio

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "MainWindow.h"
+#include "OpenedFiles.h"
 #include "ScreenshotTour.h"
 #include "StartupOptions.h"
 #include "selfextend/document.h"
@@ -82,14 +83,11 @@ int main(int argc, char* argv[]) {
     options.screenshotPath = parser.value(screenshot);
     // The desktop entry hands over whatever the file manager opened (%F): a .gguf (told apart
     // by its magic, as the MIME type is) is the model, anything else the document.
-    for (const QString& path : parser.positionalArguments()) {
-        QFile file(path);
-        const bool isModel = file.open(QIODevice::ReadOnly) && file.read(4) == "GGUF";
-        if (isModel && options.modelPath.isEmpty())
-            options.modelPath = path;
-        else if (!isModel && options.documentPath.isEmpty())
-            options.documentPath = path;
-    }
+    const studio::OpenedFiles files =
+        studio::sortOpenedFiles(parser.positionalArguments(), options.modelPath);
+    options.modelPath = files.model;
+    options.documentPath = files.document;
+    options.ignoredFiles = files.ignored;
 
     std::optional<studio::ScreenshotTour::Script> script;
     if (parser.isSet(tour)) {

@@ -47,6 +47,7 @@
 #include "MainWindow.h"
 #include "ModelPanel.h"
 #include "ModelPicker.h"
+#include "OpenedFiles.h"
 #include "PositionPlot.h"
 #include "ResourcePaths.h"
 #include "SelfExtendPanel.h"
@@ -156,6 +157,9 @@ class TestStudioUsability : public QObject {
     void aDocumentThatFitsRunsOnce();
     // Issue 22, item 12: a Latin-1 file reads right and says how it was read.
     void aLatin1DocumentIsDetected();
+    // Issue 22, item 17: models and documents told apart by content, nothing dropped silently.
+    void filesAreToldApartByContent();
+    void aModelOpenedAsADocumentIsOfferedAsTheModel();
     // Issue 21, item 4: the document types named in one place.
     void documentTypesComeFromOneList();
     // Issues 10 and 12: conversations on a document.
@@ -830,6 +834,43 @@ void TestStudioUsability::aLatin1DocumentIsDetected() {
                  "not UTF-8: it was read as (ISO-8859-1|WINDOWS-1252) \\(detected\\)")),
              qPrintable(note->text()));
     QVERIFY2(!window->bannerText().contains("UTF-8"), qPrintable(window->bannerText()));
+}
+
+void TestStudioUsability::filesAreToldApartByContent() {
+    // The issue: `selfextend-studio notamodel.gguf doc.txt` opened the .gguf as the document
+    // and ignored doc.txt without a word.
+    const QString notAModel = writeFile("notamodel.gguf", "just some text\n");
+    const QString doc = writeFile("doc.txt", sampleText());
+    const QString extra = writeFile("extra.txt", "more text\n");
+    QFile::remove(dir_.filePath("model.bin"));
+    QVERIFY(QFile::copy(model_, dir_.filePath("model.bin")));  // a GGUF by its magic
+    const studio::OpenedFiles files =
+        studio::sortOpenedFiles({notAModel, doc, dir_.filePath("model.bin"), extra});
+    QCOMPARE(files.model, notAModel);  // by name: its load then says it is not a GGUF model
+    QCOMPARE(files.document, doc);
+    QCOMPARE(files.ignored, QStringList({dir_.filePath("model.bin"), extra}));
+    QCOMPARE(studio::sortOpenedFiles({doc, dir_.filePath("model.bin")}).model,
+             dir_.filePath("model.bin"));
+    // What was not opened is said.
+    studio::StartupOptions options{model_, doc, std::nullopt, std::nullopt, {}, {}};
+    options.ignoredFiles = {extra};
+    auto window = openWindow(options);
+    QVERIFY2(window->bannerText().contains("Not opened: " + extra),
+             qPrintable(window->bannerText()));
+}
+
+void TestStudioUsability::aModelOpenedAsADocumentIsOfferedAsTheModel() {
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    QVERIFY(window->hasModel());
+    window->openDocument(model_);  // as File › Open Document on the .gguf
+    auto* box = window->findChild<QMessageBox*>("modelAsDocumentBox");
+    QVERIFY(box && box->isVisible());
+    QVERIFY2(box->text().contains("is a GGUF model, not a document"), qPrintable(box->text()));
+    QCOMPARE(window->documentPane()->path(), samplePath());  // the document stays
+    QSignalSpy loaded(window.get(), &MainWindow::modelReady);
+    box->findChild<QPushButton*>("loadAsModelButton")->click();
+    QVERIFY(loaded.wait(30000));
+    QCOMPARE(window->documentPane()->path(), samplePath());
 }
 
 void TestStudioUsability::documentTypesComeFromOneList() {
