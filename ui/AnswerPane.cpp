@@ -10,6 +10,7 @@
 #include <QScrollBar>
 #include <QStyle>
 #include <QTextBrowser>
+#include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -91,8 +92,12 @@ AnswerPane::AnswerPane(AnswerSide side, QWidget* parent)
     copy_->setText(tr("Copy"));
     copy_->setAutoRaise(true);
     copy_->setToolTip(tr("Copy the latest answer"));
-    connect(copy_, &QToolButton::clicked, this,
-            [this] { QApplication::clipboard()->setText(answer().trimmed()); });
+    connect(copy_, &QToolButton::clicked, this, [this] {
+        QApplication::clipboard()->setText(answer().trimmed());
+        // Feedback where the click was: the button says it for a moment.
+        copy_->setText(tr("Copied"));
+        QTimer::singleShot(1500, copy_, [this] { copy_->setText(tr("Copy")); });
+    });
     text_->setReadOnly(true);
     text_->setOpenExternalLinks(false);  // a model's link is shown, not followed
     text_->setOpenLinks(false);

@@ -122,8 +122,12 @@ MainWindow::MainWindow(const selfextend::GpuAvailability& gpu, QWidget* parent)
 
     connect(documentPane_, &DocumentPane::openRequested, this, &MainWindow::openDocumentDialog);
     documentPane_->setSampleAvailable(!findSampleDocument().isEmpty());
-    connect(documentPane_, &DocumentPane::sampleRequested, this,
-            [this] { openDocument(findSampleDocument()); });
+    connect(documentPane_, &DocumentPane::sampleRequested, this, [this] {
+        openDocument(findSampleDocument());
+        // The question the link names, ready to ask (unless one is typed already).
+        if (comparePane_->question().isEmpty())
+            comparePane_->setQuestion(tr("What is the door code?"));
+    });
     connect(modelPanel_, &ModelPanel::openRequested, this, [this] { showModelPicker(); });
     connect(comparePane_, &ComparePane::askRequested, this, [this] { ask(); });
     connect(comparePane_, &ComparePane::stopRequested, this, &MainWindow::stopAll);
@@ -381,6 +385,42 @@ void MainWindow::connectWorker() {
             });
 }
 
+QString MainWindow::aboutText() const {
+    return tr("<b>SelfExtend Studio %1</b> (commit %2, Qt %3)"
+              "<p>Ask long documents questions with a model whose training window is shorter "
+              "than the document, using Self-Extend (Jin et al., ICML 2024): grouped positions "
+              "past a neighbour window W keep every distance inside the trained range.</p>"
+              "<p>Help › Keyboard Shortcuts lists the keys; the README and docs/ of the source "
+              "tree are the user guide.</p>")
+        .arg(QCoreApplication::applicationVersion(), QStringLiteral(SE_COMMIT),
+             QString::fromLatin1(qVersion()));
+}
+
+QMessageBox* MainWindow::showShortcuts() {
+    // From the menus' own actions, so the list cannot drift from the keys.
+    QString rows;
+    for (QAction* menu : menuBar()->actions()) {
+        if (!menu->menu()) continue;
+        for (QAction* action : menu->menu()->actions()) {
+            if (action->shortcuts().isEmpty()) continue;
+            QStringList keys;
+            for (const QKeySequence& key : action->shortcuts())
+                keys << key.toString(QKeySequence::NativeText);
+            rows += QStringLiteral("<tr><td>%1</td><td>&nbsp;&nbsp;<b>%2</b></td></tr>")
+                        .arg(QString(action->text()).remove(QLatin1Char('&')).remove(QChar(0x2026)),
+                             keys.join(tr(" or ")).toHtmlEscaped());
+        }
+    }
+    auto* box =
+        new QMessageBox(QMessageBox::NoIcon, tr("Keyboard Shortcuts"),
+                        QStringLiteral("<table>%1</table>").arg(rows), QMessageBox::Close, this);
+    box->setObjectName("shortcutsBox");
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setWindowModality(Qt::NonModal);
+    box->open();
+    return box;
+}
+
 void MainWindow::createActions() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     auto* openDocument =
@@ -441,13 +481,10 @@ void MainWindow::createActions() {
     run->addAction(tr("&Auto Self-Extend Settings"), selfExtendPanel_, &SelfExtendPanel::autoPick);
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&Keyboard Shortcuts"), this, [this] { showShortcuts(); })
+        ->setShortcut(QKeySequence::HelpContents);
     help->addAction(tr("&About"), this, [this] {
-        QMessageBox::about(
-            this, tr("About SelfExtend Studio"),
-            tr("<b>SelfExtend Studio</b><p>Ask long documents questions with a model "
-               "whose training window is shorter than the document, using "
-               "Self-Extend (Jin et al., ICML 2024): grouped positions past a "
-               "neighbour window W keep every distance inside the trained range.</p>"));
+        QMessageBox::about(this, tr("About SelfExtend Studio"), aboutText());
     });
 
     QToolBar* toolbar = addToolBar(tr("Main"));

@@ -79,6 +79,8 @@ class MainWindow : public QMainWindow {
     ModelPicker* showModelPicker();
     // Settings (File › Settings…): applied and saved when accepted.
     SettingsDialog* showSettings();
+    QMessageBox* showShortcuts();  // Help › Keyboard Shortcuts, built from the menus' actions
+    QString aboutText() const;     // Help › About: version, commit, Qt
     EngineSettings engineSettings() const;
     void applySettings(const EngineSettings& settings);
 

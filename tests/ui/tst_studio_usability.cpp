@@ -6,6 +6,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QCheckBox>
+#include <QClipboard>
 #include <QComboBox>
 #include <QDir>
 #include <QFile>
@@ -34,6 +35,7 @@
 #include <QTextDocument>
 #include <QTextEdit>
 #include <QToolBar>
+#include <QToolButton>
 #include <QToolTip>
 #include <memory>
 
@@ -160,6 +162,10 @@ class TestStudioUsability : public QObject {
     // Issue 22, item 17: models and documents told apart by content, nothing dropped silently.
     void filesAreToldApartByContent();
     void aModelOpenedAsADocumentIsOfferedAsTheModel();
+    // Issue 22, item 18: Help says the version and the keys; the sample link fills in its
+    // question; Copy says it copied.
+    void helpSaysVersionAndShortcuts();
+    void sampleLinkFillsInItsQuestionAndCopySaysSo();
     // Issue 21, item 4: the document types named in one place.
     void documentTypesComeFromOneList();
     // Issues 10 and 12: conversations on a document.
@@ -871,6 +877,39 @@ void TestStudioUsability::aModelOpenedAsADocumentIsOfferedAsTheModel() {
     box->findChild<QPushButton*>("loadAsModelButton")->click();
     QVERIFY(loaded.wait(30000));
     QCOMPARE(window->documentPane()->path(), samplePath());
+}
+
+void TestStudioUsability::helpSaysVersionAndShortcuts() {
+    auto window = openWindow({model_, {}, std::nullopt, std::nullopt, {}, {}});
+    const QString about = window->aboutText();
+    // The commit is git's short hash in a checkout (as CI builds it), else "unknown".
+    QVERIFY2(about.contains(QRegularExpression("\\(commit ([0-9a-f]{7,}|unknown), Qt 6\\.")),
+             qPrintable(about));
+    QMessageBox* box = window->showShortcuts();
+    QVERIFY(box && box->isVisible());
+    const QString keys = box->text();
+    for (const QString& row : {QString("Ask</td><td>&nbsp;&nbsp;<b>Ctrl+Return or Ctrl+Enter"),
+                               QString("Stop</td><td>&nbsp;&nbsp;<b>Esc"),
+                               QString("Settings</td><td>&nbsp;&nbsp;<b>Ctrl+,"),
+                               QString("Open Document</td><td>&nbsp;&nbsp;<b>Ctrl+O")})
+        QVERIFY2(keys.contains(row), qPrintable(row + " not in " + keys));
+}
+
+void TestStudioUsability::sampleLinkFillsInItsQuestionAndCopySaysSo() {
+    auto window = openWindow({model_, {}, std::nullopt, std::nullopt, {}, {}});
+    auto* link = window->documentPane()->findChild<QLabel*>("sampleLink");
+    QVERIFY(link && link->isVisible());
+    emit link->linkActivated("sample");
+    QVERIFY(waitForDocument(*window));
+    QCOMPARE(window->comparePane()->question(), QString("What is the door code?"));
+    QVERIFY(askAndWait(*window, MainWindow::FitChoice::FitNow));
+    auto* copy = window->findChild<QToolButton*>("selfExtendCopy");
+    QVERIFY(copy);
+    copy->click();
+    QCOMPARE(copy->text(), QString("Copied"));
+    QCOMPARE(QApplication::clipboard()->text(),
+             window->comparePane()->selfExtendPane()->answer().trimmed());
+    QTRY_COMPARE_WITH_TIMEOUT(copy->text(), QString("Copy"), 3000);
 }
 
 void TestStudioUsability::documentTypesComeFromOneList() {
