@@ -56,6 +56,18 @@ constexpr QSize kMinimumWindow(800, 500);
 constexpr QSize kLargestFirstWindow(1280, 700);
 using Topic = ErrorBanner::Topic;
 
+// A question that does not block the window (long runs and tests carry on behind it) and
+// deletes itself when closed.
+QMessageBox* nonModalBox(QWidget* parent, QMessageBox::Icon icon, const char* name,
+                         const QString& title, const QString& text,
+                         QMessageBox::StandardButtons buttons) {
+    auto* box = new QMessageBox(icon, title, text, buttons, parent);
+    box->setObjectName(name);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setWindowModality(Qt::NonModal);
+    return box;
+}
+
 }  // namespace
 
 MainWindow::MainWindow(QWidget* parent) : MainWindow(selfextend::gpu_availability(), parent) {}
@@ -411,12 +423,9 @@ QMessageBox* MainWindow::showShortcuts() {
                              keys.join(tr(" or ")).toHtmlEscaped());
         }
     }
-    auto* box =
-        new QMessageBox(QMessageBox::NoIcon, tr("Keyboard Shortcuts"),
-                        QStringLiteral("<table>%1</table>").arg(rows), QMessageBox::Close, this);
-    box->setObjectName("shortcutsBox");
-    box->setAttribute(Qt::WA_DeleteOnClose);
-    box->setWindowModality(Qt::NonModal);
+    QMessageBox* box =
+        nonModalBox(this, QMessageBox::NoIcon, "shortcutsBox", tr("Keyboard Shortcuts"),
+                    QStringLiteral("<table>%1</table>").arg(rows), QMessageBox::Close);
     box->open();
     return box;
 }
@@ -536,14 +545,11 @@ void MainWindow::start(const StartupOptions& options) {
 void MainWindow::openDocument(const QString& path) {
     // A model opened as a document (Open Document, Recent Documents): offer what it is for.
     if (isModelFile(path)) {
-        auto* box = new QMessageBox(QMessageBox::Question, tr("A model, not a document"),
-                                    tr("%1 is a GGUF model, not a document. Load it as the "
-                                       "model?")
-                                        .arg(QFileInfo(path).fileName()),
-                                    QMessageBox::Cancel, this);
-        box->setObjectName("modelAsDocumentBox");
-        box->setAttribute(Qt::WA_DeleteOnClose);
-        box->setWindowModality(Qt::NonModal);
+        QMessageBox* box = nonModalBox(
+            this, QMessageBox::Question, "modelAsDocumentBox", tr("A model, not a document"),
+            tr("%1 is a GGUF model, not a document. Load it as the model?")
+                .arg(QFileInfo(path).fileName()),
+            QMessageBox::Cancel);
         QPushButton* load = box->addButton(tr("Load as model"), QMessageBox::AcceptRole);
         load->setObjectName("loadAsModelButton");
         box->setDefaultButton(load);
@@ -751,11 +757,8 @@ void MainWindow::askFit() {
                    .arg(selfextend::kLargestAutoGroup)
                    .arg(withLocaleCounts(QString::fromStdString(choice.explanation)));
     if (!fitBox_) {
-        fitBox_ = new QMessageBox(QMessageBox::Question, tr("Document too long"), QString(),
-                                  QMessageBox::NoButton, this);
-        fitBox_->setObjectName("fitBox");
-        fitBox_->setAttribute(Qt::WA_DeleteOnClose);
-        fitBox_->setWindowModality(Qt::NonModal);  // long runs and tests carry on
+        fitBox_ = nonModalBox(this, QMessageBox::Question, "fitBox", tr("Document too long"),
+                              QString(), QMessageBox::NoButton);
     }
     for (QAbstractButton* button : fitBox_->buttons()) {  // the choices of this ask only
         fitBox_->removeButton(button);
@@ -878,18 +881,15 @@ void MainWindow::confirmLengths(const QList<qint64>& lengths, const std::functio
         return;
     }
     if (capacityBox_) capacityBox_->close();
-    capacityBox_ = new QMessageBox(
-        QMessageBox::Warning, tr("Past the capacity"),
+    capacityBox_ = nonModalBox(
+        this, QMessageBox::Warning, "capacityBox", tr("Past the capacity"),
         tr("Self-Extend at G = %1, W = %2 holds %3 tokens; %4 %5 past it, where it reads "
            "positions it was never trained on and will fail. Raise G or press Auto to measure "
            "inside the capacity.")
             .arg(selfExtendPanel_->group())
             .arg(formatCount(selfExtendPanel_->window()), formatCount(capacity),
                  past.join(QStringLiteral(", ")), past.size() == 1 ? tr("is") : tr("are")),
-        QMessageBox::Cancel, this);
-    capacityBox_->setObjectName("capacityBox");
-    capacityBox_->setAttribute(Qt::WA_DeleteOnClose);
-    capacityBox_->setWindowModality(Qt::NonModal);
+        QMessageBox::Cancel);
     QPushButton* run = capacityBox_->addButton(tr("Run anyway"), QMessageBox::AcceptRole);
     run->setObjectName("runAnywayButton");
     connect(run, &QPushButton::clicked, this, [this, start] {

@@ -305,8 +305,10 @@ void TestStudio::binaryDocumentShowsAnError() {
 }
 
 void TestStudio::invalidUtf8IsReplacedAndFlagged() {
+    // UTF-8 (the é) with a stray Latin-1 byte (the è): damaged UTF-8, not a legacy encoding (a
+    // whole Latin-1 file is read as Latin-1: tst_studio_usability's aLatin1DocumentIsDetected).
     const QString path =
-        writeFile("latin1.txt", QByteArray("Caf\xe9 cr\xe8me, na\xefve. ").repeated(20));
+        writeFile("damaged.txt", QByteArray("Caf\xc3\xa9 cr\xe8me, na\xc3\xafve. ").repeated(20));
     QSignalSpy ready(window_.get(), &studio::MainWindow::documentReady);
     window_->openDocument(path);
     QVERIFY(ready.wait(10000));

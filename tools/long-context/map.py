@@ -362,12 +362,16 @@ def main():
                     group_flag, window_flag = "auto", None
                 else:
                     group_flag, window_flag = mode
+
+                def done(task, trial):
+                    if mode == "auto":
+                        return (task, args.set, length, trial) in results.auto_done
+                    return results.has(task=task, set=args.set, length=length, group=mode[0],
+                                       window=mode[1], trial=trial)
+
                 if kind == "passkey":
                     trial = f"depth={unit}"
-                    if mode == "auto" and ("passkey", args.set, length, trial) in results.auto_done:
-                        continue
-                    if mode != "auto" and results.has(task="passkey", set=args.set, length=length,
-                                                      group=mode[0], window=mode[1], trial=trial):
+                    if done("passkey", trial):
                         continue
                     # Vanilla as G = 1, which the position rule leaves exact (one prefill).
                     # A key of its own at each depth and length (the same for every mode).
@@ -390,10 +394,7 @@ def main():
                 document = unit
                 for fact in document["facts"]:
                     trial = f"{document['id']}:{fact['depth']}"
-                    if mode == "auto" and ("fact", args.set, length, trial) in results.auto_done:
-                        continue
-                    if mode != "auto" and results.has(task="fact", set=args.set, length=length,
-                                                      group=mode[0], window=mode[1], trial=trial):
+                    if done("fact", trial):
                         continue
                     t0 = time.time()
                     reply, prompt_tokens, previews = cli.ask(
