@@ -21,7 +21,7 @@ prepare)
     # Shared libraries the device image lacks (it has the CUDA toolkit's, e.g. cuBLAS).
     for lib in $(ldd build-gpu/tests/gpu/se-gpu-tests | awk '/=>/ {print $3}'); do
         case "$lib" in
-            */libsentencepiece* | */libprotobuf*) cp -L "$lib" .gpu/lib/ ;;
+            */libsentencepiece* | */libprotobuf* | */libuchardet*) cp -L "$lib" .gpu/lib/ ;;
         esac
     done
     grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
