@@ -19,7 +19,11 @@ namespace {
 ModelInfo describe(const std::string& path, const GgufFile& gguf, const HyperParams& hp) {
     ModelInfo info;
     info.path = path;
-    info.name = gguf.find_string("general.name").value_or(path.substr(path.find_last_of('/') + 1));
+    std::string file = path.substr(path.find_last_of('/') + 1);
+    if (file.size() > 5 && file.compare(file.size() - 5, 5, ".gguf") == 0)
+        file.resize(file.size() - 5);
+    info.name = file;
+    info.stated_name = gguf.find_string("general.name").value_or("");
     info.architecture = hp.architecture;
     info.training_window = hp.context_length;
     info.embedding_length = hp.embedding_length;

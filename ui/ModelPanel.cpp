@@ -164,8 +164,14 @@ void ModelPanel::setModel(const ModelSummary& model) {
     model_ = model;
     hasModel_ = true;
     progress_->hide();
-    name_->setText(model.name.isEmpty() ? QFileInfo(model.path).completeBaseName() : model.name);
-    name_->setToolTip(model.path);
+    // One name everywhere (the file's, ModelInfo::name); a base model says it is one, since it
+    // continues text rather than answering in turns.
+    const bool base = model.chatFormat == QLatin1String("plain");
+    name_->setText(base ? tr("%1 (base model)").arg(model.name) : model.name);
+    name_->setToolTip(base ? tr("%1\nA base model: the file has no chat template, so questions "
+                                "are asked in the plain format and answers continue the text.")
+                                 .arg(model.path)
+                           : model.path);
     architecture_->setText(tr("%1 · %2 layers · %3 heads (%4 KV) · vocab %5")
                                .arg(model.architecture)
                                .arg(model.layers)

@@ -126,7 +126,11 @@ QString ModelPicker::path(int row) const {
 
 void ModelPicker::showCheck(int row, const Check& check) {
     if (check.runs) {
-        if (!check.name.isEmpty()) table_->item(row, kName)->setText(check.name);
+        if (!check.name.isEmpty())
+            table_->item(row, kName)
+                ->setText(check.format == QLatin1String("plain")
+                              ? tr("%1 (base model)").arg(check.name)
+                              : check.name);
         table_->setItem(row, kFamily, new QTableWidgetItem(check.family));
         table_->setItem(row, kParameters, new QTableWidgetItem(parameters(check.parameters)));
         table_->setItem(row, kWindow, new QTableWidgetItem(formatCount(check.window)));

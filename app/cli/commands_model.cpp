@@ -186,8 +186,13 @@ int command_info(Arguments& args) {
     }
     const auto model = selfextend::Model::load(path, model_flags.load);
     const selfextend::ModelInfo& info = model->info();
-    std::cout << "model         " << info.name << "\n"
-              << "file          " << info.path << " (" << format_mib(info.file_bytes) << ")\n"
+    std::cout << "model         " << info.name
+              << (info.chat_format == "plain" ? " (a base model: no chat template)"
+                                              : " (a chat model, " + info.chat_format + ")")
+              << "\n";
+    if (!info.stated_name.empty() && info.stated_name != info.name)
+        std::cout << "general.name  " << info.stated_name << "\n";
+    std::cout << "file          " << info.path << " (" << format_mib(info.file_bytes) << ")\n"
               << "architecture  " << info.architecture << " (" << info.family << " graph)\n"
               << "parameters    " << format_count(info.parameter_count) << "\n"
               << "training window L  " << info.training_window << " tokens\n"

@@ -147,6 +147,10 @@ class TestCli : public QObject {
     void infoShowsCapacity() {
         const Run info = cli({"info", "--group", "4", "--window", "256"});
         QCOMPARE(info.exit_code, 0);
+        // One name: the file's; what the file calls itself beside it; a base model says so.
+        QVERIFY2(info.out.startsWith("model         selfextend-demo-8m-f16 (a base model: no chat "
+                                     "template)\ngeneral.name  selfextend-demo-8m\n"),
+                 qPrintable(info.out));
         QVERIFY(info.out.contains("training window L  512"));
         QVERIFY(info.out.contains("tokenizer     SentencePiece, 4 096 tokens, BOS 1 '<s>'"));
         QVERIFY(info.out.contains("capacity (L-W)*G+W = 1 280"));

@@ -881,6 +881,9 @@ void TestStudioUsability::aModelOpenedAsADocumentIsOfferedAsTheModel() {
 
 void TestStudioUsability::helpSaysVersionAndShortcuts() {
     auto window = openWindow({model_, {}, std::nullopt, std::nullopt, {}, {}});
+    // Issue 22, item 14: the model's one name (its file's), a base model marked.
+    QCOMPARE(window->findChild<QLabel*>("modelName")->text(),
+             QString("selfextend-demo-8m-f16 (base model)"));
     const QString about = window->aboutText();
     // The commit is git's short hash in a checkout (as CI builds it), else "unknown".
     QVERIFY2(about.contains(QRegularExpression("\\(commit ([0-9a-f]{7,}|unknown), Qt 6\\.")),

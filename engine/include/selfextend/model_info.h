@@ -10,7 +10,12 @@ namespace selfextend {
 
 struct ModelInfo {
     std::string path;
+    // The name shown everywhere (CLI, studio, exports): the file's name without ".gguf", which
+    // is what the user chose and sees on disk ("SmolLM2-135M-Instruct.Q4_1"). What the file
+    // calls itself (general.name, often a training run's label: "Smollm2 135M 8k Lc100K Mix1
+    // Ep2") is stated_name, empty when absent.
     std::string name;
+    std::string stated_name;
     std::string architecture;  // general.architecture, e.g. "llama"
     // The family whose graph runs it: "Llama", "Qwen2", "Gemma", "Gemma 3", "Phi-2" or "Phi-3".
     std::string family;
