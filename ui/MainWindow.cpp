@@ -237,6 +237,7 @@ void MainWindow::connectWorker() {
         modelPanel_->setModel(model);
         selfExtendPanel_->setPromptFraming(model.promptFramingTokens);
         comparePane_->setPlainPromptFormat(model.chatFormat == QLatin1String("plain"));
+        selfExtendPanel_->modelChanging();  // hand-set G and W re-fit unless locked
         selfExtendPanel_->setTrainingWindow(model.trainingWindow);
         documentPane_->setTrainingWindow(model.trainingWindow);
         addRecent(QStringLiteral("recentModels"), model.path);

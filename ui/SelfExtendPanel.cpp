@@ -1,5 +1,6 @@
 #include "SelfExtendPanel.h"
 
+#include <QCheckBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -53,6 +54,7 @@ SelfExtendPanel::SelfExtendPanel(QWidget* parent)
       windowSlider_(new QSlider(Qt::Horizontal)),
       windowSpin_(new QSpinBox),
       autoButton_(new QPushButton(tr("&Auto"))),
+      lock_(new QCheckBox(tr("Keep G and W"))),
       capacityLabel_(new QLabel),
       autoLabel_(new QLabel),
       fitLabel_(new QLabel),
@@ -65,6 +67,10 @@ SelfExtendPanel::SelfExtendPanel(QWidget* parent)
     windowSpin_->setObjectName("windowSpin");
     windowSlider_->setObjectName("windowSlider");
     autoButton_->setObjectName("autoButton");
+    lock_->setObjectName("lockCheck");
+    lock_->setToolTip(
+        tr("Keep the G and W set here when another model is loaded (else they are chosen again "
+           "for the new model's window)"));
     capacityLabel_->setObjectName("capacityLabel");
     autoLabel_->setObjectName("autoLabel");
     fitLabel_->setObjectName("fitLabel");
@@ -91,7 +97,11 @@ SelfExtendPanel::SelfExtendPanel(QWidget* parent)
 
     auto* autoRow = new QHBoxLayout;
     autoRow->addWidget(capacityLabel_, 1);
-    autoRow->addWidget(autoButton_, 0, Qt::AlignTop);
+    auto* buttons = new QVBoxLayout;
+    buttons->addWidget(autoButton_);
+    buttons->addWidget(lock_);
+    buttons->addStretch(1);
+    autoRow->addLayout(buttons);
 
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(form);
@@ -175,7 +185,18 @@ void SelfExtendPanel::setWindow(int window) {
 void SelfExtendPanel::pin(bool group, bool window) {
     groupPinned_ = groupPinned_ || group;
     windowPinned_ = windowPinned_ || window;
+    if (group || window) lock_->setChecked(true);
     refresh();
+}
+
+bool SelfExtendPanel::locked() const {
+    return lock_->isChecked();
+}
+
+void SelfExtendPanel::modelChanging() {
+    if (locked()) return;
+    groupPinned_ = windowPinned_ = false;  // fitDocument chooses both for the new model
+    requestedWindow_ = window();
 }
 
 void SelfExtendPanel::setTrainingWindow(qint64 window) {
@@ -251,8 +272,8 @@ QString SelfExtendPanel::autoNote() const {
                             applied_.group == group() && applied_.window == window();
     if (groupPinned_)
         return tr(
-            "G and W set by you: they stay as they are when a document or model changes. "
-            "Auto chooses again.");
+            "G and W set by you: they stay as they are when a document changes, and when a "
+            "model changes if Keep G and W is ticked. Auto chooses again.");
     if (appliedNow) {
         const QString text = localized(applied_.explanation);
         return applied_.fits ? text : coloured(kBad, text);

@@ -16,6 +16,7 @@ class QLabel;
 class QPushButton;
 class QSlider;
 class QSpinBox;
+class QCheckBox;
 
 namespace studio {
 
@@ -51,8 +52,12 @@ class SelfExtendPanel : public QGroupBox {
     // Programmatic changes (restored settings, tests): they do not pin.
     void setGroup(int group);
     void setWindow(int window);
-    // The command line's --group/--window: kept when documents and models change.
+    // The command line's --group/--window: kept when documents and models change (locked).
     void pin(bool group, bool window);
+    // A new model: G and W set by hand for the last one are chosen again for this one, unless
+    // the user locked them ("Keep G and W" ticked, or the command line set them).
+    void modelChanging();
+    bool locked() const;
     void setTrainingWindow(qint64 window);
     void setDocumentTokens(qint64 tokens);  // -1: unknown
     void setAnswerReserve(int tokens);
@@ -79,6 +84,7 @@ class SelfExtendPanel : public QGroupBox {
     QSlider* windowSlider_;
     QSpinBox* windowSpin_;
     QPushButton* autoButton_;
+    QCheckBox* lock_;  // "Keep G and W": hand-set values survive a model change
     QLabel* capacityLabel_;
     QLabel* autoLabel_;
     QLabel* fitLabel_;

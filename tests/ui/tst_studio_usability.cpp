@@ -166,6 +166,8 @@ class TestStudioUsability : public QObject {
     // question; Copy says it copied.
     void helpSaysVersionAndShortcuts();
     void sampleLinkFillsInItsQuestionAndCopySaysSo();
+    // Issue 22, item 10: a new model re-fits hand-set G and W unless they are locked.
+    void aNewModelRefitsHandSetValuesUnlessLocked();
     // Issue 21, item 4: the document types named in one place.
     void documentTypesComeFromOneList();
     // Issues 10 and 12: conversations on a document.
@@ -913,6 +915,37 @@ void TestStudioUsability::sampleLinkFillsInItsQuestionAndCopySaysSo() {
     QCOMPARE(QApplication::clipboard()->text(),
              window->comparePane()->selfExtendPane()->answer().trimmed());
     QTRY_COMPARE_WITH_TIMEOUT(copy->text(), QString("Copy"), 3000);
+}
+
+void TestStudioUsability::aNewModelRefitsHandSetValuesUnlessLocked() {
+    SKIP_WITHOUT_MODEL(testing::smollm2_path());
+    // SmolLM2 (L = 8 192) on the sample, W set by hand to 3 072; then the demo model (L = 512):
+    // the issue saw W clamped to 512 and "Does not fit".
+    auto window =
+        openWindow({testing::smollm2_path(), samplePath(), std::nullopt, std::nullopt, {}, {}});
+    auto* panel = window->selfExtendPanel();
+    panel->findChild<QSpinBox*>("windowSpin")->setValue(3072);  // as a user does: pins W
+    QVERIFY(panel->windowPinned());
+    QSignalSpy ready(window.get(), &MainWindow::modelReady);
+    window->openModel(model_);
+    QVERIFY(ready.wait(30000));
+    QTRY_VERIFY_WITH_TIMEOUT(panel->fits(), 20000);
+    QVERIFY(!panel->windowPinned());
+    QVERIFY(panel->window() < 512);
+    QVERIFY2(!window->bannerText().contains("lowered"), qPrintable(window->bannerText()));
+    // Locked: the hand-set values stay through a model change (and say so when they no longer
+    // fit the new model).
+    window->openModel(testing::smollm2_path());
+    QVERIFY(ready.wait(30000));
+    QTRY_VERIFY_WITH_TIMEOUT(panel->window() >= 512, 20000);
+    panel->findChild<QSpinBox*>("groupSpin")->setValue(3);
+    panel->findChild<QSpinBox*>("windowSpin")->setValue(2048);
+    panel->findChild<QCheckBox*>("lockCheck")->setChecked(true);
+    window->openModel(model_);
+    QVERIFY(ready.wait(30000));
+    QCOMPARE(panel->group(), 3);
+    QVERIFY(panel->windowPinned());
+    QVERIFY2(window->bannerText().contains("lowered to W = 512"), qPrintable(window->bannerText()));
 }
 
 void TestStudioUsability::documentTypesComeFromOneList() {
