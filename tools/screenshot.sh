@@ -53,7 +53,7 @@ if [[ "$output" == --tour ]]; then
     mkdir -p "$folder"
     timeout 600 xvfb-run "${screen[@]}" \
         "$app" --model "$root/resources/models/selfextend-demo-8m-f16.gguf" --tour "$folder" \
-        --ask "What is the door code?" --ask "What is Anna's favourite city?" --highlight Oslo \
+        --ask "What is Anna's favourite city?" --ask "What is the door code?" --highlight 4821 \
         "$document"
     echo "wrote $folder (the long-book picture is docs/screenshot.png, taken without --tour)"
     exit 0
