@@ -246,6 +246,8 @@ def main():
     parser.add_argument("--no-vanilla", action="store_true")
     parser.add_argument("--out", required=True)
     parser.add_argument("--work", default="/tmp/selfextend-map")
+    parser.add_argument("--documents", default=str(ROOT / "docs" / "long-context" / "documents"),
+                        help="where the documents' descriptions are kept (no book text)")
     parser.add_argument("--cli", default=str(ROOT / "build" / "app" / "cli" / "selfextend-cli"))
     parser.add_argument("--shared", default=os.environ.get("SE_SHARED_DIR", str(ROOT.parent / "shared")))
     parser.add_argument("--threads", type=int, default=2)
@@ -256,6 +258,7 @@ def main():
 
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
+    Path(args.documents).mkdir(parents=True, exist_ok=True)
     cli = Cli(args.cli, args.model, args.threads, args.threads_file, work / "kv")
     results = Results(args.out)
     info, _ = cli.run("info")
@@ -301,10 +304,21 @@ def main():
             band = len(documents) % 3
             depths = [DEPTH_BANDS[k][band] for k in range(3)]
             doc_id = f"{book.stem}@{length}"
-            meta_path = work / f"{args.set}-{doc_id}.json"
+            # What each document is (its book's first base_chars characters of running text,
+            # the facts planted and where) is kept in the repository, so that a later session
+            # rebuilds the same documents without asking the in-window questions again; the
+            # text itself is written to --work only.
+            meta_path = Path(args.documents) / f"{args.set}-{doc_id}.json"
+            doc_path = work / f"{args.set}-{doc_id}.txt"
             if meta_path.exists():
                 meta = json.loads(meta_path.read_text())
                 if not meta.get("skipped"):
+                    if not doc_path.exists():
+                        doc_path.write_text(
+                            plant(text[:meta["base_chars"]],
+                                  [(c["depth"], c["sentence"]) for c in meta["facts"]]),
+                            encoding="utf-8")
+                    meta["path"] = str(doc_path)
                     documents.append(meta)
                 continue
             base, base_tokens = fit_to_tokens(cli, text, length - PROMPT_OVERHEAD, work, "fit.txt")
@@ -340,11 +354,11 @@ def main():
                 meta_path.write_text(json.dumps({"id": doc_id, "skipped": True}))
                 continue
             planted = plant(base, [(c["depth"], c["sentence"]) for c in chosen])
-            doc_path = work / f"{args.set}-{doc_id}.txt"
             doc_path.write_text(planted, encoding="utf-8")
-            meta = {"id": doc_id, "book": book.name, "path": str(doc_path),
+            meta = {"id": doc_id, "book": book.name, "base_chars": len(base),
                     "tokens": cli.count_tokens(doc_path), "facts": chosen}
-            meta_path.write_text(json.dumps(meta))
+            meta_path.write_text(json.dumps(meta, indent=1))
+            meta["path"] = str(doc_path)
             documents.append(meta)
 
         # Units in an order that compares every mode on the same trials early: a document (all
