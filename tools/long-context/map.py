@@ -266,19 +266,25 @@ def main():
     model_name = Path(args.model).name
     tasks = args.tasks.split(",")
     books = sorted((Path(args.shared) / "corpus" / "books").glob("*.txt"))
-    started, trials_run = time.time(), 0
+    trials_run, trial_seconds = 0, 0.0
+    progress = {"left": 0}  # trials of the current length not yet in the results
 
     def log(message):
         print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
     def record(**r):
-        nonlocal trials_run
+        nonlocal trials_run, trial_seconds
         trials_run += 1
+        trial_seconds += r["seconds"]
+        progress["left"] = max(0, progress["left"] - 1)
         r.update(model=model_name, set=args.set)
         results.add(r)
+        # The ETA from this run's own rate (a fact's first question prefills the document, the
+        # other two are read from the disk cache: the mean covers both).
+        eta = progress["left"] * trial_seconds / trials_run
         log(f"{r['task']} len={r['length']} G={r['group']} W={r['window']} {r['trial']}: "
             f"{'FOUND' if r['found'] else 'missed'}  «{r['answer'][:70]}» "
-            f"({(time.time() - started) / trials_run:.0f} s a trial so far)")
+            f"[{progress['left']} trials left at this length, about {eta / 3600:.1f} h]")
 
     for length_index, length in enumerate(int(x) for x in args.lengths.split(",")):
         if args.cells == "grid":
@@ -370,6 +376,9 @@ def main():
                 units.append(("fact", documents[k]))
             if k % 2 == 1 and k // 2 < len(passkey_depths):
                 units.append(("passkey", passkey_depths[k // 2]))
+        planned = sum(3 * len(modes) if kind == "fact" else len(modes) for kind, _ in units)
+        done_here = sum(1 for k in results.done if k[1] == args.set and k[2] == length)
+        progress["left"] = max(0, planned - done_here)
         for kind, unit in units:
             for mode in modes:
                 if mode == "auto":
