@@ -125,10 +125,9 @@ BackendChoice make_backend(const LoadOptions& options, const HyperParams& hp,
         return std::make_unique<cpu::CpuBackend>(hp, weights, options.threads);
     };
     if (options.device == Device::Cpu) return {cpu_backend(), {}};
-    if (!cuda::cuda_available()) {
-        if (options.device == Device::Cuda)
-            throw Error("GPU (CUDA) not available: " + cuda::cuda_unavailable_reason());
-        return {cpu_backend(), cuda::cuda_unavailable_reason()};
+    if (const GpuAvailability gpu = gpu_availability(); !gpu.available) {
+        if (options.device == Device::Cuda) throw Error("GPU (CUDA) not available: " + gpu.reason);
+        return {cpu_backend(), gpu.reason};
     }
     // A graph the GPU cannot run: the CPU, with what the GPU lacks as the reason.
     if (std::string refusal = cuda::cuda_graph_refusal(hp, weights); !refusal.empty()) {
@@ -208,8 +207,9 @@ void read_model(detail::Internals::ModelImpl& impl, const std::function<void(dou
 }  // namespace
 
 GpuAvailability gpu_availability() {
-    if (cuda::cuda_available()) return {true, {}};
-    return {false, cuda::cuda_unavailable_reason()};
+    // The reason is empty exactly when a device is there: one question to the driver.
+    std::string reason = cuda::cuda_unavailable_reason();
+    return {reason.empty(), std::move(reason)};
 }
 
 ModelInfo Model::inspect(const std::string& path) {

@@ -94,15 +94,7 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_gguf(const 
     const bool newline_in_pieces =
         std::any_of(vocabulary.pieces.begin(), vocabulary.pieces.end(),
                     [](const std::string& p) { return p.find('\n') != std::string::npos; });
-    if (!newline_in_pieces && !vocabulary.remove_extra_whitespaces) {
-        SentencePieceVocabulary continuation = vocabulary;
-        continuation.add_dummy_prefix = false;
-        tokenizer->continuation_ = std::make_unique<sentencepiece::SentencePieceProcessor>();
-        if (!tokenizer->continuation_
-                 ->LoadFromSerializedProto(serialize_bpe_model_proto(continuation))
-                 .ok())
-            tokenizer->continuation_.reset();
-    }
+    tokenizer->parallel_ = !newline_in_pieces && !vocabulary.remove_extra_whitespaces;
     for (size_t id = 0; id < n; ++id)
         if (vocabulary.kinds[id] == PieceKind::UserDefined &&
             vocabulary.pieces[id].find(' ') != std::string::npos)
@@ -116,7 +108,10 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_gguf(const 
         if (const char first = vocabulary.pieces[size_t(id)][0];
             tokenizer->spaced_firsts_.find(first) == std::string::npos)
             tokenizer->spaced_firsts_ += first;
-    if (!tokenizer->spaced_pieces_.empty() && vocabulary.add_dummy_prefix) {
+    // Text that does not start the whole text (a parallel part, the text after a spaced piece)
+    // takes no dummy prefix: the same vocabulary without it, when it has one.
+    if (vocabulary.add_dummy_prefix &&
+        (tokenizer->parallel_ || !tokenizer->spaced_pieces_.empty())) {
         SentencePieceVocabulary inner = vocabulary;
         inner.add_dummy_prefix = false;
         tokenizer->no_prefix_ = std::make_unique<sentencepiece::SentencePieceProcessor>();
@@ -168,13 +163,13 @@ int32_t SentencePieceTokenizer::spaced_piece_at(std::string_view text) const {
 
 void SentencePieceTokenizer::encode_part(std::string_view text, bool first,
                                          std::vector<int32_t>& ids) const {
-    if (spaced_pieces_.empty()) {
-        encode_with(first || !continuation_ ? *processor_ : *continuation_, text, ids);
-        return;
-    }
     const auto& inner = [&](bool at_text_start) -> const sentencepiece::SentencePieceProcessor& {
         return at_text_start || !no_prefix_ ? *processor_ : *no_prefix_;
     };
+    if (spaced_pieces_.empty()) {
+        encode_with(inner(first), text, ids);
+        return;
+    }
     size_t plain_from = 0;  // start of the text not yet encoded
     for (size_t at = text.find_first_of(spaced_firsts_); at < text.size();
          at = text.find_first_of(spaced_firsts_, at)) {
@@ -197,7 +192,7 @@ void SentencePieceTokenizer::encode_part(std::string_view text, bool first,
 std::vector<int32_t> SentencePieceTokenizer::encode(std::string_view text, bool at_start) const {
     std::vector<int32_t> ids;
     if (at_start && add_bos_ && bos_id_ >= 0) ids.push_back(bos_id_);
-    if (continuation_) {
+    if (parallel_) {
         // Any newline is a safe cut (see from_gguf): the first part takes the dummy prefix.
         const std::vector<int32_t> body = encode_in_parallel(
             text, [](std::string_view, size_t newline) { return newline + 1; },

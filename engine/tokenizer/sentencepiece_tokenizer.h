@@ -42,17 +42,19 @@ class SentencePieceTokenizer final : public Tokenizer {
     int32_t spaced_piece_at(std::string_view text) const;
 
     std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
-    // The same vocabulary without the dummy prefix, for encoding the pieces of a long text after
-    // the first in parallel. Null when that would not give the ids of a whole-text encode.
-    std::unique_ptr<sentencepiece::SentencePieceProcessor> continuation_;
+    // Whether a long text may be encoded in parts cut after newlines, in parallel (it gives the
+    // ids of a whole-text encode: no piece holds a newline, whitespace is kept).
+    bool parallel_ = false;
     // User-defined pieces are whole pieces of the text, never split (SentencePiece's rule, and
     // llama.cpp's). libsentencepiece matches them itself, except those that hold a space: it turns
     // the text's spaces into U+2581 first, so a piece of spaces (Gemma 3's runs of 2 to 31
     // spaces, ids 138 to 167) would never match. Those are matched here, longest first, and
     // the text between them goes to libsentencepiece (with the dummy prefix at the text's start
-    // only: `no_prefix_`, when the vocabulary has one).
+    // only).
     std::vector<int32_t> spaced_pieces_;  // longest first
     std::string spaced_firsts_;           // the bytes they start with
+    // The vocabulary without its dummy prefix, for text that does not start the whole text (the
+    // parts after the first, the text after a spaced piece); null when it has no dummy prefix.
     std::unique_ptr<sentencepiece::SentencePieceProcessor> no_prefix_;
     std::vector<std::string> pieces_;
     std::vector<PieceKind> kinds_;
