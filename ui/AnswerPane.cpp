@@ -210,11 +210,11 @@ void AnswerPane::showConversation() {
     render();
 }
 
-void AnswerPane::render() {
+void AnswerPane::render(const QString& note) {
     QScrollBar* bar = text_->verticalScrollBar();
     const bool atEnd = bar->value() >= bar->maximum() - 4;
     const int previous = bar->value();
-    text_->setMarkdown(conversationMarkdown_ + answer_);
+    text_->setMarkdown(conversationMarkdown_ + answer_ + note);
     // Follow the answer while the reader is at its end; else leave their scroll position.
     bar->setValue(atEnd ? bar->maximum() : previous);
 }
@@ -265,9 +265,8 @@ void AnswerPane::markNotNeeded(const QString& reason) {
     sources_->clear();
     question_.clear();
     conversationMarkdown_.clear();
-    answer_ = QStringLiteral("*%1*").arg(reason);
-    render();
     answer_.clear();
+    render(QStringLiteral("*%1*").arg(reason));
     prefill_->setValue(0);
     promptTokens_->clear();
     setStale({});
@@ -368,15 +367,11 @@ void AnswerPane::finish(const RunStats& stats) {
     } else if (answer_.trimmed().isEmpty()) {
         // An empty answer is an answer: say so where the answer would be, not only "0 tokens".
         status_->setText(tr("done · no answer · %1").arg(timing));
-        answer_ = tr("*No answer: the model ended its turn at once.*");
-        render();
-        answer_.clear();
+        render(tr("*No answer: the model ended its turn at once.*"));
     } else if (stats.cutByTokenLimit) {
         status_->setText(tr("cut at the token limit (%1; raise Max new tokens for more) · %2")
                              .arg(formatTokens(stats.generatedTokens), timing));
-        answer_ += QStringLiteral(" …");
-        render();
-        answer_.chop(2);
+        render(QStringLiteral(" …"));
     } else {
         status_->setText(tr("done · %1").arg(timing));
     }

@@ -81,7 +81,9 @@ class AnswerPane : public QFrame {
   private:
     void flushPendingText();
     void showConversation();  // the finished turns and the current question, answer to follow
-    void render();            // the Markdown of the turns and the answer so far, into text_
+    // The Markdown of the turns and the answer so far, into text_, with `note` after the answer
+    // (shown, never part of what Copy copies or the turn keeps).
+    void render(const QString& note = {});
 
     AnswerSide side_;
     QCheckBox* enabled_;
