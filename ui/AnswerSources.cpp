@@ -12,12 +12,10 @@ qsizetype utf16Offset(std::string_view text, int64_t byte) {
 
 }  // namespace
 
-AnswerSources rankSources(std::string_view document,
-                          std::span<const selfextend::ByteRange> tokenRanges,
-                          std::span<const float> mass, int count, std::string_view answer) {
+AnswerSources studioSources(std::string_view document,
+                            std::span<const selfextend::RankedPassage> ranked) {
     AnswerSources sources;
-    for (const selfextend::RankedPassage& p :
-         selfextend::rank_passages(document, tokenRanges, mass, count, answer)) {
+    for (const selfextend::RankedPassage& p : ranked) {
         const qsizetype start = utf16Offset(document, p.bytes.begin);
         sources.passages.push_back({start, utf16Offset(document, p.bytes.end) - start, p.share});
     }

@@ -10,11 +10,9 @@
 
 namespace studio {
 
-// The `count` passages the answer most likely came from, best first (selfextend::rank_passages:
-// the answer's words, then attention), as offsets in the document's QString. mass: one value per
-// prompt position (more are ignored: the answer's own tokens).
-AnswerSources rankSources(std::string_view document,
-                          std::span<const selfextend::ByteRange> tokenRanges,
-                          std::span<const float> mass, int count, std::string_view answer);
+// The engine's ranked passages (DocumentConversation::sources) as offsets in the document's
+// QString, in the same order.
+AnswerSources studioSources(std::string_view document,
+                            std::span<const selfextend::RankedPassage> ranked);
 
 }  // namespace studio

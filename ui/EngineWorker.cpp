@@ -3,13 +3,14 @@
 #include <QElapsedTimer>
 #include <algorithm>
 #include <array>
-#include <new>
+#include <utility>
 #include <vector>
 
 #include "AnswerSources.h"
 #include "Format.h"
 #include "selfextend/document.h"
 #include "selfextend/engine.h"
+#include "selfextend/tokenizer.h"
 
 namespace studio {
 namespace {
@@ -66,7 +67,25 @@ EngineWorker::EngineWorker(QObject* parent) : QObject(parent) {}
 EngineWorker::~EngineWorker() = default;
 
 void EngineWorker::resetConversations() {
-    for (Conversation& c : conversations_) c = Conversation{};
+    for (Side& side : sides_) side = Side{};
+    framed_.reset();
+}
+
+void EngineWorker::frameDocument(const std::string& systemPrompt) {
+    systemPrompt_ = systemPrompt;
+    if (!model_ || (framed_ && framed_->system() == systemPrompt)) return;
+    framed_ = std::make_shared<const selfextend::FramedDocument>(chatTemplate(), systemPrompt,
+                                                                 documentText_);
+    // The sides go on with their turns over the newly framed document.
+    for (Side& side : sides_) {
+        if (!side.conversation) continue;
+        const selfextend::DocumentConversation& old = *side.conversation;
+        std::vector<selfextend::QuestionAnswer> turns(old.turns().begin(), old.turns().end());
+        const auto mode = old.mode();
+        const auto kvType = old.kv_type();
+        side.conversation.emplace(model_, framed_, mode, kvType);
+        side.conversation->restore_turns(std::move(turns));
+    }
 }
 
 void EngineWorker::loadModel(const QString& path, int device, int threads) {
@@ -140,22 +159,29 @@ void EngineWorker::loadDocument(const QString& path) {
 void EngineWorker::countDocumentTokens() {
     if (!model_ || documentText_.empty()) return;
     try {
-        emit documentTokensCounted(qint64(model_->tokenize(documentText_, true).size()));
+        // The document is framed (and encoded) here, once: questions reuse its ids.
+        frameDocument(systemPrompt_);
+        const qint64 bos = model_->tokenizer().adds_bos() ? 1 : 0;
+        emit documentTokensCounted(qint64(framed_->tokens().size()) + bos);
     } catch (const std::exception& e) {
         emit failed(tr("Document"), QString::fromUtf8(e.what()));
     }
 }
 
 void EngineWorker::newConversation() {
-    for (Conversation& c : conversations_) c.turns.clear();  // the sessions keep the document
+    for (Side& side : sides_)  // the sessions keep the document
+        if (side.conversation) side.conversation->clear_turns();
 }
 
 void EngineWorker::restoreConversation(AnswerSide side, const QStringList& questions,
                                        const QStringList& answers) {
-    Conversation& c = conversations_[size_t(side)];
-    c.turns.clear();
+    restoredTurns_[size_t(side)].clear();
     for (qsizetype k = 0; k < std::min(questions.size(), answers.size()); ++k)
-        c.turns.push_back({questions[k].toStdString(), answers[k].toStdString()});
+        restoredTurns_[size_t(side)].push_back(
+            {questions[k].toStdString(), answers[k].toStdString()});
+    if (sides_[size_t(side)].conversation)
+        sides_[size_t(side)].conversation->restore_turns(
+            std::exchange(restoredTurns_[size_t(side)], {}));
 }
 
 void EngineWorker::ask(const AskRequest& request) {
@@ -164,93 +190,90 @@ void EngineWorker::ask(const AskRequest& request) {
         emit askFinished();
         return;
     }
+    try {
+        frameDocument(request.systemPrompt.toStdString());
+    } catch (const std::exception& e) {
+        emit failed(tr("Ask"), QString::fromUtf8(e.what()));
+        emit askFinished();
+        return;
+    }
     const qint64 L = model_->info().training_window;
     if (request.runVanilla) {
-        // Truncated: the prompt and the answer fit in L (at least half the window stays for the
-        // prompt). Overflowing: the whole prompt, past L.
-        const qint64 budget =
-            request.vanillaTruncated ? std::max(L / 2, L - qint64(request.maxNewTokens)) : -1;
-        askIn(AnswerSide::Vanilla, selfextend::AttentionMode::vanilla(), budget, budget, request,
-              request.vanillaCancel);
+        // Truncated: the prompt and the answer fit in L. Overflowing: the whole prompt, past L.
+        const auto vanilla = selfextend::AttentionMode::vanilla();
+        askIn(AnswerSide::Vanilla, vanilla,
+              selfextend::prompt_limits(L, vanilla, request.maxNewTokens, request.vanillaTruncated),
+              request, request.vanillaCancel);
     }
     if (request.runSelfExtend) {
-        const qint64 cap = selfextend::capacity(L, request.group, request.window);
         // Earlier turns stay while the prompt and the answer fit the capacity; the document
         // itself is cut only when the user chose to (else it runs past the capacity only when
         // the user chose to run it anyway).
-        const qint64 turnLimit = cap - qint64(request.maxNewTokens);
-        const qint64 budget = request.selfExtendTruncated
-                                  ? std::max(cap / 2, cap - qint64(request.maxNewTokens))
-                                  : -1;
-        askIn(AnswerSide::SelfExtend,
-              selfextend::AttentionMode::self_extend(request.group, request.window), turnLimit,
-              budget, request, request.selfExtendCancel);
+        const auto extended = selfextend::AttentionMode::self_extend(request.group, request.window);
+        askIn(AnswerSide::SelfExtend, extended,
+              selfextend::prompt_limits(L, extended, request.maxNewTokens,
+                                        request.selfExtendTruncated),
+              request, request.selfExtendCancel);
     }
     emit askFinished();
 }
 
-EngineWorker::Prompt EngineWorker::buildPrompt(const Conversation& c, const std::string& system,
-                                               const std::string& question, qint64 turnLimit,
-                                               qint64 budget) const {
-    const selfextend::ChatTemplate chat = chatTemplate();
-    Prompt p;
-    p.earlier.assign(c.turns.begin(), c.turns.end());
-    const auto build = [&](const std::string& document) {
-        const auto built = chat.document_prompt(system, document, p.earlier, question);
-        p.tokens = built.tokens;
-        p.documentPrefix = built.document_prefix;
-    };
-    build(documentText_);
-    const qint64 whole = qint64(p.tokens.size());
-    // A follow-up keeps the earlier turns while they fit: the oldest go first.
-    while (turnLimit >= 0 && !p.earlier.empty() && qint64(p.tokens.size()) > turnLimit) {
-        p.earlier.erase(p.earlier.begin());
-        ++p.droppedTurns;
-        build(documentText_);
+QString EngineWorker::runSettings(const selfextend::AttentionMode& mode,
+                                  const selfextend::PromptLimits& limits,
+                                  const selfextend::ConversationPrompt& prompt,
+                                  int maxNewTokens) const {
+    const qint64 L = model_->info().training_window;
+    const qint64 n = qint64(prompt.tokens.size());
+    const QString cut = tr("truncated to the last %1 of %2 prompt tokens")
+                            .arg(formatCount(limits.budget), formatCount(prompt.truncated_from));
+    QString settings;
+    if (mode.is_vanilla()) {
+        settings = limits.truncating()
+                       ? (prompt.truncated_from > 0
+                              ? tr("vanilla, %1").arg(cut)
+                              : tr("vanilla, whole prompt inside L = %1").arg(formatCount(L)))
+                   : n + maxNewTokens > L
+                       ? tr("vanilla, overflowing: %1 tokens past L = %2")
+                             .arg(formatCount(n + maxNewTokens - L), formatCount(L))
+                       : tr("vanilla, inside L = %1").arg(formatCount(L));
+    } else {
+        settings = tr("Self-Extend G=%1 W=%2, capacity %3")
+                       .arg(mode.group)
+                       .arg(mode.window)
+                       .arg(formatCount(selfextend::capacity(L, mode.group, mode.window)));
+        if (prompt.truncated_from > 0) settings += tr(", %1").arg(cut);
     }
-    if (budget < 0 || qint64(p.tokens.size()) <= budget) return p;
-    // Still too long: keep the question and the turns, drop tokens from the start of the
-    // document. Decoding and encoding again can shift a token at the cut, so trim until the
-    // whole fits; empty when the template, turns and question alone take the budget.
-    p.truncatedFrom = whole;
-    build({});
-    const qint64 framing = qint64(p.tokens.size());
-    p.tokens.clear();
-    if (framing + 1 >= budget) return p;
-    const std::vector<int32_t> documentTokens = model_->tokenize(documentText_, false);
-    qint64 keep = std::min<qint64>(budget - framing, qint64(documentTokens.size()));
-    do {
-        build(
-            model_->detokenize(std::span(documentTokens).last(size_t(std::max<qint64>(keep, 0)))));
-        keep -= std::max<qint64>(1, qint64(p.tokens.size()) - budget);
-    } while (qint64(p.tokens.size()) > budget && keep > 0);
-    if (qint64(p.tokens.size()) > budget) p.tokens.clear();
-    return p;
+    if (prompt.follow_up())
+        settings += prompt.dropped_turns > 0
+                        ? tr(" · follow-up (%n oldest turn(s) left out to fit)", "",
+                             int(prompt.dropped_turns))
+                        : tr(" · follow-up");
+    return settings;
 }
 
-void EngineWorker::askIn(AnswerSide side, const selfextend::AttentionMode& mode, qint64 turnLimit,
-                         qint64 budget, const AskRequest& request,
+void EngineWorker::askIn(AnswerSide side, const selfextend::AttentionMode& mode,
+                         const selfextend::PromptLimits& limits, const AskRequest& request,
                          const selfextend::CancelToken& cancel) {
-    Conversation& c = conversations_[size_t(side)];
+    Side& s = sides_[size_t(side)];
     if (request.useDiskCache && !diskCache_)
         diskCache_.emplace();
     else if (!request.useDiskCache)
         diskCache_.reset();
-    const bool truncating = budget >= 0;
-    // Another G or W (or truncation) makes other keys and values: the conversation starts
-    // again. Only layer 0's keys would survive (K is cached at its own position), but every
-    // later layer's input depends on G and W.
-    if (c.session && (c.mode != mode || c.truncating != truncating || c.kvType != request.kvType)) {
-        c.session.reset();
-        c.turns.clear();
+    // Another G or W (or truncation, or KV type) makes other keys and values: the conversation
+    // starts again. Only layer 0's keys would survive (K is cached at its own position), but
+    // every later layer's input depends on G and W.
+    if (!s.conversation || s.conversation->mode() != mode ||
+        s.conversation->kv_type() != request.kvType || s.truncating != limits.truncating()) {
+        s.conversation.emplace(model_, framed_, mode, request.kvType);
+        // Turns restored from an earlier run of the app go on in the first conversation.
+        s.conversation->restore_turns(std::exchange(restoredTurns_[size_t(side)], {}));
+        s.truncating = limits.truncating();
     }
-    c.mode = mode;
-    c.kvType = request.kvType;
-    c.truncating = truncating;
+    selfextend::DocumentConversation& c = *s.conversation;
     const std::string question = request.question.toStdString();
-    Prompt prompt;
+    selfextend::ConversationPrompt prompt;
     try {
-        prompt = buildPrompt(c, request.systemPrompt.toStdString(), question, turnLimit, budget);
+        prompt = c.prompt(question, limits);
     } catch (const std::exception& e) {
         emit failed(tr("Ask"), QString::fromUtf8(e.what()));
         return;
@@ -264,169 +287,69 @@ void EngineWorker::askIn(AnswerSide side, const selfextend::AttentionMode& mode,
                              "Self-Extend run was skipped."));
         return;
     }
-    const qint64 L = model_->info().training_window;
-    const qint64 n = qint64(prompt.tokens.size());
-    QString settings;
-    if (mode.is_vanilla()) {
-        settings = truncating
-                       ? (prompt.truncatedFrom > 0
-                              ? tr("vanilla, truncated to the last %1 of %2 prompt tokens")
-                                    .arg(formatCount(budget), formatCount(prompt.truncatedFrom))
-                              : tr("vanilla, whole prompt inside L = %1").arg(formatCount(L)))
-                   : n + request.maxNewTokens > L
-                       ? tr("vanilla, overflowing: %1 tokens past L = %2")
-                             .arg(formatCount(n + request.maxNewTokens - L), formatCount(L))
-                       : tr("vanilla, inside L = %1").arg(formatCount(L));
-    } else {
-        settings = tr("Self-Extend G=%1 W=%2, capacity %3")
-                       .arg(mode.group)
-                       .arg(mode.window)
-                       .arg(formatCount(selfextend::capacity(L, mode.group, mode.window)));
-        if (prompt.truncatedFrom > 0)
-            settings += tr(", truncated to the last %1 of %2 prompt tokens")
-                            .arg(formatCount(budget), formatCount(prompt.truncatedFrom));
-    }
-    const bool followUp = !prompt.earlier.empty() || prompt.droppedTurns > 0;
-    if (followUp)
-        settings += prompt.droppedTurns > 0 ? tr(" · follow-up (%n oldest turn(s) left out to fit)",
-                                                 "", int(prompt.droppedTurns))
-                                            : tr(" · follow-up");
-    runOne(side, c, prompt, settings, followUp, request, cancel);
-}
-
-void EngineWorker::runOne(AnswerSide side, Conversation& c, const Prompt& prompt,
-                          const QString& settings, bool followUp, const AskRequest& request,
-                          const selfextend::CancelToken& cancel) {
-    const std::span<const int32_t> promptTokens(prompt.tokens);
     RunStats stats;
-    stats.promptTokens = qint64(promptTokens.size());
-    emit runStarted(side, settings, stats.promptTokens, followUp);
-    QElapsedTimer prefillClock;  // started with the prefill; read when a stop ends it
-    const auto stoppedDuringPrefill = [&] {
-        if (prefillClock.isValid() && stats.prefilledTokens < stats.promptTokens)
-            stats.prefillSeconds = double(prefillClock.nsecsElapsed()) / 1e9;
-    };
-    std::string answer;
-    std::optional<bool> sourcesCollected;  // set when the answer starts: the device collects
-    std::vector<selfextend::ByteRange> documentTokens;  // the prompt's tokens in the document
-    // The answer's sources as far as it has gone (the mass its tokens have given so far).
+    stats.promptTokens = qint64(prompt.tokens.size());
+    emit runStarted(side, runSettings(mode, limits, prompt, request.maxNewTokens),
+                    stats.promptTokens, prompt.follow_up());
+
+    QElapsedTimer throttle;
+    throttle.start();
+    QElapsedTimer decodeClock;
+    QElapsedTimer sourcesClock;
+    std::string answer;  // as far as it has gone
     const auto currentSources = [&] {
         AnswerSources sources;
-        sources.available = sourcesCollected.value_or(false);
+        sources.available = c.sources_available();
         if (sources.available)
-            sources = rankSources(documentText_, documentTokens, c.session->attention_mass(),
-                                  kSourcePassages, answer);
+            sources = studioSources(documentText_, c.sources(kSourcePassages, answer));
         return sources;
     };
-    try {
-        if (cancel.cancelled()) throw selfextend::Cancelled();
-        QElapsedTimer throttle;
-        throttle.start();
-        prefillClock.start();
-        const qint64 needed = stats.promptTokens + request.maxNewTokens;
-        bool fromDisk = false;
-        if (!c.session) {
-            c.session = model_->new_session({needed, c.mode, c.kvType});
-            // The document read before, in this run of the app or another: its KV from disk.
-            if (prompt.documentPrefix > 0 && prompt.truncatedFrom == 0 && diskCache_) {
-                std::string warning;
-                fromDisk = diskCache_->load(
-                    *c.session, promptTokens.first(size_t(prompt.documentPrefix)), &warning);
-                if (!warning.empty()) emit failed(tr("Document cache"), toQString(warning));
-            }
+    selfextend::AnswerCallbacks callbacks;
+    callbacks.on_prefill = [&](int64_t done, int64_t total, const selfextend::Progress& p) {
+        if (throttle.elapsed() >= kProgressIntervalMs || p.done == p.total) {
+            throttle.restart();
+            emit prefillProgress(side, done, total, p.tokens_per_second, p.eta_seconds);
         }
-        // The engine runs only what the session does not hold already (the document, earlier
-        // turns): the rest of the prompt is what it reuses.
-        const auto onProgress = [&](const selfextend::Progress& p) {
-            stats.reusedTokens = stats.promptTokens - p.total;
-            stats.prefilledTokens = stats.reusedTokens + p.done;
-            if (throttle.elapsed() >= kProgressIntervalMs || p.done == p.total) {
-                throttle.restart();
-                emit prefillProgress(side, stats.reusedTokens + p.done,
-                                     stats.reusedTokens + p.total, p.tokens_per_second,
-                                     p.eta_seconds);
-            }
-        };
-        try {
-            stats.reusedTokens =
-                c.session->prefill_reusing(promptTokens, onProgress, &cancel, request.maxNewTokens);
-        } catch (const selfextend::Cancelled&) {
-            throw;
-        } catch (const selfextend::Error&) {
-            // A backend that cannot grow its cache: a new session for the longer conversation.
-            if (c.session->position() + stats.promptTokens <= needed) throw;
-            stats.reusedTokens = 0;
-            c.session = model_->new_session({needed, c.mode, c.kvType});
-            c.session->prefill(promptTokens, onProgress, &cancel);
+    };
+    callbacks.on_piece = [&](std::string_view piece, int64_t generated) {
+        if (!decodeClock.isValid()) {
+            decodeClock.start();
+            sourcesClock.start();
         }
-        stats.prefillSeconds = double(prefillClock.nsecsElapsed()) / 1e9;
-        stats.prefilledTokens = stats.promptTokens;
-        stats.fromDiskCache = fromDisk;
-        if (diskCache_ && !fromDisk && prompt.documentPrefix > 0 && prompt.truncatedFrom == 0 &&
-            stats.reusedTokens < prompt.documentPrefix) {
-            std::string warning;
-            if (!diskCache_->save(*c.session, promptTokens.first(size_t(prompt.documentPrefix)),
-                                  &warning))
-                emit failed(tr("Document cache"), tr("not saved: %1").arg(toQString(warning)));
+        answer += piece;
+        const double seconds = double(decodeClock.nsecsElapsed()) / 1e9;
+        emit tokenGenerated(side, QString::fromUtf8(piece.data(), qsizetype(piece.size())),
+                            generated, seconds > 0 ? double(generated) / seconds : 0);
+        if (c.sources_available() && sourcesClock.elapsed() >= kSourcesIntervalMs) {
+            sourcesClock.restart();
+            emit sourcesFound(side, currentSources());
         }
-
-        QElapsedTimer decodeClock;
-        decodeClock.start();
-        qint64 generated = 0;
-        // The plain format has no end-of-turn token: its answer ends with the line (the demo
-        // model otherwise goes on inventing turns).
-        selfextend::AnswerEnd answerEnd(chatTemplate().format(), request.question.toStdString(),
-                                        request.stopAtLineBreak);
-        const auto show = [&](const std::string& piece) {
-            const QString text = QString::fromStdString(piece);
-            answer += piece;
-            const double seconds = double(decodeClock.nsecsElapsed()) / 1e9;
-            emit tokenGenerated(side, text, generated,
-                                seconds > 0 ? double(generated) / seconds : 0);
-        };
-        QElapsedTimer sourcesClock;
-        sourcesClock.start();
-        const auto onToken = [&](const selfextend::Token& token) {
-            ++generated;
-            show(answerEnd.push(token.text));
-            if (*sourcesCollected && sourcesClock.elapsed() >= kSourcesIntervalMs) {
-                sourcesClock.restart();
-                emit sourcesFound(side, currentSources());
-            }
-            return !cancel.cancelled() && !answerEnd.ended();
-        };
-        // Where the answer came from: the attention its tokens give the prompt (cheap; the
-        // mass of an earlier answer in the conversation is dropped), shown while it streams.
-        sourcesCollected = c.session->collect_attention_mass(true);
-        if (*sourcesCollected)
-            documentTokens = selfextend::document_token_ranges(
-                model_->tokenizer(), promptTokens, prompt.documentPrefix, documentText_);
-        const auto result =
-            c.session->generate(request.maxNewTokens, request.sampling, onToken, &cancel);
-        if (const std::string heldBack = answerEnd.flush(); !heldBack.empty()) show(heldBack);
-        stats.generatedTokens = result.tokens;
-        stats.decodeTokensPerSecond = result.tokens_per_second();
-        stats.cancelled = cancel.cancelled();
-        stats.cutByTokenLimit = !stats.cancelled && !result.stopped_by_eos && !answerEnd.ended() &&
-                                result.tokens >= request.maxNewTokens;
-        // The turn joins the conversation (a stopped answer as far as it went); the next
-        // question's prompt holds it as the template writes it, so the session's generated
-        // tokens are reused as far as they agree.
-        c.turns.push_back({request.question.toStdString(), answer});
-    } catch (const selfextend::Cancelled&) {
-        stats.cancelled = true;
-        stoppedDuringPrefill();
-        // Stopped while answering: the turn stays, as far as it went (the pane keeps it too).
-        if (stats.prefilledTokens == stats.promptTokens)
-            c.turns.push_back({request.question.toStdString(), answer});
-    } catch (const std::bad_alloc&) {
-        c.session.reset();  // give the memory back
+        return !cancel.cancelled();
+    };
+    callbacks.on_warning = [&](const std::string& warning) {
+        emit failed(tr("Document cache"), toQString(warning));
+    };
+    selfextend::AnswerOptions options;
+    options.max_new_tokens = request.maxNewTokens;
+    options.sampling = request.sampling;
+    options.stop_at_line_break = request.stopAtLineBreak;
+    options.disk_cache = diskCache_ ? &*diskCache_ : nullptr;
+    const selfextend::AnswerOutcome out = c.answer(prompt, question, options, callbacks, &cancel);
+    stats.reusedTokens = out.reused_tokens;
+    stats.prefilledTokens = out.prefilled_tokens;
+    stats.fromDiskCache = out.from_disk_cache;
+    stats.prefillSeconds = out.prefill_seconds;
+    stats.generatedTokens = out.generation.tokens;
+    stats.decodeTokensPerSecond = out.generation.tokens_per_second();
+    stats.cancelled = out.cancelled;
+    stats.cutByTokenLimit = out.cut_by_token_limit;
+    if (out.out_of_memory)
         stats.error = tr("Out of memory. Try a shorter document or the truncated vanilla run.");
-    } catch (const std::exception& e) {
-        stats.error = QString::fromUtf8(e.what());
-        stoppedDuringPrefill();
-    }
-    if (sourcesCollected && c.session) emit sourcesFound(side, currentSources());
+    else if (!out.error.empty())
+        stats.error = QString::fromUtf8(out.error);
+    // Once it has answered, the side hears where from (or that this device cannot say).
+    if (out.prefilled_tokens == out.prompt_tokens && !out.out_of_memory)
+        emit sourcesFound(side, currentSources());
     emit runFinished(side, stats);
 }
 

@@ -17,6 +17,7 @@
 #include "EngineTypes.h"
 #include "selfextend/attention_mode.h"
 #include "selfextend/chat.h"
+#include "selfextend/document_conversation.h"
 #include "selfextend/kv_disk_cache.h"
 
 namespace selfextend {
@@ -87,31 +88,22 @@ class EngineWorker : public QObject {
     void failed(const QString& context, const QString& message);
 
   private:
-    // A conversation on the open document, one per side. Its session keeps the KV of the
+    // One side of the talk about the open document. Its engine conversation keeps the KV of the
     // document and the turns so far, so a follow-up question prefills only what is new.
-    struct Conversation {
-        std::unique_ptr<selfextend::Session> session;
-        selfextend::AttentionMode mode;
-        bool truncating = false;  // prompts cut to a budget (the document's start dropped)
-        selfextend::KvType kvType = selfextend::KvType::F16;
-        std::vector<selfextend::QuestionAnswer> turns;
+    struct Side {
+        std::optional<selfextend::DocumentConversation> conversation;
+        bool truncating = false;  // its prompts are cut to a budget (the document's start dropped)
     };
-    // A question's prompt in a conversation.
-    struct Prompt {
-        std::vector<int32_t> tokens;  // empty: the question alone does not fit the budget
-        int64_t documentPrefix = 0;   // tokens before the first question (the document's part)
-        std::vector<selfextend::QuestionAnswer> earlier;  // the turns it holds
-        qint64 droppedTurns = 0;                          // the oldest turns left out to fit
-        qint64 truncatedFrom = 0;  // > 0: the document was cut from a prompt this long
-    };
-    // turnLimit: the longest prompt that keeps earlier turns (-1: no limit); budget: the longest
-    // prompt at all, the document's start dropped to fit (-1: no limit).
-    Prompt buildPrompt(const Conversation& c, const std::string& system,
-                       const std::string& question, qint64 turnLimit, qint64 budget) const;
-    void askIn(AnswerSide side, const selfextend::AttentionMode& mode, qint64 turnLimit,
-               qint64 budget, const AskRequest& request, const selfextend::CancelToken& cancel);
-    void runOne(AnswerSide side, Conversation& c, const Prompt& prompt, const QString& settings,
-                bool followUp, const AskRequest& request, const selfextend::CancelToken& cancel);
+    void askIn(AnswerSide side, const selfextend::AttentionMode& mode,
+               const selfextend::PromptLimits& limits, const AskRequest& request,
+               const selfextend::CancelToken& cancel);
+    // What the run's header says: the mode, its limit, a cut, a follow-up.
+    QString runSettings(const selfextend::AttentionMode& mode,
+                        const selfextend::PromptLimits& limits,
+                        const selfextend::ConversationPrompt& prompt, int maxNewTokens) const;
+    // The document framed in the prompt format with this system prompt, encoded once; a new
+    // system prompt makes it again, the turns staying.
+    void frameDocument(const std::string& systemPrompt);
     // Drops the conversations and their sessions (a new model, document or prompt format).
     void resetConversations();
     void countDocumentTokens();
@@ -121,7 +113,11 @@ class EngineWorker : public QObject {
     std::shared_ptr<selfextend::Model> model_;
     std::string documentText_;  // UTF-8, the text every prompt is built from
     QString promptFormat_;      // the user's override of the file's format; empty: none
-    std::array<Conversation, 2> conversations_;  // indexed by AnswerSide
+    std::string systemPrompt_;  // the last request's (empty: the template's default)
+    std::shared_ptr<const selfextend::FramedDocument> framed_;  // null until a model and a document
+    std::array<Side, 2> sides_;                                 // indexed by AnswerSide
+    // Turns restored before the side's conversation exists: its first conversation takes them.
+    std::array<std::vector<selfextend::QuestionAnswer>, 2> restoredTurns_;
     // Documents read before (this run of the app or another) answer without a prefill.
     std::optional<selfextend::KvDiskCache> diskCache_;
 };

@@ -9,8 +9,8 @@
 
 #include "common.h"
 #include "selfextend/answer_sources.h"
-#include "selfextend/chat.h"
 #include "selfextend/document.h"
+#include "selfextend/document_conversation.h"
 #include "selfextend/kv_disk_cache.h"
 
 namespace cli {
@@ -88,33 +88,22 @@ int command_generate(Arguments& args) {
 
 namespace {
 
-// One conversation about the document in one attention mode. Its session keeps the document's
-// KV between questions (and on disk between runs), so a follow-up prefills only what is new.
-struct Conversation {
-    selfextend::AttentionMode mode;
-    selfextend::KvType kv_type;
-    std::unique_ptr<selfextend::Session> session;
-    std::vector<selfextend::QuestionAnswer> turns;
-};
-
 // What every question of an `ask` run shares.
 struct AskSettings {
-    std::string system;
-    int max_new = 64;
-    selfextend::SamplingParams sampling;
-    const selfextend::KvDiskCache* cache = nullptr;
+    selfextend::AnswerOptions answer;
     int sources = 0;  // > 0: print the answer's top passages of the document
 };
 
-// The passages of `document` the answer attended to most (`ask --sources N`), one per line with
-// its share of the answer's attention on the document.
-void print_sources(const selfextend::Session& session, const selfextend::Tokenizer& tokenizer,
-                   const selfextend::ChatTemplate::DocumentPrompt& prompt,
-                   const std::string& document, const std::string& answer, int count) {
-    const auto ranges = selfextend::document_token_ranges(tokenizer, prompt.tokens,
-                                                          prompt.document_prefix, document);
-    const auto ranked =
-        selfextend::rank_passages(document, ranges, session.attention_mass(), count, answer);
+// The passages of the document the answer came from (`ask --sources N`), one per line with its
+// share of the answer's attention on the document.
+void print_sources(const selfextend::DocumentConversation& c, const std::string& answer,
+                   int count) {
+    if (!c.sources_available()) {
+        std::cout << "sources: not available on this device (the CUDA backend does not report "
+                     "attention)\n";
+        return;
+    }
+    const auto ranked = c.sources(count, answer);
     if (ranked.empty()) {
         std::cout << "sources: none (the answer states nothing found in the document)\n";
         return;
@@ -122,89 +111,63 @@ void print_sources(const selfextend::Session& session, const selfextend::Tokeniz
     std::cout << "sources (share of the answer's attention on the document):\n";
     constexpr size_t kShown = 100;  // bytes of a passage shown
     for (size_t k = 0; k < ranked.size(); ++k)
-        std::printf("  %zu. %4.1f%%  %s\n", k + 1, 100.0 * ranked[k].share,
-                    selfextend::passage_preview(document, ranked[k].bytes, kShown).c_str());
+        std::printf(
+            "  %zu. %4.1f%%  %s\n", k + 1, 100.0 * ranked[k].share,
+            selfextend::passage_preview(c.document().text(), ranked[k].bytes, kShown).c_str());
     std::fflush(stdout);
 }
 
 // Asks one question in one conversation, streaming the answer to stdout.
-void ask_in(Conversation& c, selfextend::Model& model, const selfextend::ChatTemplate& chat,
-            const std::string& document, const std::string& question, const AskSettings& settings) {
-    const std::string& system = settings.system;
-    const int max_new = settings.max_new;
-    const selfextend::KvDiskCache* cache = settings.cache;
+void ask_in(selfextend::DocumentConversation& c, int64_t training_window,
+            const std::string& question, const AskSettings& settings) {
     const auto started = Clock::now();
-    const auto prompt = chat.document_prompt(system, document, c.turns, question);
-    const auto needed = int64_t(prompt.tokens.size()) + max_new;
-    bool from_disk = false;
-    if (!c.session) {
-        c.session = model.new_session({needed, c.mode, c.kv_type});
-        std::string warning;
-        if (cache && prompt.document_prefix > 0) {
-            const std::span prefix(prompt.tokens.data(), size_t(prompt.document_prefix));
-            from_disk = cache->load(*c.session, prefix, &warning);
-            if (!warning.empty()) std::fprintf(stderr, "warning: %s\n", warning.c_str());
-        }
-    }
-    int64_t reused = 0;
-    try {
-        reused = c.session->prefill_reusing(prompt.tokens, [&](const selfextend::Progress& p) {
-            if (p.total >= 2048 && p.done < p.total)
-                std::fprintf(stderr, "\rprefill %lld/%lld tokens, %.0f tok/s, ETA %.1f s ",
-                             (long long)p.done, (long long)p.total, p.tokens_per_second,
-                             p.eta_seconds);
-        });
-    } catch (const selfextend::Error&) {
-        // A backend that cannot grow its cache: start the conversation's session again.
-        if (c.session->position() + int64_t(prompt.tokens.size()) <= needed) throw;
-        c.session = model.new_session({needed, c.mode, c.kv_type});
-        c.session->prefill(prompt.tokens);
-    }
-    const double prefill_seconds = seconds_since(started);
-    if (int64_t(prompt.tokens.size()) - reused >= 2048) std::fprintf(stderr, "\r%60s\r", "");
-    if (cache && prompt.document_prefix > 0 && !from_disk && reused < prompt.document_prefix) {
-        std::string warning;
-        const std::span prefix(prompt.tokens.data(), size_t(prompt.document_prefix));
-        if (!cache->save(*c.session, prefix, &warning))
-            std::fprintf(stderr, "warning: the document cache was not saved: %s\n",
-                         warning.c_str());
-    }
-    std::string answer;
+    const auto limits =
+        selfextend::prompt_limits(training_window, c.mode(), settings.answer.max_new_tokens, false);
+    const selfextend::ConversationPrompt prompt = c.prompt(question, limits);
+    if (prompt.dropped_turns > 0)
+        std::fprintf(stderr, "(%lld oldest turn(s) left out to fit the capacity)\n",
+                     (long long)prompt.dropped_turns);
     double first_token_seconds = -1;
-    selfextend::AnswerEnd answer_end(chat.format(), question);
-    const bool collecting = settings.sources > 0 && c.session->collect_attention_mass(true);
-    const auto stats =
-        c.session->generate(max_new, settings.sampling, [&](const selfextend::Token& token) {
-            if (first_token_seconds < 0) first_token_seconds = seconds_since(started);
-            const std::string shown = answer_end.push(token.text);
-            answer += shown;
-            std::cout << shown << std::flush;
-            return !answer_end.ended();
-        });
-    const std::string held_back = answer_end.flush();
-    answer += held_back;
-    std::cout << held_back << std::endl;
+    bool progress_shown = false;
+    selfextend::AnswerCallbacks callbacks;
+    callbacks.on_prefill = [&](int64_t, int64_t, const selfextend::Progress& p) {
+        if (p.total >= 2048 && p.done < p.total) {
+            std::fprintf(stderr, "\rprefill %lld/%lld tokens, %.0f tok/s, ETA %.1f s ",
+                         (long long)p.done, (long long)p.total, p.tokens_per_second, p.eta_seconds);
+            progress_shown = true;
+        }
+    };
+    callbacks.on_piece = [&](std::string_view piece, int64_t) {
+        if (progress_shown) std::fprintf(stderr, "\r%60s\r", "");
+        progress_shown = false;
+        if (first_token_seconds < 0) first_token_seconds = seconds_since(started);
+        std::cout << piece << std::flush;
+        return true;
+    };
+    callbacks.on_warning = [](const std::string& warning) {
+        std::fprintf(stderr, "warning: %s\n", warning.c_str());
+    };
+    selfextend::AnswerOptions options = settings.answer;
+    options.collect_sources = settings.sources > 0;
+    const selfextend::AnswerOutcome out = c.answer(prompt, question, options, callbacks);
+    if (progress_shown) std::fprintf(stderr, "\r%60s\r", "");
+    std::cout << std::endl;
+    if (!out.error.empty()) throw selfextend::Error(out.error);
     char first_token[80];
-    if (first_token_seconds >= 0)
+    if (first_token_seconds >= 0 && !out.answer.empty())
         std::snprintf(first_token, sizeof first_token, "first token after %.2f s",
                       first_token_seconds);
     else
         std::snprintf(first_token, sizeof first_token, "no answer token (%s)",
-                      stats.stopped_by_context_full ? "no room left in the context"
-                                                    : "the model ended its turn at once");
+                      out.generation.stopped_by_context_full ? "no room left in the context"
+                                                             : "the model ended its turn at once");
     std::fprintf(stderr,
                  "prompt %lld tokens (%lld reused%s), prefill %.2f s, %s, decode %.0f tok/s "
                  "(%lld tokens)\n",
-                 (long long)prompt.tokens.size(), (long long)reused,
-                 from_disk ? ", document from the disk cache" : "", prefill_seconds, first_token,
-                 stats.tokens_per_second(), (long long)stats.tokens);
-    if (collecting)
-        print_sources(*c.session, model.tokenizer(), prompt, document, answer, settings.sources);
-    else if (settings.sources > 0)
-        std::cout << "sources: not available on this device (the CUDA backend does not report "
-                     "attention)\n";
-    c.session->collect_attention_mass(false);
-    c.turns.push_back({question, answer});
+                 (long long)out.prompt_tokens, (long long)out.reused_tokens,
+                 out.from_disk_cache ? ", document from the disk cache" : "", out.prefill_seconds,
+                 first_token, out.generation.tokens_per_second(), (long long)out.generation.tokens);
+    if (settings.sources > 0) print_sources(c, out.answer, settings.sources);
 }
 
 }  // namespace
@@ -229,14 +192,15 @@ int command_ask(Arguments& args) {
     if (template_name && !(format = selfextend::chat_format_from_name(*template_name)))
         throw UsageError("ask: unknown --template '" + *template_name +
                          "' (known: " + selfextend::chat_format_names() + ")");
-    const std::string document = read_text_file(*doc);
-    const auto model = load_model(args, model_flags);
+    std::string document_text = read_text_file(*doc);
+    const std::shared_ptr<selfextend::Model> model = load_model(args, model_flags);
     const selfextend::ModelInfo& info = model->info();
-    const selfextend::ChatTemplate chat =
-        format ? model->chat_template(*format) : model->chat_template();
+    const auto document = std::make_shared<const selfextend::FramedDocument>(
+        format ? model->chat_template(*format) : model->chat_template(), system,
+        std::move(document_text));
     // The attention mode is chosen once, for the document and the first question (with room for
     // follow-ups when interactive).
-    const auto first = chat.document_prompt(system, document, {}, question.value_or("?"));
+    const auto first = document->prompt({}, question.value_or("?"));
     const int64_t needed =
         int64_t(first.tokens.size()) + max_new + (interactive ? int64_t(4) * max_new + 256 : 0);
     // Without --group the document decides: Self-Extend with Auto's G and W when it is longer
@@ -248,19 +212,25 @@ int command_ask(Arguments& args) {
     const auto extended = resolve_attention(flags, info, needed);
     std::fprintf(stderr, "%s: %lld document tokens (%s template), training window %lld, %s\n",
                  info.name.c_str(), (long long)first.document_prefix,
-                 std::string(chat.name()).c_str(), (long long)info.training_window,
+                 std::string(document->chat().name()).c_str(), (long long)info.training_window,
                  extended.describe().c_str());
     const std::optional<selfextend::KvDiskCache> cache =
         no_cache ? std::nullopt : std::optional<selfextend::KvDiskCache>(std::in_place);
 
-    std::vector<Conversation> conversations;
-    if (compare) conversations.push_back({selfextend::AttentionMode::vanilla(), kv_type, {}, {}});
-    if (!compare || !extended.is_vanilla()) conversations.push_back({extended, kv_type, {}, {}});
-    const AskSettings settings{system, max_new, sampling, cache ? &*cache : nullptr, sources};
+    std::vector<selfextend::DocumentConversation> conversations;
+    if (compare)
+        conversations.emplace_back(model, document, selfextend::AttentionMode::vanilla(), kv_type);
+    if (!compare || !extended.is_vanilla())
+        conversations.emplace_back(model, document, extended, kv_type);
+    AskSettings settings;
+    settings.answer.max_new_tokens = max_new;
+    settings.answer.sampling = sampling;
+    settings.answer.disk_cache = cache ? &*cache : nullptr;
+    settings.sources = sources;
     const auto ask_all = [&](const std::string& q) {
-        for (Conversation& c : conversations) {
-            if (compare) std::cout << "== " << c.mode.describe() << " ==\n";
-            ask_in(c, *model, chat, document, q, settings);
+        for (selfextend::DocumentConversation& c : conversations) {
+            if (compare) std::cout << "== " << c.mode().describe() << " ==\n";
+            ask_in(c, info.training_window, q, settings);
         }
     };
     if (question) ask_all(*question);

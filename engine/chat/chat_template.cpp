@@ -124,7 +124,7 @@ ChatTemplate::ChatTemplate(ChatFormat format, const Tokenizer& tokenizer,
     const std::array<ChatMessage, 3> probe = {ChatMessage{ChatRole::System, "s"},
                                               ChatMessage{ChatRole::User, "u"},
                                               ChatMessage{ChatRole::Assistant, "a"}};
-    for (const Segment& segment : markup(probe, true)) (void)segment;
+    (void)markup(probe, true);
     end_of_turn_.push_back(tokenizer.eos_id());
     if (const std::string_view piece = end_of_turn_piece(format); !piece.empty())
         end_of_turn_.push_back(special_id(piece));
@@ -138,9 +138,9 @@ int32_t ChatTemplate::special_id(std::string_view piece) const {
     return *id;
 }
 
-std::vector<ChatTemplate::Segment> ChatTemplate::markup(std::span<const ChatMessage> messages,
-                                                        bool generation_prompt) const {
-    std::vector<Segment> out;
+std::vector<ChatTemplate::MarkupPart> ChatTemplate::markup(std::span<const ChatMessage> messages,
+                                                           bool generation_prompt) const {
+    std::vector<MarkupPart> out;
     const auto special = [&](std::string_view piece) { out.push_back({special_id(piece), {}}); };
     const auto token = [&](int32_t id) { out.push_back({id, {}}); };
     const auto text = [&](std::string_view t) {
@@ -271,18 +271,22 @@ std::vector<ChatTemplate::Segment> ChatTemplate::markup(std::span<const ChatMess
 std::vector<int32_t> ChatTemplate::encode(std::span<const ChatMessage> messages,
                                           bool generation_prompt) const {
     std::vector<int32_t> ids;
-    bool at_start = true;  // the tokenizer's BOS (when it adds one) opens the sequence
-    for (const Segment& segment : markup(messages, generation_prompt)) {
-        if (segment.id >= 0) {
+    encode_parts(markup(messages, generation_prompt), true, ids);
+    return ids;
+}
+
+void ChatTemplate::encode_parts(std::span<const MarkupPart> parts, bool at_start,
+                                std::vector<int32_t>& ids) const {
+    for (const MarkupPart& part : parts) {
+        if (part.id >= 0) {
             if (at_start && tokenizer_.adds_bos()) ids.push_back(tokenizer_.bos_id());
-            ids.push_back(segment.id);
+            ids.push_back(part.id);
         } else {
-            const std::vector<int32_t> part = tokenizer_.encode(segment.text, at_start);
-            ids.insert(ids.end(), part.begin(), part.end());
+            const std::vector<int32_t> encoded = tokenizer_.encode(part.text, at_start);
+            ids.insert(ids.end(), encoded.begin(), encoded.end());
         }
         at_start = false;
     }
-    return ids;
 }
 
 ChatTemplate::DocumentPrompt ChatTemplate::document_prompt(std::string_view system_prompt,

@@ -220,6 +220,15 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool at_start) 
     return ids;
 }
 
+std::vector<int32_t> BpeTokenizer::encode_continuation(std::string_view text) const {
+    return encode_in_parallel(
+        text,
+        [this](std::string_view whole, size_t newline) {
+            return pre_tokenizer_.safe_cut(whole, newline);
+        },
+        [this](std::string_view part, bool, std::vector<int32_t>& out) { encode_part(part, out); });
+}
+
 void BpeTokenizer::encode_part(std::string_view text, std::vector<int32_t>& ids) const {
     Scratch scratch(pre_tokenizer_);
     pre_tokenizer_.split(text, scratch.pre, scratch.words);

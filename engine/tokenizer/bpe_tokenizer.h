@@ -25,6 +25,10 @@ class BpeTokenizer final : public Tokenizer {
     static std::unique_ptr<BpeTokenizer> from_gguf(const GgufFile& gguf);
 
     std::vector<int32_t> encode(std::string_view text, bool at_start) const override;
+    std::optional<size_t> safe_cut(std::string_view text, size_t newline) const override {
+        return pre_tokenizer_.safe_cut(text, newline);
+    }
+    std::vector<int32_t> encode_continuation(std::string_view text) const override;
     int vocab_size() const override { return int(pieces_.size()); }
     const std::string& piece(int32_t id) const override;
     PieceKind kind(int32_t id) const override;

@@ -88,13 +88,16 @@ std::unique_ptr<SentencePieceTokenizer> SentencePieceTokenizer::from_gguf(const 
         tokenizer->processor_->LoadFromSerializedProto(serialize_bpe_model_proto(vocabulary));
     if (!status.ok())
         throw Error("tokenizer: SentencePiece rejected the GGUF vocabulary: " + status.ToString());
-    // BPE merges never cross a newline when no piece holds one, so a long text split after
-    // newlines encodes piece by piece to the same ids: the first piece with the dummy prefix,
-    // the others without.
-    const bool newline_in_pieces =
-        std::any_of(vocabulary.pieces.begin(), vocabulary.pieces.end(),
-                    [](const std::string& p) { return p.find('\n') != std::string::npos; });
-    tokenizer->parallel_ = !newline_in_pieces && !vocabulary.remove_extra_whitespaces;
+    // BPE merges never join a newline to anything else when no piece does: either no piece holds
+    // a newline, or (Gemma 3) the pieces that do are runs of newlines only. Then a text cut after
+    // a run of newlines encodes part by part to the same ids: the first part with the dummy
+    // prefix, the others without.
+    const bool newline_joins_other =
+        std::any_of(vocabulary.pieces.begin(), vocabulary.pieces.end(), [](const std::string& p) {
+            return p.find('\n') != std::string::npos &&
+                   p.find_first_not_of('\n') != std::string::npos;
+        });
+    tokenizer->parallel_ = !newline_joins_other && !vocabulary.remove_extra_whitespaces;
     for (size_t id = 0; id < n; ++id)
         if (vocabulary.kinds[id] == PieceKind::UserDefined &&
             vocabulary.pieces[id].find(' ') != std::string::npos)
@@ -193,9 +196,11 @@ std::vector<int32_t> SentencePieceTokenizer::encode(std::string_view text, bool 
     std::vector<int32_t> ids;
     if (at_start && add_bos_ && bos_id_ >= 0) ids.push_back(bos_id_);
     if (parallel_) {
-        // Any newline is a safe cut (see from_gguf): the first part takes the dummy prefix.
+        // After a run of newlines is a safe cut (see from_gguf): the first part takes the dummy
+        // prefix.
         const std::vector<int32_t> body = encode_in_parallel(
-            text, [](std::string_view, size_t newline) { return newline + 1; },
+            text,
+            [this](std::string_view whole, size_t newline) { return safe_cut(whole, newline); },
             [&](std::string_view part, bool first, std::vector<int32_t>& out) {
                 encode_part(part, first, out);
             });
@@ -205,6 +210,25 @@ std::vector<int32_t> SentencePieceTokenizer::encode(std::string_view text, bool 
     }
     if (at_start && add_eos_ && eos_id_ >= 0) ids.push_back(eos_id_);
     return ids;
+}
+
+std::optional<size_t> SentencePieceTokenizer::safe_cut(std::string_view text,
+                                                       size_t newline) const {
+    if (!parallel_ || newline >= text.size() || text[newline] != '\n') return std::nullopt;
+    // After the whole run of newlines (a vocabulary may hold pieces of several).
+    const size_t end = text.find_first_not_of('\n', newline);
+    if (end == std::string_view::npos) return std::nullopt;
+    return end;
+}
+
+std::vector<int32_t> SentencePieceTokenizer::encode_continuation(std::string_view text) const {
+    if (!parallel_)
+        throw Error("tokenizer: this SentencePiece vocabulary cannot encode a text in parts");
+    return encode_in_parallel(
+        text, [this](std::string_view whole, size_t newline) { return safe_cut(whole, newline); },
+        [&](std::string_view part, bool, std::vector<int32_t>& out) {
+            encode_part(part, false, out);
+        });
 }
 
 const std::string& SentencePieceTokenizer::piece(int32_t id) const {

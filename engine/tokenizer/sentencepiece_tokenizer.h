@@ -23,6 +23,8 @@ class SentencePieceTokenizer final : public Tokenizer {
     ~SentencePieceTokenizer() override;
 
     std::vector<int32_t> encode(std::string_view text, bool at_start) const override;
+    std::optional<size_t> safe_cut(std::string_view text, size_t newline) const override;
+    std::vector<int32_t> encode_continuation(std::string_view text) const override;
     int vocab_size() const override { return int(pieces_.size()); }
     const std::string& piece(int32_t id) const override;
     PieceKind kind(int32_t id) const override;
@@ -43,7 +45,8 @@ class SentencePieceTokenizer final : public Tokenizer {
 
     std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
     // Whether a long text may be encoded in parts cut after newlines, in parallel (it gives the
-    // ids of a whole-text encode: no piece holds a newline, whitespace is kept).
+    // ids of a whole-text encode: no piece joins a newline to another character, whitespace is
+    // kept).
     bool parallel_ = false;
     // User-defined pieces are whole pieces of the text, never split (SentencePiece's rule, and
     // llama.cpp's). libsentencepiece matches them itself, except those that hold a space: it turns

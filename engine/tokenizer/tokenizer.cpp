@@ -1,7 +1,14 @@
-// The parts of tokenization every vocabulary shares: decoding, whole and streamed.
+// The parts of tokenization every vocabulary shares: decoding, whole and streamed, and the
+// refusal to encode in parts where a vocabulary cannot.
 #include "selfextend/tokenizer.h"
 
+#include "selfextend/error.h"
+
 namespace selfextend {
+
+std::vector<int32_t> Tokenizer::encode_continuation(std::string_view /*text*/) const {
+    throw Error("tokenizer: this vocabulary cannot encode a text in parts");
+}
 
 std::string Tokenizer::decode(std::span<const int32_t> ids) const {
     StreamDecoder decoder(*this, true);

@@ -70,7 +70,8 @@ class TestAnswerSources : public QObject {
                                                {15, 29}, {29, 35}, {35, 35}};
         const std::vector<float> mass = {5.0f, 0.0625f, 0.0625f, 0.25f, 0.375f, 0.25f, 9.0f};
         // Without an answer, by attention alone.
-        const studio::AnswerSources sources = studio::rankSources(text, ranges, mass, 2, {});
+        const studio::AnswerSources sources =
+            studio::studioSources(text, selfextend::rank_passages(text, ranges, mass, 2, {}));
         QVERIFY(sources.available);
         QCOMPARE(sources.passages.size(), 2);
         const QString qtext = QString::fromStdString(text);

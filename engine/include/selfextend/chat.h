@@ -89,13 +89,21 @@ class ChatTemplate {
     // Tokens that end an assistant turn (the tokenizer's EOS among them): generation stops there.
     const std::vector<int32_t>& end_of_turn_tokens() const { return end_of_turn_; }
 
-  private:
-    struct Segment {
-        int32_t id;        // a special token, or -1 for plain text
+    // What encode() encodes: the conversation written out as special tokens and plain text, in
+    // order (adjacent text merged into one part, as a template engine would hand it over).
+    struct MarkupPart {
+        int32_t id = -1;   // a special token, or -1 for plain text
         std::string text;  // the plain text
     };
-    std::vector<Segment> markup(std::span<const ChatMessage> messages,
-                                bool generation_prompt) const;
+    std::vector<MarkupPart> markup(std::span<const ChatMessage> messages,
+                                   bool generation_prompt) const;
+    // Appends the ids of parts; at_start: they begin the sequence (the tokenizer's BOS first
+    // when it adds one).
+    void encode_parts(std::span<const MarkupPart> parts, bool at_start,
+                      std::vector<int32_t>& ids) const;
+    const Tokenizer& tokenizer() const { return tokenizer_; }
+
+  private:
     int32_t special_id(std::string_view piece) const;
 
     ChatFormat format_;

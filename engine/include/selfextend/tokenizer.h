@@ -29,6 +29,18 @@ class Tokenizer {
     // at_start: the text begins a sequence, so the vocabulary's BOS (and EOS) is added when the
     // vocabulary asks for it (tokenizer.ggml.add_bos_token; SmolLM2's does not).
     virtual std::vector<int32_t> encode(std::string_view text, bool at_start) const = 0;
+
+    // Encoding a text in two parts, so that a long text's first part is encoded once and many
+    // continuations after it: where `text` may be cut near its newline at text[newline] with no
+    // token spanning the cut, so that encode(text[0, cut)) followed by encode_continuation(
+    // text[cut, end)) gives the ids of encode(text); nullopt where it may not (some vocabularies
+    // never may).
+    virtual std::optional<size_t> safe_cut(std::string_view /*text*/, size_t /*newline*/) const {
+        return std::nullopt;
+    }
+    // The ids of text that continues a text cut at a safe_cut: no BOS, no dummy prefix. Throws
+    // Error for a vocabulary whose safe_cut never allows a cut.
+    virtual std::vector<int32_t> encode_continuation(std::string_view text) const;
     // The text of ids. A SentencePiece dummy-prefix space is dropped at the start.
     std::string decode(std::span<const int32_t> ids) const;
 
