@@ -176,19 +176,30 @@ void AnswerPane::clearConversation() {
     }
 }
 
-void AnswerPane::restoreConversation(const QList<Turn>& turns, const QString& settings) {
+void AnswerPane::restoreConversation(const QList<Turn>& turns) {
     if (running_ || turns.isEmpty()) return;
     turns_ = turns;
+    for (Turn& turn : turns_) turn.restored = true;
     question_.clear();
     answer_ = turns.constLast().answer;
     showConversation();
     promptTokens_->clear();
     prefill_->setValue(0);
-    // The settings line shows what the next question will run with; the restored answers' own
-    // settings stay in the status line.
-    status_->setText(tr("restored from the last session · %n turn(s) · %1", "", int(turns.size()))
-                         .arg(settings));
+    // The settings line shows what the next question will run with; each restored answer says
+    // what it was answered with under it, and the status line the latest.
+    status_->setText(tr("restored from the last session · %1 · %2")
+                         .arg(formatTurns(turns.size()), turns.constLast().settings));
     hasResult_ = false;  // nothing ran in this session: no staleness to judge
+}
+
+QString AnswerPane::turnNote(const Turn& turn) const {
+    // Said where it matters: an answer from another session, or made with other settings than
+    // the pane's current ones (a conversation continued after a change).
+    if (turn.settings.isEmpty()) return {};
+    if (turn.restored) return tr("answered in the last session with %1").arg(turn.settings);
+    if (turn.settings != runSettings(settings_->text()))
+        return tr("answered with %1").arg(turn.settings);
+    return {};
 }
 
 void AnswerPane::showConversation() {
@@ -198,16 +209,21 @@ void AnswerPane::showConversation() {
     QString markdown;
     const bool restored = !running_ && question_.isEmpty();
     const qsizetype shown = restored ? turns_.size() - 1 : turns_.size();
-    for (qsizetype k = 0; k < shown; ++k)
+    for (qsizetype k = 0; k < shown; ++k) {
         markdown += questionMarkdown(turns_[k].question) + turns_[k].answer.trimmed() +
                     QStringLiteral("\n\n");
+        if (const QString note = turnNote(turns_[k]); !note.isEmpty())
+            markdown += QStringLiteral("*%1*\n\n").arg(note);
+    }
     if (restored && !turns_.isEmpty())
         markdown += questionMarkdown(turns_.constLast().question);
     else if (!turns_.isEmpty())
         markdown += questionMarkdown(question_);
     conversationMarkdown_ = markdown;
     if (!restored) answer_.clear();
-    render();
+    const QString lastNote =
+        restored && !turns_.isEmpty() ? turnNote(turns_.constLast()) : QString();
+    render(lastNote.isEmpty() ? QString() : QStringLiteral("\n\n*%1*").arg(lastNote));
 }
 
 void AnswerPane::render(const QString& note) {
@@ -335,7 +351,8 @@ void AnswerPane::finish(const RunStats& stats) {
         return;
     }
     // The turn joins the conversation once its prompt is read (as the worker's does).
-    if (stats.prefilledTokens == stats.promptTokens) turns_.append({question_, answer()});
+    if (stats.prefilledTokens == stats.promptTokens)
+        turns_.append({question_, answer(), runSettings(settings_->text())});
     const double prefillRate =
         stats.prefillSeconds > 0 ? double(stats.prefilledTokens) / stats.prefillSeconds : 0;
     if (stats.prefilledTokens < stats.promptTokens) {

@@ -58,15 +58,23 @@ class AnswerPane : public QFrame {
     struct Turn {
         QString question;
         QString answer;
+        QString settings;       // what it was answered with: model mode, G, W ("Self-Extend G=…")
+        bool restored = false;  // answered in an earlier session of the app
     };
     // The conversation's finished turns, oldest first.
     const QList<Turn>& turns() const { return turns_; }
     void clearConversation();
     // Shows turns saved from an earlier session of the app (ConversationStore), marked as
-    // restored, with the settings they ran with; the next question follows up on them.
-    void restoreConversation(const QList<Turn>& turns, const QString& settings);
+    // restored, each with the settings it was answered with. Whether the next question follows
+    // up on them is the worker's choice (the user's: MainWindow offers it).
+    void restoreConversation(const QList<Turn>& turns);
     QString statusText() const;
     QString settingsText() const;  // the latest run's settings
+    // A run's settings without what concerns the conversation (" · follow-up …"): the model's
+    // mode and its G and W, what a turn was answered with.
+    static QString runSettings(const QString& settingsText) {
+        return settingsText.section(QStringLiteral(" · "), 0, 0);
+    }
     QString staleText() const;
     bool isStale() const;
     bool isRunning() const { return running_; }
@@ -79,6 +87,8 @@ class AnswerPane : public QFrame {
     void truncatedChanged(bool truncated);
 
   private:
+    // The line under a turn's answer saying what it was answered with, where that is news.
+    QString turnNote(const Turn& turn) const;
     void flushPendingText();
     void showConversation();  // the finished turns and the current question, answer to follow
     // The Markdown of the turns and the answer so far, into text_, with `note` after the answer

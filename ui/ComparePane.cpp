@@ -2,6 +2,7 @@
 
 #include <QCheckBox>
 #include <QDoubleSpinBox>
+#include <QFrame>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
@@ -20,6 +21,8 @@ ComparePane::ComparePane(QWidget* parent)
       ask_(new QPushButton(tr("Ask"))),
       stop_(new QPushButton(tr("Stop"))),
       newConversation_(new QPushButton(tr("New conversation"))),
+      restoredOffer_(new QFrame),
+      restoredSummary_(new QLabel),
       maxTokens_(new QSpinBox),
       temperature_(new QDoubleSpinBox),
       stopAtLineBreak_(new QCheckBox(tr("Stop at line break"))),
@@ -83,20 +86,57 @@ ComparePane::ComparePane(QWidget* parent)
         answersLayout->addWidget(pane, 1);
     }
 
+    // The offer of the last session's conversation, between the options and the answers.
+    restoredOffer_->setObjectName("restoredOffer");
+    restoredOffer_->setFrameShape(QFrame::StyledPanel);
+    restoredSummary_->setWordWrap(true);
+    restoredSummary_->setTextFormat(Qt::PlainText);
+    auto* continueIt = new QPushButton(tr("Continue it"));
+    continueIt->setObjectName("continueConversationButton");
+    continueIt->setToolTip(
+        tr("The next question follows up on these turns: they are sent to the "
+           "model with it"));
+    auto* startNew = new QPushButton(tr("Start new"));
+    startNew->setObjectName("startNewConversationButton");
+    startNew->setToolTip(tr("Forget these turns; the next question starts a new conversation"));
+    auto* offerLayout = new QHBoxLayout(restoredOffer_);
+    offerLayout->addWidget(restoredSummary_, 1);
+    offerLayout->addWidget(continueIt);
+    offerLayout->addWidget(startNew);
+    restoredOffer_->hide();
+
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(questionRow);
     layout->addLayout(options);
+    layout->addWidget(restoredOffer_);
     layout->addWidget(answers, 1);
 
     connect(ask_, &QPushButton::clicked, this, &ComparePane::askRequested);
     connect(question_, &QLineEdit::returnPressed, this, &ComparePane::askRequested);
     connect(stop_, &QPushButton::clicked, this, &ComparePane::stopRequested);
     connect(newConversation_, &QPushButton::clicked, this, [this] {
+        withdrawRestoredOffer();
         vanilla_->clearConversation();
         selfExtend_->clearConversation();
         emit newConversationRequested();
     });
+    connect(startNew, &QPushButton::clicked, newConversation_, &QPushButton::click);
+    connect(continueIt, &QPushButton::clicked, this, [this] {
+        withdrawRestoredOffer();
+        emit continueConversationRequested();
+    });
     connect(maxTokens_, &QSpinBox::valueChanged, this, &ComparePane::maxNewTokensChanged);
+}
+
+void ComparePane::offerRestoredConversation(const QString& summary) {
+    restoredSummary_->setText(summary);
+    restoredOffer_->show();
+}
+void ComparePane::withdrawRestoredOffer() {
+    restoredOffer_->hide();
+}
+bool ComparePane::restoredOfferShown() const {
+    return !restoredOffer_->isHidden();
 }
 
 QString ComparePane::question() const {

@@ -7,6 +7,8 @@
 
 class QCheckBox;
 class QDoubleSpinBox;
+class QFrame;
+class QLabel;
 class QLineEdit;
 class QPushButton;
 class QSpinBox;
@@ -39,11 +41,19 @@ class ComparePane : public QWidget {
     // Why Ask cannot run now ("Open a document first…"), shown as the button's tooltip; empty
     // when it can.
     void setAskBlocked(const QString& reason);
+    // A conversation from the last session is shown in the panes: offer to continue it (the
+    // next question then follows up on it) or to start a new one. Until the user continues it,
+    // the next question starts afresh and sends none of it.
+    void offerRestoredConversation(const QString& summary);
+    void withdrawRestoredOffer();
+    bool restoredOfferShown() const;
 
   signals:
     void askRequested();
     // The next question starts afresh: the panes forget the turns (the document stays read).
     void newConversationRequested();
+    // The user chose to go on with the restored conversation.
+    void continueConversationRequested();
     void stopRequested();
     void maxNewTokensChanged(int tokens);
 
@@ -54,6 +64,8 @@ class ComparePane : public QWidget {
     QPushButton* ask_;
     QPushButton* stop_;
     QPushButton* newConversation_;
+    QFrame* restoredOffer_;
+    QLabel* restoredSummary_;
     QSpinBox* maxTokens_;
     QDoubleSpinBox* temperature_;
     QCheckBox* stopAtLineBreak_;

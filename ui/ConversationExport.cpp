@@ -29,6 +29,13 @@ QString conversationMarkdown(const QString& documentName, const QString& modelNa
             md += QStringLiteral("**Q:** %1\n\n").arg(turn.question.trimmed());
             md += asBlockQuote(turn.answer.isEmpty() ? QStringLiteral("(no answer)") : turn.answer);
             md += QLatin1Char('\n');
+            // Each turn with what it was answered with, where that is not the side's latest
+            // (a restored turn, a conversation continued under other settings).
+            if (!turn.settings.isEmpty() &&
+                (turn.restored || turn.settings != AnswerPane::runSettings(side.settings)))
+                md += QStringLiteral("*%1%2*\n\n")
+                          .arg(turn.restored ? QStringLiteral("last session: ") : QString(),
+                               turn.settings);
         }
     }
     return md;

@@ -19,7 +19,8 @@ const char* const kSideNames[] = {"vanilla", "selfExtend"};  // in AnswerSide or
 QJsonObject toJson(const SavedSide& side) {
     QJsonArray turns;
     for (const SavedTurn& turn : side.turns)
-        turns.append(QJsonObject{{"question", turn.question}, {"answer", turn.answer}});
+        turns.append(QJsonObject{
+            {"question", turn.question}, {"answer", turn.answer}, {"settings", turn.settings}});
     return QJsonObject{{"settings", side.settings}, {"turns", turns}};
 }
 
@@ -33,7 +34,9 @@ bool fromJson(const QJsonValue& value, SavedSide* side) {
     for (const QJsonValue& turn : object.value("turns").toArray()) {
         const QJsonObject t = turn.toObject();
         if (!t.value("question").isString() || !t.value("answer").isString()) return false;
-        side->turns.append({t.value("question").toString(), t.value("answer").toString()});
+        // Files from before turns kept their settings: the side's latest run's.
+        side->turns.append({t.value("question").toString(), t.value("answer").toString(),
+                            t.value("settings").toString(side->settings)});
     }
     return true;
 }

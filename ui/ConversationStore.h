@@ -14,12 +14,13 @@ namespace studio {
 struct SavedTurn {
     QString question;
     QString answer;
+    QString settings;  // what it was answered with ("Self-Extend G=3 W=1024, capacity …")
 };
 
 // One side (vanilla or Self-Extend) of a conversation.
 struct SavedSide {
     QList<SavedTurn> turns;
-    QString settings;  // the run's settings line ("Self-Extend G=4 W=256, capacity …")
+    QString settings;  // the latest run's settings line ("Self-Extend G=4 W=256, capacity …")
 };
 
 struct SavedConversation {

@@ -244,10 +244,9 @@ QString EngineWorker::runSettings(const selfextend::AttentionMode& mode,
         if (prompt.truncated_from > 0) settings += tr(", %1").arg(cut);
     }
     if (prompt.follow_up())
-        settings += prompt.dropped_turns > 0
-                        ? tr(" · follow-up (%n oldest turn(s) left out to fit)", "",
-                             int(prompt.dropped_turns))
-                        : tr(" · follow-up");
+        settings += prompt.dropped_turns > 0 ? tr(" · follow-up (the %1 oldest left out to fit)")
+                                                   .arg(formatTurns(prompt.dropped_turns))
+                                             : tr(" · follow-up");
     return settings;
 }
 

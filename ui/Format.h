@@ -29,6 +29,11 @@ inline QString formatTokens(qint64 n) {
     return n == 1 ? QStringLiteral("1 token") : formatCount(n) + QStringLiteral(" tokens");
 }
 
+// "1 turn", "3 turns": the turns of a conversation.
+inline QString formatTurns(qint64 n) {
+    return n == 1 ? QStringLiteral("1 turn") : formatCount(n) + QStringLiteral(" turns");
+}
+
 inline QString formatBytes(quint64 bytes) {
     return QLocale().formattedDataSize(qint64(bytes), 1, QLocale::DataSizeTraditionalFormat);
 }

@@ -214,6 +214,8 @@ void MainWindow::connectWorker() {
             &EngineWorker::restoreConversation);
     connect(comparePane_, &ComparePane::newConversationRequested, this,
             &MainWindow::forgetSavedConversation);
+    connect(comparePane_, &ComparePane::continueConversationRequested, this,
+            &MainWindow::continueRestoredConversation);
     connect(worker_, &EngineWorker::probeProgress, probePanel_, &ProbePanel::setProgress);
     connect(worker_, &EngineWorker::probeFinished, this,
             [this](const ProbeResults& results, bool cancelled) {
@@ -636,6 +638,13 @@ void MainWindow::ask(FitChoice choice) {
     asked_ = {documentPane_->path(), modelPanel_->model().path, request.group, request.window};
     vanillaCancel_ = request.vanillaCancel;
     selfExtendCancel_ = request.selfExtendCancel;
+    if (comparePane_->restoredOfferShown()) {
+        // Asked without continuing the last session's conversation: a new one starts, and the
+        // old turns leave the panes (the worker never had them).
+        withdrawRestoredConversation();
+        comparePane_->vanillaPane()->clearConversation();
+        comparePane_->selfExtendPane()->clearConversation();
+    }
     for (auto* answer : {comparePane_->vanillaPane(), comparePane_->selfExtendPane()}) {
         if (answer == comparePane_->selfExtendPane() && answer->isEnabledForRuns() &&
             !selfExtendNeeded)

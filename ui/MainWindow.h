@@ -133,6 +133,12 @@ class MainWindow : public QMainWindow {
     QString conversationKey() const;
     void saveConversation();
     void restoreSavedConversation();
+    // The offered conversation goes to the worker: the next question follows up on it.
+    void continueRestoredConversation();
+    // The offer goes (a question asked without continuing it, another document or model).
+    void withdrawRestoredConversation();
+    // The mode part of a settings line, what two turns are compared by.
+    static QString modeOf(const QString& settings);
     void forgetSavedConversation();
 
     QThread workerThread_;
@@ -174,6 +180,8 @@ class MainWindow : public QMainWindow {
     bool evaluationFailed_ = false;
     bool probing_ = false;
     ConversationStore conversationStore_;
+    // The last session's turns while they are offered (per AnswerSide; empty when none).
+    std::array<QList<SavedTurn>, 2> restoredTurns_;
     QByteArray documentDigest_;     // of the open document's bytes; empty before one is open
     bool askBlockedShown_ = false;  // the banner says why Ask cannot run
     // What each shown answer was asked with, to mark it stale when that changes.

@@ -1,6 +1,7 @@
 // MainWindow's half of keeping conversations with their document: saved after each question,
-// shown again (and followed up on) when the same document is opened with the same model, and
-// forgotten on "New conversation". The file format is ConversationStore's.
+// shown again when the same document is opened with the same model (each turn with what it was
+// answered with) and offered, followed up on only when the user continues it, and forgotten on
+// "New conversation". The file format is ConversationStore's.
 #include <QFileInfo>
 #include <QSettings>
 #include <QStatusBar>
@@ -8,6 +9,7 @@
 #include "AnswerPane.h"
 #include "ComparePane.h"
 #include "DocumentPane.h"
+#include "Format.h"
 #include "MainWindow.h"
 #include "ModelPanel.h"
 
@@ -43,7 +45,7 @@ void MainWindow::saveConversation() {
         SavedSide& saved = conversation.sides[size_t(side)];
         saved.settings = pane->settingsText();
         for (const AnswerPane::Turn& turn : pane->turns())
-            saved.turns.append({turn.question, turn.answer});
+            saved.turns.append({turn.question, turn.answer, turn.settings});
     }
     if (conversation.isEmpty()) return;
     QString error;
@@ -52,6 +54,7 @@ void MainWindow::saveConversation() {
 }
 
 void MainWindow::restoreSavedConversation() {
+    withdrawRestoredConversation();  // another document or model: the old offer is not for it
     const QString key = conversationKey();
     if (key.isEmpty() || !keepingConversations() || asking_) return;
     QString error;
@@ -65,26 +68,76 @@ void MainWindow::restoreSavedConversation() {
         return;
     }
     if (!saved || saved->isEmpty()) return;
+    const QString document = QFileInfo(documentPane_->path()).fileName();
+    QStringList answeredWith;  // each side's settings, where they differ from today's
+    int turnCount = 0;
     for (const AnswerSide side : {AnswerSide::Vanilla, AnswerSide::SelfExtend}) {
         const SavedSide& savedSide = saved->sides[size_t(side)];
+        restoredTurns_[size_t(side)] = savedSide.turns;
         if (savedSide.turns.isEmpty()) continue;
         AnswerPane* pane = side == AnswerSide::Vanilla ? comparePane_->vanillaPane()
                                                        : comparePane_->selfExtendPane();
         QList<AnswerPane::Turn> turns;
-        QStringList questions, answers;
         for (const SavedTurn& turn : savedSide.turns) {
-            turns.append({turn.question, turn.answer});
-            questions << turn.question;
-            answers << turn.answer;
+            turns.append({turn.question, turn.answer, turn.settings, true});
+            if (modeOf(turn.settings) != modeOf(pane->settingsText()) &&
+                !answeredWith.contains(turn.settings))
+                answeredWith << turn.settings;
         }
-        pane->restoreConversation(turns, savedSide.settings);
+        turnCount = std::max(turnCount, int(turns.size()));
+        pane->restoreConversation(turns);
         answered_[int(side)].reset();  // asked in another session: nothing to mark stale
-        emit conversationRestoreRequested(side, questions, answers);
     }
-    statusBar()->showMessage(tr("Restored the conversation on %1 from the last session")
-                                 .arg(QFileInfo(documentPane_->path()).fileName()),
+    QString summary = tr("The last session's conversation on %1 (%2). Continue it, or ask to "
+                         "start a new one.")
+                          .arg(document, formatTurns(turnCount));
+    if (!answeredWith.isEmpty())
+        summary += QLatin1Char(' ') + tr("It was answered with %1, not today's settings: "
+                                         "continuing sends those answers to the model as they are.")
+                                          .arg(answeredWith.join(tr("; ")));
+    comparePane_->offerRestoredConversation(summary);
+    statusBar()->showMessage(tr("The conversation on %1 from the last session is shown: continue "
+                                "it, or ask to start a new one")
+                                 .arg(document),
                              8000);
     emit conversationRestored();
+}
+
+QString MainWindow::modeOf(const QString& settings) {
+    // "Self-Extend G=3 W=1024, capacity …" -> "Self-Extend G=3 W=1024"; "vanilla, …" -> "vanilla"
+    return AnswerPane::runSettings(settings).section(QLatin1Char(','), 0, 0);
+}
+
+void MainWindow::continueRestoredConversation() {
+    QStringList changed;
+    for (const AnswerSide side : {AnswerSide::Vanilla, AnswerSide::SelfExtend}) {
+        const QList<SavedTurn>& turns = restoredTurns_[size_t(side)];
+        if (turns.isEmpty()) continue;
+        const AnswerPane* pane = side == AnswerSide::Vanilla ? comparePane_->vanillaPane()
+                                                             : comparePane_->selfExtendPane();
+        QStringList questions, answers;
+        for (const SavedTurn& turn : turns) {
+            questions << turn.question;
+            answers << turn.answer;
+            if (modeOf(turn.settings) != modeOf(pane->settingsText()) &&
+                !changed.contains(modeOf(turn.settings)))
+                changed << modeOf(turn.settings);
+        }
+        emit conversationRestoreRequested(side, questions, answers);
+    }
+    restoredTurns_ = {};
+    statusBar()->showMessage(
+        changed.isEmpty()
+            ? tr("The next question follows up on the last session's conversation")
+            : tr("The next question follows up on the last session's conversation, whose answers "
+                 "were made with %1 (sent as they are)")
+                  .arg(changed.join(tr("; "))),
+        10000);
+}
+
+void MainWindow::withdrawRestoredConversation() {
+    restoredTurns_ = {};
+    comparePane_->withdrawRestoredOffer();
 }
 
 void MainWindow::forgetSavedConversation() {

@@ -4,6 +4,7 @@
 #include <QApplication>
 #include <QClipboard>
 #include <QFile>
+#include <QFrame>
 #include <QLabel>
 #include <QPushButton>
 #include <QSettings>
@@ -40,6 +41,7 @@ class TestStudioConversations : public QObject {
     void answersRenderAsMarkdownAndCopyTheSource();
     void conversationComesBackWhenTheDocumentIsReopened();
     void newConversationForgetsTheSavedOne();
+    void aRestoredConversationIsOfferedWithItsOwnSettings();
     void aCorruptSavedConversationIsIgnored();
     void probeFillsTheTableStopsAndApplies();
 
@@ -181,12 +183,83 @@ void TestStudioConversations::conversationComesBackWhenTheDocumentIsReopened() {
     QCOMPARE(extended->turns().size(), 1);
     QCOMPARE(extended->turns()[0].answer, extendedAnswer);
 
-    // A follow-up holds the restored turn in its prompt: the engine's session is new, so the
-    // earlier question and answer are prefilled again.
+    // Offered, not continued silently: the user continues it. A follow-up then holds the
+    // restored turn in its prompt: the engine's session is new, so the earlier question and
+    // answer are prefilled again.
+    QVERIFY(window->comparePane()->restoredOfferShown());
+    QTest::mouseClick(window->comparePane()->findChild<QPushButton*>("continueConversationButton"),
+                      Qt::LeftButton);
+    QVERIFY(!window->comparePane()->restoredOfferShown());
     QVERIFY(askAndWait(*window, "Who wrote the note?"));
     QCOMPARE(extended->turns().size(), 2);
     QVERIFY2(extended->settingsText().contains("follow-up"), qPrintable(extended->settingsText()));
     QVERIFY(extended->document()->toPlainText().contains("What is the door code?"));
+}
+
+// Issue 22.3: after a restart the old conversation is shown and offered, never sent unasked; each
+// turn keeps (and shows, and exports) the G and W it was answered with, and continuing turns made
+// with other settings says so.
+void TestStudioConversations::aRestoredConversationIsOfferedWithItsOwnSettings() {
+    {
+        auto window = openWindow(sample_);
+        window->selfExtendPanel()->setGroup(4);
+        window->selfExtendPanel()->setWindow(128);
+        QVERIFY(askAndWait(*window, "What is the door code?"));
+        const auto* extended = window->comparePane()->selfExtendPane();
+        QVERIFY2(extended->turns()[0].settings.startsWith("Self-Extend G=4 W=128"),
+                 qPrintable(extended->turns()[0].settings));
+    }
+    // Restarted with other settings: the turn is shown with its own, and offered.
+    auto window = openWindow(sample_);
+    auto* compare = window->comparePane();
+    auto* extended = compare->selfExtendPane();
+    QCOMPARE(extended->turns().size(), 1);
+    QVERIFY(extended->turns()[0].restored);
+    QVERIFY(compare->restoredOfferShown());
+    const QString shown = extended->document()->toPlainText();
+    QVERIFY2(shown.contains("answered in the last session with Self-Extend G=4 W=128"),
+             qPrintable(shown));
+    const QString offer =
+        compare->findChild<QFrame*>("restoredOffer")->findChild<QLabel*>()->text();
+    QVERIFY2(offer.contains("Self-Extend G=4 W=128") && offer.contains("not today's settings"),
+             qPrintable(offer));
+
+    // The export labels the turn with its own settings, not today's.
+    const QString exported = dir_.filePath("restored.md");
+    QVERIFY(window->exportConversation(exported));
+    QFile file(exported);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QString markdown = QString::fromUtf8(file.readAll());
+    QVERIFY2(markdown.contains("last session: Self-Extend G=4 W=128"), qPrintable(markdown));
+
+    // Asked without continuing (and with other settings): a new conversation, none of the old
+    // turns sent.
+    window->selfExtendPanel()->setGroup(8);
+    window->selfExtendPanel()->setWindow(64);
+    QVERIFY(askAndWait(*window, "Who wrote the note?"));
+    QVERIFY(!compare->restoredOfferShown());
+    QCOMPARE(extended->turns().size(), 1);
+    QCOMPARE(extended->turns()[0].question, QString("Who wrote the note?"));
+    QVERIFY2(!extended->settingsText().contains("follow-up"), qPrintable(extended->settingsText()));
+    QVERIFY2(extended->settingsText().startsWith("Self-Extend G=8 W=64"),
+             qPrintable(extended->settingsText()));
+    QVERIFY(!extended->document()->toPlainText().contains("What is the door code?"));
+
+    // Continued instead, in a new window: the follow-up says so and holds the old turn.
+    window.reset();
+    window = openWindow(sample_);
+    compare = window->comparePane();
+    extended = compare->selfExtendPane();
+    QVERIFY(compare->restoredOfferShown());
+    QTest::mouseClick(compare->findChild<QPushButton*>("continueConversationButton"),
+                      Qt::LeftButton);
+    QVERIFY(askAndWait(*window, "Is it written anywhere?"));
+    QCOMPARE(extended->turns().size(), 2);
+    QVERIFY2(extended->settingsText().contains("follow-up"), qPrintable(extended->settingsText()));
+    QVERIFY(extended->turns()[0].restored);
+    QVERIFY(!extended->turns()[1].restored);
+    QVERIFY(extended->document()->toPlainText().contains(
+        "answered in the last session with Self-Extend G=8 W=64"));
 }
 
 void TestStudioConversations::newConversationForgetsTheSavedOne() {
