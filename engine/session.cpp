@@ -46,7 +46,7 @@ Session::Impl::Impl(std::shared_ptr<const Model> owner, SessionOptions opts)
 
 void Session::Impl::run(std::span<const int32_t> tokens, bool want_all_logits,
                         const RowConsumer& rows, const ProgressCallback& progress,
-                        const CancelToken* cancel) {
+                        const CancelToken* cancel, bool keep_on_cancel) {
     const int64_t n = int64_t(tokens.size());
     const int64_t start_length = backend->length();
     const size_t start_history = history.size();
@@ -89,6 +89,15 @@ void Session::Impl::run(std::span<const int32_t> tokens, bool want_all_logits,
                           eta.remaining_seconds(start_length + done, start_length + n)});
             }
         }
+    } catch (const Cancelled&) {
+        // A stop falls between chunks: the ones run are whole, and worth keeping when asked.
+        if (!keep_on_cancel) {
+            backend->truncate(start_length);
+            history.resize(start_history);
+        }
+        last_logits = std::move(start_logits);  // (the next prefill runs at least one token)
+        fit_attention_mass();
+        throw;
     } catch (...) {
         backend->truncate(start_length);
         history.resize(start_history);
@@ -145,7 +154,7 @@ int64_t Session::prefill_reusing(std::span<const int32_t> tokens, const Progress
         throw Error("the prompt of " + std::to_string(needed) +
                     " tokens does not fit the session's " +
                     std::to_string(impl_->backend->capacity()) + " tokens");
-    impl_->run(tokens.subspan(size_t(keep)), false, {}, progress, cancel);
+    impl_->run(tokens.subspan(size_t(keep)), false, {}, progress, cancel, true);
     return keep;
 }
 

@@ -17,10 +17,12 @@ struct Session::Impl {
 
     // Feeds tokens through the backend in chunks. rows(first_token_index, logits, count) receives
     // logits when want_all_logits; otherwise only the last token's logits are kept. On any
-    // exception the cache returns to its length before the call.
+    // exception the cache returns to its length before the call, except on a cancel with
+    // keep_on_cancel: the chunks run whole stay (a prompt asked again goes on from there).
     using RowConsumer = std::function<void(int64_t first, const float* logits, int64_t count)>;
     void run(std::span<const int32_t> tokens, bool want_all_logits, const RowConsumer& rows,
-             const ProgressCallback& progress, const CancelToken* cancel);
+             const ProgressCallback& progress, const CancelToken* cancel,
+             bool keep_on_cancel = false);
 
     std::shared_ptr<const Model> model;  // keeps the weights alive while the session lives
     SessionOptions options;

@@ -356,8 +356,11 @@ void AnswerPane::finish(const RunStats& stats) {
     const double prefillRate =
         stats.prefillSeconds > 0 ? double(stats.prefilledTokens) / stats.prefillSeconds : 0;
     if (stats.prefilledTokens < stats.promptTokens) {
-        // Stopped during the prefill: what it had done by then.
-        status_->setText(tr("stopped during prefill · %1 of %2 prompt tokens in %3 (%4 tok/s)")
+        // Stopped during the prefill: what it had done by then, which the session keeps.
+        prefill_->setValue(
+            stats.promptTokens > 0 ? int(1000 * stats.prefilledTokens / stats.promptTokens) : 0);
+        status_->setText(tr("stopped during prefill · %1 of %2 prompt tokens in %3 (%4 tok/s) · "
+                            "asking again goes on from there")
                              .arg(formatCount(stats.prefilledTokens),
                                   formatCount(stats.promptTokens),
                                   formatSeconds(stats.prefillSeconds))

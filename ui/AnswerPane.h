@@ -64,6 +64,9 @@ class AnswerPane : public QFrame {
     // The conversation's finished turns, oldest first.
     const QList<Turn>& turns() const { return turns_; }
     void clearConversation();
+    // The conversation is over (another document, model or prompt format): the next question
+    // starts a new one. What is shown stays until then (marked stale by the window).
+    void endConversation() { turns_.clear(); }
     // Shows turns saved from an earlier session of the app (ConversationStore), marked as
     // restored, each with the settings it was answered with. Whether the next question follows
     // up on them is the worker's choice (the user's: MainWindow offers it).

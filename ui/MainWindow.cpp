@@ -258,6 +258,9 @@ void MainWindow::connectWorker() {
             [this](const QString& name, int framingTokens) {
                 modelPanel_->setPromptFormat(name);
                 selfExtendPanel_->setPromptFraming(framingTokens);
+                // Other markup around the document: the worker starts new conversations.
+                comparePane_->vanillaPane()->endConversation();
+                comparePane_->selfExtendPane()->endConversation();
                 const QString inUse = name.isEmpty() ? modelPanel_->model().chatFormat : name;
                 comparePane_->setPlainPromptFormat(inUse == QLatin1String("plain"));
                 updateDerivedState();
@@ -373,7 +376,7 @@ void MainWindow::connectWorker() {
         updateBusy();
         updateStaleness();
         saveConversation();
-        statusBar()->showMessage(tr("Answers finished"), 5000);
+        statusBar()->showMessage(askStopped_ ? tr("Stopped") : tr("Answers finished"), 5000);
         emit askDone();
         if (!screenshotPath_.isEmpty()) finishScreenshot();
     });
@@ -659,6 +662,7 @@ void MainWindow::ask(FitChoice choice) {
             answer->markSkipped();
     }
     asking_ = true;
+    askStopped_ = false;
     updateBusy();
     statusBar()->showMessage(tr("Asking…"));
     emit askRequested(request);
@@ -797,6 +801,7 @@ void MainWindow::askFit() {
 
 void MainWindow::stopAll() {
     // Direct calls, not queued: the worker is busy inside the very loop that must see them.
+    askStopped_ = asking_;
     vanillaCancel_.cancel();
     selfExtendCancel_.cancel();
     evaluationCancel_.cancel();

@@ -176,6 +176,7 @@ class MainWindow : public QMainWindow {
     bool hasDocument_ = false;
     int pendingDocumentLoads_ = 0;
     bool asking_ = false;
+    bool askStopped_ = false;  // the user stopped the current (or last) Ask
     bool evaluating_ = false;
     bool evaluationFailed_ = false;
     bool probing_ = false;

@@ -54,7 +54,13 @@ void MainWindow::saveConversation() {
 }
 
 void MainWindow::restoreSavedConversation() {
-    withdrawRestoredConversation();  // another document or model: the old offer is not for it
+    // Another document or model: the worker's conversations are over, and the panes' too (the
+    // next question must not show the old turns above it), and an old offer is not for it.
+    withdrawRestoredConversation();
+    if (!asking_) {
+        comparePane_->vanillaPane()->endConversation();
+        comparePane_->selfExtendPane()->endConversation();
+    }
     const QString key = conversationKey();
     if (key.isEmpty() || !keepingConversations() || asking_) return;
     QString error;

@@ -103,6 +103,36 @@ class TestSession : public QObject {
         Q_UNUSED(before);
     }
 
+    // prefill_reusing keeps the chunks that ran whole when stopped: the same prompt asked again
+    // runs only the rest, and its logits are a whole run's.
+    void stoppedReusingPrefillGoesOnWhereItStopped() {
+        const AttentionMode mode = AttentionMode::self_extend(4, 256);
+        auto session = model_->new_session({2000, mode});
+        std::vector<int32_t> prompt{1};
+        for (int k = 1; k < 1500; ++k) prompt.push_back(int32_t(3 + k % 4000));
+        CancelToken cancel;
+        int64_t stopped_at = 0;
+        QVERIFY_THROWS_EXCEPTION(Cancelled, session->prefill_reusing(
+                                                prompt,
+                                                [&](const Progress& p) {
+                                                    stopped_at = p.done;
+                                                    if (p.done >= 256) cancel.cancel();
+                                                },
+                                                &cancel));
+        QVERIFY(stopped_at >= 256 && stopped_at < int64_t(prompt.size()));
+        QCOMPARE(session->position(), stopped_at);
+        QVERIFY(std::equal(session->tokens().begin(), session->tokens().end(), prompt.begin()));
+        int64_t ran = 0;
+        QCOMPARE(session->prefill_reusing(prompt, [&](const Progress& p) { ran = p.total; }),
+                 stopped_at);
+        QCOMPARE(ran, int64_t(prompt.size()) - stopped_at);
+        auto fresh = model_->new_session({2000, mode});
+        fresh->prefill(std::span(prompt).first(size_t(stopped_at)));  // the same chunks
+        fresh->prefill(std::span(prompt).subspan(size_t(stopped_at)));
+        for (size_t v = 0; v < 4096; ++v)
+            QVERIFY(std::abs(session->last_logits()[v] - fresh->last_logits()[v]) < 1e-4f);
+    }
+
     void generateStreamsUtf8AndStops() {
         auto session = model_->new_session({128, AttentionMode::vanilla()});
         session->prefill(model_->tokenize(

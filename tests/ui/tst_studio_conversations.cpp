@@ -41,6 +41,7 @@ class TestStudioConversations : public QObject {
     void answersRenderAsMarkdownAndCopyTheSource();
     void conversationComesBackWhenTheDocumentIsReopened();
     void newConversationForgetsTheSavedOne();
+    void anotherDocumentStartsANewConversationInBothPanes();
     void aRestoredConversationIsOfferedWithItsOwnSettings();
     void aCorruptSavedConversationIsIgnored();
     void probeFillsTheTableStopsAndApplies();
@@ -260,6 +261,28 @@ void TestStudioConversations::aRestoredConversationIsOfferedWithItsOwnSettings()
     QVERIFY(!extended->turns()[1].restored);
     QVERIFY(extended->document()->toPlainText().contains(
         "answered in the last session with Self-Extend G=8 W=64"));
+}
+
+// Issue 22.4: while one side prefills on a new document, the other pane does not show the last
+// document's conversation above the new question.
+void TestStudioConversations::anotherDocumentStartsANewConversationInBothPanes() {
+    QSettings().setValue("saveConversations", false);
+    auto window = openWindow(sample_);
+    QVERIFY(askAndWait(*window, "What is the door code?"));
+    const QString other = writeFile("note.txt", "The note says the meeting moved to Tuesday.\n");
+    QVERIFY(reopen(*window, other));
+    window->comparePane()->setQuestion("When is the meeting?");
+    QSignalSpy done(window.get(), &MainWindow::askDone);
+    window->ask(MainWindow::FitChoice::RunAnyway);
+    for (auto* pane :
+         {window->comparePane()->vanillaPane(), window->comparePane()->selfExtendPane()})
+        QVERIFY2(!pane->document()->toPlainText().contains("door code"),
+                 qPrintable(pane->document()->toPlainText()));
+    QVERIFY(done.wait(60000));
+    // (The note fits the window: Self-Extend is not needed, vanilla answers it.)
+    const auto* vanilla = window->comparePane()->vanillaPane();
+    QCOMPARE(vanilla->turns().size(), 1);
+    QVERIFY2(!vanilla->settingsText().contains("follow-up"), qPrintable(vanilla->settingsText()));
 }
 
 void TestStudioConversations::newConversationForgetsTheSavedOne() {

@@ -1181,6 +1181,14 @@ void TestStudioUsability::stopKeepsThePrefillNumbers() {
     const QString status = pane->statusText();
     QVERIFY2(status.startsWith("stopped during prefill"), qPrintable(status));
     QVERIFY2(!status.contains(" 0 of ") && !status.contains(" 0.0 s"), qPrintable(status));
+    // Issue 22.9: the bar shows where it stopped, not 100 %, and the window says it stopped.
+    const int shown = pane->findChild<QProgressBar*>()->value();
+    QVERIFY2(shown > 0 && shown < 1000, qPrintable(QString::number(shown)));
+    QCOMPARE(window->statusBar()->currentMessage(), QString("Stopped"));
+    // Asking again goes on from there: the part prefilled is kept.
+    QVERIFY(askAndWait(*window));
+    QVERIFY2(pane->statusText().contains("kept from the last question"),
+             qPrintable(pane->statusText()));
 }
 
 void TestStudioUsability::tokensAreAppendedInBatches() {

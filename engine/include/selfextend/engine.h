@@ -155,8 +155,9 @@ class Session {
     // running only the rest: a follow-up question about the same document prefills just the
     // question. The cache grows when the tokens need more room (a new session is needed when the
     // backend cannot grow it: Error). At least one token is always run, so last_logits() belongs
-    // to the last of `tokens`. Returns how many tokens were reused. On cancel or error the cache
-    // keeps the reused prefix. `room`: tokens the answer will need after them; the cache grows
+    // to the last of `tokens`. Returns how many tokens were reused. On error the cache keeps the
+    // reused prefix; on cancel, also the chunks of the rest that ran whole, so the same prompt
+    // asked again goes on where it stopped (last_logits() is then not the last token's). `room`: tokens the answer will need after them; the cache grows
     // for those too where it can (a follow-up outgrows the session its first question made).
     int64_t prefill_reusing(std::span<const int32_t> tokens, const ProgressCallback& progress = {},
                             const CancelToken* cancel = nullptr, int64_t room = 0);
