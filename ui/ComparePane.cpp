@@ -52,7 +52,9 @@ ComparePane::ComparePane(QWidget* parent)
     temperature_->setSpecialValueText(tr("greedy"));
     temperature_->setToolTip(tr("0 = greedy (the default); higher values sample"));
     stopAtLineBreak_->setChecked(true);
-    stopAtLineBreak_->setToolTip(tr("End an answer at its first line break"));
+    stopAtLineBreak_->setToolTip(
+        tr("End an answer at a line break that ends its sentence or paragraph (a line break inside "
+           "a sentence is a hard wrap copied from the book)"));
 
     auto* questionRow = new QHBoxLayout;
     questionRow->addWidget(question_, 1);
@@ -159,9 +161,11 @@ void ComparePane::setStopAtLineBreak(bool stop) {
 }
 void ComparePane::setPlainPromptFormat(bool plain) {
     stopAtLineBreak_->setEnabled(plain);
-    stopAtLineBreak_->setToolTip(plain ? tr("End an answer at its first line break")
-                                       : tr("This model's chat template ends each answer at its "
-                                            "end-of-turn token"));
+    stopAtLineBreak_->setToolTip(
+        plain ? tr("End an answer at a line break that ends its sentence or paragraph (a line "
+                   "break inside a sentence is a hard wrap copied from the book)")
+              : tr("This model's chat template ends each answer at its "
+                   "end-of-turn token"));
 }
 void ComparePane::setTemperature(double temperature) {
     temperature_->setValue(temperature);

@@ -14,6 +14,21 @@ bool has_word(std::string_view piece) {
     return !text::trimmed(piece).empty();
 }
 
+bool is_blank(char c) {
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+// Whether text that ends here ends a sentence: its last visible character (past closing quotes
+// and brackets) is one of . ! ? : ;
+bool ends_sentence(std::string_view text) {
+    while (!text.empty() && (is_blank(text.back()) || text.back() == '"' || text.back() == '\'' ||
+                             text.back() == ')' || text.back() == ']' || text.back() == '*'))
+        text.remove_suffix(1);
+    // Closing quotes of more than one byte: ” and ’ (U+201D, U+2019).
+    while (text.ends_with("\xE2\x80\x9D") || text.ends_with("\xE2\x80\x99")) text.remove_suffix(3);
+    return !text.empty() && std::string_view(".!?:;").find(text.back()) != std::string_view::npos;
+}
+
 }  // namespace
 
 AnswerEnd::AnswerEnd(ChatFormat format, std::string_view question, bool enabled)
@@ -27,15 +42,28 @@ std::string AnswerEnd::push(std::string_view piece) {
     if (ended_) return {};
     if (!plain_) return std::string(piece);
     held_ += piece;
-    // The first marker: a line break after some text, the next turn, or the question again.
+    // The first marker: the next turn, or the question again.
     size_t end = std::string::npos;
     for (const std::string& marker : markers_) end = std::min(end, held_.find(marker));
+    // Or a line break that ends a sentence or a paragraph after some text. A line break inside
+    // a sentence is a hard wrap (a base model copies a book's): the answer goes on after it.
+    size_t undecided = held_.size();  // from here on, held until the next piece decides
     for (size_t at = held_.find('\n'); at != std::string::npos && at < end;
-         at = held_.find('\n', at + 1))
-        if (saw_text_ || has_word(std::string_view(held_).substr(0, at))) {
+         at = held_.find('\n', at + 1)) {
+        const std::string_view before = std::string_view(held_).substr(0, at);
+        if (!saw_text_ && !has_word(before)) continue;  // blank lines before the answer
+        const bool sentence = has_word(before) ? ends_sentence(before) : ends_sentence(last_text_);
+        size_t next = at + 1;
+        while (next < held_.size() && is_blank(held_[next])) ++next;
+        if (sentence || (next < held_.size() && held_[next] == '\n')) {
             end = at;
             break;
         }
+        if (next == held_.size()) {  // a blank line may follow: wait and see
+            undecided = at;
+            break;
+        }
+    }
     if (end != std::string::npos) {
         ended_ = true;
         std::string answer = held_.substr(0, end);
@@ -51,9 +79,13 @@ std::string AnswerEnd::push(std::string_view piece) {
                 keep = n;
                 break;
             }
-    std::string shown = held_.substr(0, held_.size() - keep);
-    held_.erase(0, held_.size() - keep);
-    if (has_word(shown)) saw_text_ = true;
+    const size_t shown_bytes = std::min(held_.size() - keep, undecided);
+    std::string shown = held_.substr(0, shown_bytes);
+    held_.erase(0, shown_bytes);
+    if (has_word(shown)) {
+        saw_text_ = true;
+        last_text_ = text::trimmed(shown);
+    }
     return shown;
 }
 

@@ -300,10 +300,26 @@ class TestChat : public QObject {
         std::tie(text, stopped_after) = run(ChatFormat::Plain, {" It is", " Quest"});
         QCOMPARE(text, std::string(" It is Quest"));
         QCOMPARE(stopped_after, -1);
-        // A line break before the first word does not end the answer; the one after it does.
-        std::tie(text, stopped_after) = run(ChatFormat::Plain, {"\n", " \n42", " apples\nAnd"});
-        QCOMPARE(text, std::string("\n \n42 apples"));
+        // A line break before the first word does not end the answer; the one after its
+        // sentence does.
+        std::tie(text, stopped_after) = run(ChatFormat::Plain, {"\n", " \n42", " apples.\nAnd"});
+        QCOMPARE(text, std::string("\n \n42 apples."));
         QCOMPARE(stopped_after, 3);
+        // A line break inside a sentence is a hard wrap copied from the book: the answer goes
+        // on to its sentence's end (issue 22.5), even split across pieces.
+        std::tie(text, stopped_after) = run(
+            ChatFormat::Plain, {" He was the last person to", "\n", "see her alive.", "\nIt was"});
+        QCOMPARE(text, std::string(" He was the last person to\nsee her alive."));
+        QCOMPARE(stopped_after, 4);
+        std::tie(text, stopped_after) =
+            run(ChatFormat::Plain, {" She said “go home.”", "\n", "He"});
+        QCOMPARE(text, std::string(" She said “go home.”"));
+        QCOMPARE(stopped_after, 2);
+        // A blank line ends a paragraph, sentence or not.
+        std::tie(text, stopped_after) =
+            run(ChatFormat::Plain, {" apples and pears\n", " \n", "More"});
+        QCOMPARE(text, std::string(" apples and pears"));
+        QCOMPARE(stopped_after, 2);
         // The question written again starts the next turn too (a short one could be an answer's).
         std::tie(text, stopped_after) =
             run(ChatFormat::Plain, {" 4821. What is", " the door code? The door"}, true,

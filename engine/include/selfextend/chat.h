@@ -113,12 +113,13 @@ class ChatTemplate {
 };
 
 // Where an answer ends in a format without an end-of-turn token. The plain format writes an
-// answer on one line and the next turn as "Question: …", so a model that breaks the line after
-// some text, starts the next "Question:", or writes the question again (a small base model's way
-// of starting the next turn) has finished its answer; the demo model otherwise goes on inventing
-// turns until the token limit. Fed the streamed text piece by piece, it holds back what may be
-// the start of a marker until the next piece decides. Every other format ends at its end-of-turn
-// token and passes through unchanged.
+// answer on one line and the next turn as "Question: …", so a model that ends a sentence or a
+// paragraph with a line break, starts the next "Question:", or writes the question again (a
+// small base model's way of starting the next turn) has finished its answer (a line break inside
+// a sentence is a hard wrap, as in the book it read: the answer goes on); the demo model otherwise
+// goes on inventing turns until the token limit. Fed the streamed text piece by piece, it holds
+// back what may be the start of a marker until the next piece decides. Every other format ends at
+// its end-of-turn token and passes through unchanged.
 class AnswerEnd {
   public:
     // `question`: the question being answered (ignored when shorter than 12 characters, where it
@@ -136,6 +137,7 @@ class AnswerEnd {
     bool plain_;
     bool ended_ = false;
     bool saw_text_ = false;  // a line break before the first word does not end the answer
+    std::string last_text_;  // the last shown piece with a word (does it end a sentence?)
     std::vector<std::string> markers_;
     std::string held_;
 };
