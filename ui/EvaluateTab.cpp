@@ -21,6 +21,7 @@
 #include <QScrollArea>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QStyle>
 #include <QTableWidget>
 #include <QTextStream>
 #include <QToolTip>
@@ -84,7 +85,7 @@ EvaluateTab::EvaluateTab(QWidget* parent)
       runPerplexity_(new QPushButton(tr("Measure perplexity"))),
       chartView_(new QChartView),
       passkeyBox_(new QGroupBox(tr("Pass-key retrieval"))),
-      perplexityBox_(new QGroupBox(tr("Perplexity vs length (open document)"))),
+      perplexityBox_(new QGroupBox),
       testsSplit_(new QSplitter(Qt::Horizontal)),
       vanillaSeries_(new QLineSeries),
       selfExtendSeries_(new QLineSeries),
@@ -194,26 +195,33 @@ EvaluateTab::EvaluateTab(QWidget* parent)
 
     auto* exportCsv = new QPushButton(tr("Export CSV…"));
     auto* exportPng = new QPushButton(tr("Export PNG…"));
-    auto* bottom = new QHBoxLayout;
-    bottom->addWidget(modesLabel_, 1);
-    bottom->addWidget(progress_);
-    bottom->addWidget(stop_);
-    bottom->addWidget(exportCsv);
-    bottom->addWidget(exportPng);
+    // What both tests compare, then the run's progress, Stop and the exports, in one band.
+    auto* runRow = new QHBoxLayout;
+    runRow->addWidget(progress_, 1);
+    runRow->addWidget(stop_);
+    runRow->addWidget(exportCsv);
+    runRow->addWidget(exportPng);
+    auto* top = new QVBoxLayout;
+    top->addWidget(modesLabel_);
+    top->addLayout(runRow);
 
     // Two tests side by side need more room than a small window has: there they stand one above
-    // the other and the page scrolls instead of squeezing them (arrangeTests).
+    // the other and the page scrolls instead of squeezing them (arrangeTests). The progress,
+    // Stop and the exports stay above the page, in view whatever is scrolled.
     auto* page = new QWidget;
     auto* pageLayout = new QVBoxLayout(page);
     pageLayout->addWidget(testsSplit_, 1);
-    pageLayout->addLayout(bottom);
     auto* scroll = new QScrollArea;
     scroll->setWidget(page);
     scroll->setWidgetResizable(true);
     scroll->setFrameShape(QFrame::NoFrame);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
-    layout->addWidget(scroll);
+    top->setContentsMargins(page->style()->pixelMetric(QStyle::PM_LayoutLeftMargin),
+                            page->style()->pixelMetric(QStyle::PM_LayoutTopMargin),
+                            page->style()->pixelMetric(QStyle::PM_LayoutRightMargin), 0);
+    layout->addLayout(top);
+    layout->addWidget(scroll, 1);
 
     connect(runPasskey_, &QPushButton::clicked, this, &EvaluateTab::passkeyRequested);
     connect(runPerplexity_, &QPushButton::clicked, this, &EvaluateTab::perplexityRequested);
@@ -231,6 +239,9 @@ EvaluateTab::EvaluateTab(QWidget* parent)
     connect(exportCsv, &QPushButton::clicked, this, &EvaluateTab::exportCsvInteractive);
     connect(exportPng, &QPushButton::clicked, this, &EvaluateTab::exportPngInteractive);
     setSelfExtend(4, 256);
+    defaultPasskeyLengths_ = passkeyLengths_->text();
+    defaultPerplexityLengths_ = perplexityLengths_->text();
+    perplexityBox_->setTitle(perplexityTitle());
     arrangeTests();
 }
 
@@ -250,6 +261,42 @@ void EvaluateTab::arrangeTests() {
     // One above the other, each keeps the height it needs to be read: the page scrolls.
     passkeyBox_->setMinimumHeight(sideBySide ? 0 : 30 * line);
     perplexityBox_->setMinimumHeight(sideBySide ? 0 : 22 * line);
+}
+
+void EvaluateTab::setLimits(qint64 trainingWindow, qint64 capacity) {
+    if (trainingWindow <= 0) return;
+    // Half the window (inside it), the window (its edge) and, past it, the longest that leaves
+    // a tenth of the capacity for the question and the answer, on a 256-token step.
+    QList<qint64> lengths{trainingWindow / 2, trainingWindow};
+    const qint64 past = capacity * 9 / 10 / 256 * 256;
+    if (past > trainingWindow) lengths.append(past);
+    QStringList items;
+    for (const qint64 length : lengths) items << QString::number(length);
+    const QString defaults = items.join(QStringLiteral(", "));
+    const auto follow = [&](QLineEdit* edit, QString& lastDefault) {
+        if (edit->text() != lastDefault) return;  // the user's own lengths stay
+        edit->setText(defaults);
+        lastDefault = defaults;
+    };
+    follow(passkeyLengths_, defaultPasskeyLengths_);
+    follow(perplexityLengths_, defaultPerplexityLengths_);
+}
+
+void EvaluateTab::setDocument(const QString& name) {
+    if (name == document_) return;
+    document_ = name;
+    perplexityBox_->setTitle(perplexityTitle());
+    // Points measured on another text are not this one's.
+    vanillaSeries_->clear();
+    selfExtendSeries_->clear();
+    previousVanilla_.clear();
+    previousSelfExtend_.clear();
+    rescaleChart();
+}
+
+QString EvaluateTab::perplexityTitle() const {
+    return document_.isEmpty() ? tr("Perplexity vs length (open a document)")
+                               : tr("Perplexity vs length on %1").arg(document_);
 }
 
 void EvaluateTab::setSelfExtend(int group, int window) {

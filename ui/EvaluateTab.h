@@ -33,6 +33,14 @@ class EvaluateTab : public QWidget {
     explicit EvaluateTab(QWidget* parent = nullptr);
 
     void setSelfExtend(int group, int window);
+    // The model's training window and the current capacity: the default lengths of both tests
+    // follow them (half the window, the window, and near the capacity when it is larger) until
+    // the user writes lengths of their own.
+    void setLimits(qint64 trainingWindow, qint64 capacity);
+    // The document perplexity is measured on: a chart measured on another one goes, and the
+    // perplexity test names the document it measures.
+    void setDocument(const QString& name);
+    QString perplexityTitle() const;
     void setBusy(bool busy);
     void setProgress(qint64 done, qint64 total);
     void showPasskeyResults(const PasskeyResults& results);
@@ -104,6 +112,11 @@ class EvaluateTab : public QWidget {
     QList<QPointF> previousVanilla_;
     QList<QPointF> previousSelfExtend_;
     bool perplexityRunning_ = false;
+    // The lengths last filled in by setLimits: a field that still holds them is the tab's to
+    // change, one that does not is the user's.
+    QString defaultPasskeyLengths_;
+    QString defaultPerplexityLengths_;
+    QString document_;
 };
 
 }  // namespace studio

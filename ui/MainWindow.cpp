@@ -299,6 +299,7 @@ void MainWindow::connectWorker() {
                       .arg(QFileInfo(document.path).fileName(), document.encoding),
             4000);
         documentPane_->setDocument(document);
+        evaluateTab_->setDocument(QFileInfo(document.path).fileName());
         QFile bytes(document.path);
         documentDigest_ = bytes.open(QIODevice::ReadOnly)
                               ? ConversationStore::digest(bytes.readAll())
@@ -979,6 +980,7 @@ void MainWindow::updateDerivedState() {
     documentPane_->setCapacity(cap);
     modelPanel_->setRequiredTokens(selfExtendPanel_->requiredTokens());
     evaluateTab_->setSelfExtend(g, w);
+    evaluateTab_->setLimits(trainingWindow_, cap);
 
     const qint64 needed = selfExtendPanel_->requiredTokens();
     QString vanilla;

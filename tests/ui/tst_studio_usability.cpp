@@ -142,6 +142,7 @@ class TestStudioUsability : public QObject {
     void evaluationErrorResetsTheProgressBar();
     void passkeyTableColumnsAreNotCutOff();
     void evaluateStacksTheTestsInASmallWindow();
+    void evaluateLengthsFollowTheModelAndTheChartItsDocument();
     // 9: the command line.
     void badModelAndBadDocumentBothShow();
     // Issue 8: the prompt format is the file's unless the user picks another that the
@@ -643,8 +644,42 @@ void TestStudioUsability::evaluateStacksTheTestsInASmallWindow() {
     auto* table = tab->findChild<QTableWidget*>("passkeyTable");
     QVERIFY2(table->width() > tab->width() * 3 / 4,
              qPrintable(QString("table %1 of %2").arg(table->width()).arg(tab->width())));
+    // Issue 22.13: the progress and Stop are in view without scrolling, above the tests.
+    auto* bar = tab->findChild<QProgressBar*>("evaluationProgress");
+    QVERIFY(!bar->visibleRegion().isEmpty());
+    QVERIFY(bar->mapTo(tab, QPoint(0, 0)).y() < table->mapTo(tab, QPoint(0, 0)).y());
     window->resize(2400, 1300);
     QTRY_COMPARE(tests->orientation(), Qt::Horizontal);
+}
+
+// Issue 22.13: the default lengths follow the model's window and the capacity until the user
+// writes their own; the perplexity chart belongs to the document it measured.
+void TestStudioUsability::evaluateLengthsFollowTheModelAndTheChartItsDocument() {
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    auto* tab = window->evaluateTab();
+    auto* passkey = tab->findChild<QLineEdit*>("passkeyLengths");
+    auto* perplexity = tab->findChild<QLineEdit*>("perplexityLengths");
+    window->selfExtendPanel()->setGroup(8);
+    window->selfExtendPanel()->setWindow(256);  // L = 512: capacity 2 304
+    QCOMPARE(passkey->text(), QString("256, 512, 2048"));
+    QCOMPARE(perplexity->text(), QString("256, 512, 2048"));
+    QTest::keyClicks(passkey, ", 768");      // the user's own: kept from now on
+    window->selfExtendPanel()->setGroup(4);  // capacity 1 280
+    QCOMPARE(passkey->text(), QString("256, 512, 2048, 768"));
+    QCOMPARE(perplexity->text(), QString("256, 512, 1024"));
+    QVERIFY2(tab->perplexityTitle().contains("door-code.txt"), qPrintable(tab->perplexityTitle()));
+
+    window->findChild<QTabWidget*>()->setCurrentWidget(tab);
+    perplexity->setText("256");
+    tab->findChild<QSpinBox*>("maxWindows")->setValue(1);
+    QSignalSpy done(window.get(), &MainWindow::evaluationDone);
+    QTest::mouseClick(tab->findChild<QPushButton*>("runPerplexity"), Qt::LeftButton);
+    QVERIFY(done.wait(60000));
+    QCOMPARE(tab->perplexityPointCount(), 2);
+    const QString other = writeFile("other.txt", sampleText());
+    window->openDocument(other);
+    QTRY_VERIFY_WITH_TIMEOUT(tab->perplexityTitle().contains("other.txt"), 20000);
+    QCOMPARE(tab->perplexityPointCount(), 0);
 }
 
 void TestStudioUsability::badModelAndBadDocumentBothShow() {
