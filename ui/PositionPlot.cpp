@@ -44,7 +44,9 @@ QRectF PositionPlot::titleRect() const {
 QRectF PositionPlot::plotRect() const {
     const QFontMetrics fm = fontMetrics();
     const int line = fm.height();
-    const int axis = fm.horizontalAdvance(QStringLiteral("00000"));
+    // The widest label of the position axis: L with its digit grouping ("32,768": issue 22.15).
+    const int axis = std::max(fm.horizontalAdvance(QStringLiteral("0000")),
+                              fm.horizontalAdvance(formatCount(trainingWindow_)));
     // One line above for the title, two below for the distance axis and the legend.
     return {double(axis + 6), line * 1.2, double(width() - axis - 12), height() - line * 3.4};
 }

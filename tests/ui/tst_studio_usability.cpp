@@ -180,6 +180,7 @@ class TestStudioUsability : public QObject {
     void defaultWindowFitsASmallScreen();
     void answerPanesHaveEqualWidth();
     void plotTitleClearsTheLLine();
+    void positionAxisLabelIsWhole();
     // 11: numbers after a stop, repaints.
     void stopKeepsThePrefillNumbers();
     void tokensAreAppendedInBatches();
@@ -1184,6 +1185,21 @@ void TestStudioUsability::answerPanesHaveEqualWidth() {
                                                                    .arg(extended)
                                                                    .arg(size.width())
                                                                    .arg(size.height())));
+    }
+}
+
+// Issue 22.15: the position axis's L label is whole, even grouped ("32,768" for Gemma 3).
+void TestStudioUsability::positionAxisLabelIsWhole() {
+    studio::PositionPlot plot;
+    plot.resize(260, 160);
+    for (const qint64 L : {qint64(512), qint64(8192), qint64(32768), qint64(131072)}) {
+        plot.setParameters(L, 4, int(L / 4), -1);
+        const int label = plot.fontMetrics().horizontalAdvance(studio::formatCount(L));
+        QVERIFY2(plot.plotRect().left() - 4 >= label,
+                 qPrintable(QString("L %1: %2 px for a %3 px label")
+                                .arg(L)
+                                .arg(plot.plotRect().left() - 4)
+                                .arg(label)));
     }
 }
 
