@@ -85,8 +85,10 @@ void Session::Impl::run(std::span<const int32_t> tokens, bool want_all_logits,
             done += count;
             if (progress) {
                 const double elapsed = std::max(1e-9, seconds_since(started));
+                const auto [low, high] = eta.remaining_range(start_length + done, start_length + n);
                 progress({done, n, double(done) / elapsed,
-                          eta.remaining_seconds(start_length + done, start_length + n)});
+                          eta.remaining_seconds(start_length + done, start_length + n),
+                          std::max(high, low)});
             }
         }
     } catch (const Cancelled&) {

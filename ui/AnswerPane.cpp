@@ -311,12 +311,12 @@ void AnswerPane::begin(const QString& settings, qint64 promptTokens, bool follow
 }
 
 void AnswerPane::setPrefillProgress(qint64 done, qint64 total, double tokensPerSecond,
-                                    double etaSeconds) {
+                                    double etaSeconds, double etaHighSeconds) {
     prefill_->setValue(total > 0 ? int(1000 * done / total) : 0);
     status_->setText(tr("prefill %1 / %2 tokens · %3 tok/s · ETA %4")
                          .arg(formatCount(done), formatCount(total))
                          .arg(tokensPerSecond, 0, 'f', 0)
-                         .arg(formatSeconds(etaSeconds)));
+                         .arg(formatEta(etaSeconds, etaHighSeconds)));
 }
 
 void AnswerPane::appendToken(const QString& text, qint64 generated, double tokensPerSecond) {

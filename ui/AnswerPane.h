@@ -38,7 +38,9 @@ class AnswerPane : public QFrame {
     // followUp: the run continues the conversation, whose turns stay above the new answer;
     // else the pane starts a new one.
     void begin(const QString& settings, qint64 promptTokens, bool followUp = false);
-    void setPrefillProgress(qint64 done, qint64 total, double tokensPerSecond, double etaSeconds);
+    // The ETA shows as a range when the latest chunks ran notably slower than predicted.
+    void setPrefillProgress(qint64 done, qint64 total, double tokensPerSecond, double etaSeconds,
+                            double etaHighSeconds = 0);
     void appendToken(const QString& text, qint64 generated, double tokensPerSecond);
     void finish(const RunStats& stats);
     void markQueued(const QString& question = {});

@@ -307,7 +307,8 @@ void EngineWorker::askIn(AnswerSide side, const selfextend::AttentionMode& mode,
     callbacks.on_prefill = [&](int64_t done, int64_t total, const selfextend::Progress& p) {
         if (throttle.elapsed() >= kProgressIntervalMs || p.done == p.total) {
             throttle.restart();
-            emit prefillProgress(side, done, total, p.tokens_per_second, p.eta_seconds);
+            emit prefillProgress(side, done, total, p.tokens_per_second, p.eta_seconds,
+                                 std::max(p.eta_seconds, p.eta_high_seconds));
         }
     };
     callbacks.on_piece = [&](std::string_view piece, int64_t generated) {

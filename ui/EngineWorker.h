@@ -70,8 +70,10 @@ class EngineWorker : public QObject {
     // followUp: the prompt continues the side's conversation (earlier turns in it).
     void runStarted(studio::AnswerSide side, const QString& settings, qint64 promptTokens,
                     bool followUp);
+    // etaSeconds: the estimate; etaHighSeconds: the longest it may take as the latest chunks
+    // ran (a busy machine), at least etaSeconds.
     void prefillProgress(studio::AnswerSide side, qint64 done, qint64 total, double tokensPerSecond,
-                         double etaSeconds);
+                         double etaSeconds, double etaHighSeconds);
     void tokenGenerated(studio::AnswerSide side, const QString& text, qint64 generated,
                         double tokensPerSecond);
     void runFinished(studio::AnswerSide side, const studio::RunStats& stats);

@@ -44,4 +44,11 @@ inline QString formatSeconds(double seconds) {
     return QStringLiteral("%1 min %2 s").arg(whole / 60).arg(whole % 60, 2, 10, QLatin1Char('0'));
 }
 
+// An estimate and the longest it may take: one time while they are within 15 % of each other,
+// else "1 min 22 s – 1 min 56 s".
+inline QString formatEta(double seconds, double highSeconds) {
+    if (highSeconds <= seconds * 1.15) return formatSeconds(seconds);
+    return QStringLiteral("%1 – %2").arg(formatSeconds(seconds), formatSeconds(highSeconds));
+}
+
 }  // namespace studio

@@ -344,8 +344,9 @@ void MainWindow::connectWorker() {
                 pane(side)->begin(settings, tokens, followUp);
             });
     connect(worker_, &EngineWorker::prefillProgress, this,
-            [pane](AnswerSide side, qint64 done, qint64 total, double rate, double eta) {
-                pane(side)->setPrefillProgress(done, total, rate, eta);
+            [pane](AnswerSide side, qint64 done, qint64 total, double rate, double eta,
+                   double etaHigh) {
+                pane(side)->setPrefillProgress(done, total, rate, eta, etaHigh);
             });
     connect(worker_, &EngineWorker::tokenGenerated, this,
             [pane](AnswerSide side, const QString& text, qint64 generated, double rate) {

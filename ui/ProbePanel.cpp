@@ -128,10 +128,17 @@ void ProbePanel::begin(const std::vector<selfextend::AttentionMode>& candidates,
 
 void ProbePanel::setProgress(qint64 done, qint64 total, double tokensPerSecond, double etaSeconds) {
     progress_->setValue(total > 0 ? int(1000 * done / total) : 0);
-    status_->setText(tr("%1 / %2 tokens · %3 tok/s · ETA %4")
+    // Each candidate reads the document's start fast and its end slowly (every token attends to
+    // all before it): until the first candidate has read it all, the rate so far is optimistic.
+    const int candidates = table_->rowCount();
+    const bool firstGuess = candidates > 1 && done < total / candidates;
+    status_->setText(tr("%1 / %2 tokens · %3 tok/s · ETA %4%5")
                          .arg(formatCount(done), formatCount(total))
                          .arg(tokensPerSecond, 0, 'f', 0)
-                         .arg(formatSeconds(etaSeconds)));
+                         .arg(formatSeconds(etaSeconds))
+                         .arg(firstGuess ? tr(" (a first guess, likely short: it settles once the "
+                                              "first candidate has read the whole document)")
+                                         : QString()));
 }
 
 void ProbePanel::showResults(const ProbeResults& results, bool cancelled) {

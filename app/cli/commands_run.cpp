@@ -23,6 +23,18 @@ double seconds_since(Clock::time_point start) {
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// One line of a long prefill's progress, written over the last; the ETA a range when the latest
+// chunks ran notably slower than predicted (a busy machine).
+void print_prefill_progress(const selfextend::Progress& p) {
+    if (p.eta_high_seconds > 1.15 * p.eta_seconds)
+        std::fprintf(stderr, "\rprefill %lld/%lld tokens, %.0f tok/s, ETA %.1f-%.1f s ",
+                     (long long)p.done, (long long)p.total, p.tokens_per_second, p.eta_seconds,
+                     p.eta_high_seconds);
+    else
+        std::fprintf(stderr, "\rprefill %lld/%lld tokens, %.0f tok/s, ETA %.1f s ",
+                     (long long)p.done, (long long)p.total, p.tokens_per_second, p.eta_seconds);
+}
+
 struct RunResult {
     std::string text;
     int64_t prompt_tokens = 0;
@@ -39,9 +51,7 @@ RunResult run_prompt(selfextend::Model& model, const std::vector<int32_t>& promp
     auto session = model.new_session({int64_t(prompt.size()) + max_new, mode, kv_type});
     const auto started = Clock::now();
     session->prefill(prompt, [&](const selfextend::Progress& p) {
-        if (p.total >= 2048 && p.done < p.total)
-            std::fprintf(stderr, "\rprefill %lld/%lld tokens, %.0f tok/s, ETA %.1f s ",
-                         (long long)p.done, (long long)p.total, p.tokens_per_second, p.eta_seconds);
+        if (p.total >= 2048 && p.done < p.total) print_prefill_progress(p);
     });
     result.prefill_seconds = seconds_since(started);
     if (prompt.size() >= 2048) std::fprintf(stderr, "\r%60s\r", "");
@@ -132,8 +142,7 @@ void ask_in(selfextend::DocumentConversation& c, int64_t training_window,
     selfextend::AnswerCallbacks callbacks;
     callbacks.on_prefill = [&](int64_t, int64_t, const selfextend::Progress& p) {
         if (p.total >= 2048 && p.done < p.total) {
-            std::fprintf(stderr, "\rprefill %lld/%lld tokens, %.0f tok/s, ETA %.1f s ",
-                         (long long)p.done, (long long)p.total, p.tokens_per_second, p.eta_seconds);
+            print_prefill_progress(p);
             progress_shown = true;
         }
     };

@@ -1,5 +1,7 @@
 #include "progress/prefill_eta.h"
 
+#include <algorithm>
+
 namespace selfextend {
 namespace {
 
@@ -12,6 +14,12 @@ double position_sum(int64_t first, int64_t end) {
 
 void PrefillEta::record(int64_t first, int64_t end, double seconds) {
     if (end <= first || seconds < 0) return;
+    // How this chunk compares with what the chunks before it predicted (the first two only fit).
+    if (chunks_ >= 2) {
+        const double predicted = remaining_seconds(first, end);
+        if (predicted > 0) recent_ratios_[size_t(ratios_++ % kRecentChunks)] = seconds / predicted;
+    }
+    ++chunks_;
     const double count = double(end - first);
     const double positions = position_sum(first, end);
     count_count_ += count * count;
@@ -46,6 +54,16 @@ double PrefillEta::remaining_seconds(int64_t first, int64_t end) const {
     double a = 0, b = 0;
     fit(a, b);
     return a * double(end - first) + b * position_sum(first, end);
+}
+
+std::pair<double, double> PrefillEta::remaining_range(int64_t first, int64_t end) const {
+    const double estimate = remaining_seconds(first, end);
+    double low = 1, high = 1;
+    for (int k = 0; k < std::min(ratios_, kRecentChunks); ++k) {
+        low = std::min(low, recent_ratios_[size_t(k)]);
+        high = std::max(high, recent_ratios_[size_t(k)]);
+    }
+    return {estimate * low, estimate * high};
 }
 
 double PrefillEta::per_token_seconds() const {

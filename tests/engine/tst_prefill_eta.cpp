@@ -81,6 +81,33 @@ class TestPrefillEta : public QObject {
         }
     }
 
+    // Issue 22.11: the machine gets busier half-way (every later chunk takes 1.5 times as long):
+    // the fit of all chunks stays optimistic, the range's upper end covers the real rest. With
+    // steady timings the range is one time.
+    void aBusierMachineWidensTheRange() {
+        const double a = 1e-4, b = 1e-8;
+        const int64_t n = 32768, chunk = 512;
+        PrefillEta steady;
+        for (int64_t done = 0; done < n / 2; done += chunk)
+            steady.record(done, done + chunk, true_seconds(a, b, done, done + chunk));
+        const auto [low, high] = steady.remaining_range(n / 2, n);
+        QVERIFY(std::abs(high - low) <= 1e-6 * high);
+
+        PrefillEta busy;
+        const int64_t slows_at = n / 2 - 4 * chunk;
+        for (int64_t done = 0; done < n / 2; done += chunk)
+            busy.record(done, done + chunk,
+                        true_seconds(a, b, done, done + chunk) * (done >= slows_at ? 1.5 : 1.0));
+        const double truth = 1.5 * true_seconds(a, b, n / 2, n);
+        const double estimate = busy.remaining_seconds(n / 2, n);
+        const auto [from, to] = busy.remaining_range(n / 2, n);
+        qInfo("rest after the slowdown: true %.2f s, estimate %.2f s, range %.2f-%.2f s", truth,
+              estimate, from, to);
+        QVERIFY(estimate < 0.9 * truth);  // the single time would mislead
+        QCOMPARE(from, estimate);
+        QVERIFY(to >= 0.95 * truth && to <= 1.3 * truth);
+    }
+
     void oneChunkUsesTheRate() {
         // A single chunk cannot separate the two costs: the time per token so far is used.
         PrefillEta eta;
