@@ -261,8 +261,7 @@ void MainWindow::connectWorker() {
                 // Other markup around the document: the worker starts new conversations.
                 comparePane_->vanillaPane()->endConversation();
                 comparePane_->selfExtendPane()->endConversation();
-                const QString inUse = name.isEmpty() ? modelPanel_->model().chatFormat : name;
-                comparePane_->setPlainPromptFormat(inUse == QLatin1String("plain"));
+                comparePane_->setPlainPromptFormat(promptFormatInUse() == QLatin1String("plain"));
                 updateDerivedState();
             });
     connect(worker_, &EngineWorker::modelLoadFailed, this,
@@ -670,6 +669,19 @@ void MainWindow::ask(FitChoice choice) {
     emit askRequested(request);
 }
 
+QString MainWindow::promptFormatInUse() const {
+    const QString chosen = modelPanel_->promptFormat();
+    return chosen.isEmpty() ? modelPanel_->model().chatFormat : chosen;
+}
+
+float MainWindow::defaultRepeatPenalty() const {
+    // Chat models loop on their own words without one ("It is very dark. It is very dark…"):
+    // on by default as in the common local-model apps. A base model on the plain format copies
+    // its document's wording, which a penalty would push it away from: off.
+    constexpr float kChatRepeatPenalty = 1.1f;
+    return hasModel_ && promptFormatInUse() != QLatin1String("plain") ? kChatRepeatPenalty : 1.0f;
+}
+
 EngineSettings MainWindow::engineSettings() const {
     const QSettings s;
     EngineSettings v;
@@ -685,7 +697,7 @@ EngineSettings MainWindow::engineSettings() const {
     v.sampling.top_p = s.value(QStringLiteral("topP"), v.sampling.top_p).toFloat();
     v.sampling.min_p = s.value(QStringLiteral("minP"), v.sampling.min_p).toFloat();
     v.sampling.repeat_penalty =
-        s.value(QStringLiteral("repeatPenalty"), v.sampling.repeat_penalty).toFloat();
+        s.value(QStringLiteral("repeatPenalty"), defaultRepeatPenalty()).toFloat();
     v.sampling.seed = s.value(QStringLiteral("seed"), 0).toULongLong();
     v.systemPrompt = s.value(QStringLiteral("systemPrompt")).toString();
     v.promptFormat = modelPanel_->promptFormat();
@@ -703,7 +715,12 @@ void MainWindow::applySettings(const EngineSettings& v) {
     s.setValue(QStringLiteral("topK"), v.sampling.top_k);
     s.setValue(QStringLiteral("topP"), double(v.sampling.top_p));
     s.setValue(QStringLiteral("minP"), double(v.sampling.min_p));
-    s.setValue(QStringLiteral("repeatPenalty"), double(v.sampling.repeat_penalty));
+    // The default follows the model (see defaultRepeatPenalty): only a choice of the user's own
+    // is kept.
+    if (qFuzzyCompare(v.sampling.repeat_penalty, defaultRepeatPenalty()))
+        s.remove(QStringLiteral("repeatPenalty"));
+    else
+        s.setValue(QStringLiteral("repeatPenalty"), double(v.sampling.repeat_penalty));
     s.setValue(QStringLiteral("seed"), qulonglong(v.sampling.seed));
     s.setValue(QStringLiteral("systemPrompt"), v.systemPrompt);
     comparePane_->setTemperature(v.sampling.temperature);
@@ -1082,7 +1099,10 @@ void MainWindow::restoreSettings() {
     rightSplit_->restoreState(settings.value(QStringLiteral("rightSplit")).toByteArray());
     selfExtendPanel_->setWindow(settings.value(QStringLiteral("window"), 256).toInt());
     selfExtendPanel_->setGroup(settings.value(QStringLiteral("group"), 4).toInt());
-    comparePane_->setMaxNewTokens(settings.value(QStringLiteral("maxNewTokens"), 48).toInt());
+    // Room for a full answer of a few sentences; answers end earlier at their end of turn.
+    constexpr int kDefaultMaxNewTokens = 128;
+    comparePane_->setMaxNewTokens(
+        settings.value(QStringLiteral("maxNewTokens"), kDefaultMaxNewTokens).toInt());
     comparePane_->setTemperature(settings.value(QStringLiteral("temperature"), 0.0).toDouble());
     comparePane_->setStopAtLineBreak(
         settings.value(QStringLiteral("stopAtLineBreak"), true).toBool());

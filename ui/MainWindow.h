@@ -82,6 +82,11 @@ class MainWindow : public QMainWindow {
     QMessageBox* showShortcuts();  // Help › Keyboard Shortcuts, built from the menus' actions
     QString aboutText() const;     // Help › About: version, commit, Qt
     EngineSettings engineSettings() const;
+    // The prompt format questions are asked in: the user's choice, else the model file's.
+    QString promptFormatInUse() const;
+    // The repeat penalty when the user has chosen none: 1.1 for chat models, off for the plain
+    // format's base models.
+    float defaultRepeatPenalty() const;
     void applySettings(const EngineSettings& settings);
 
   signals:

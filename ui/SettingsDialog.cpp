@@ -90,6 +90,12 @@ SettingsDialog::SettingsDialog(const EngineSettings& current,
             tr("Used when the temperature is above 0 (greedy ignores them, except the "
                "repeat penalty)"));
 
+    // (After the loop above: its tooltip is the sampling one's.)
+    repeatPenalty_->setToolTip(
+        tr("Makes repeating the last 64 tokens less likely, greedy too. By default 1.1 for chat "
+           "models (as in the common local-model apps: without it a small model loops on its own "
+           "sentence) and off for base models on the plain format"));
+
     systemPrompt_->setPlainText(current.systemPrompt);
     systemPrompt_->setPlaceholderText(
         tr("Empty: the model's own default (SmolLM2's template has "

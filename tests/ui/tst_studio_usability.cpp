@@ -181,6 +181,7 @@ class TestStudioUsability : public QObject {
     void answerPanesHaveEqualWidth();
     void plotTitleClearsTheLLine();
     void positionAxisLabelIsWhole();
+    void chatModelsGetARepeatPenaltyByDefault();
     // 11: numbers after a stop, repaints.
     void stopKeepsThePrefillNumbers();
     void tokensAreAppendedInBatches();
@@ -982,6 +983,35 @@ void TestStudioUsability::aNewModelRefitsHandSetValuesUnlessLocked() {
     QCOMPARE(panel->group(), 3);
     QVERIFY(panel->windowPinned());
     QVERIFY2(window->bannerText().contains("lowered to W = 512"), qPrintable(window->bannerText()));
+}
+
+// Issue 22.7: a repeat penalty on by default for chat models (off for the plain format's base
+// models), shown in Settings; a choice of the user's own stays.
+void TestStudioUsability::chatModelsGetARepeatPenaltyByDefault() {
+    SKIP_WITHOUT_MODEL(testing::smollm2_path());
+    auto window = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    QCOMPARE(window->engineSettings().sampling.repeat_penalty, 1.0f);  // demo: plain format
+    QSignalSpy ready(window.get(), &MainWindow::modelReady);
+    window->openModel(testing::smollm2_path());
+    QVERIFY(ready.wait(30000));
+    QCOMPARE(window->engineSettings().sampling.repeat_penalty, 1.1f);  // ChatML
+    studio::EngineSettings settings = window->engineSettings();
+    settings.sampling.repeat_penalty = 1.3f;
+    window->applySettings(settings);
+    QCOMPARE(window->engineSettings().sampling.repeat_penalty, 1.3f);
+    window->openModel(model_);
+    QVERIFY(ready.wait(30000));
+    QCOMPARE(window->engineSettings().sampling.repeat_penalty, 1.3f);  // the user's, kept
+    settings = window->engineSettings();
+    settings.sampling.repeat_penalty = 1.0f;  // back to this model's default: follows again
+    window->applySettings(settings);
+    window->openModel(testing::smollm2_path());
+    QVERIFY(ready.wait(30000));
+    QCOMPARE(window->engineSettings().sampling.repeat_penalty, 1.1f);
+    // Room for an answer of a few sentences by default.
+    QSettings().remove("maxNewTokens");
+    auto fresh = openWindow({model_, samplePath(), std::nullopt, std::nullopt, {}, {}});
+    QCOMPARE(fresh->comparePane()->maxNewTokens(), 128);
 }
 
 void TestStudioUsability::documentTypesComeFromOneList() {
