@@ -47,6 +47,7 @@ AnswerPane::AnswerPane(AnswerSide side, QWidget* parent)
       status_(new QLabel),
       stop_(new QToolButton),
       copy_(new QToolButton),
+      continue_(new QToolButton),
       stale_(new QLabel),
       sources_(new SourcesBar(side)),
       text_(new QTextBrowser) {
@@ -86,6 +87,13 @@ AnswerPane::AnswerPane(AnswerSide side, QWidget* parent)
     stop_->setAutoRaise(true);
     stop_->setEnabled(false);
     stop_->setToolTip(tr("Stop this run (Esc stops both)"));
+    continue_->setObjectName(prefix + "Continue");
+    continue_->setText(tr("Continue"));
+    continue_->setIcon(style()->standardIcon(QStyle::SP_MediaSeekForward));
+    continue_->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    continue_->setAutoRaise(true);
+    continue_->setToolTip(tr("The token limit cut this answer: generate more of it"));
+    continue_->hide();
     copy_->setObjectName(prefix + "Copy");
     copy_->setIcon(QIcon::fromTheme(QStringLiteral("edit-copy"),
                                     style()->standardIcon(QStyle::SP_FileDialogContentsView)));
@@ -124,6 +132,7 @@ AnswerPane::AnswerPane(AnswerSide side, QWidget* parent)
     } else {
         header->addStretch(1);
     }
+    header->addWidget(continue_);
     header->addWidget(copy_);
     header->addWidget(stop_);
 
@@ -141,6 +150,7 @@ AnswerPane::AnswerPane(AnswerSide side, QWidget* parent)
     layout->addWidget(sources_);
 
     connect(stop_, &QToolButton::clicked, this, &AnswerPane::stopRequested);
+    connect(continue_, &QToolButton::clicked, this, &AnswerPane::continueRequested);
     connect(enabled_, &QCheckBox::toggled, text_, &QWidget::setEnabled);
 }
 
@@ -168,6 +178,7 @@ QTextDocument* AnswerPane::document() const {
 
 void AnswerPane::clearConversation() {
     turns_.clear();
+    continue_->hide();
     if (!running_) {
         text_->clear();
         conversationMarkdown_.clear();
@@ -258,6 +269,7 @@ void AnswerPane::setStale(const QString& reason) {
 }
 
 void AnswerPane::markQueued(const QString& question) {
+    continue_->hide();
     sources_->clear();
     flushTimer_.stop();
     pendingText_.clear();
@@ -295,7 +307,24 @@ void AnswerPane::markNotRun() {
     status_->setText(tr("not run"));
 }
 
+void AnswerPane::resume(const QString& settings) {
+    if (running_ || turns_.isEmpty()) return;
+    continue_->hide();
+    running_ = true;
+    settings_->setText(settings);
+    const Turn last = turns_.takeLast();
+    question_ = last.question;
+    showConversation();  // the turns before it, and its question
+    answer_ = last.answer;
+    pendingText_.clear();
+    render();
+    status_->setText(tr("continuing…"));
+    statusClock_.invalidate();
+    stop_->setEnabled(true);
+}
+
 void AnswerPane::begin(const QString& settings, qint64 promptTokens, bool followUp) {
+    continue_->hide();
     running_ = true;
     hasResult_ = true;
     settings_->setText(settings);
@@ -389,9 +418,10 @@ void AnswerPane::finish(const RunStats& stats) {
         status_->setText(tr("done · no answer · %1").arg(timing));
         render(tr("*No answer: the model ended its turn at once.*"));
     } else if (stats.cutByTokenLimit) {
-        status_->setText(tr("cut at the token limit (%1; raise Max new tokens for more) · %2")
+        status_->setText(tr("cut at the token limit (%1): Continue for more · %2")
                              .arg(formatTokens(stats.generatedTokens), timing));
         render(QStringLiteral(" …"));
+        continue_->show();
     } else {
         status_->setText(tr("done · %1").arg(timing));
     }

@@ -38,6 +38,9 @@ class AnswerPane : public QFrame {
     // followUp: the run continues the conversation, whose turns stay above the new answer;
     // else the pane starts a new one.
     void begin(const QString& settings, qint64 promptTokens, bool followUp = false);
+    // The last answer goes on where the token limit cut it: new text is appended to it and the
+    // turn stays one.
+    void resume(const QString& settings);
     // The ETA shows as a range when the latest chunks ran notably slower than predicted.
     void setPrefillProgress(qint64 done, qint64 total, double tokensPerSecond, double etaSeconds,
                             double etaHighSeconds = 0);
@@ -89,6 +92,8 @@ class AnswerPane : public QFrame {
 
   signals:
     void stopRequested();
+    // Continue: more of the answer the token limit cut.
+    void continueRequested();
     void truncatedChanged(bool truncated);
 
   private:
@@ -109,6 +114,7 @@ class AnswerPane : public QFrame {
     QLabel* status_;
     QToolButton* stop_;
     QToolButton* copy_;
+    QToolButton* continue_;  // shown under an answer the token limit cut
     QLabel* stale_;
     SourcesBar* sources_;
     QTextBrowser* text_;

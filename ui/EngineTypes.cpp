@@ -7,6 +7,7 @@ void registerEngineTypes() {
     qRegisterMetaType<studio::ModelSummary>();
     qRegisterMetaType<studio::DocumentInfo>();
     qRegisterMetaType<studio::AskRequest>();
+    qRegisterMetaType<studio::ContinueRequest>();
     qRegisterMetaType<studio::RunStats>();
     qRegisterMetaType<studio::AnswerSources>();
     qRegisterMetaType<studio::PasskeyRequest>();

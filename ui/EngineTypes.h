@@ -74,6 +74,15 @@ struct AskRequest {
     selfextend::CancelToken selfExtendCancel;
 };
 
+// More of a side's last answer, which the token limit cut (DocumentConversation::continue_answer).
+struct ContinueRequest {
+    AnswerSide side = AnswerSide::SelfExtend;
+    int maxNewTokens = 64;
+    selfextend::SamplingParams sampling;
+    bool stopAtLineBreak = true;
+    selfextend::CancelToken cancel;
+};
+
 struct RunStats {
     qint64 promptTokens = 0;
     qint64 reusedTokens = 0;     // held by the session already (document, earlier turns)
@@ -135,6 +144,7 @@ Q_DECLARE_METATYPE(studio::AnswerSide)
 Q_DECLARE_METATYPE(studio::ModelSummary)
 Q_DECLARE_METATYPE(studio::DocumentInfo)
 Q_DECLARE_METATYPE(studio::AskRequest)
+Q_DECLARE_METATYPE(studio::ContinueRequest)
 Q_DECLARE_METATYPE(studio::RunStats)
 Q_DECLARE_METATYPE(studio::AnswerSources)
 Q_DECLARE_METATYPE(studio::PasskeyRequest)

@@ -286,16 +286,50 @@ void EngineWorker::askIn(AnswerSide side, const selfextend::AttentionMode& mode,
                              "Self-Extend run was skipped."));
         return;
     }
-    RunStats stats;
-    stats.promptTokens = qint64(prompt.tokens.size());
-    emit runStarted(side, runSettings(mode, limits, prompt, request.maxNewTokens),
-                    stats.promptTokens, prompt.follow_up());
+    lastSettings_[size_t(side)] = runSettings(mode, limits, prompt, request.maxNewTokens);
+    emit runStarted(side, lastSettings_[size_t(side)], qint64(prompt.tokens.size()),
+                    prompt.follow_up());
+    selfextend::AnswerOptions options;
+    options.max_new_tokens = request.maxNewTokens;
+    options.sampling = request.sampling;
+    options.stop_at_line_break = request.stopAtLineBreak;
+    options.disk_cache = diskCache_ ? &*diskCache_ : nullptr;
+    stream(side, cancel, {}, [&](const selfextend::AnswerCallbacks& callbacks) {
+        return c.answer(prompt, question, options, callbacks, &cancel);
+    });
+}
 
+void EngineWorker::continueAnswer(const ContinueRequest& request) {
+    Side& s = sides_[size_t(request.side)];
+    if (!s.conversation || !s.conversation->can_continue()) {
+        emit failed(tr("Continue"), tr("There is no answer cut by the token limit to continue."));
+        emit askFinished();
+        return;
+    }
+    selfextend::DocumentConversation& c = *s.conversation;
+    emit continueStarted(request.side,
+                         tr("%1 · continued").arg(lastSettings_[size_t(request.side)]));
+    selfextend::AnswerOptions options;
+    options.max_new_tokens = request.maxNewTokens;
+    options.sampling = request.sampling;
+    options.stop_at_line_break = request.stopAtLineBreak;
+    stream(request.side, request.cancel, c.turns().back().answer,
+           [&](const selfextend::AnswerCallbacks& callbacks) {
+               return c.continue_answer(options, callbacks, &request.cancel);
+           });
+    emit askFinished();
+}
+
+RunStats EngineWorker::stream(
+    AnswerSide side, const selfextend::CancelToken& cancel, std::string answerSoFar,
+    const std::function<selfextend::AnswerOutcome(const selfextend::AnswerCallbacks&)>& run) {
+    selfextend::DocumentConversation& c = *sides_[size_t(side)].conversation;
     QElapsedTimer throttle;
     throttle.start();
     QElapsedTimer decodeClock;
     QElapsedTimer sourcesClock;
-    std::string answer;  // as far as it has gone
+    // The whole answer so far (a continued one with its first part), for the sources.
+    std::string answer = std::move(answerSoFar);
     const auto currentSources = [&] {
         AnswerSources sources;
         sources.available = c.sources_available();
@@ -329,12 +363,9 @@ void EngineWorker::askIn(AnswerSide side, const selfextend::AttentionMode& mode,
     callbacks.on_warning = [&](const std::string& warning) {
         emit failed(tr("Document cache"), toQString(warning));
     };
-    selfextend::AnswerOptions options;
-    options.max_new_tokens = request.maxNewTokens;
-    options.sampling = request.sampling;
-    options.stop_at_line_break = request.stopAtLineBreak;
-    options.disk_cache = diskCache_ ? &*diskCache_ : nullptr;
-    const selfextend::AnswerOutcome out = c.answer(prompt, question, options, callbacks, &cancel);
+    const selfextend::AnswerOutcome out = run(callbacks);
+    RunStats stats;
+    stats.promptTokens = out.prompt_tokens;
     stats.reusedTokens = out.reused_tokens;
     stats.prefilledTokens = out.prefilled_tokens;
     stats.fromDiskCache = out.from_disk_cache;
@@ -351,6 +382,7 @@ void EngineWorker::askIn(AnswerSide side, const selfextend::AttentionMode& mode,
     if (out.prefilled_tokens == out.prompt_tokens && !out.out_of_memory)
         emit sourcesFound(side, currentSources());
     emit runFinished(side, stats);
+    return stats;
 }
 
 void EngineWorker::runPasskey(const PasskeyRequest& request) {

@@ -9,6 +9,7 @@
 #include <QString>
 #include <QStringList>
 #include <array>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -40,6 +41,9 @@ class EngineWorker : public QObject {
     void loadModel(const QString& path, int device, int threads = 0);
     void loadDocument(const QString& path);
     void ask(const studio::AskRequest& request);
+    // Goes on with the side's last answer where the token limit cut it: runStarted (a follow-up
+    // of the same turn), the new text through tokenGenerated, runFinished, askFinished.
+    void continueAnswer(const studio::ContinueRequest& request);
     void runPasskey(const studio::PasskeyRequest& request);
     void runPerplexity(const studio::PerplexityRequest& request);
     void runProbe(const studio::ProbeRequest& request);
@@ -70,6 +74,8 @@ class EngineWorker : public QObject {
     // followUp: the prompt continues the side's conversation (earlier turns in it).
     void runStarted(studio::AnswerSide side, const QString& settings, qint64 promptTokens,
                     bool followUp);
+    // The side's last answer goes on (continueAnswer): its text grows, the turn stays one.
+    void continueStarted(studio::AnswerSide side, const QString& settings);
     // etaSeconds: the estimate; etaHighSeconds: the longest it may take as the latest chunks
     // ran (a busy machine), at least etaSeconds.
     void prefillProgress(studio::AnswerSide side, qint64 done, qint64 total, double tokensPerSecond,
@@ -96,6 +102,11 @@ class EngineWorker : public QObject {
         std::optional<selfextend::DocumentConversation> conversation;
         bool truncating = false;  // its prompts are cut to a budget (the document's start dropped)
     };
+    // Streams an answer (a new one, or the rest of a cut one) to the side's pane.
+    // answerSoFar: what the side has answered already (a continued answer's first part).
+    RunStats stream(
+        AnswerSide side, const selfextend::CancelToken& cancel, std::string answerSoFar,
+        const std::function<selfextend::AnswerOutcome(const selfextend::AnswerCallbacks&)>& run);
     void askIn(AnswerSide side, const selfextend::AttentionMode& mode,
                const selfextend::PromptLimits& limits, const AskRequest& request,
                const selfextend::CancelToken& cancel);
@@ -118,6 +129,7 @@ class EngineWorker : public QObject {
     std::string systemPrompt_;  // the last request's (empty: the template's default)
     std::shared_ptr<const selfextend::FramedDocument> framed_;  // null until a model and a document
     std::array<Side, 2> sides_;                                 // indexed by AnswerSide
+    std::array<QString, 2> lastSettings_;  // each side's last run's settings line
     // Turns restored before the side's conversation exists: its first conversation takes them.
     std::array<std::vector<selfextend::QuestionAnswer>, 2> restoredTurns_;
     // Documents read before (this run of the app or another) answer without a prefill.

@@ -153,6 +153,9 @@ MainWindow::MainWindow(const selfextend::GpuAvailability& gpu, QWidget* parent)
             [this] { vanillaCancel_.cancel(); });
     connect(comparePane_->selfExtendPane(), &AnswerPane::stopRequested, this,
             [this] { selfExtendCancel_.cancel(); });
+    for (AnswerPane* answer : {comparePane_->vanillaPane(), comparePane_->selfExtendPane()})
+        connect(answer, &AnswerPane::continueRequested, this,
+                [this, answer] { continueAnswer(answer->side()); });
     connect(comparePane_->vanillaPane(), &AnswerPane::truncatedChanged, this,
             &MainWindow::updateDerivedState);
     connect(selfExtendPanel_, &SelfExtendPanel::settingsChanged, this, [this] {
@@ -205,6 +208,7 @@ void MainWindow::connectWorker() {
     connect(this, &MainWindow::modelRequested, worker_, &EngineWorker::loadModel);
     connect(this, &MainWindow::documentRequested, worker_, &EngineWorker::loadDocument);
     connect(this, &MainWindow::askRequested, worker_, &EngineWorker::ask);
+    connect(this, &MainWindow::continueRequested, worker_, &EngineWorker::continueAnswer);
     connect(comparePane_, &ComparePane::newConversationRequested, worker_,
             &EngineWorker::newConversation);
     connect(this, &MainWindow::passkeyRequested, worker_, &EngineWorker::runPasskey);
@@ -337,6 +341,8 @@ void MainWindow::connectWorker() {
         return side == AnswerSide::Vanilla ? comparePane_->vanillaPane()
                                            : comparePane_->selfExtendPane();
     };
+    connect(worker_, &EngineWorker::continueStarted, this,
+            [pane](AnswerSide side, const QString& settings) { pane(side)->resume(settings); });
     connect(worker_, &EngineWorker::runStarted, this,
             [this, pane](AnswerSide side, const QString& settings, qint64 tokens, bool followUp) {
                 answered_[int(side)] = asked_;
@@ -680,6 +686,21 @@ float MainWindow::defaultRepeatPenalty() const {
     // its document's wording, which a penalty would push it away from: off.
     constexpr float kChatRepeatPenalty = 1.1f;
     return hasModel_ && promptFormatInUse() != QLatin1String("plain") ? kChatRepeatPenalty : 1.0f;
+}
+
+void MainWindow::continueAnswer(AnswerSide side) {
+    if (asking_ || evaluating_ || probing_) return;
+    ContinueRequest request;
+    request.side = side;
+    request.maxNewTokens = comparePane_->maxNewTokens();
+    request.sampling = engineSettings().sampling;
+    request.stopAtLineBreak = comparePane_->stopAtLineBreak();
+    (side == AnswerSide::Vanilla ? vanillaCancel_ : selfExtendCancel_) = request.cancel;
+    asking_ = true;
+    askStopped_ = false;
+    updateBusy();
+    statusBar()->showMessage(tr("Continuing the answer…"));
+    emit continueRequested(request);
 }
 
 EngineSettings MainWindow::engineSettings() const {

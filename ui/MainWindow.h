@@ -82,6 +82,8 @@ class MainWindow : public QMainWindow {
     QMessageBox* showShortcuts();  // Help › Keyboard Shortcuts, built from the menus' actions
     QString aboutText() const;     // Help › About: version, commit, Qt
     EngineSettings engineSettings() const;
+    // More of the side's last answer, which the token limit cut (its pane's Continue).
+    void continueAnswer(AnswerSide side);
     // The prompt format questions are asked in: the user's choice, else the model file's.
     QString promptFormatInUse() const;
     // The repeat penalty when the user has chosen none: 1.1 for chat models, off for the plain
@@ -94,6 +96,7 @@ class MainWindow : public QMainWindow {
     void modelRequested(const QString& path, int device, int threads);
     void documentRequested(const QString& path);
     void askRequested(const studio::AskRequest& request);
+    void continueRequested(const studio::ContinueRequest& request);
     void passkeyRequested(const studio::PasskeyRequest& request);
     void perplexityRequested(const studio::PerplexityRequest& request);
     void probeRequested(const studio::ProbeRequest& request);

@@ -94,6 +94,7 @@ AnswerOutcome DocumentConversation::answer(const ConversationPrompt& prompt,
     AnswerOutcome out;
     out.prompt_tokens = int64_t(tokens.size());
     collecting_ = false;
+    last_cut_ = false;
     document_ranges_.clear();
     const auto started = Clock::now();
     bool prefilling = true;
@@ -152,30 +153,7 @@ AnswerOutcome DocumentConversation::answer(const ConversationPrompt& prompt,
         if (collecting_)
             document_ranges_ = document_token_ranges(model_->tokenizer(), tokens,
                                                      prompt.document_prefix, document_->text());
-        // The plain format has no end-of-turn token: its answer ends with the line (a small
-        // base model otherwise goes on inventing turns).
-        AnswerEnd answer_end(document_->chat().format(), question, options.stop_at_line_break);
-        bool stopped_by_caller = false;
-        int64_t generated = 0;
-        const auto show = [&](const std::string& piece) {
-            out.answer += piece;
-            if (callbacks.on_piece && !callbacks.on_piece(piece, generated))
-                stopped_by_caller = true;
-        };
-        out.generation = session_->generate(
-            options.max_new_tokens, options.sampling,
-            [&](const Token& token) {
-                ++generated;
-                show(answer_end.push(token.text));
-                return !stopped_by_caller && !(cancel && cancel->cancelled()) &&
-                       !answer_end.ended();
-            },
-            cancel);
-        if (const std::string held_back = answer_end.flush(); !held_back.empty()) show(held_back);
-        out.cancelled = (cancel && cancel->cancelled()) || stopped_by_caller;
-        out.cut_by_token_limit = !out.cancelled && !out.generation.stopped_by_eos &&
-                                 !answer_end.ended() &&
-                                 out.generation.tokens >= options.max_new_tokens;
+        generate(question, options, callbacks, cancel, out);
         // The turn joins the conversation; the next question's prompt holds it as the template
         // writes it, so the session's generated tokens are reused as far as they agree.
         turns_.push_back({std::string(question), out.answer});
@@ -192,6 +170,70 @@ AnswerOutcome DocumentConversation::answer(const ConversationPrompt& prompt,
         out.error = e.what();
     }
     if (prefilling) out.prefill_seconds = seconds_since(started);
+    return out;
+}
+
+void DocumentConversation::generate(std::string_view question, const AnswerOptions& options,
+                                    const AnswerCallbacks& callbacks, const CancelToken* cancel,
+                                    AnswerOutcome& out) {
+    // The plain format has no end-of-turn token: its answer ends with its sentence's line (a
+    // small base model otherwise goes on inventing turns).
+    AnswerEnd answer_end(document_->chat().format(), question, options.stop_at_line_break);
+    bool stopped_by_caller = false;
+    int64_t generated = 0;
+    const auto show = [&](const std::string& piece) {
+        out.answer += piece;
+        if (callbacks.on_piece && !callbacks.on_piece(piece, generated)) stopped_by_caller = true;
+    };
+    out.generation = session_->generate(
+        options.max_new_tokens, options.sampling,
+        [&](const Token& token) {
+            ++generated;
+            show(answer_end.push(token.text));
+            return !stopped_by_caller && !(cancel && cancel->cancelled()) && !answer_end.ended();
+        },
+        cancel);
+    if (const std::string held_back = answer_end.flush(); !held_back.empty()) show(held_back);
+    out.cancelled = (cancel && cancel->cancelled()) || stopped_by_caller;
+    out.cut_by_token_limit = !out.cancelled && !out.generation.stopped_by_eos &&
+                             !answer_end.ended() && out.generation.tokens >= options.max_new_tokens;
+    last_cut_ = out.cut_by_token_limit;
+}
+
+bool DocumentConversation::can_continue() const {
+    return last_cut_ && session_ && !turns_.empty();
+}
+
+AnswerOutcome DocumentConversation::continue_answer(const AnswerOptions& options,
+                                                    const AnswerCallbacks& callbacks,
+                                                    const CancelToken* cancel) {
+    AnswerOutcome out;
+    if (!can_continue()) {
+        out.error = "there is no answer cut by the token limit to continue";
+        return out;
+    }
+    QuestionAnswer& turn = turns_.back();
+    const std::string before = turn.answer;
+    try {
+        // The session holds the prompt and the answer so far: only the new tokens run (its
+        // last token is run again for its logits, with room for the rest of the answer).
+        const std::vector<int32_t> held(session_->tokens().begin(), session_->tokens().end());
+        out.prompt_tokens = int64_t(held.size());
+        out.reused_tokens = session_->prefill_reusing(held, {}, cancel, options.max_new_tokens);
+        out.prefilled_tokens = out.prompt_tokens;
+        last_cut_ = false;
+        generate(turn.question, options, callbacks, cancel, out);
+    } catch (const Cancelled&) {
+        out.cancelled = true;
+    } catch (const std::bad_alloc&) {
+        session_.reset();
+        collecting_ = false;
+        out.out_of_memory = true;
+        out.error = "out of memory";
+    } catch (const std::exception& e) {
+        out.error = e.what();
+    }
+    turn.answer = before + out.answer;  // the turn holds the whole answer, as far as it went
     return out;
 }
 

@@ -255,6 +255,43 @@ class TestDocumentConversation : public QObject {
         QCOMPARE(extended.keep_turns_within, capacity(512, 4, 128) - 64);
     }
 
+    // An answer cut by the token limit goes on where it stopped: the same text as one answer
+    // given all the tokens at once (greedy), only the new tokens generated.
+    void aCutAnswerContinues() {
+        const auto model =
+            Model::load(testing::demo_model_path().toStdString(), {.device = Device::Cpu});
+        QFile sample(QString(SE_SOURCE_DIR) + "/resources/samples/door-code.txt");
+        QVERIFY(sample.open(QIODevice::ReadOnly));
+        const auto document = std::make_shared<const FramedDocument>(
+            model->chat_template(), "", sample.readAll().left(2000).toStdString());
+        const std::string question = "What is the door code?";
+        AnswerOptions options;
+        options.stop_at_line_break = false;
+
+        DocumentConversation whole(model, document, AttentionMode::self_extend(4, 128));
+        options.max_new_tokens = 8;
+        const auto all = whole.answer(whole.prompt(question, {}), question, options);
+        QVERIFY(all.cut_by_token_limit);
+
+        DocumentConversation c(model, document, AttentionMode::self_extend(4, 128));
+        QVERIFY(!c.can_continue());
+        options.max_new_tokens = 4;
+        const auto first = c.answer(c.prompt(question, {}), question, options);
+        QVERIFY(first.cut_by_token_limit);
+        QVERIFY(c.can_continue());
+        const auto more = c.continue_answer(options);
+        QVERIFY2(more.error.empty(), more.error.c_str());
+        QCOMPARE(more.generation.tokens, int64_t(4));
+        QCOMPARE(more.reused_tokens, more.prompt_tokens - 1);  // only the last token runs again
+        QCOMPARE(c.turns().size(), size_t(1));
+        QCOMPARE(c.turns()[0].answer, first.answer + more.answer);
+        QCOMPARE(c.turns()[0].answer, all.answer);
+        // A new question's answer that ends is not continued.
+        c.clear_turns();
+        QVERIFY(!c.can_continue());
+        QVERIFY(!c.continue_answer(options).error.empty());
+    }
+
     // A stop during the prefill adds no turn; a stop while answering keeps the turn as far as
     // it went. The CPU reports where the answer came from.
     void cancelAndSources() {

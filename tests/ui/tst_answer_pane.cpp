@@ -1,6 +1,7 @@
 // One answer pane on its own (issue 22, items 6, 7, 16 and 18): what a finished run says when the
 // model gave no answer, when "Max new tokens" cut the answer, counts of one token, and a New
 // conversation that takes the old answer's sources with it.
+#include <QSignalSpy>
 #include <QTest>
 #include <QTextDocument>
 #include <QToolButton>
@@ -52,12 +53,26 @@ class TestAnswerPane : public QObject {
         RunStats stats = finishedRun(1, 2);
         stats.cutByTokenLimit = true;
         pane.finish(stats);
-        QVERIFY2(pane.statusText().startsWith("cut at the token limit (2 tokens; raise Max new "
-                                              "tokens for more)"),
+        QVERIFY2(pane.statusText().startsWith("cut at the token limit (2 tokens): Continue for "
+                                              "more"),
                  qPrintable(pane.statusText()));
         QVERIFY2(pane.statusText().contains("prefill 1 token in"), qPrintable(pane.statusText()));
         QVERIFY(pane.document()->toPlainText().endsWith("It is very dark …"));
         QCOMPARE(pane.answer(), QString("It is very dark"));
+        // Continue: offered, and the answer grows in the same turn.
+        auto* more = pane.findChild<QToolButton*>("selfExtendContinue");
+        QVERIFY(more && !more->isHidden());
+        QSignalSpy asked(&pane, &AnswerPane::continueRequested);
+        more->click();
+        QCOMPARE(asked.count(), 1);
+        pane.resume("G=4 W=256 · continued");
+        QVERIFY(more->isHidden());
+        pane.appendToken(" outside.", 3, 10);
+        pane.finish(finishedRun(1, 1));
+        QCOMPARE(pane.turns().size(), 1);
+        QCOMPARE(pane.turns()[0].answer, QString("It is very dark outside."));
+        QVERIFY2(pane.document()->toPlainText().endsWith("It is very dark outside."),
+                 qPrintable(pane.document()->toPlainText()));
         // An answer that ended by itself is done.
         AnswerPane ended(AnswerSide::Vanilla);
         ended.begin("vanilla", 10);

@@ -42,6 +42,7 @@ class TestStudioConversations : public QObject {
     void conversationComesBackWhenTheDocumentIsReopened();
     void newConversationForgetsTheSavedOne();
     void anotherDocumentStartsANewConversationInBothPanes();
+    void aCutAnswerContinuesWhereItStopped();
     void aRestoredConversationIsOfferedWithItsOwnSettings();
     void aCorruptSavedConversationIsIgnored();
     void probeFillsTheTableStopsAndApplies();
@@ -283,6 +284,33 @@ void TestStudioConversations::anotherDocumentStartsANewConversationInBothPanes()
     const auto* vanilla = window->comparePane()->vanillaPane();
     QCOMPARE(vanilla->turns().size(), 1);
     QVERIFY2(!vanilla->settingsText().contains("follow-up"), qPrintable(vanilla->settingsText()));
+}
+
+// Issue 22.7: an answer the token limit cut offers Continue, which generates more of the same
+// answer (one turn, the text grown) without asking again.
+void TestStudioConversations::aCutAnswerContinuesWhereItStopped() {
+    QSettings().setValue("maxNewTokens", 3);
+    auto window = openWindow(sample_);
+    window->comparePane()->setStopAtLineBreak(false);
+    window->comparePane()->vanillaPane()->setEnabledForRuns(false);
+    QVERIFY(askAndWait(*window, "What is the door code?"));
+    auto* extended = window->comparePane()->selfExtendPane();
+    QVERIFY2(extended->statusText().startsWith("cut at the token limit"),
+             qPrintable(extended->statusText()));
+    const QString first = extended->turns().constLast().answer;
+    auto* more = extended->findChild<QToolButton*>("selfExtendContinue");
+    QVERIFY(more && more->isVisible());
+    QSignalSpy done(window.get(), &MainWindow::askDone);
+    QTest::mouseClick(more, Qt::LeftButton);
+    QVERIFY(window->isAsking());
+    QVERIFY(done.wait(60000));
+    QCOMPARE(extended->turns().size(), 1);
+    const QString grown = extended->turns().constLast().answer;
+    QVERIFY2(grown.startsWith(first) && grown.size() > first.size(),
+             qPrintable(first + " | " + grown));
+    QVERIFY2(extended->settingsText().endsWith("continued"), qPrintable(extended->settingsText()));
+    QVERIFY2(extended->document()->toPlainText().contains(grown.trimmed()),
+             qPrintable(extended->document()->toPlainText()));
 }
 
 void TestStudioConversations::newConversationForgetsTheSavedOne() {

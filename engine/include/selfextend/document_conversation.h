@@ -150,10 +150,16 @@ class DocumentConversation {
     std::span<const QuestionAnswer> turns() const { return turns_; }
 
     // A new conversation on the same document: the turns go, the document's KV stays.
-    void clear_turns() { turns_.clear(); }
+    void clear_turns() {
+        turns_.clear();
+        last_cut_ = false;
+    }
     // Turns from an earlier run of the app: the next question follows up on them (the session
     // prefills them with it).
-    void restore_turns(std::vector<QuestionAnswer> turns) { turns_ = std::move(turns); }
+    void restore_turns(std::vector<QuestionAnswer> turns) {
+        turns_ = std::move(turns);
+        last_cut_ = false;
+    }
 
     // The prompt for the next question within the limits. Throws Error where the template cannot
     // write it.
@@ -166,6 +172,14 @@ class DocumentConversation {
                          const AnswerOptions& options, const AnswerCallbacks& callbacks = {},
                          const CancelToken* cancel = nullptr);
 
+    // Whether the last answer was cut by the token limit and can go on where it stopped.
+    bool can_continue() const;
+    // Generates more of that answer (up to options.max_new_tokens more), streaming only the new
+    // text; the turn then holds the whole answer. The outcome's answer is the new text.
+    AnswerOutcome continue_answer(const AnswerOptions& options,
+                                  const AnswerCallbacks& callbacks = {},
+                                  const CancelToken* cancel = nullptr);
+
     // Whether the last answer's attention was collected (false on devices that cannot).
     bool sources_available() const { return collecting_; }
     // The `count` passages the answer came from, best first (rank_passages; during an answer
@@ -173,6 +187,10 @@ class DocumentConversation {
     std::vector<RankedPassage> sources(int count, std::string_view answer) const;
 
   private:
+    // Generates the answer after the session's tokens into out (answer, generation, cut).
+    void generate(std::string_view question, const AnswerOptions& options,
+                  const AnswerCallbacks& callbacks, const CancelToken* cancel, AnswerOutcome& out);
+
     std::shared_ptr<const Model> model_;
     std::shared_ptr<const FramedDocument> document_;
     AttentionMode mode_;
@@ -180,6 +198,7 @@ class DocumentConversation {
     std::unique_ptr<Session> session_;
     std::vector<QuestionAnswer> turns_;
     bool collecting_ = false;
+    bool last_cut_ = false;                   // the last answer reached the token limit
     std::vector<ByteRange> document_ranges_;  // the last prompt's tokens in the document
 };
 
