@@ -5,20 +5,11 @@
 #include "engine_internals.h"
 #include "model_impl.h"
 #include "progress/prefill_eta.h"
+#include "progress/stopwatch.h"
 #include "sampling/sampler.h"
 #include "session_impl.h"
 
 namespace selfextend {
-
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-}  // namespace
 
 std::string_view kv_type_name(KvType type) {
     switch (type) {
@@ -63,13 +54,13 @@ void Session::Impl::run(std::span<const int32_t> tokens, bool want_all_logits,
     const int64_t chunk = backend->max_chunk();
     std::vector<float> logits(size_t((want_all_logits ? chunk : 1) * vocab));
     std::vector<float> start_logits = last_logits;  // restored if the call fails
-    const auto started = Clock::now();
+    const Stopwatch started;
     PrefillEta eta;  // attention makes late chunks slower: see progress/prefill_eta.h
     try {
         for (int64_t done = 0; done < n;) {
             if (cancel && cancel->cancelled()) throw Cancelled();
             const int64_t count = std::min(chunk, n - done);
-            const auto chunk_started = Clock::now();
+            const Stopwatch chunk_started;
             const bool last = done + count == n;
             const int64_t logit_rows = want_all_logits ? count : (last ? 1 : 0);
             backend->forward(tokens.subspan(size_t(done), size_t(count)), logit_rows,
@@ -80,11 +71,10 @@ void Session::Impl::run(std::span<const int32_t> tokens, bool want_all_logits,
                 const float* last_row = logits.data() + (logit_rows - 1) * vocab;
                 last_logits.assign(last_row, last_row + vocab);
             }
-            eta.record(start_length + done, start_length + done + count,
-                       seconds_since(chunk_started));
+            eta.record(start_length + done, start_length + done + count, chunk_started.seconds());
             done += count;
             if (progress) {
-                const double elapsed = std::max(1e-9, seconds_since(started));
+                const double elapsed = std::max(1e-9, started.seconds());
                 const auto [low, high] = eta.remaining_range(start_length + done, start_length + n);
                 progress({done, n, double(done) / elapsed,
                           eta.remaining_seconds(start_length + done, start_length + n),
@@ -258,7 +248,7 @@ GenerateStats Session::generate(int max_tokens, const SamplingParams& sampling,
     };
     std::optional<MassCollection> collecting;
     if (impl_->collect_mass) collecting.emplace(*impl_->backend, &impl_->attention_mass);
-    const auto started = Clock::now();
+    const Stopwatch started;
     for (int k = 0; k < max_tokens; ++k) {
         if (cancel && cancel->cancelled()) throw Cancelled();
         if (position() >= impl_->backend->capacity()) {  // nowhere to put another token
@@ -284,7 +274,7 @@ GenerateStats Session::generate(int max_tokens, const SamplingParams& sampling,
             break;
         }
     }
-    stats.seconds = seconds_since(started);
+    stats.seconds = started.seconds();
     return stats;
 }
 

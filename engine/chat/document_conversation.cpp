@@ -3,25 +3,15 @@
 #include "selfextend/document_conversation.h"
 
 #include <algorithm>
-#include <chrono>
 #include <new>
 #include <optional>
 
+#include "progress/stopwatch.h"
 #include "selfextend/error.h"
 #include "selfextend/kv_disk_cache.h"
 #include "selfextend/tokenizer.h"
 
 namespace selfextend {
-
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-}  // namespace
 
 PromptLimits prompt_limits(int64_t training_window, const AttentionMode& mode,
                            int64_t max_new_tokens, bool truncate) {
@@ -96,7 +86,7 @@ AnswerOutcome DocumentConversation::answer(const ConversationPrompt& prompt,
     collecting_ = false;
     last_cut_ = false;
     document_ranges_.clear();
-    const auto started = Clock::now();
+    const Stopwatch started;
     bool prefilling = true;
     const auto warn = [&](const std::string& warning) {
         if (!warning.empty() && callbacks.on_warning) callbacks.on_warning(warning);
@@ -138,7 +128,7 @@ AnswerOutcome DocumentConversation::answer(const ConversationPrompt& prompt,
             session_->prefill(tokens, on_progress, cancel);
         }
         prefilling = false;
-        out.prefill_seconds = seconds_since(started);
+        out.prefill_seconds = started.seconds();
         out.prefilled_tokens = out.prompt_tokens;
         if (whole_document && options.disk_cache && !out.from_disk_cache &&
             out.reused_tokens < prompt.document_prefix) {
@@ -169,7 +159,7 @@ AnswerOutcome DocumentConversation::answer(const ConversationPrompt& prompt,
     } catch (const std::exception& e) {
         out.error = e.what();
     }
-    if (prefilling) out.prefill_seconds = seconds_since(started);
+    if (prefilling) out.prefill_seconds = started.seconds();
     return out;
 }
 

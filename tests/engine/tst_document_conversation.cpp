@@ -68,6 +68,17 @@ std::string whole_characters(std::string text) {
     return text;
 }
 
+// The first `bytes` of the project's door-code sample (one long line), for the demo model.
+std::string door_code_sample(qsizetype bytes) {
+    QFile sample(QString(SE_SOURCE_DIR) + "/resources/samples/door-code.txt");
+    return sample.open(QIODevice::ReadOnly) ? sample.readAll().left(bytes).toStdString()
+                                            : std::string();
+}
+
+std::shared_ptr<const Model> demo_model() {
+    return Model::load(testing::demo_model_path().toStdString(), {.device = Device::Cpu});
+}
+
 struct Vocabulary {
     QString name;
     std::unique_ptr<Tokenizer> tokenizer;
@@ -171,8 +182,7 @@ class TestDocumentConversation : public QObject {
     // A two-sided Ask and a follow-up on the demo model, counting what the tokenizer is given:
     // the document once when it is framed, never again for either side or for the follow-up.
     void theDocumentIsEncodedOncePerDocument() {
-        const auto model =
-            Model::load(testing::demo_model_path().toStdString(), {.device = Device::Cpu});
+        const auto model = demo_model();
         const CountingTokenizer counting(model->tokenizer());
         SKIP_WITHOUT_SHARED();
         // A book's lines (a text without a newline is encoded whole for each prompt: no cut).
@@ -209,12 +219,9 @@ class TestDocumentConversation : public QObject {
     // Turns are kept while they fit, the oldest dropped first; past the budget the document's
     // start goes and the prompt says from how long; a question that cannot fit gives no prompt.
     void limitsDropTurnsThenCutTheDocument() {
-        const auto model =
-            Model::load(testing::demo_model_path().toStdString(), {.device = Device::Cpu});
-        QFile sample(QString(SE_SOURCE_DIR) + "/resources/samples/door-code.txt");
-        QVERIFY(sample.open(QIODevice::ReadOnly));
-        const auto document = std::make_shared<const FramedDocument>(
-            model->chat_template(), "", sample.readAll().left(3000).toStdString());
+        const auto model = demo_model();
+        const auto document = std::make_shared<const FramedDocument>(model->chat_template(), "",
+                                                                     door_code_sample(3000));
         DocumentConversation c(model, document, AttentionMode::vanilla());
         const std::string long_answer(600, 'x');
         c.restore_turns({{"First?", long_answer}, {"Second?", "Yes."}});
@@ -258,12 +265,9 @@ class TestDocumentConversation : public QObject {
     // An answer cut by the token limit goes on where it stopped: the same text as one answer
     // given all the tokens at once (greedy), only the new tokens generated.
     void aCutAnswerContinues() {
-        const auto model =
-            Model::load(testing::demo_model_path().toStdString(), {.device = Device::Cpu});
-        QFile sample(QString(SE_SOURCE_DIR) + "/resources/samples/door-code.txt");
-        QVERIFY(sample.open(QIODevice::ReadOnly));
-        const auto document = std::make_shared<const FramedDocument>(
-            model->chat_template(), "", sample.readAll().left(2000).toStdString());
+        const auto model = demo_model();
+        const auto document = std::make_shared<const FramedDocument>(model->chat_template(), "",
+                                                                     door_code_sample(2000));
         const std::string question = "What is the door code?";
         AnswerOptions options;
         options.stop_at_line_break = false;
@@ -295,12 +299,9 @@ class TestDocumentConversation : public QObject {
     // A stop during the prefill adds no turn; a stop while answering keeps the turn as far as
     // it went. The CPU reports where the answer came from.
     void cancelAndSources() {
-        const auto model =
-            Model::load(testing::demo_model_path().toStdString(), {.device = Device::Cpu});
-        QFile sample(QString(SE_SOURCE_DIR) + "/resources/samples/door-code.txt");
-        QVERIFY(sample.open(QIODevice::ReadOnly));
-        const auto document = std::make_shared<const FramedDocument>(
-            model->chat_template(), "", sample.readAll().left(3000).toStdString());
+        const auto model = demo_model();
+        const auto document = std::make_shared<const FramedDocument>(model->chat_template(), "",
+                                                                     door_code_sample(3000));
         DocumentConversation c(model, document, AttentionMode::self_extend(4, 128));
         AnswerOptions options;
         options.max_new_tokens = 6;
