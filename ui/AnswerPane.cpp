@@ -109,7 +109,9 @@ AnswerPane::AnswerPane(AnswerSide side, QWidget* parent)
     text_->setReadOnly(true);
     text_->setOpenExternalLinks(false);  // a model's link is shown, not followed
     text_->setOpenLinks(false);
-    text_->setMinimumHeight(fontMetrics().height() * 3);
+    // However far the document above is enlarged, an answer keeps a few lines (issue 22.18: the
+    // splitter squeezed it to two).
+    text_->setMinimumHeight(fontMetrics().height() * 5);
     text_->setPlaceholderText(tr("The answer streams here."));
     textPalette_ = text_->palette();
 

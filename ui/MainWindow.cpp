@@ -3,6 +3,8 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDialog>
+#include <QDialogButtonBox>
 #include <QDir>
 #include <QFile>
 #include <QFileDialog>
@@ -20,6 +22,7 @@
 #include <QStatusBar>
 #include <QStyle>
 #include <QTabWidget>
+#include <QTextBrowser>
 #include <QTimer>
 #include <QToolBar>
 #include <QVBoxLayout>
@@ -114,8 +117,8 @@ MainWindow::MainWindow(const selfextend::GpuAvailability& gpu, QWidget* parent)
     documentLayout->addWidget(documentPane_);
     rightSplit_->addWidget(documentBox);
     rightSplit_->addWidget(tabs_);
-    rightSplit_->setStretchFactor(0, 2);
-    rightSplit_->setStretchFactor(1, 3);
+    rightSplit_->setStretchFactor(0, 1);
+    rightSplit_->setStretchFactor(1, 1);
     rightSplit_->setChildrenCollapsible(false);
 
     mainSplit_->addWidget(sidebarScroll);
@@ -415,10 +418,37 @@ QString MainWindow::aboutText() const {
               "<p>Ask long documents questions with a model whose training window is shorter "
               "than the document, using Self-Extend (Jin et al., ICML 2024): grouped positions "
               "past a neighbour window W keep every distance inside the trained range.</p>"
-              "<p>Help › Keyboard Shortcuts lists the keys; the README and docs/ of the source "
-              "tree are the user guide.</p>")
+              "<p>Help › User Guide explains the app; Help › Keyboard Shortcuts lists the "
+              "keys.</p>")
         .arg(QCoreApplication::applicationVersion(), QStringLiteral(SE_COMMIT),
              QString::fromLatin1(qVersion()));
+}
+
+QDialog* MainWindow::showUserGuide() {
+    if (auto* open = findChild<QDialog*>(QStringLiteral("userGuideDialog"))) {
+        open->raise();
+        open->activateWindow();
+        return open;
+    }
+    auto* dialog = new QDialog(this);
+    dialog->setObjectName(QStringLiteral("userGuideDialog"));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowTitle(tr("SelfExtend Studio — User Guide"));
+    auto* text = new QTextBrowser;
+    text->setObjectName(QStringLiteral("userGuide"));
+    QFile guide(QStringLiteral(":/user-guide.md"));
+    text->setMarkdown(guide.open(QIODevice::ReadOnly)
+                          ? QString::fromUtf8(guide.readAll())
+                          : tr("The user guide is missing from this build."));
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close);
+    connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::close);
+    auto* layout = new QVBoxLayout(dialog);
+    layout->addWidget(text, 1);
+    layout->addWidget(buttons);
+    const int line = fontMetrics().height();
+    dialog->resize(line * 40, line * 34);
+    dialog->show();
+    return dialog;
 }
 
 QMessageBox* MainWindow::showShortcuts() {
@@ -503,6 +533,7 @@ void MainWindow::createActions() {
     run->addAction(tr("&Auto Self-Extend Settings"), selfExtendPanel_, &SelfExtendPanel::autoPick);
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&User Guide"), this, [this] { showUserGuide(); });
     help->addAction(tr("&Keyboard Shortcuts"), this, [this] { showShortcuts(); })
         ->setShortcut(QKeySequence::HelpContents);
     help->addAction(tr("&About"), this, [this] {
@@ -1117,7 +1148,10 @@ void MainWindow::restoreSettings() {
         resize(firstWindowSize(screen() ? screen()->availableGeometry().size() : kMinimumWindow));
     if (!mainSplit_->restoreState(settings.value(QStringLiteral("mainSplit")).toByteArray()))
         mainSplit_->setSizes({line * 28, line * 72});
-    rightSplit_->restoreState(settings.value(QStringLiteral("rightSplit")).toByteArray());
+    // Two parts for the document (about nine lines of its text at 1366×768), three for the
+    // answers (with the question bar and the panes' headers: about as many lines).
+    if (!rightSplit_->restoreState(settings.value(QStringLiteral("rightSplit")).toByteArray()))
+        rightSplit_->setSizes({line * 16, line * 24});
     selfExtendPanel_->setWindow(settings.value(QStringLiteral("window"), 256).toInt());
     selfExtendPanel_->setGroup(settings.value(QStringLiteral("group"), 4).toInt());
     // Room for a full answer of a few sentences; answers end earlier at their end of turn.

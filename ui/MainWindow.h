@@ -15,6 +15,7 @@
 #include "StartupOptions.h"
 
 class QAction;
+class QDialog;
 class QMenu;
 class QMessageBox;
 class QSplitter;
@@ -80,7 +81,9 @@ class MainWindow : public QMainWindow {
     // Settings (File › Settings…): applied and saved when accepted.
     SettingsDialog* showSettings();
     QMessageBox* showShortcuts();  // Help › Keyboard Shortcuts, built from the menus' actions
-    QString aboutText() const;     // Help › About: version, commit, Qt
+    // Help › User Guide: docs/user-guide.md, built in, in a window of its own.
+    QDialog* showUserGuide();
+    QString aboutText() const;  // Help › About: version, commit, Qt
     EngineSettings engineSettings() const;
     // More of the side's last answer, which the token limit cut (its pane's Continue).
     void continueAnswer(AnswerSide side);

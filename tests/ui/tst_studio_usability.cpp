@@ -3,6 +3,7 @@
 // errors shown once and cleared, the Evaluate tab's chart and checks, the command line's errors,
 // a layout that fits a small screen, and a stop that keeps the prefill's numbers. Each test uses
 // a fresh window on the bundled demo model (L = 512) and the bundled sample; none needs ../shared.
+#include <QAbstractScrollArea>
 #include <QAction>
 #include <QApplication>
 #include <QCheckBox>
@@ -15,6 +16,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QLineSeries>
+#include <QMenuBar>
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QProgressBar>
@@ -32,6 +34,7 @@
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTextBrowser>
 #include <QTextDocument>
 #include <QTextEdit>
 #include <QToolBar>
@@ -935,6 +938,25 @@ void TestStudioUsability::helpSaysVersionAndShortcuts() {
                                QString("Settings</td><td>&nbsp;&nbsp;<b>Ctrl+,"),
                                QString("Open Document</td><td>&nbsp;&nbsp;<b>Ctrl+O")})
         QVERIFY2(keys.contains(row), qPrintable(row + " not in " + keys));
+    box->close();
+    // Issue 22.18: a user guide, built in (the repository's docs/user-guide.md), from the menu.
+    QAction* guideAction = nullptr;
+    for (QAction* menu : window->menuBar()->actions())
+        if (menu->menu())
+            for (QAction* action : menu->menu()->actions())
+                if (action->text().remove('&') == "User Guide") guideAction = action;
+    QVERIFY(guideAction);
+    guideAction->trigger();
+    auto* guide = window->findChild<QTextBrowser*>("userGuide");
+    QVERIFY(guide && guide->isVisible());
+    QFile source(QString(SE_SOURCE_DIR) + "/docs/user-guide.md");
+    QVERIFY(source.open(QIODevice::ReadOnly));
+    QVERIFY(source.size() > 2000);
+    const QString shown = guide->toPlainText();
+    for (const QString& part : {QString("SelfExtend Studio: user guide"),
+                                QString("Choosing G and W"), QString("(L − W)·G + W")})
+        QVERIFY2(shown.contains(part), qPrintable(part));
+    QVERIFY2(about.contains("User Guide"), qPrintable(about));
 }
 
 void TestStudioUsability::sampleLinkFillsInItsQuestionAndCopySaysSo() {
@@ -1194,6 +1216,29 @@ void TestStudioUsability::defaultWindowFitsASmallScreen() {
              qPrintable(QString("%1x%2").arg(window->width()).arg(window->height())));
     QVERIFY(window->minimumWidth() > 0 && window->minimumHeight() > 0);
     QVERIFY(window->minimumWidth() <= 800 && window->minimumHeight() <= 500);
+    // Issue 22.18: at a laptop's size the document shows more than five lines, and enlarging it
+    // as far as the splitter goes leaves the answers several.
+    {
+        window->resize(laptop);
+        QTest::qWait(50);
+        const double line = window->fontMetrics().height();
+        const auto lines = [&](const char* name) {
+            return window->findChild<QAbstractScrollArea*>(name)->viewport()->height() / line;
+        };
+        qInfo("%dx%d: document %.1f lines, answers %.1f", window->width(), window->height(),
+              lines("documentText"), lines("selfExtendAnswer"));
+        QVERIFY2(lines("documentText") >= 7, qPrintable(QString::number(lines("documentText"))));
+        QVERIFY2(lines("selfExtendAnswer") >= 7,
+                 qPrintable(QString::number(lines("selfExtendAnswer"))));
+        auto* tabs = window->findChild<QTabWidget*>();
+        auto* split = qobject_cast<QSplitter*>(tabs->parentWidget());
+        QVERIFY(split);
+        split->setSizes({5000, 1});
+        QTest::qWait(50);
+        QVERIFY2(lines("selfExtendAnswer") >= 5,
+                 qPrintable(QString::number(lines("selfExtendAnswer"))));
+        QVERIFY2(lines("documentText") >= 10, qPrintable(QString::number(lines("documentText"))));
+    }
     window->resize(800, 500);
     QTest::qWait(50);
     QCOMPARE(window->size(), QSize(800, 500));
