@@ -45,7 +45,7 @@ HyperParams llama2_7b_shape() {
 // for timing, and it keeps the host side small).
 struct SyntheticWeights {
     std::vector<std::vector<uint16_t>> storage;
-    LlamaWeights weights;
+    ModelWeights weights;
 
     WeightMatrix matrix(const std::string& name, int64_t rows, int64_t cols, std::mt19937& rng) {
         const std::vector<uint16_t>* buffer = nullptr;

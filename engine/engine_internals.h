@@ -5,7 +5,7 @@
 
 #include <utility>
 
-#include "model_impl.h"
+#include "model/model_impl.h"
 #include "selfextend/engine.h"
 #include "session_impl.h"
 

@@ -3,7 +3,7 @@
 
 #include "backend/host_memory.h"
 #include "engine_internals.h"
-#include "model_impl.h"
+#include "model/model_impl.h"
 #include "progress/prefill_eta.h"
 #include "progress/stopwatch.h"
 #include "sampling/sampler.h"

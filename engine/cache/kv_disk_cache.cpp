@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "engine_internals.h"
-#include "model_impl.h"
+#include "model/model_impl.h"
 #include "selfextend/error.h"
 #include "session_impl.h"
 

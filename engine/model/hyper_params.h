@@ -1,23 +1,17 @@
 // A model's hyper-parameters, read from GGUF metadata once and used by every backend. Everything
-// in which the supported families differ is a value here (the graphs read it, nothing else looks
-// at the architecture's name).
+// in which the supported families differ is a value here, set by the family's entry
+// (model/family.h): the graphs read the values, nothing else looks at the architecture's name.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "model/family.h"
+
 namespace selfextend {
 
 class GgufFile;
-
-// The family a GGUF architecture belongs to. Each runs one of the backend's layer graphs: the
-// Llama graph (Llama, Qwen2, Gemma, Phi-3: what they differ in is a switch below), the Gemma 3
-// graph, or the Phi-2 graph (LayerNorm, parallel attention and MLP).
-enum class ModelFamily { Llama, Qwen2, Gemma, Gemma3, Phi2, Phi3 };
-
-// "Llama", "Qwen2", "Gemma", "Gemma 3", "Phi-2", "Phi-3": for messages and ModelInfo.
-const char* family_name(ModelFamily family);
 
 // How the RoPE pairs of a head are laid out: GGUF "llama" tensors rotate (x[2k], x[2k+1]);
 // NEOX-style models (Gemma, Qwen2, HF checkpoints) rotate (x[k], x[k + d/2]).
@@ -39,8 +33,8 @@ struct RopeFrequencies {
 
 struct HyperParams {
     std::string architecture;
-    ModelFamily family = ModelFamily::Llama;
-    int64_t context_length = 0;  // L, the training window
+    const Family* family = llama_family();  // its entry in the table of families (family.h)
+    int64_t context_length = 0;             // L, the training window
     int embedding_length = 0;
     int layer_count = 0;
     int head_count = 0;
@@ -95,7 +89,7 @@ struct HyperParams {
     static HyperParams from_gguf(const GgufFile& gguf);
 };
 
-// "llama, qwen2, gemma, gemma3, phi2, phi3": what from_gguf accepts, for messages.
-const char* supported_architectures();
+// The integer at `key`, which must lie in 1..limit (Error otherwise).
+int positive_int(const GgufFile& gguf, const std::string& key, int64_t limit);
 
 }  // namespace selfextend

@@ -24,7 +24,7 @@
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
 #include "model/hyper_params.h"
-#include "model/llama_weights.h"
+#include "model/model_weights.h"
 #include "selfextend/engine.h"
 #include "selfextend/error.h"
 #include "test_paths.h"
@@ -580,7 +580,7 @@ class TestFamilyLoading : public QObject {
         QVERIFY2(error.contains("'mamba'"), qPrintable(error));
         QVERIFY2(error.contains("supported: llama, qwen2, gemma, gemma3, phi2, phi3"),
                  qPrintable(error));
-        QCOMPARE(QString(supported_architectures()),
+        QCOMPARE(QString::fromStdString(supported_architectures()),
                  QString("llama, qwen2, gemma, gemma3, phi2, phi3"));
     }
 
@@ -725,7 +725,7 @@ class TestFamilyLoading : public QObject {
         const std::vector<uint8_t> bytes = TinyModel(specs[which]).bytes();
         const GgufFile file = GgufFile::parse(bytes);
         const HyperParams hp = HyperParams::from_gguf(file);
-        const LlamaWeights weights = LlamaWeights::bind(file, hp);
+        const ModelWeights weights = ModelWeights::bind(file, hp);
         const QString refusal = QString::fromStdString(cuda::cuda_graph_refusal(hp, weights));
         QCOMPARE(refusal.isEmpty(), needs.isEmpty());
         for (const QString& need : needs) QVERIFY2(refusal.contains(need), qPrintable(refusal));
@@ -746,7 +746,7 @@ class TestFamilyLoading : public QObject {
         const std::vector<uint8_t> bytes = TinyModel(phi3(true)).bytes();
         const GgufFile file = GgufFile::parse(bytes);
         const HyperParams hp = HyperParams::from_gguf(file);
-        const LlamaWeights weights = LlamaWeights::bind(file, hp);
+        const ModelWeights weights = ModelWeights::bind(file, hp);
         const GgufTensor* qkv = file.find_tensor("blk.0.attn_qkv.weight");
         const GgufTensor* gate_up = file.find_tensor("blk.0.ffn_up.weight");
         QVERIFY(qkv && gate_up);

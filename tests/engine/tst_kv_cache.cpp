@@ -117,7 +117,7 @@ class TestKvCache : public QObject {
     // Q8_0 stores whole blocks of 32: a head dimension of 48 falls back to F16 and says so.
     void q8_0NeedsWholeBlocks() {
         const HyperParams hp = small_model("llama", 2, 48);
-        const LlamaWeights no_weights;  // sessions are made, never run
+        const ModelWeights no_weights;  // sessions are made, never run
         cpu::CpuBackend cpu(hp, no_weights, 1);
         QCOMPARE(cpu.kv_bytes_per_token(KvType::Q8_0, AttentionMode::vanilla()),
                  cpu.kv_bytes_per_token(KvType::F16, AttentionMode::vanilla()));
@@ -137,7 +137,7 @@ class TestKvCache : public QObject {
         HyperParams hp = small_model("gemma3", 6, 32);
         hp.sliding_window = 16;
         hp.layer_is_local = {true, true, true, true, true, false};
-        const LlamaWeights no_weights;  // sessions are made, never run
+        const ModelWeights no_weights;  // sessions are made, never run
         cpu::CpuBackend cpu(hp, no_weights, 1);
         const AttentionMode self_extend = AttentionMode::self_extend(4, 8);
         const uint64_t row = 32 * 2;  // F16

@@ -194,7 +194,7 @@ class TestMatmul : public QObject {
             return HyperParams::from_gguf(GgufFile::parse(bytes));
         };
         const HyperParams hp = params([](GgufWriter&) {});
-        QVERIFY(hp.family == ModelFamily::Gemma3);
+        QVERIFY(hp.family && hp.family->graph == LayerGraph::Gemma3);
         QCOMPARE(hp.head_dim, 256);
         QCOMPARE(hp.q_dim(), 1024);
         QCOMPARE(hp.rope_dimensions, 256);

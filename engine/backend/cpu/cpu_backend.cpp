@@ -38,7 +38,7 @@ std::vector<bool> CpuSession::grouping_layers(const HyperParams& hp, const Atten
     return grouping;
 }
 
-CpuSession::CpuSession(const HyperParams& hp, const LlamaWeights& weights, ThreadPool& pool,
+CpuSession::CpuSession(const HyperParams& hp, const ModelWeights& weights, ThreadPool& pool,
                        int64_t capacity, const AttentionMode& mode, KvType kv_type)
     : hp_(hp),
       w_(weights),
@@ -137,17 +137,14 @@ void CpuSession::forward(std::span<const int32_t> tokens, int64_t logit_rows, fl
             for (int64_t k = 0; k < e; ++k) row[k] *= hp_.embedding_scale;
     }
     for (int layer = 0; layer < hp_.layer_count; ++layer) {
-        switch (hp_.family) {
-            case ModelFamily::Llama:
-            case ModelFamily::Qwen2:
-            case ModelFamily::Gemma:
-            case ModelFamily::Phi3:
+        switch (hp_.family->graph) {
+            case LayerGraph::Llama:
                 llama_layer(layer, n);
                 break;
-            case ModelFamily::Gemma3:
+            case LayerGraph::Gemma3:
                 gemma3_layer(layer, n);
                 break;
-            case ModelFamily::Phi2:
+            case LayerGraph::Phi2:
                 phi2_layer(layer, n);
                 break;
         }
@@ -235,47 +232,7 @@ void CpuSession::attend(int layer, int64_t n) {
               cache_.layer(layer), length_, n, attn_.data(), pool_, attention_mass_of(layer, n));
 }
 
-// Llama: pre-norm attention and gated FFN, each added to the residual stream:
-//
-//   h = rmsnorm(x) attn_norm;  q, k, v = h Wq (+ bq), h Wk (+ bk), h Wv (+ bv);  RoPE
-//   x += attention(q, k, v) Wo
-//   h = rmsnorm(x) ffn_norm;  x += (act(h Wgate) * h Wup) Wdown
-//
-// The families that share it switch: q/k/v biases (Qwen2), half-split RoPE (Qwen2, Gemma,
-// Phi-3), GeGLU and scaled embeddings (Gemma); Phi-3's fused tensors arrive as q/k/v and
-// gate/up row ranges (llama_weights.h).
-void CpuSession::llama_layer(int layer, int64_t n) {
-    const LayerWeights& lw = w_.layers[size_t(layer)];
-    const int64_t e = hp_.embedding_length;
-
-    norm_rows(x_.data(), lw.attention_norm, h_.data(), n, e);
-    matmul(lw.wq, h_.data(), n, q_.data(), pool_);
-    matmul(lw.wk, h_.data(), n, k_.data(), pool_);
-    matmul(lw.wv, h_.data(), n, v_.data(), pool_);
-    if (hp_.qkv_bias) {
-        add_row_bias(q_.data(), lw.q_bias.data(), n, hp_.q_dim());
-        add_row_bias(k_.data(), lw.k_bias.data(), n, hp_.kv_dim());
-        add_row_bias(v_.data(), lw.v_bias.data(), n, hp_.kv_dim());
-    }
-    to_adjacent_pairs(n);
-    rotate_and_store(layer, n);
-    attend(layer, n);
-
-    matmul(lw.wo, attn_.data(), n, h_.data(), pool_);
-    for (int64_t k = 0; k < n * e; ++k) x_[size_t(k)] += h_[size_t(k)];
-
-    norm_rows(x_.data(), lw.ffn_norm, h_.data(), n, e);
-    matmul(lw.ffn_gate, h_.data(), n, gate_.data(), pool_);
-    matmul(lw.ffn_up, h_.data(), n, up_.data(), pool_);
-    if (hp_.activation == FfnActivation::GeluTanh)
-        gelu_tanh_mul(gate_.data(), up_.data(), n * hp_.feed_forward_length);
-    else
-        silu_mul(gate_.data(), up_.data(), n * hp_.feed_forward_length);
-    matmul(lw.ffn_down, gate_.data(), n, h_.data(), pool_);
-    for (int64_t k = 0; k < n * e; ++k) x_[size_t(k)] += h_[size_t(k)];
-}
-
-CpuBackend::CpuBackend(const HyperParams& hp, const LlamaWeights& weights, int threads)
+CpuBackend::CpuBackend(const HyperParams& hp, const ModelWeights& weights, int threads)
     : hp_(hp), weights_(weights), pool_(threads) {
     if (hp.head_dim % kLanes != 0)
         throw Error("the CPU backend needs a head dimension that is a multiple of 16 (model has " +

@@ -7,13 +7,13 @@
 #include "backend/backend.h"
 #include "backend/cpu/thread_pool.h"
 #include "model/hyper_params.h"
-#include "model/llama_weights.h"
+#include "model/model_weights.h"
 
 namespace selfextend::cpu {
 
 class CpuBackend final : public detail::Backend {
   public:
-    CpuBackend(const HyperParams& hp, const LlamaWeights& weights, int threads);
+    CpuBackend(const HyperParams& hp, const ModelWeights& weights, int threads);
 
     std::string device_name() const override;
     std::unique_ptr<detail::BackendSession> new_session(int64_t context_length,
@@ -25,7 +25,7 @@ class CpuBackend final : public detail::Backend {
     KvType stored_type(KvType asked) const;
 
     const HyperParams& hp_;
-    const LlamaWeights& weights_;
+    const ModelWeights& weights_;
     ThreadPool pool_;
 };
 

@@ -1,7 +1,8 @@
 // A CPU session: the KV cache, the RoPE tables and one chunk's activations, with one layer
-// function per model graph (as GGUF runtimes keep one graph per architecture): llama_layer in
-// cpu_backend.cpp (Llama, Qwen2, Gemma, Phi-3, which differ by HyperParams switches only),
-// gemma3_layer in gemma3_graph.cpp, phi2_layer in phi2_graph.cpp. All use the same kernels
+// function per model graph (as GGUF runtimes keep one graph per architecture; a family's entry
+// in engine/model/families/ names its graph): llama_layer in llama_graph.cpp (Llama, Qwen2,
+// Gemma, Phi-3, which differ by HyperParams switches only), gemma3_layer in gemma3_graph.cpp,
+// phi2_layer in phi2_graph.cpp. All use the same kernels
 // (matmul, attention, norms, RoPE) and the helpers below.
 #pragma once
 
@@ -16,7 +17,7 @@
 #include "backend/cpu/thread_pool.h"
 #include "backend/rope_table.h"
 #include "model/hyper_params.h"
-#include "model/llama_weights.h"
+#include "model/model_weights.h"
 
 namespace selfextend::cpu {
 
@@ -24,7 +25,7 @@ class CpuSession final : public detail::BackendSession {
   public:
     static constexpr int64_t kMaxChunk = 256;  // tokens per forward pass: cache-sized activations
 
-    CpuSession(const HyperParams& hp, const LlamaWeights& weights, ThreadPool& pool,
+    CpuSession(const HyperParams& hp, const ModelWeights& weights, ThreadPool& pool,
                int64_t capacity, const AttentionMode& mode, KvType kv_type);
 
     void forward(std::span<const int32_t> tokens, int64_t logit_rows, float* logits) override;
@@ -87,7 +88,7 @@ class CpuSession final : public detail::BackendSession {
     void for_each_block(Visit&& visit) const;
 
     const HyperParams& hp_;
-    const LlamaWeights& w_;
+    const ModelWeights& w_;
     ThreadPool& pool_;
     const AttentionMode mode_;
     const AttentionMode vanilla_ = AttentionMode::vanilla();

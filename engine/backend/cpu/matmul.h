@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "model/llama_weights.h"
+#include "model/model_weights.h"
 
 namespace selfextend::cpu {
 

@@ -6,7 +6,7 @@
 //   (half-split layout)
 //   x += attention(q, k, v) Wo + bo  +  gelu_tanh(h Wup + bup) Wdown + bdown
 //
-// q, k and v may come from one fused attn_qkv tensor (llama_weights.h binds its row ranges).
+// q, k and v may come from one fused attn_qkv tensor (model_weights.h binds its row ranges).
 // The final LayerNorm and the output bias are in CpuSession::forward.
 #include "backend/cpu/cpu_session.h"
 #include "backend/cpu/matmul.h"

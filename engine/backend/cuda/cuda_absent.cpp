@@ -12,7 +12,7 @@ std::string cuda_unavailable_reason() {
     return "This build has no GPU support (it was built without CUDA)";
 }
 
-std::unique_ptr<detail::Backend> make_cuda_backend(const HyperParams&, const LlamaWeights&) {
+std::unique_ptr<detail::Backend> make_cuda_backend(const HyperParams&, const ModelWeights&) {
     throw Error(cuda_unavailable_reason());
 }
 

@@ -226,7 +226,7 @@ void CudaSession::forward(std::span<const int32_t> tokens, int64_t logit_rows, f
 
 class CudaBackend final : public detail::Backend {
   public:
-    CudaBackend(const HyperParams& hp, const LlamaWeights& weights) : hp_(hp) {
+    CudaBackend(const HyperParams& hp, const ModelWeights& weights) : hp_(hp) {
         if (hp.head_dim % 32 != 0 || hp.head_dim > 256)
             throw Error(
                 "the CUDA backend needs a head dimension that is a multiple of 32 up to 256");
@@ -305,7 +305,7 @@ std::string cuda_unavailable_reason() {
 }
 
 std::unique_ptr<detail::Backend> make_cuda_backend(const HyperParams& hp,
-                                                   const LlamaWeights& weights) {
+                                                   const ModelWeights& weights) {
     // The kernels here run the plain Llama graph only; other graphs (biases, NEOX RoPE, fused
     // tensors, Gemma 3's sliding windows...) must not run on a GPU by accident. --device auto
     // asks the same question before it tries the GPU and falls back to the CPU with the reason.

@@ -6,7 +6,7 @@
 
 #include "backend/backend.h"
 #include "model/hyper_params.h"
-#include "model/llama_weights.h"
+#include "model/model_weights.h"
 
 namespace selfextend::cuda {
 
@@ -14,6 +14,6 @@ bool cuda_available();
 std::string cuda_unavailable_reason();
 // Uploads the weights; throws OutOfMemory (with the bytes needed and free) or Error.
 std::unique_ptr<detail::Backend> make_cuda_backend(const HyperParams& hp,
-                                                   const LlamaWeights& weights);
+                                                   const ModelWeights& weights);
 
 }  // namespace selfextend::cuda

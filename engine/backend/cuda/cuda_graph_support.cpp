@@ -4,7 +4,7 @@
 
 namespace selfextend::cuda {
 
-std::string cuda_graph_refusal(const HyperParams& hp, const LlamaWeights& weights) {
+std::string cuda_graph_refusal(const HyperParams& hp, const ModelWeights& weights) {
     // Everything in which a model's graph departs from the plain Llama layer.
     std::vector<std::string> needs;
     if (hp.norm != NormKind::Rms) needs.push_back("LayerNorm");
@@ -20,14 +20,14 @@ std::string cuda_graph_refusal(const HyperParams& hp, const LlamaWeights& weight
     if (hp.sliding_window > 0) needs.push_back("sliding-window layers");
     if (weights.fused_qkv) needs.push_back("a fused attn_qkv tensor");
     if (weights.fused_gate_up) needs.push_back("a fused gate/up tensor");
-    if (needs.empty() && hp.family == ModelFamily::Llama) return {};
-    if (needs.empty()) needs.push_back(std::string("the ") + family_name(hp.family) + " graph");
+    if (needs.empty() && hp.family->runs_on_cuda) return {};
+    if (needs.empty()) needs.push_back("the " + std::string(hp.family->name) + " graph");
 
     std::string list;
     for (size_t k = 0; k < needs.size(); ++k)
         list += (k == 0 ? "" : k + 1 == needs.size() ? " and " : ", ") + needs[k];
     return "the CUDA backend runs the plain Llama graph only; this '" + hp.architecture +
-           "' model (" + family_name(hp.family) + ") needs " + list +
+           "' model (" + std::string(hp.family->name) + ") needs " + list +
            ", so it runs on the CPU backend (--device cpu)";
 }
 

@@ -7,12 +7,12 @@
 #include <string>
 
 #include "model/hyper_params.h"
-#include "model/llama_weights.h"
+#include "model/model_weights.h"
 
 namespace selfextend::cuda {
 
 // Why the CUDA graph cannot run this model, naming what it lacks in plain words; empty when it
 // can run it.
-std::string cuda_graph_refusal(const HyperParams& hp, const LlamaWeights& weights);
+std::string cuda_graph_refusal(const HyperParams& hp, const ModelWeights& weights);
 
 }  // namespace selfextend::cuda

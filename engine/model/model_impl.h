@@ -9,7 +9,7 @@
 #include "backend/backend.h"
 #include "gguf/gguf_file.h"
 #include "model/hyper_params.h"
-#include "model/llama_weights.h"
+#include "model/model_weights.h"
 #include "selfextend/chat.h"
 #include "selfextend/engine.h"
 #include "selfextend/tokenizer.h"
@@ -21,7 +21,7 @@ struct Model::Impl {
 
     GgufFile gguf;
     HyperParams hp;
-    LlamaWeights weights;
+    ModelWeights weights;
     std::unique_ptr<Tokenizer> tokenizer;
     std::unique_ptr<detail::Backend> backend;
     ModelInfo info;

@@ -8,7 +8,7 @@
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/cuda_graph_support.h"
 #include "engine_internals.h"
-#include "model_impl.h"
+#include "model/model_impl.h"
 #include "session_impl.h"
 #include "tokenizer/gguf_tokenizer.h"
 
@@ -36,7 +36,7 @@ ModelInfo describe(const std::string& path, const GgufFile& gguf, const HyperPar
     info.rope_freq_base = hp.rope_freq_base;
     info.rope_scale = hp.rope_scale;
     info.norm_eps = hp.norm_eps;
-    info.family = family_name(hp.family);
+    info.family = std::string(hp.family->name);
     info.sliding_window = hp.sliding_window;
     if (hp.sliding_window > 0) info.rope_freq_base_local = hp.rope_freq_base_local;
     info.ignored_sliding_window = hp.ignored_sliding_window;
@@ -120,7 +120,7 @@ struct BackendChoice {
 // uploads the model and passes a self-test against the CPU backend; otherwise the CPU, with the
 // reason kept for the user (a desktop app falls back rather than failing the load).
 BackendChoice make_backend(const LoadOptions& options, const HyperParams& hp,
-                           const LlamaWeights& weights) {
+                           const ModelWeights& weights) {
     const auto cpu_backend = [&] {
         return std::make_unique<cpu::CpuBackend>(hp, weights, options.threads);
     };
@@ -194,7 +194,7 @@ namespace {
 // Everything load() reads from the file before it makes a backend, each part checked.
 void read_model(detail::Internals::ModelImpl& impl, const std::function<void(double)>& report) {
     impl.hp = HyperParams::from_gguf(impl.gguf);
-    impl.weights = LlamaWeights::bind(impl.gguf, impl.hp);
+    impl.weights = ModelWeights::bind(impl.gguf, impl.hp);
     if (impl.weights.token_embedding.rows != impl.hp.vocab_size)
         throw Error("model: vocabulary size does not match token_embd.weight");
     report(0.5);

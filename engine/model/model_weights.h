@@ -47,7 +47,7 @@ struct LayerWeights {
     std::vector<float> post_attention_norm, post_ffn_norm;
 };
 
-struct LlamaWeights {
+struct ModelWeights {
     WeightMatrix token_embedding;  // vocab rows of embedding_length
     std::vector<LayerWeights> layers;
     std::vector<float> output_norm;
@@ -59,7 +59,7 @@ struct LlamaWeights {
     bool fused_gate_up = false;
 
     // Throws Error naming the tensor for missing tensors and wrong shapes.
-    static LlamaWeights bind(const GgufFile& gguf, const HyperParams& hp);
+    static ModelWeights bind(const GgufFile& gguf, const HyperParams& hp);
 
     // Every stored matrix once (a fused tensor's row ranges count as their parts).
     std::vector<const WeightMatrix*> matrices() const;

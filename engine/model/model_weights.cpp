@@ -1,4 +1,4 @@
-#include "model/llama_weights.h"
+#include "model/model_weights.h"
 
 #include "gguf/gguf_file.h"
 
@@ -74,7 +74,7 @@ void bind_attention(const GgufFile& gguf, const HyperParams& hp, const std::stri
 void bind_ffn_input(const GgufFile& gguf, const HyperParams& hp, const std::string& p,
                     LayerWeights& layer, bool& fused) {
     const int64_t e = hp.embedding_length, ff = hp.feed_forward_length;
-    fused = hp.family == ModelFamily::Phi3 && !gguf.find_tensor(p + "ffn_gate.weight");
+    fused = hp.family->may_fuse_gate_up && !gguf.find_tensor(p + "ffn_gate.weight");
     if (!hp.gated_ffn) {
         layer.ffn_up = matrix(gguf, p + "ffn_up.weight", e, ff);
     } else if (fused) {
@@ -97,15 +97,15 @@ WeightMatrix WeightMatrix::row_range(int64_t first, int64_t count, const std::st
     return {name + " (" + part + " rows)", dtype, row(first), count, cols, row_bytes};
 }
 
-LlamaWeights LlamaWeights::bind(const GgufFile& gguf, const HyperParams& hp) {
+ModelWeights ModelWeights::bind(const GgufFile& gguf, const HyperParams& hp) {
     // Phi-3's LongRoPE (128k models) rescales each frequency by a stored factor: not supported.
     for (const char* factors : {"rope_factors_long.weight", "rope_factors_short.weight"})
         if (gguf.find_tensor(factors))
             throw Error(std::string("model: LongRoPE frequency factors ('") + factors +
                         "') are not supported");
     const bool layer_norm = hp.norm == NormKind::Layer;
-    const bool may_fuse_qkv = hp.family == ModelFamily::Phi2 || hp.family == ModelFamily::Phi3;
-    LlamaWeights w;
+    const bool may_fuse_qkv = hp.family->may_fuse_qkv;
+    ModelWeights w;
     const int64_t e = hp.embedding_length;
     w.token_embedding = matrix(gguf, "token_embd.weight", e, hp.vocab_size);
     for (int l = 0; l < hp.layer_count; ++l) {
@@ -138,7 +138,7 @@ LlamaWeights LlamaWeights::bind(const GgufFile& gguf, const HyperParams& hp) {
     return w;
 }
 
-std::vector<const WeightMatrix*> LlamaWeights::matrices() const {
+std::vector<const WeightMatrix*> ModelWeights::matrices() const {
     std::vector<const WeightMatrix*> all{&token_embedding};
     for (const LayerWeights& layer : layers)
         for (const WeightMatrix* m : {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.ffn_gate,
