@@ -3,8 +3,6 @@
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
-#include <QDialog>
-#include <QDialogButtonBox>
 #include <QDir>
 #include <QFile>
 #include <QFileDialog>
@@ -22,7 +20,6 @@
 #include <QStatusBar>
 #include <QStyle>
 #include <QTabWidget>
-#include <QTextBrowser>
 #include <QTimer>
 #include <QToolBar>
 #include <QVBoxLayout>
@@ -40,6 +37,7 @@
 #include "Format.h"
 #include "ModelPanel.h"
 #include "ModelPicker.h"
+#include "NonModalBox.h"
 #include "OpenedFiles.h"
 #include "ProbePanel.h"
 #include "ResourcePaths.h"
@@ -58,18 +56,6 @@ constexpr int kMaxRecent = 8;
 constexpr QSize kMinimumWindow(800, 500);
 constexpr QSize kLargestFirstWindow(1280, 700);
 using Topic = ErrorBanner::Topic;
-
-// A question that does not block the window (long runs and tests carry on behind it) and
-// deletes itself when closed.
-QMessageBox* nonModalBox(QWidget* parent, QMessageBox::Icon icon, const char* name,
-                         const QString& title, const QString& text,
-                         QMessageBox::StandardButtons buttons) {
-    auto* box = new QMessageBox(icon, title, text, buttons, parent);
-    box->setObjectName(name);
-    box->setAttribute(Qt::WA_DeleteOnClose);
-    box->setWindowModality(Qt::NonModal);
-    return box;
-}
 
 }  // namespace
 
@@ -413,66 +399,6 @@ void MainWindow::connectWorker() {
             });
 }
 
-QString MainWindow::aboutText() const {
-    return tr("<b>SelfExtend Studio %1</b> (commit %2, Qt %3)"
-              "<p>Ask long documents questions with a model whose training window is shorter "
-              "than the document, using Self-Extend (Jin et al., ICML 2024): grouped positions "
-              "past a neighbour window W keep every distance inside the trained range.</p>"
-              "<p>Help › User Guide explains the app; Help › Keyboard Shortcuts lists the "
-              "keys.</p>")
-        .arg(QCoreApplication::applicationVersion(), QStringLiteral(SE_COMMIT),
-             QString::fromLatin1(qVersion()));
-}
-
-QDialog* MainWindow::showUserGuide() {
-    if (auto* open = findChild<QDialog*>(QStringLiteral("userGuideDialog"))) {
-        open->raise();
-        open->activateWindow();
-        return open;
-    }
-    auto* dialog = new QDialog(this);
-    dialog->setObjectName(QStringLiteral("userGuideDialog"));
-    dialog->setAttribute(Qt::WA_DeleteOnClose);
-    dialog->setWindowTitle(tr("SelfExtend Studio — User Guide"));
-    auto* text = new QTextBrowser;
-    text->setObjectName(QStringLiteral("userGuide"));
-    QFile guide(QStringLiteral(":/user-guide.md"));
-    text->setMarkdown(guide.open(QIODevice::ReadOnly)
-                          ? QString::fromUtf8(guide.readAll())
-                          : tr("The user guide is missing from this build."));
-    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close);
-    connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::close);
-    auto* layout = new QVBoxLayout(dialog);
-    layout->addWidget(text, 1);
-    layout->addWidget(buttons);
-    const int line = fontMetrics().height();
-    dialog->resize(line * 40, line * 34);
-    dialog->show();
-    return dialog;
-}
-
-QMessageBox* MainWindow::showShortcuts() {
-    // From the menus' own actions, so the list cannot drift from the keys.
-    QString rows;
-    for (QAction* menu : menuBar()->actions()) {
-        if (!menu->menu()) continue;
-        for (QAction* action : menu->menu()->actions()) {
-            if (action->shortcuts().isEmpty()) continue;
-            QStringList keys;
-            for (const QKeySequence& key : action->shortcuts())
-                keys << key.toString(QKeySequence::NativeText);
-            rows += QStringLiteral("<tr><td>%1</td><td>&nbsp;&nbsp;<b>%2</b></td></tr>")
-                        .arg(QString(action->text()).remove(QLatin1Char('&')).remove(QChar(0x2026)),
-                             keys.join(tr(" or ")).toHtmlEscaped());
-        }
-    }
-    QMessageBox* box =
-        nonModalBox(this, QMessageBox::NoIcon, "shortcutsBox", tr("Keyboard Shortcuts"),
-                    QStringLiteral("<table>%1</table>").arg(rows), QMessageBox::Close);
-    box->open();
-    return box;
-}
-
 void MainWindow::createActions() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     auto* openDocument =
@@ -706,19 +632,6 @@ void MainWindow::ask(FitChoice choice) {
     emit askRequested(request);
 }
 
-QString MainWindow::promptFormatInUse() const {
-    const QString chosen = modelPanel_->promptFormat();
-    return chosen.isEmpty() ? modelPanel_->model().chatFormat : chosen;
-}
-
-float MainWindow::defaultRepeatPenalty() const {
-    // Chat models loop on their own words without one ("It is very dark. It is very dark…"):
-    // on by default as in the common local-model apps. A base model on the plain format copies
-    // its document's wording, which a penalty would push it away from: off.
-    constexpr float kChatRepeatPenalty = 1.1f;
-    return hasModel_ && promptFormatInUse() != QLatin1String("plain") ? kChatRepeatPenalty : 1.0f;
-}
-
 void MainWindow::continueAnswer(AnswerSide side) {
     if (asking_ || evaluating_ || probing_) return;
     ContinueRequest request;
@@ -732,66 +645,6 @@ void MainWindow::continueAnswer(AnswerSide side) {
     updateBusy();
     statusBar()->showMessage(tr("Continuing the answer…"));
     emit continueRequested(request);
-}
-
-EngineSettings MainWindow::engineSettings() const {
-    const QSettings s;
-    EngineSettings v;
-    v.threads = s.value(QStringLiteral("threads"), 0).toInt();
-    v.device = modelPanel_->device();
-    v.kvType =
-        selfextend::kv_type_from_name(
-            s.value(QStringLiteral("kvType"), QStringLiteral("f16")).toString().toStdString())
-            .value_or(selfextend::KvType::F16);
-    v.documentCache = s.value(QStringLiteral("documentCache"), true).toBool();
-    v.sampling.temperature = comparePane_->sampling().temperature;
-    v.sampling.top_k = s.value(QStringLiteral("topK"), v.sampling.top_k).toInt();
-    v.sampling.top_p = s.value(QStringLiteral("topP"), v.sampling.top_p).toFloat();
-    v.sampling.min_p = s.value(QStringLiteral("minP"), v.sampling.min_p).toFloat();
-    v.sampling.repeat_penalty =
-        s.value(QStringLiteral("repeatPenalty"), defaultRepeatPenalty()).toFloat();
-    v.sampling.seed = s.value(QStringLiteral("seed"), 0).toULongLong();
-    v.systemPrompt = s.value(QStringLiteral("systemPrompt")).toString();
-    v.promptFormat = modelPanel_->promptFormat();
-    return v;
-}
-
-void MainWindow::applySettings(const EngineSettings& v) {
-    QSettings s;
-    const bool reload = v.threads != s.value(QStringLiteral("threads"), 0).toInt() ||
-                        v.device != modelPanel_->device();
-    s.setValue(QStringLiteral("threads"), v.threads);
-    s.setValue(QStringLiteral("kvType"),
-               QString::fromUtf8(selfextend::kv_type_name(v.kvType).data()));
-    s.setValue(QStringLiteral("documentCache"), v.documentCache);
-    s.setValue(QStringLiteral("topK"), v.sampling.top_k);
-    s.setValue(QStringLiteral("topP"), double(v.sampling.top_p));
-    s.setValue(QStringLiteral("minP"), double(v.sampling.min_p));
-    // The default follows the model (see defaultRepeatPenalty): only a choice of the user's own
-    // is kept.
-    if (qFuzzyCompare(v.sampling.repeat_penalty, defaultRepeatPenalty()))
-        s.remove(QStringLiteral("repeatPenalty"));
-    else
-        s.setValue(QStringLiteral("repeatPenalty"), double(v.sampling.repeat_penalty));
-    s.setValue(QStringLiteral("seed"), qulonglong(v.sampling.seed));
-    s.setValue(QStringLiteral("systemPrompt"), v.systemPrompt);
-    comparePane_->setTemperature(v.sampling.temperature);
-    modelPanel_->setDevice(v.device);
-    modelPanel_->setKvType(v.kvType);
-    if (hasModel_ && v.promptFormat != modelPanel_->promptFormat())
-        modelPanel_->choosePromptFormat(v.promptFormat);
-    // Threads and device are fixed when a model loads: load the model again with them (or the
-    // model whose load failed, so that a device that works brings it back).
-    const QString model = hasModel_ ? modelPanel_->model().path : loadingModel_;
-    if (reload && !model.isEmpty() && !asking_ && !evaluating_) openModel(model);
-}
-
-SettingsDialog* MainWindow::showSettings() {
-    auto* dialog = new SettingsDialog(engineSettings(), modelPanel_->promptFormats(), gpu_, this);
-    dialog->setAttribute(Qt::WA_DeleteOnClose);
-    connect(dialog, &QDialog::accepted, this, [this, dialog] { applySettings(dialog->values()); });
-    dialog->open();
-    return dialog;
 }
 
 ModelPicker* MainWindow::showModelPicker() {
