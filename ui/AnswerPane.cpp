@@ -210,7 +210,7 @@ QString AnswerPane::turnNote(const Turn& turn) const {
     // the pane's current ones (a conversation continued after a change).
     if (turn.settings.isEmpty()) return {};
     if (turn.restored) return tr("answered in the last session with %1").arg(turn.settings);
-    if (turn.settings != runSettings(settings_->text()))
+    if (runMode(turn.settings) != runMode(settings_->text()))
         return tr("answered with %1").arg(turn.settings);
     return {};
 }

@@ -83,6 +83,11 @@ class AnswerPane : public QFrame {
     static QString runSettings(const QString& settingsText) {
         return settingsText.section(QStringLiteral(" · "), 0, 0);
     }
+    // The mode part of a settings line, what two turns are compared by: "Self-Extend G=3 W=1024"
+    // or "vanilla" (how far a prompt overflowed, or the capacity's wording, does not count).
+    static QString runMode(const QString& settingsText) {
+        return runSettings(settingsText).section(QLatin1Char(','), 0, 0);
+    }
     QString staleText() const;
     bool isStale() const;
     bool isRunning() const { return running_; }

@@ -32,7 +32,8 @@ QString conversationMarkdown(const QString& documentName, const QString& modelNa
             // Each turn with what it was answered with, where that is not the side's latest
             // (a restored turn, a conversation continued under other settings).
             if (!turn.settings.isEmpty() &&
-                (turn.restored || turn.settings != AnswerPane::runSettings(side.settings)))
+                (turn.restored ||
+                 AnswerPane::runMode(turn.settings) != AnswerPane::runMode(side.settings)))
                 md += QStringLiteral("*%1%2*\n\n")
                           .arg(turn.restored ? QStringLiteral("last session: ") : QString(),
                                turn.settings);

@@ -148,8 +148,6 @@ class MainWindow : public QMainWindow {
     void continueRestoredConversation();
     // The offer goes (a question asked without continuing it, another document or model).
     void withdrawRestoredConversation();
-    // The mode part of a settings line, what two turns are compared by.
-    static QString modeOf(const QString& settings);
     void forgetSavedConversation();
 
     QThread workerThread_;

@@ -86,7 +86,7 @@ void MainWindow::restoreSavedConversation() {
         QList<AnswerPane::Turn> turns;
         for (const SavedTurn& turn : savedSide.turns) {
             turns.append({turn.question, turn.answer, turn.settings, true});
-            if (modeOf(turn.settings) != modeOf(pane->settingsText()) &&
+            if (AnswerPane::runMode(turn.settings) != AnswerPane::runMode(pane->settingsText()) &&
                 !answeredWith.contains(turn.settings))
                 answeredWith << turn.settings;
         }
@@ -109,11 +109,6 @@ void MainWindow::restoreSavedConversation() {
     emit conversationRestored();
 }
 
-QString MainWindow::modeOf(const QString& settings) {
-    // "Self-Extend G=3 W=1024, capacity …" -> "Self-Extend G=3 W=1024"; "vanilla, …" -> "vanilla"
-    return AnswerPane::runSettings(settings).section(QLatin1Char(','), 0, 0);
-}
-
 void MainWindow::continueRestoredConversation() {
     QStringList changed;
     for (const AnswerSide side : {AnswerSide::Vanilla, AnswerSide::SelfExtend}) {
@@ -125,9 +120,9 @@ void MainWindow::continueRestoredConversation() {
         for (const SavedTurn& turn : turns) {
             questions << turn.question;
             answers << turn.answer;
-            if (modeOf(turn.settings) != modeOf(pane->settingsText()) &&
-                !changed.contains(modeOf(turn.settings)))
-                changed << modeOf(turn.settings);
+            if (AnswerPane::runMode(turn.settings) != AnswerPane::runMode(pane->settingsText()) &&
+                !changed.contains(AnswerPane::runMode(turn.settings)))
+                changed << AnswerPane::runMode(turn.settings);
         }
         emit conversationRestoreRequested(side, questions, answers);
     }

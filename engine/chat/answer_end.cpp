@@ -34,6 +34,10 @@ bool ends_sentence(std::string_view text) {
 AnswerEnd::AnswerEnd(ChatFormat format, std::string_view question, bool enabled)
     : plain_(enabled && format == ChatFormat::Plain) {
     markers_.emplace_back(kNextTurn);
+    add_question(question);
+}
+
+void AnswerEnd::add_question(std::string_view question) {
     if (const std::string_view q = text::trimmed(question); q.size() >= kShortestQuestionMarker)
         markers_.emplace_back(q);
 }

@@ -169,6 +169,7 @@ void DocumentConversation::generate(std::string_view question, const AnswerOptio
     // The plain format has no end-of-turn token: its answer ends with its sentence's line (a
     // small base model otherwise goes on inventing turns).
     AnswerEnd answer_end(document_->chat().format(), question, options.stop_at_line_break);
+    for (const QuestionAnswer& turn : turns_) answer_end.add_question(turn.question);
     bool stopped_by_caller = false;
     int64_t generated = 0;
     const auto show = [&](const std::string& piece) {

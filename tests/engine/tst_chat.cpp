@@ -326,6 +326,15 @@ class TestChat : public QObject {
                 "What is the door code? ");
         QCOMPARE(text, std::string(" 4821. "));
         QCOMPARE(stopped_after, 2);
+        // An earlier question of the conversation asked again starts the next turn as well.
+        {
+            AnswerEnd end(ChatFormat::Plain, "What is the door code?");
+            end.add_question("What is Anna's favourite city?");
+            std::string shown = end.push(" The door code is 4821. What is Anna");
+            shown += end.push("'s favourite city? Oslo.");
+            QCOMPARE(shown, std::string(" The door code is 4821. "));
+            QVERIFY(end.ended());
+        }
         std::tie(text, stopped_after) =
             run(ChatFormat::Plain, {" The code", " is the code."}, true, "The code");
         QCOMPARE(text, std::string(" The code is the code."));

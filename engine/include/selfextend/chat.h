@@ -125,6 +125,10 @@ class AnswerEnd {
     // `question`: the question being answered (ignored when shorter than 12 characters, where it
     // could be part of an answer); `enabled` false: every piece passes through.
     explicit AnswerEnd(ChatFormat format, std::string_view question = {}, bool enabled = true);
+    // Another question whose words mark the next turn (the conversation's earlier ones: a small
+    // model starts its invented next turn by asking one of them again). Ignored when shorter
+    // than the question marker's minimum, as the question is.
+    void add_question(std::string_view question);
 
     // The part of `piece` (with what was held back) that belongs to the answer and can be shown.
     std::string push(std::string_view piece);
