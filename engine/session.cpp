@@ -147,12 +147,14 @@ int64_t Session::prefill_reusing(std::span<const int32_t> tokens, const Progress
                     " tokens does not fit the session's " +
                     std::to_string(impl_->backend->capacity()) + " tokens");
     impl_->run(tokens.subspan(size_t(keep)), false, {}, progress, cancel, true);
+    impl_->answer_start = impl_->history.size();
     return keep;
 }
 
 void Session::reset() {
     impl_->backend->truncate(0);
     impl_->history.clear();
+    impl_->answer_start = 0;
     impl_->last_logits.clear();
     impl_->fit_attention_mass();
 }
@@ -177,6 +179,7 @@ void Session::prefill(std::span<const int32_t> tokens, const ProgressCallback& p
                       const CancelToken* cancel) {
     if (tokens.empty()) throw Error("empty prompt: nothing to prefill");
     impl_->run(tokens, false, {}, progress, cancel);
+    impl_->answer_start = impl_->history.size();
 }
 
 std::vector<float> Session::logits_for(std::span<const int32_t> tokens,
@@ -192,6 +195,7 @@ std::vector<float> Session::logits_for(std::span<const int32_t> tokens,
             std::copy(logits, logits + count * impl_->vocab, all.begin() + first * impl_->vocab);
         },
         progress, cancel);
+    impl_->answer_start = impl_->history.size();
     return all;
 }
 
@@ -217,6 +221,7 @@ ScoreResult Session::score(std::span<const int32_t> tokens, const ProgressCallba
             }
         },
         progress, cancel);
+    impl_->answer_start = impl_->history.size();
     return result;
 }
 
@@ -255,7 +260,12 @@ GenerateStats Session::generate(int max_tokens, const SamplingParams& sampling,
             stats.stopped_by_context_full = true;
             break;
         }
-        const int32_t id = sampler.sample(impl_->last_logits, impl_->history);
+        // The penalty sees the answer's own tokens only: an answer that quotes the question's
+        // or the document's words (a name, a password) is not pushed off them.
+        const std::span<const int32_t> answer =
+            std::span<const int32_t>(impl_->history)
+                .subspan(std::min(impl_->answer_start, impl_->history.size()));
+        const int32_t id = sampler.sample(impl_->last_logits, answer);
         if (impl_->model->ends_generation(id)) {
             stats.stopped_by_eos = true;
             const std::string rest = decoder.flush();

@@ -28,6 +28,9 @@ struct Session::Impl {
     SessionOptions options;
     std::unique_ptr<detail::BackendSession> backend;
     std::vector<int32_t> history;
+    // Where the answer begins: the history's length when the last prompt was appended. The
+    // repetition penalty looks only at what generate() appended since (a Continue included).
+    size_t answer_start = 0;
     std::vector<float> last_logits;
     int vocab = 0;
     // Session::collect_attention_mass: on, and the mass per cached position.

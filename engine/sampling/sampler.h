@@ -14,7 +14,7 @@ namespace selfextend {
 class Sampler {
   public:
     explicit Sampler(const SamplingParams& params);
-    // history: tokens so far (the repetition penalty looks at the last repeat_last_n of them).
+    // history: the answer so far (the repetition penalty looks at the last repeat_last_n of it).
     int32_t sample(std::span<const float> logits, std::span<const int32_t> history);
 
   private:

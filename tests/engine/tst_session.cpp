@@ -232,6 +232,58 @@ class TestSession : public QObject {
         }
     }
 
+    void repeatPenaltyLeavesThePromptAlone() {
+        // A prompt whose greedy next token is one of its own: the penalty must not push the
+        // answer off quoting it, while the answer's own tokens (a continued answer's included)
+        // are penalised.
+        const std::vector<int32_t> prompt = model_->tokenize(
+            "Remember this: the door code is 4821. Again: the door code is 4821. The door code is",
+            true);
+        const auto first_tokens = [&](const SamplingParams& sampling, int n) {
+            auto session = model_->new_session({256, AttentionMode::vanilla()});
+            session->prefill(prompt);
+            std::vector<int32_t> ids;
+            session->generate(n, sampling, [&](const Token& t) {
+                ids.push_back(t.id);
+                return true;
+            });
+            return ids;
+        };
+        const int32_t greedy = first_tokens({}, 1).at(0);
+        QVERIFY2(std::find(prompt.end() - std::min<ptrdiff_t>(64, ssize(prompt)), prompt.end(),
+                           greedy) != prompt.end(),
+                 "the greedy answer's first token must be one of the prompt's last 64");
+        SamplingParams penalised;
+        penalised.repeat_penalty = 1000.0f;
+        QCOMPARE(first_tokens(penalised, 1).at(0), greedy);
+
+        // Within the answer, across a Continue: no token twice under so strong a penalty.
+        auto session = model_->new_session({256, AttentionMode::vanilla()});
+        session->prefill(prompt);
+        std::vector<int32_t> answer;
+        const auto collect = [&](const Token& t) {
+            answer.push_back(t.id);
+            return true;
+        };
+        session->generate(12, penalised, collect);
+        session->generate(12, penalised, collect);  // Continue: the same answer goes on
+        QCOMPARE(answer.size(), size_t(24));
+        std::vector<int32_t> sorted = answer;
+        std::sort(sorted.begin(), sorted.end());
+        QVERIFY2(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end(),
+                 "a token came twice in a penalised answer");
+        // Without the penalty the same answer repeats itself (so the check above can fail).
+        auto plain = model_->new_session({256, AttentionMode::vanilla()});
+        plain->prefill(prompt);
+        std::vector<int32_t> unpenalised;
+        plain->generate(24, {}, [&](const Token& t) {
+            unpenalised.push_back(t.id);
+            return true;
+        });
+        std::sort(unpenalised.begin(), unpenalised.end());
+        QVERIFY(std::adjacent_find(unpenalised.begin(), unpenalised.end()) != unpenalised.end());
+    }
+
     void sessionsOfOneModelOnTwoThreads() {
         std::vector<int32_t> tokens{1};
         for (int k = 1; k < 300; ++k) tokens.push_back(int32_t(3 + (k * 37) % 4000));
