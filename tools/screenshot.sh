@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Takes docs/screenshot.png: runs an already built selfextend-studio under Xvfb with SmolLM2
+# Takes docs/screenshot.png: runs the studio's window (tools/studio-pictures, built) under Xvfb with SmolLM2
 # (tools/fetch-models.sh) on a book chapter of about 12 000 tokens, half again its 8 192-token
 # window, with one planted fact, asks about it once both answers have streamed, grabs the window
 # and quits. Without SmolLM2 it uses the bundled demo model on a shorter excerpt.
@@ -7,11 +7,12 @@
 # With --tour it takes the pictures of docs/tour.md instead, on the bundled demo model in under a
 # minute: the first start, a question and a follow-up on a book excerpt with two planted facts,
 # the answer's sources highlighted in the document, the Evaluate tab after a pass-key test and a
-# perplexity run, and the Tune tab after a probe (the app's hidden --tour, ui/ScreenshotTour).
+# perplexity run, and the Tune tab after a probe (tools/studio-pictures/ScreenshotTour).
 #
 # usage: tools/screenshot.sh BUILD_DIR [OUTPUT.png]
 #        tools/screenshot.sh BUILD_DIR --tour [FOLDER]
-#   BUILD_DIR  a configured and built tree (holds app/studio/selfextend-studio); nothing is built
+#   BUILD_DIR  a configured and built tree (holds tools/studio-pictures/studio-pictures); nothing
+#              is built
 #   OUTPUT     default: docs/screenshot.png in the source tree
 #   FOLDER     default: docs/tour in the source tree
 # env: SE_SHARED_DIR (default: ../shared beside the source tree) for the books.
@@ -20,11 +21,11 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${1:?usage: tools/screenshot.sh BUILD_DIR [OUTPUT.png | --tour [FOLDER]]}"
 output="${2:-$root/docs/screenshot.png}"
-app="$build/app/studio/selfextend-studio"
+app="$build/tools/studio-pictures/studio-pictures"
 shared="${SE_SHARED_DIR:-$root/../shared}"
 book="$shared/corpus/books/pg1342_pride_and_prejudice.txt"
 
-[[ -x "$app" ]] || { echo "no executable at $app: build the selfextend-studio target first" >&2; exit 1; }
+[[ -x "$app" ]] || { echo "no executable at $app: build the studio-pictures target first" >&2; exit 1; }
 command -v xvfb-run > /dev/null || { echo "xvfb-run is not installed (apt-get install xvfb)" >&2; exit 1; }
 [[ -f "$book" ]] || { echo "the shared books are missing ($book)" >&2; exit 1; }
 

@@ -8,6 +8,7 @@
 #include <array>
 #include <vector>
 
+#include "selfextend/attention_mode.h"
 #include "selfextend/cancel.h"
 #include "selfextend/engine.h"
 #include "selfextend/evaluation.h"
@@ -61,8 +62,7 @@ struct AskRequest {
     // The user chose to cut a document that does not fit the capacity: Self-Extend runs on the
     // prompt's last (capacity - answer) tokens, question kept, as the truncated vanilla run does.
     bool selfExtendTruncated = false;
-    int group = 4;
-    int window = 256;
+    selfextend::AttentionMode selfExtend = selfextend::AttentionMode::self_extend(4, 256);
     // Keep the document's KV on disk and read it back (KvDiskCache): a document read before
     // answers without a prefill.
     bool useDiskCache = true;
@@ -112,16 +112,14 @@ struct PasskeyRequest {
     QList<qint64> lengths;
     QList<double> depths;
     int trials = 1;
-    int group = 4;
-    int window = 256;
+    selfextend::AttentionMode selfExtend = selfextend::AttentionMode::self_extend(4, 256);
     selfextend::CancelToken cancel;
 };
 
 struct PerplexityRequest {
     QList<qint64> lengths;
     int maxWindows = 2;
-    int group = 4;
-    int window = 256;
+    selfextend::AttentionMode selfExtend = selfextend::AttentionMode::self_extend(4, 256);
     selfextend::CancelToken cancel;
 };
 

@@ -209,9 +209,8 @@ void EngineWorker::ask(const AskRequest& request) {
         // Earlier turns stay while the prompt and the answer fit the capacity; the document
         // itself is cut only when the user chose to (else it runs past the capacity only when
         // the user chose to run it anyway).
-        const auto extended = selfextend::AttentionMode::self_extend(request.group, request.window);
-        askIn(AnswerSide::SelfExtend, extended,
-              selfextend::prompt_limits(L, extended, request.maxNewTokens,
+        askIn(AnswerSide::SelfExtend, request.selfExtend,
+              selfextend::prompt_limits(L, request.selfExtend, request.maxNewTokens,
                                         request.selfExtendTruncated),
               request, request.selfExtendCancel);
     }
@@ -395,8 +394,7 @@ void EngineWorker::runPasskey(const PasskeyRequest& request) {
     options.lengths.assign(request.lengths.begin(), request.lengths.end());
     options.depths.assign(request.depths.begin(), request.depths.end());
     options.trials_per_depth = request.trials;
-    options.modes = {selfextend::AttentionMode::vanilla(),
-                     selfextend::AttentionMode::self_extend(request.group, request.window)};
+    options.modes = {selfextend::AttentionMode::vanilla(), request.selfExtend};
     bool cancelled = false;
     try {
         QElapsedTimer throttle;
@@ -458,9 +456,7 @@ void EngineWorker::runPerplexity(const PerplexityRequest& request) {
                                        "text.")
                                         .toStdString());
         const std::vector<int32_t> tokens = model_->tokenize(documentText_, false);
-        const std::array modes{
-            selfextend::AttentionMode::vanilla(),
-            selfextend::AttentionMode::self_extend(request.group, request.window)};
+        const std::array modes{selfextend::AttentionMode::vanilla(), request.selfExtend};
         const qint64 total = qint64(request.lengths.size() * qsizetype(modes.size()));
         qint64 done = 0;
         for (const qint64 length : request.lengths) {

@@ -1,6 +1,6 @@
-// The one object that touches the engine. It lives on a worker QThread (see MainWindow), owns
-// the loaded Model and every Session, and reports to the widgets only through queued signals,
-// so the GUI thread never computes. Requests arrive as queued slot calls and run in order;
+// The one object that touches the engine. It lives on the worker QThread StudioController owns,
+// holds the loaded Model and every Session, and reports to the GUI thread only through queued
+// signals, so the GUI thread never computes. Requests arrive as queued slot calls and run in order;
 // long ones are stopped through the CancelToken carried in the request, which the GUI thread
 // cancels directly (CancelToken::cancel is thread-safe).
 #pragma once

@@ -1,14 +1,18 @@
-// The studio's window: document, model and Self-Extend panels, the Ask and Evaluate tabs. It owns
-// the worker thread; every engine call goes to the one EngineWorker on it through queued signals.
+// The studio's window: document, model and Self-Extend panels, the Ask, Evaluate and Tune tabs.
+// A view: it builds requests from its widgets and hands them to its StudioController, which
+// holds the state and talks to the engine's worker, and it shows what the controller reports.
+//
+// Its methods, by concern: MainWindow.cpp (the layout and the controller's reports),
+// MainWindowRuns.cpp (Ask, Continue, Stop, the evaluations and the probe), MainWindowMenus.cpp
+// (menus, toolbar, file dialogs, export), MainWindowSettings.cpp (engine settings and what is
+// kept between sessions), MainWindowConversations.cpp (conversations kept with their document)
+// and MainWindowHelp.cpp (the Help menu's windows).
 #pragma once
 
 #include <QMainWindow>
 #include <QPointer>
-#include <QThread>
 #include <functional>
-#include <optional>
 
-#include "ConversationStore.h"
 #include "EngineTypes.h"
 #include "ErrorBanner.h"
 #include "SettingsDialog.h"
@@ -23,14 +27,15 @@ class QTabWidget;
 
 namespace studio {
 
+class AnswerPane;
 class ComparePane;
 class DocumentPane;
-class EngineWorker;
 class EvaluateTab;
 class ModelPanel;
 class ModelPicker;
 class ProbePanel;
 class SelfExtendPanel;
+class StudioController;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -48,9 +53,10 @@ class MainWindow : public QMainWindow {
 
     QString lastError() const { return lastError_; }
     QString bannerText() const;  // every error and warning shown, one a line
-    bool hasModel() const { return hasModel_; }
-    bool isAsking() const { return asking_; }
-    bool isEvaluating() const { return evaluating_; }
+    StudioController* controller() const { return controller_; }
+    bool hasModel() const;
+    bool isAsking() const;
+    bool isEvaluating() const;
 
     DocumentPane* documentPane() const { return documentPane_; }
     ModelPanel* modelPanel() const { return modelPanel_; }
@@ -95,17 +101,7 @@ class MainWindow : public QMainWindow {
     void applySettings(const EngineSettings& settings);
 
   signals:
-    // To the worker (queued).
-    void modelRequested(const QString& path, int device, int threads);
-    void documentRequested(const QString& path);
-    void askRequested(const studio::AskRequest& request);
-    void continueRequested(const studio::ContinueRequest& request);
-    void passkeyRequested(const studio::PasskeyRequest& request);
-    void perplexityRequested(const studio::PerplexityRequest& request);
-    void probeRequested(const studio::ProbeRequest& request);
-    void conversationRestoreRequested(studio::AnswerSide side, const QStringList& questions,
-                                      const QStringList& answers);
-    // For observers (tests, the screenshot mode).
+    // For observers (tests, tools/studio-pictures).
     void modelReady();
     void documentReady();
     void askDone();
@@ -120,7 +116,10 @@ class MainWindow : public QMainWindow {
     void dropEvent(QDropEvent* event) override;
 
   private:
-    void connectWorker();
+    void buildLayout();
+    void connectWidgets();
+    void connectModelAndDocument();
+    void connectRuns();
     void createActions();
     void restoreSettings();
     void saveSettings() const;
@@ -132,27 +131,22 @@ class MainWindow : public QMainWindow {
     // Runs `start` at once, or after the user confirms lengths past the capacity (a non-modal
     // question, objectName "capacityBox").
     void confirmLengths(const QList<qint64>& lengths, const std::function<void()>& start);
-    QString askBlockedReason() const;
     void updateDerivedState();
     void updateStaleness();
     void updateBusy();
     void maybeStartPendingAsk();
-    void finishScreenshot();
     void openDocumentDialog();
     void openModelDialog();
+    AnswerPane* pane(AnswerSide side) const;
     // Conversations kept with their document (MainWindowConversations.cpp).
-    QString conversationKey() const;
     void saveConversation();
     void restoreSavedConversation();
     // The offered conversation goes to the worker: the next question follows up on it.
     void continueRestoredConversation();
     // The offer goes (a question asked without continuing it, another document or model).
     void withdrawRestoredConversation();
-    void forgetSavedConversation();
 
-    QThread workerThread_;
-    EngineWorker* worker_;  // lives on workerThread_, deleted when it finishes
-
+    StudioController* controller_;
     ErrorBanner* banner_;
     ModelPanel* modelPanel_;
     SelfExtendPanel* selfExtendPanel_;
@@ -168,44 +162,10 @@ class MainWindow : public QMainWindow {
     QAction* askAction_ = nullptr;
     QAction* stopAction_ = nullptr;
 
-    // Copies of the running requests' cancel tokens: Stop cancels them directly from here.
-    selfextend::CancelToken vanillaCancel_;
-    selfextend::CancelToken selfExtendCancel_;
-    selfextend::CancelToken evaluationCancel_;
-    selfextend::CancelToken probeCancel_;
-
-    // Whether the GPU can be chosen here (asked once, at start), and the model load in flight:
-    // its path and device, saved as the device to use only once a model has loaded with it.
-    const selfextend::GpuAvailability gpu_;
-    QString loadingModel_;
-    int loadingDevice_ = 0;
-    bool hasModel_ = false;
-    qint64 trainingWindow_ = 512;
-    qint64 documentTokens_ = -1;
-    bool hasDocument_ = false;
-    int pendingDocumentLoads_ = 0;
-    bool asking_ = false;
-    bool askStopped_ = false;  // the user stopped the current (or last) Ask
-    bool evaluating_ = false;
-    bool evaluationFailed_ = false;
-    bool probing_ = false;
-    ConversationStore conversationStore_;
-    // The last session's turns while they are offered (per AnswerSide; empty when none).
-    std::array<QList<SavedTurn>, 2> restoredTurns_;
-    QByteArray documentDigest_;     // of the open document's bytes; empty before one is open
-    bool askBlockedShown_ = false;  // the banner says why Ask cannot run
-    // What each shown answer was asked with, to mark it stale when that changes.
-    struct AnswerContext {
-        QString document;
-        QString model;
-        int group = 0;
-        int window = 0;
-    };
-    AnswerContext asked_;                       // the running (or last) request's
-    std::optional<AnswerContext> answered_[2];  // per AnswerSide, once its run began
+    const selfextend::GpuAvailability gpu_;  // whether the GPU can be chosen (asked at start)
+    bool askBlockedShown_ = false;           // the banner says why Ask cannot run
     QString lastError_;
-    QString pendingQuestion_;
-    QString screenshotPath_;
+    QString pendingQuestion_;  // --ask: asked once the model and the document are there
 };
 
 }  // namespace studio

@@ -12,6 +12,7 @@
 #include "Format.h"
 #include "MainWindow.h"
 #include "ModelPanel.h"
+#include "StudioController.h"
 
 namespace studio {
 namespace {
@@ -21,35 +22,31 @@ bool keepingConversations() {
     return QSettings().value(QStringLiteral("saveConversations"), true).toBool();
 }
 
-}  // namespace
-
-QString MainWindow::conversationKey() const {
-    if (documentDigest_.isEmpty() || !modelPanel_->hasModel()) return {};
-    return ConversationStore::key(documentDigest_, modelPanel_->model().path);
+// A saved turn answered in another mode (vanilla, or other G and W) than the pane's today.
+bool differsInMode(const SavedTurn& turn, const AnswerPane& pane) {
+    return AnswerPane::runMode(turn.settings) != AnswerPane::runMode(pane.settingsText());
 }
 
+}  // namespace
+
 QString MainWindow::savedConversationPath() const {
-    const QString key = conversationKey();
-    return key.isEmpty() ? QString() : conversationStore_.pathFor(key);
+    return controller_->savedConversationPath();
 }
 
 void MainWindow::saveConversation() {
-    const QString key = conversationKey();
-    if (key.isEmpty() || !keepingConversations()) return;
+    if (controller_->conversationKey().isEmpty() || !keepingConversations()) return;
     SavedConversation conversation;
     conversation.documentName = QFileInfo(documentPane_->path()).fileName();
-    conversation.modelName = QFileInfo(modelPanel_->model().path).fileName();
+    conversation.modelName = QFileInfo(controller_->modelPath()).fileName();
     for (const AnswerSide side : {AnswerSide::Vanilla, AnswerSide::SelfExtend}) {
-        const AnswerPane* pane = side == AnswerSide::Vanilla ? comparePane_->vanillaPane()
-                                                             : comparePane_->selfExtendPane();
         SavedSide& saved = conversation.sides[size_t(side)];
-        saved.settings = pane->settingsText();
-        for (const AnswerPane::Turn& turn : pane->turns())
+        saved.settings = pane(side)->settingsText();
+        for (const AnswerPane::Turn& turn : pane(side)->turns())
             saved.turns.append({turn.question, turn.answer, turn.settings});
     }
     if (conversation.isEmpty()) return;
     QString error;
-    if (!conversationStore_.save(key, conversation, &error))
+    if (!controller_->saveConversation(conversation, &error))
         statusBar()->showMessage(tr("The conversation was not saved: %1").arg(error), 8000);
 }
 
@@ -57,14 +54,12 @@ void MainWindow::restoreSavedConversation() {
     // Another document or model: the worker's conversations are over, and the panes' too (the
     // next question must not show the old turns above it), and an old offer is not for it.
     withdrawRestoredConversation();
-    if (!asking_) {
-        comparePane_->vanillaPane()->endConversation();
-        comparePane_->selfExtendPane()->endConversation();
-    }
-    const QString key = conversationKey();
-    if (key.isEmpty() || !keepingConversations() || asking_) return;
+    if (controller_->isAsking()) return;
+    pane(AnswerSide::Vanilla)->endConversation();
+    pane(AnswerSide::SelfExtend)->endConversation();
+    if (!keepingConversations()) return;
     QString error;
-    const std::optional<SavedConversation> saved = conversationStore_.load(key, &error);
+    const std::optional<SavedConversation> saved = controller_->loadConversation(&error);
     if (!error.isEmpty()) {
         // A damaged file costs the old answers, nothing else: the next question replaces it.
         statusBar()->showMessage(
@@ -79,20 +74,17 @@ void MainWindow::restoreSavedConversation() {
     int turnCount = 0;
     for (const AnswerSide side : {AnswerSide::Vanilla, AnswerSide::SelfExtend}) {
         const SavedSide& savedSide = saved->sides[size_t(side)];
-        restoredTurns_[size_t(side)] = savedSide.turns;
+        controller_->offerRestoredTurns(side, savedSide.turns);
         if (savedSide.turns.isEmpty()) continue;
-        AnswerPane* pane = side == AnswerSide::Vanilla ? comparePane_->vanillaPane()
-                                                       : comparePane_->selfExtendPane();
         QList<AnswerPane::Turn> turns;
         for (const SavedTurn& turn : savedSide.turns) {
             turns.append({turn.question, turn.answer, turn.settings, true});
-            if (AnswerPane::runMode(turn.settings) != AnswerPane::runMode(pane->settingsText()) &&
-                !answeredWith.contains(turn.settings))
+            if (differsInMode(turn, *pane(side)) && !answeredWith.contains(turn.settings))
                 answeredWith << turn.settings;
         }
         turnCount = std::max(turnCount, int(turns.size()));
-        pane->restoreConversation(turns);
-        answered_[int(side)].reset();  // asked in another session: nothing to mark stale
+        pane(side)->restoreConversation(turns);
+        controller_->forgetAnswerContext(side);  // asked in another session: never stale
     }
     QString summary = tr("The last session's conversation on %1 (%2). Continue it, or ask to "
                          "start a new one.")
@@ -110,23 +102,13 @@ void MainWindow::restoreSavedConversation() {
 }
 
 void MainWindow::continueRestoredConversation() {
-    QStringList changed;
-    for (const AnswerSide side : {AnswerSide::Vanilla, AnswerSide::SelfExtend}) {
-        const QList<SavedTurn>& turns = restoredTurns_[size_t(side)];
-        if (turns.isEmpty()) continue;
-        const AnswerPane* pane = side == AnswerSide::Vanilla ? comparePane_->vanillaPane()
-                                                             : comparePane_->selfExtendPane();
-        QStringList questions, answers;
-        for (const SavedTurn& turn : turns) {
-            questions << turn.question;
-            answers << turn.answer;
-            if (AnswerPane::runMode(turn.settings) != AnswerPane::runMode(pane->settingsText()) &&
-                !changed.contains(AnswerPane::runMode(turn.settings)))
-                changed << AnswerPane::runMode(turn.settings);
-        }
-        emit conversationRestoreRequested(side, questions, answers);
-    }
-    restoredTurns_ = {};
+    QStringList changed;  // the modes the offered answers were made with, where not today's
+    for (const AnswerSide side : {AnswerSide::Vanilla, AnswerSide::SelfExtend})
+        for (const SavedTurn& turn : controller_->restoredTurns(side))
+            if (const QString mode = AnswerPane::runMode(turn.settings);
+                differsInMode(turn, *pane(side)) && !changed.contains(mode))
+                changed << mode;
+    controller_->continueRestoredTurns();
     statusBar()->showMessage(
         changed.isEmpty()
             ? tr("The next question follows up on the last session's conversation")
@@ -137,13 +119,8 @@ void MainWindow::continueRestoredConversation() {
 }
 
 void MainWindow::withdrawRestoredConversation() {
-    restoredTurns_ = {};
+    controller_->withdrawRestoredTurns();
     comparePane_->withdrawRestoredOffer();
-}
-
-void MainWindow::forgetSavedConversation() {
-    const QString key = conversationKey();
-    if (!key.isEmpty()) conversationStore_.remove(key);
 }
 
 }  // namespace studio

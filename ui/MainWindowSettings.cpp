@@ -1,13 +1,29 @@
-// MainWindow's engine settings: what the Settings dialog shows and applies, and the defaults
-// that follow the model (the repeat penalty).
+// MainWindow's settings: the engine settings the Settings dialog shows and applies, the
+// defaults that follow the model (the repeat penalty), and what is kept between sessions (the
+// window's geometry, G and W, the question bar's choices, the device).
+#include <QScreen>
 #include <QSettings>
+#include <QSplitter>
+#include <algorithm>
 
+#include "AnswerPane.h"
 #include "ComparePane.h"
+#include "DeviceChoice.h"
 #include "MainWindow.h"
 #include "ModelPanel.h"
+#include "SelfExtendPanel.h"
 #include "SettingsDialog.h"
+#include "StudioController.h"
 
 namespace studio {
+namespace {
+
+// The smallest window in which nothing is cut off, and the largest first size: both fit a
+// 1366×768 laptop screen with its panels.
+constexpr QSize kMinimumWindow(800, 500);
+constexpr QSize kLargestFirstWindow(1280, 700);
+
+}  // namespace
 
 QString MainWindow::promptFormatInUse() const {
     const QString chosen = modelPanel_->promptFormat();
@@ -19,7 +35,9 @@ float MainWindow::defaultRepeatPenalty() const {
     // on by default as in the common local-model apps. A base model on the plain format copies
     // its document's wording, which a penalty would push it away from: off.
     constexpr float kChatRepeatPenalty = 1.1f;
-    return hasModel_ && promptFormatInUse() != QLatin1String("plain") ? kChatRepeatPenalty : 1.0f;
+    return controller_->hasModel() && promptFormatInUse() != QLatin1String("plain")
+               ? kChatRepeatPenalty
+               : 1.0f;
 }
 
 EngineSettings MainWindow::engineSettings() const {
@@ -66,12 +84,14 @@ void MainWindow::applySettings(const EngineSettings& v) {
     comparePane_->setTemperature(v.sampling.temperature);
     modelPanel_->setDevice(v.device);
     modelPanel_->setKvType(v.kvType);
-    if (hasModel_ && v.promptFormat != modelPanel_->promptFormat())
+    if (controller_->hasModel() && v.promptFormat != modelPanel_->promptFormat())
         modelPanel_->choosePromptFormat(v.promptFormat);
     // Threads and device are fixed when a model loads: load the model again with them (or the
     // model whose load failed, so that a device that works brings it back).
-    const QString model = hasModel_ ? modelPanel_->model().path : loadingModel_;
-    if (reload && !model.isEmpty() && !asking_ && !evaluating_) openModel(model);
+    const QString model =
+        controller_->hasModel() ? controller_->modelPath() : controller_->loadingModel();
+    if (reload && !model.isEmpty() && !controller_->isAsking() && !controller_->isEvaluating())
+        openModel(model);
 }
 
 SettingsDialog* MainWindow::showSettings() {
@@ -80,6 +100,70 @@ SettingsDialog* MainWindow::showSettings() {
     connect(dialog, &QDialog::accepted, this, [this, dialog] { applySettings(dialog->values()); });
     dialog->open();
     return dialog;
+}
+
+void MainWindow::restoreSettings() {
+    const QSettings settings;
+    setMinimumSize(kMinimumWindow);
+    const int line = fontMetrics().height();
+    if (!restoreGeometry(settings.value(QStringLiteral("geometry")).toByteArray()))
+        resize(firstWindowSize(screen() ? screen()->availableGeometry().size() : kMinimumWindow));
+    if (!mainSplit_->restoreState(settings.value(QStringLiteral("mainSplit")).toByteArray()))
+        mainSplit_->setSizes({line * 28, line * 72});
+    // Two parts for the document (about nine lines of its text at 1366×768), three for the
+    // answers (with the question bar and the panes' headers: about as many lines).
+    if (!rightSplit_->restoreState(settings.value(QStringLiteral("rightSplit")).toByteArray()))
+        rightSplit_->setSizes({line * 16, line * 24});
+    selfExtendPanel_->setWindow(settings.value(QStringLiteral("window"), 256).toInt());
+    selfExtendPanel_->setGroup(settings.value(QStringLiteral("group"), 4).toInt());
+    // Room for a full answer of a few sentences; answers end earlier at their end of turn.
+    constexpr int kDefaultMaxNewTokens = 128;
+    comparePane_->setMaxNewTokens(
+        settings.value(QStringLiteral("maxNewTokens"), kDefaultMaxNewTokens).toInt());
+    comparePane_->setTemperature(settings.value(QStringLiteral("temperature"), 0.0).toDouble());
+    comparePane_->setStopAtLineBreak(
+        settings.value(QStringLiteral("stopAtLineBreak"), true).toBool());
+    comparePane_->vanillaPane()->setTruncated(
+        settings.value(QStringLiteral("vanillaTruncated"), false).toBool());
+    comparePane_->vanillaPane()->setEnabledForRuns(
+        settings.value(QStringLiteral("vanillaEnabled"), true).toBool());
+    comparePane_->selfExtendPane()->setEnabledForRuns(
+        settings.value(QStringLiteral("selfExtendEnabled"), true).toBool());
+    // A GPU saved on a machine that has none (any more): Auto, said once (the next model that
+    // loads saves the device it used).
+    const int savedDevice = settings.value(QStringLiteral("device"), kDeviceAuto).toInt();
+    modelPanel_->setDevice(savedDevice);
+    if (savedDevice == kDeviceGpu && modelPanel_->device() != kDeviceGpu)
+        showWarning(tr("The GPU chosen in Settings is not available (%1): models run on the CPU.")
+                        .arg(QString::fromStdString(gpu_.reason)),
+                    ErrorBanner::Topic::Device);
+    modelPanel_->setKvType(engineSettings().kvType);
+    selfExtendPanel_->setAnswerReserve(comparePane_->maxNewTokens());
+}
+
+QSize MainWindow::firstWindowSize(const QSize& available) {
+    // Inside the screen with a margin; sizes are device-independent pixels, so 200% scaling
+    // doubles them on the screen as it should.
+    return QSize(std::min(kLargestFirstWindow.width(), available.width() * 95 / 100),
+                 std::min(kLargestFirstWindow.height(), available.height() * 90 / 100))
+        .expandedTo(kMinimumWindow);
+}
+
+void MainWindow::saveSettings() const {
+    QSettings settings;
+    settings.setValue(QStringLiteral("geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("mainSplit"), mainSplit_->saveState());
+    settings.setValue(QStringLiteral("rightSplit"), rightSplit_->saveState());
+    settings.setValue(QStringLiteral("group"), selfExtendPanel_->group());
+    settings.setValue(QStringLiteral("window"), selfExtendPanel_->window());
+    settings.setValue(QStringLiteral("maxNewTokens"), comparePane_->maxNewTokens());
+    settings.setValue(QStringLiteral("temperature"), double(comparePane_->sampling().temperature));
+    settings.setValue(QStringLiteral("stopAtLineBreak"), comparePane_->stopAtLineBreak());
+    settings.setValue(QStringLiteral("vanillaTruncated"), comparePane_->vanillaPane()->truncated());
+    settings.setValue(QStringLiteral("vanillaEnabled"),
+                      comparePane_->vanillaPane()->isEnabledForRuns());
+    settings.setValue(QStringLiteral("selfExtendEnabled"),
+                      comparePane_->selfExtendPane()->isEnabledForRuns());
 }
 
 }  // namespace studio

@@ -139,6 +139,10 @@ int SelfExtendPanel::window() const {
     return windowSpin_->value();
 }
 
+selfextend::AttentionMode SelfExtendPanel::attention() const {
+    return selfextend::AttentionMode::self_extend(group(), window());
+}
+
 qint64 SelfExtendPanel::capacity() const {
     return selfextend::capacity(trainingWindow_, group(), window());
 }

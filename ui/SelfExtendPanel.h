@@ -31,7 +31,10 @@ class SelfExtendPanel : public QGroupBox {
 
     int group() const;
     int window() const;
+    // G and W as the engine takes them: the mode every Self-Extend request carries.
+    selfextend::AttentionMode attention() const;
     qint64 trainingWindow() const { return trainingWindow_; }
+    // (L − W)·G + W for the current G and W: the one capacity every panel and box shows.
     qint64 capacity() const;
     bool fits() const;
     // Tokens a run needs: the document plus room for the prompt's framing, the question and the

@@ -12,8 +12,7 @@ struct StartupOptions {
     QString documentPath;  // empty: the last document, if it still exists
     std::optional<int> group;
     std::optional<int> window;
-    QString askQuestion;       // hidden --ask: ask once the model and document are loaded
-    QString screenshotPath;    // hidden --screenshot: grab the window after the answers, then quit
+    QString askQuestion;       // --ask: asked once the model and the document are loaded
     QStringList ignoredFiles;  // files given beyond one model and one document (said at start)
 };
 

@@ -1,4 +1,5 @@
-// selfextend-studio [--model FILE.gguf] [--group G] [--window W] [MODEL.gguf] [DOCUMENT]
+// selfextend-studio [--model FILE.gguf] [--group G] [--window W] [--ask QUESTION] [MODEL.gguf]
+//                   [DOCUMENT]
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QFile>
@@ -7,7 +8,6 @@
 
 #include "MainWindow.h"
 #include "OpenedFiles.h"
-#include "ScreenshotTour.h"
 #include "StartupOptions.h"
 #include "selfextend/document.h"
 
@@ -35,27 +35,12 @@ int main(int argc, char* argv[]) {
     const QCommandLineOption window(
         QStringLiteral("window"),
         QApplication::translate("main", "Self-Extend neighbour window W."), QStringLiteral("W"));
-    // Hidden: used by tools/screenshot.sh to ask once, grab the window and quit.
-    QCommandLineOption ask(QStringLiteral("ask"), QStringLiteral("Ask once loaded."),
-                           QStringLiteral("QUESTION"));
-    ask.setFlags(QCommandLineOption::HiddenFromHelp);
-    QCommandLineOption screenshot(
-        QStringLiteral("screenshot"),
-        QStringLiteral("Save a PNG of the window after the answers and quit."),
-        QStringLiteral("FILE"));
-    screenshot.setFlags(QCommandLineOption::HiddenFromHelp);
-    // Hidden: tools/screenshot.sh --tour. Pictures of each step (ScreenshotTour) into FOLDER:
-    // the document opens after the first; --ask, given once for each question, asks it and its
-    // follow-ups; the Self-Extend source holding --highlight's text is selected.
-    QCommandLineOption tour(QStringLiteral("tour"),
-                            QStringLiteral("Save a tour of the studio in pictures and quit."),
-                            QStringLiteral("FOLDER"));
-    tour.setFlags(QCommandLineOption::HiddenFromHelp);
-    QCommandLineOption highlight(QStringLiteral("highlight"),
-                                 QStringLiteral("The tour's source to select."),
-                                 QStringLiteral("TEXT"));
-    highlight.setFlags(QCommandLineOption::HiddenFromHelp);
-    parser.addOptions({model, group, window, ask, screenshot, tour, highlight});
+    const QCommandLineOption ask(
+        QStringLiteral("ask"),
+        QApplication::translate("main",
+                                "Ask this question once the model and the document are loaded."),
+        QStringLiteral("QUESTION"));
+    parser.addOptions({model, group, window, ask});
     parser.addPositionalArgument(
         QStringLiteral("FILES"),
         QApplication::translate("main", "A GGUF model to load and/or a document to open (%1).")
@@ -80,7 +65,6 @@ int main(int argc, char* argv[]) {
     options.group = parseInt(group, 1, 64);
     options.window = parseInt(window, 0, 1 << 20);
     options.askQuestion = parser.value(ask);
-    options.screenshotPath = parser.value(screenshot);
     // The desktop entry hands over whatever the file manager opened (%F): a .gguf (told apart
     // by its magic, as the MIME type is) is the model, anything else the document.
     const studio::OpenedFiles files =
@@ -89,22 +73,8 @@ int main(int argc, char* argv[]) {
     options.documentPath = files.document;
     options.ignoredFiles = files.ignored;
 
-    std::optional<studio::ScreenshotTour::Script> script;
-    if (parser.isSet(tour)) {
-        // The first picture is the window as a new user sees it: no document yet.
-        script = studio::ScreenshotTour::Script{.folder = parser.value(tour),
-                                                .documentPath = options.documentPath,
-                                                .questions = parser.values(ask),
-                                                .highlight = parser.value(highlight)};
-        options.documentPath.clear();
-        options.askQuestion.clear();
-        options.screenshotPath.clear();
-    }
-
     studio::MainWindow window_;
     window_.show();
     window_.start(options);
-    std::optional<studio::ScreenshotTour> screenshotTour;
-    if (script) screenshotTour.emplace(&window_, *script).begin();
     return QApplication::exec();
 }

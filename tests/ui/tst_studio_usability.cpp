@@ -56,6 +56,7 @@
 #include "PositionPlot.h"
 #include "ResourcePaths.h"
 #include "SelfExtendPanel.h"
+#include "StudioController.h"
 #include "SettingsDialog.h"
 #include "selfextend/attention_mode.h"
 #include "test_paths.h"
@@ -755,7 +756,7 @@ void TestStudioUsability::settingsAreSavedAndReachTheNextQuestion() {
     QCOMPARE(QSettings().value("systemPrompt").toString(), QString("Be brief."));
 
     // The next question carries them, and the answer runs with them.
-    QSignalSpy asked(window.get(), &MainWindow::askRequested);
+    QSignalSpy asked(window->controller(), &studio::StudioController::askRequested);
     window->comparePane()->setQuestion("What is the door code?");
     QVERIFY(askAndWait(*window));
     QCOMPARE(asked.count(), 1);
@@ -852,7 +853,7 @@ void TestStudioUsability::aDocumentThatFitsRunsOnce() {
     auto window = openWindow({model_, path, std::nullopt, std::nullopt, {}, {}});
     QVERIFY(window->hasModel());
     QCOMPARE(window->selfExtendPanel()->group(), 1);
-    QSignalSpy asked(window.get(), &MainWindow::askRequested);
+    QSignalSpy asked(window->controller(), &studio::StudioController::askRequested);
     window->comparePane()->setQuestion("What is the door code?");
     QVERIFY(askAndWait(*window));
     const auto request = asked.at(0).at(0).value<studio::AskRequest>();
