@@ -211,22 +211,23 @@ bool StudioController::continueAnswer(const ContinueRequest& request) {
     return true;
 }
 
-bool StudioController::runPasskey(const PasskeyRequest& request) {
+bool StudioController::beginEvaluation(const selfextend::CancelToken& cancel) {
     if (evaluating_) return false;
-    evaluationCancel_ = request.cancel;
+    evaluationCancel_ = cancel;
     evaluating_ = true;
     evaluationFailed_ = false;
     emit busyChanged();
+    return true;
+}
+
+bool StudioController::runPasskey(const PasskeyRequest& request) {
+    if (!beginEvaluation(request.cancel)) return false;
     emit passkeyRequested(request);
     return true;
 }
 
 bool StudioController::runPerplexity(const PerplexityRequest& request) {
-    if (evaluating_) return false;
-    evaluationCancel_ = request.cancel;
-    evaluating_ = true;
-    evaluationFailed_ = false;
-    emit busyChanged();
+    if (!beginEvaluation(request.cancel)) return false;
     emit perplexityRequested(request);
     return true;
 }

@@ -150,6 +150,8 @@ class StudioController : public QObject {
 
   private:
     void connectWorker();
+    // An evaluation starts, stopped by `cancel`; false while another runs.
+    bool beginEvaluation(const selfextend::CancelToken& cancel);
 
     QThread workerThread_;
     EngineWorker* worker_;  // lives on workerThread_, deleted when it finishes
