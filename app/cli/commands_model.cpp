@@ -15,6 +15,21 @@ namespace cli {
 
 namespace {
 
+// The builds of the CPU kernels this program holds: the one in use, the others this CPU runs
+// (SE_CPU_KERNELS chooses), and those it cannot.
+std::string describe_cpu_kernels() {
+    std::string in_use = "none (SE_CPU_KERNELS names no build this CPU runs)", runs, cannot;
+    for (const selfextend::CpuKernelBuild& build : selfextend::cpu_kernel_builds()) {
+        if (build.in_use)
+            in_use = build.name + " (" + build.instructions + ")";
+        else
+            (build.runs_here ? runs : cannot) +=
+                (build.runs_here ? runs : cannot).empty() ? build.name : ", " + build.name;
+    }
+    return in_use + (runs.empty() ? "" : "; also runs " + runs) +
+           (cannot.empty() ? "" : "; not on this CPU: " + cannot);
+}
+
 selfextend::Device parse_device(const std::string& name) {
     if (name == "auto") return selfextend::Device::Auto;
     if (name == "cpu") return selfextend::Device::Cpu;
@@ -210,6 +225,7 @@ int command_info(Arguments& args) {
               << "weights       " << format_mib(info.weight_bytes) << "\n"
               << "device        " << info.device
               << (info.device_note.empty() ? "" : " (auto: " + info.device_note + ")") << "\n"
+              << "CPU kernels   " << describe_cpu_kernels() << "\n"
               << "KV cache      ";
     // Per type and mode, as this model's backend stores it (Self-Extend keeps grouped keys too,
     // whatever G and W are).

@@ -7,8 +7,10 @@
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <algorithm>
 
 #include "pdf_bytes.h"
+#include "selfextend/engine.h"
 #include "test_paths.h"
 #include "vocab_cases.h"
 
@@ -19,8 +21,14 @@ struct Run {
     QString out, err;
 };
 
-Run cli(const QStringList& arguments) {
+// cpuKernels: SE_CPU_KERNELS for the run (empty: as inherited).
+Run cli(const QStringList& arguments, const QString& cpuKernels = {}) {
     QProcess process;
+    if (!cpuKernels.isEmpty()) {
+        QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+        environment.insert("SE_CPU_KERNELS", cpuKernels);
+        process.setProcessEnvironment(environment);
+    }
     process.start(SE_CLI_PATH, arguments);
     process.waitForFinished(120000);
     return {process.exitCode(), QString::fromUtf8(process.readAllStandardOutput()),
@@ -142,6 +150,39 @@ class TestCli : public QObject {
                          .captured(1)
                          .toInt() < 40,
                  qPrintable(run.err));
+    }
+
+    void infoNamesTheCpuKernels() {
+        // The build in use, by default the first this CPU runs (best first), and the others.
+        const std::vector<selfextend::CpuKernelBuild> builds = selfextend::cpu_kernel_builds();
+        QVERIFY(!builds.empty());
+        QCOMPARE(
+            std::count_if(builds.begin(), builds.end(), [](const auto& b) { return b.in_use; }), 1);
+        const auto runnable = std::find_if(builds.begin(), builds.end(),
+                                           [](const auto& build) { return build.runs_here; });
+        QVERIFY(runnable != builds.end());
+        const QString best = QString::fromStdString(runnable->name);
+        const Run info = cli({"info"});
+        QCOMPARE(info.exit_code, 0);
+        QVERIFY2(
+            info.out.contains(QRegularExpression("\\ndevice +CPU \\(\\d+ threads?, " +
+                                                 QRegularExpression::escape(best) + " kernels\\)")),
+            qPrintable(info.out));
+        QVERIFY2(info.out.contains("\nCPU kernels   " + best + " ("), qPrintable(info.out));
+        // Another build, asked for: the last this CPU runs (the most portable).
+        const auto portable = std::find_if(builds.rbegin(), builds.rend(),
+                                           [](const auto& build) { return build.runs_here; });
+        const QString name = QString::fromStdString(portable->name);
+        const Run forced = cli({"info"}, name);
+        QCOMPARE(forced.exit_code, 0);
+        QVERIFY2(forced.out.contains("\nCPU kernels   " + name + " ("), qPrintable(forced.out));
+        // A name that is not a build: a plain error listing the builds, no model.
+        const Run bogus = cli({"info"}, "avx9000");
+        QCOMPARE(bogus.exit_code, 1);
+        QVERIFY2(bogus.err.contains("SE_CPU_KERNELS=avx9000 is not a build of the CPU kernels in "
+                                    "this program; it holds ") &&
+                     bogus.err.contains(best),
+                 qPrintable(bogus.err));
     }
 
     void infoShowsCapacity() {

@@ -12,6 +12,7 @@
 
 #include "attention_reference.h"
 #include "backend/cpu/attention.h"
+#include "backend/cpu/kernels.h"
 #include "backend/cpu/kv_cache.h"
 #include "backend/cpu/thread_pool.h"
 
@@ -136,8 +137,9 @@ inline std::vector<float> run_kernel(const AttentionProblem& p,
     const cpu::AttentionShape shape{p.heads, p.kv_heads, d, p.key_window};
     const AttentionMode mode =
         grouped ? AttentionMode::self_extend(p.G, p.W) : AttentionMode::vanilla();
-    cpu::attention(shape, mode, q.data(), grouped ? qg.data() : nullptr, cache.layer(0), first,
-                   count, out.data(), pool, mass);
+    // Through kernels(): the build SE_CPU_KERNELS names, else the one the CPU backend runs.
+    cpu::kernels().attention(shape, mode, q.data(), grouped ? qg.data() : nullptr, cache.layer(0),
+                             first, count, out.data(), pool, mass);
     return out;
 }
 

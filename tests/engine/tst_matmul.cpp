@@ -7,7 +7,7 @@
 #include <optional>
 #include <random>
 
-#include "backend/cpu/matmul.h"
+#include "backend/cpu/kernels.h"
 #include "backend/cpu/thread_pool.h"
 #include "backend/rope_table.h"
 #include "block_reference.h"
@@ -126,7 +126,7 @@ class TestMatmul : public QObject {
         std::vector<float> y(size_t(tokens * rows),
                              NAN);  // poisoned: every element must be written
         cpu::ThreadPool pool(2);
-        cpu::matmul(m.matrix, x.data(), tokens, y.data(), pool);
+        cpu::kernels().matmul(m.matrix, x.data(), tokens, y.data(), pool);
         const bool float_type =
             DType(type) == DType::F32 || DType(type) == DType::F16 || DType(type) == DType::BF16;
         const bool integer_activations = !float_type && tokens <= 3;

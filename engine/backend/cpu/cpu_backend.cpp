@@ -9,9 +9,9 @@
 #include "attention/position_rule.h"
 #include "backend/cpu/attention.h"
 #include "backend/cpu/cpu_session.h"
+#include "backend/cpu/kernels.h"
 #include "backend/cpu/kv_cache.h"
 #include "backend/cpu/kv_row.h"
-#include "backend/cpu/matmul.h"
 #include "backend/cpu/vector_math.h"
 #include "backend/rope_table.h"
 #include "selfextend/error.h"
@@ -157,7 +157,7 @@ void CpuSession::forward(std::span<const int32_t> tokens, int64_t logit_rows, fl
     const int64_t first_row = n - logit_rows;
     block_norm(x_.data() + first_row * e, w_.output_norm, w_.output_norm_bias, h_.data(),
                logit_rows);
-    matmul(w_.output, h_.data(), logit_rows, logits, pool_);
+    kernels().matmul(w_.output, h_.data(), logit_rows, logits, pool_);
     if (!w_.output_bias.empty())
         add_row_bias(logits, w_.output_bias.data(), logit_rows, hp_.vocab_size);
 }
@@ -228,19 +228,22 @@ void CpuSession::rotate_and_store(int layer, int64_t n) {
 void CpuSession::attend(int layer, int64_t n) {
     const AttentionShape shape{hp_.head_count, hp_.head_count_kv, hp_.head_dim,
                                hp_.key_window(layer)};
-    attention(shape, mode_of(layer), q_.data(), groups(layer) ? q_grouped_.data() : nullptr,
-              cache_.layer(layer), length_, n, attn_.data(), pool_, attention_mass_of(layer, n));
+    kernels().attention(shape, mode_of(layer), q_.data(),
+                        groups(layer) ? q_grouped_.data() : nullptr, cache_.layer(layer), length_,
+                        n, attn_.data(), pool_, attention_mass_of(layer, n));
 }
 
 CpuBackend::CpuBackend(const HyperParams& hp, const ModelWeights& weights, int threads)
     : hp_(hp), weights_(weights), pool_(threads) {
+    kernels();  // chosen now: a bad SE_CPU_KERNELS fails the load, in plain words
     if (hp.head_dim % kLanes != 0)
         throw Error("the CPU backend needs a head dimension that is a multiple of 16 (model has " +
                     std::to_string(hp.head_dim) + ")");
 }
 
 std::string CpuBackend::device_name() const {
-    return "CPU (" + std::to_string(pool_.size()) + (pool_.size() == 1 ? " thread)" : " threads)");
+    return "CPU (" + std::to_string(pool_.size()) +
+           (pool_.size() == 1 ? " thread, " : " threads, ") + kernels_in_use() + " kernels)";
 }
 
 // Q8_0 rows are whole blocks of 32 values: a head dimension that is not a multiple of 32 is

@@ -11,7 +11,7 @@
 // (CpuSession::mode_of, rope_of, HyperParams::key_window). The embedding scale and the tied
 // output are in CpuSession::forward.
 #include "backend/cpu/cpu_session.h"
-#include "backend/cpu/matmul.h"
+#include "backend/cpu/kernels.h"
 #include "backend/cpu/vector_math.h"
 
 namespace selfextend::cpu {
@@ -22,9 +22,9 @@ void CpuSession::gemma3_layer(int layer, int64_t n) {
     const int hd = hp_.head_dim;
 
     norm_rows(x_.data(), lw.attention_norm, h_.data(), n, e);
-    matmul(lw.wq, h_.data(), n, q_.data(), pool_);
-    matmul(lw.wk, h_.data(), n, k_.data(), pool_);
-    matmul(lw.wv, h_.data(), n, v_.data(), pool_);
+    kernels().matmul(lw.wq, h_.data(), n, q_.data(), pool_);
+    kernels().matmul(lw.wk, h_.data(), n, k_.data(), pool_);
+    kernels().matmul(lw.wv, h_.data(), n, v_.data(), pool_);
     // Each head of q and k normalised on its own (rows of head_dim values), then moved to the
     // adjacent-pair layout the RoPE table and the cache use (rope_table.h).
     norm_rows(q_.data(), lw.q_norm, q_.data(), n * hp_.head_count, hd);
@@ -34,15 +34,15 @@ void CpuSession::gemma3_layer(int layer, int64_t n) {
     rotate_and_store(layer, n);
     attend(layer, n);
 
-    matmul(lw.wo, attn_.data(), n, h_.data(), pool_);
+    kernels().matmul(lw.wo, attn_.data(), n, h_.data(), pool_);
     norm_rows(h_.data(), lw.post_attention_norm, h_.data(), n, e);
     for (int64_t k = 0; k < n * e; ++k) x_[size_t(k)] += h_[size_t(k)];
 
     norm_rows(x_.data(), lw.ffn_norm, h_.data(), n, e);
-    matmul(lw.ffn_gate, h_.data(), n, gate_.data(), pool_);
-    matmul(lw.ffn_up, h_.data(), n, up_.data(), pool_);
+    kernels().matmul(lw.ffn_gate, h_.data(), n, gate_.data(), pool_);
+    kernels().matmul(lw.ffn_up, h_.data(), n, up_.data(), pool_);
     gelu_tanh_mul(gate_.data(), up_.data(), n * hp_.feed_forward_length);
-    matmul(lw.ffn_down, gate_.data(), n, h_.data(), pool_);
+    kernels().matmul(lw.ffn_down, gate_.data(), n, h_.data(), pool_);
     norm_rows(h_.data(), lw.post_ffn_norm, h_.data(), n, e);
     for (int64_t k = 0; k < n * e; ++k) x_[size_t(k)] += h_[size_t(k)];
 }

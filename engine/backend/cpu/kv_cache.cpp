@@ -5,6 +5,7 @@
 #include <new>
 #include <string>
 
+#include "backend/cpu/kernels.h"
 #include "backend/cpu/kv_row.h"
 #include "backend/host_memory.h"
 #include "selfextend/error.h"
@@ -54,8 +55,8 @@ const std::byte* KvCache::block(int layer, Part part, int kv_head) const {
 }
 
 void KvCache::store(int layer, Part part, int kv_head, int64_t position, const float* row) {
-    store_kv_row(type_, row, block(layer, part, kv_head) + size_t(position) * row_bytes_,
-                 head_dim_);
+    kernels().store_kv_row(type_, row, block(layer, part, kv_head) + size_t(position) * row_bytes_,
+                           head_dim_);
 }
 
 KvLayerView KvCache::layer(int layer) const {

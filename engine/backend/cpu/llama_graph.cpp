@@ -9,7 +9,7 @@
 // Phi-3), GeGLU and scaled embeddings (Gemma); Phi-3's fused tensors arrive as q/k/v and
 // gate/up row ranges (model_weights.h).
 #include "backend/cpu/cpu_session.h"
-#include "backend/cpu/matmul.h"
+#include "backend/cpu/kernels.h"
 #include "backend/cpu/vector_math.h"
 
 namespace selfextend::cpu {
@@ -19,9 +19,9 @@ void CpuSession::llama_layer(int layer, int64_t n) {
     const int64_t e = hp_.embedding_length;
 
     norm_rows(x_.data(), lw.attention_norm, h_.data(), n, e);
-    matmul(lw.wq, h_.data(), n, q_.data(), pool_);
-    matmul(lw.wk, h_.data(), n, k_.data(), pool_);
-    matmul(lw.wv, h_.data(), n, v_.data(), pool_);
+    kernels().matmul(lw.wq, h_.data(), n, q_.data(), pool_);
+    kernels().matmul(lw.wk, h_.data(), n, k_.data(), pool_);
+    kernels().matmul(lw.wv, h_.data(), n, v_.data(), pool_);
     if (hp_.qkv_bias) {
         add_row_bias(q_.data(), lw.q_bias.data(), n, hp_.q_dim());
         add_row_bias(k_.data(), lw.k_bias.data(), n, hp_.kv_dim());
@@ -31,17 +31,17 @@ void CpuSession::llama_layer(int layer, int64_t n) {
     rotate_and_store(layer, n);
     attend(layer, n);
 
-    matmul(lw.wo, attn_.data(), n, h_.data(), pool_);
+    kernels().matmul(lw.wo, attn_.data(), n, h_.data(), pool_);
     for (int64_t k = 0; k < n * e; ++k) x_[size_t(k)] += h_[size_t(k)];
 
     norm_rows(x_.data(), lw.ffn_norm, h_.data(), n, e);
-    matmul(lw.ffn_gate, h_.data(), n, gate_.data(), pool_);
-    matmul(lw.ffn_up, h_.data(), n, up_.data(), pool_);
+    kernels().matmul(lw.ffn_gate, h_.data(), n, gate_.data(), pool_);
+    kernels().matmul(lw.ffn_up, h_.data(), n, up_.data(), pool_);
     if (hp_.activation == FfnActivation::GeluTanh)
         gelu_tanh_mul(gate_.data(), up_.data(), n * hp_.feed_forward_length);
     else
         silu_mul(gate_.data(), up_.data(), n * hp_.feed_forward_length);
-    matmul(lw.ffn_down, gate_.data(), n, h_.data(), pool_);
+    kernels().matmul(lw.ffn_down, gate_.data(), n, h_.data(), pool_);
     for (int64_t k = 0; k < n * e; ++k) x_[size_t(k)] += h_[size_t(k)];
 }
 

@@ -40,6 +40,19 @@ struct GpuAvailability {
 };
 GpuAvailability gpu_availability();
 
+// The builds of the CPU kernels this program holds, best first: one per x86-64 level (SSE4.2;
+// AVX2 with FMA and F16C; AVX-512 with VNNI; AVX-512 with FP16 and BF16), and the one built in
+// with the build's own flags (the building machine's with SE_NATIVE). The CPU backend runs the
+// one in use: the built-in one of a native build, else the best this CPU runs; the environment
+// variable SE_CPU_KERNELS=NAME chooses another (an error when this CPU cannot run it).
+struct CpuKernelBuild {
+    std::string name;          // "avx2": what SE_CPU_KERNELS takes
+    std::string instructions;  // "x86-64-v3: AVX2, FMA, F16C"
+    bool runs_here = false;    // this CPU has every instruction it needs
+    bool in_use = false;
+};
+std::vector<CpuKernelBuild> cpu_kernel_builds();
+
 struct LoadOptions {
     Device device = Device::Auto;
     int threads = 0;  // CPU threads; 0: one per core
@@ -157,8 +170,9 @@ class Session {
     // backend cannot grow it: Error). At least one token is always run, so last_logits() belongs
     // to the last of `tokens`. Returns how many tokens were reused. On error the cache keeps the
     // reused prefix; on cancel, also the chunks of the rest that ran whole, so the same prompt
-    // asked again goes on where it stopped (last_logits() is then not the last token's). `room`: tokens the answer will need after them; the cache grows
-    // for those too where it can (a follow-up outgrows the session its first question made).
+    // asked again goes on where it stopped (last_logits() is then not the last token's). `room`:
+    // tokens the answer will need after them; the cache grows for those too where it can (a
+    // follow-up outgrows the session its first question made).
     int64_t prefill_reusing(std::span<const int32_t> tokens, const ProgressCallback& progress = {},
                             const CancelToken* cancel = nullptr, int64_t room = 0);
 
