@@ -128,6 +128,10 @@ class MainWindow : public QMainWindow {
     void showError(const QString& message, ErrorBanner::Topic topic);
     void showWarning(const QString& message, ErrorBanner::Topic topic);
     void askFit();
+    // The Evaluate tab's lengths are whole numbers above 1 and there is one at least; else the
+    // banner says what is wrong. kind: "prompt" or "window"; run: what they are for.
+    bool lengthsUsable(const QStringList& invalid, const QList<qint64>& lengths,
+                       const QString& kind, const QString& run);
     // Runs `start` at once, or after the user confirms lengths past the capacity (a non-modal
     // question, objectName "capacityBox").
     void confirmLengths(const QList<qint64>& lengths, const std::function<void()>& start);

@@ -162,23 +162,14 @@ void MainWindow::runProbe() {
 
 void MainWindow::runPasskey() {
     if (controller_->isEvaluating()) return;
-    if (const QStringList bad = evaluateTab_->invalidPasskeyLengths(); !bad.isEmpty()) {
-        showError(tr("Not prompt lengths: %1. Give whole numbers of tokens above 1, separated by "
-                     "commas.")
-                      .arg(bad.join(QStringLiteral(", "))),
-                  Topic::Evaluate);
-        return;
-    }
-    banner_->clear(Topic::Evaluate);
     PasskeyRequest request;
     request.lengths = evaluateTab_->passkeyLengths();
     request.depths = evaluateTab_->passkeyDepths();
     request.trials = evaluateTab_->trials();
     request.selfExtend = selfExtendPanel_->attention();
-    if (request.lengths.isEmpty()) {
-        showError(tr("Enter at least one prompt length for the pass-key test."), Topic::Evaluate);
+    if (!lengthsUsable(evaluateTab_->invalidPasskeyLengths(), request.lengths, tr("prompt"),
+                       tr("the pass-key test")))
         return;
-    }
     confirmLengths(request.lengths, [this, request] {
         banner_->clear(Topic::Evaluate);
         controller_->runPasskey(request);
@@ -187,27 +178,35 @@ void MainWindow::runPasskey() {
 
 void MainWindow::runPerplexity() {
     if (controller_->isEvaluating()) return;
-    if (const QStringList bad = evaluateTab_->invalidPerplexityLengths(); !bad.isEmpty()) {
-        showError(tr("Not window lengths: %1. Give whole numbers of tokens above 1, separated by "
-                     "commas.")
-                      .arg(bad.join(QStringLiteral(", "))),
-                  Topic::Evaluate);
-        return;
-    }
-    banner_->clear(Topic::Evaluate);
     PerplexityRequest request;
     request.lengths = evaluateTab_->perplexityLengths();
     request.maxWindows = evaluateTab_->maxWindows();
     request.selfExtend = selfExtendPanel_->attention();
-    if (request.lengths.isEmpty()) {
-        showError(tr("Enter at least one window length for the perplexity run."), Topic::Evaluate);
+    if (!lengthsUsable(evaluateTab_->invalidPerplexityLengths(), request.lengths, tr("window"),
+                       tr("the perplexity run")))
         return;
-    }
     confirmLengths(request.lengths, [this, request] {
         banner_->clear(Topic::Evaluate);
         evaluateTab_->beginPerplexityRun();
         controller_->runPerplexity(request);
     });
+}
+
+bool MainWindow::lengthsUsable(const QStringList& invalid, const QList<qint64>& lengths,
+                               const QString& kind, const QString& run) {
+    if (!invalid.isEmpty()) {
+        showError(tr("Not %1 lengths: %2. Give whole numbers of tokens above 1, separated by "
+                     "commas.")
+                      .arg(kind, invalid.join(QStringLiteral(", "))),
+                  Topic::Evaluate);
+        return false;
+    }
+    if (lengths.isEmpty()) {
+        showError(tr("Enter at least one %1 length for %2.").arg(kind, run), Topic::Evaluate);
+        return false;
+    }
+    banner_->clear(Topic::Evaluate);
+    return true;
 }
 
 void MainWindow::confirmLengths(const QList<qint64>& lengths, const std::function<void()>& start) {
