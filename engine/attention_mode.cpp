@@ -31,13 +31,13 @@ std::string capacity_formula(int64_t training_window, int group, int window) {
     return formula;
 }
 
-// L/2, 3L/8, L/4, L/8, largest first; rounded down to a multiple of 16 tokens unless that
-// would leave nothing, and always below L.
+// Auto's windows, preferred first: L/4, then L/8 when L/4 would need more than the largest G;
+// rounded down to a multiple of 16 tokens unless that would leave nothing, and always below L.
 std::vector<int> candidate_windows(int64_t training_window) {
-    constexpr std::pair<int, int> kFractions[] = {{1, 2}, {3, 8}, {1, 4}, {1, 8}};
+    constexpr int kDivisors[] = {4, 8};
     std::vector<int> windows;
-    for (const auto& [num, den] : kFractions) {
-        int64_t w = training_window * num / den;
+    for (const int divisor : kDivisors) {
+        int64_t w = training_window / divisor;
         if (w >= 16) w -= w % 16;
         if (w < training_window && (windows.empty() || windows.back() != int(w)))
             windows.push_back(int(w));
@@ -137,29 +137,47 @@ AutoChoice choose_group(int64_t training_window, int window, int64_t needed_toke
     return choice;
 }
 
+int auto_window(int64_t training_window) {
+    return candidate_windows(training_window).front();
+}
+
 AutoChoice choose_attention(int64_t training_window, int64_t needed_tokens, int max_group) {
     const std::vector<int> windows = candidate_windows(training_window);
     if (needed_tokens <= training_window)
         return {1, windows.front(), true,
                 no_extension_needed(training_window, windows.front(), needed_tokens)};
     for (const int window : windows) {
-        const int64_t group = group_needed(training_window, window, needed_tokens);
-        if (group > max_group) continue;
-        // Why not a larger W: the first candidate's group, when it was too large.
+        const int64_t smallest = group_needed(training_window, window, needed_tokens);
+        if (smallest > max_group) continue;
+        const int group = int(std::min<int64_t>(kAutoGroupFactor * smallest, max_group));
+        // Why not L/4: its group, when it was too large.
         std::string instead;
         if (window != windows.front())
             instead = " (W = " + count(windows.front()) + " would need G = " +
                       count(group_needed(training_window, windows.front(), needed_tokens)) +
                       ", more than " + std::to_string(max_group) + ")";
-        return {int(group), window, true,
-                "Auto: W = " + count(window) + " keeps the last " + count(window) +
-                    " tokens exact" + instead + "; " +
-                    group_reason(training_window, int(group), window, needed_tokens)};
+        std::string why = "Auto: W = " + count(window) + " keeps the last " + count(window) +
+                          " tokens exact" + instead + "; ";
+        if (group == smallest) {  // max_group allows no more
+            why += group_reason(training_window, group, window, needed_tokens);
+        } else {
+            why += "G = " + std::to_string(group) +
+                   (group == kAutoGroupFactor * smallest ? ", twice" : ", more than") +
+                   " the smallest group that holds the " + count(needed_tokens) +
+                   " tokens needed (" + capacity_formula(training_window, int(smallest), window) +
+                   "), keeps the farthest grouped position at " +
+                   count(int64_t(largest_used_position(group, window, needed_tokens))) +
+                   " of L = " + count(training_window) +
+                   ", where the model was trained most; on the measured map "
+                   "(docs/long-context.md) this retrieved about as well as the best setting.";
+        }
+        return {group, window, true, why};
     }
-    // Nothing fits: say what would. A model whose W = L/2 at G = max_group holds the tokens
-    // needs (L/2)·(G + 1) >= N, so L >= 2N / (G + 1).
-    int64_t longer = (2 * needed_tokens + max_group) / (max_group + 1);
-    while (capacity(longer, max_group, int(longer / 2)) < needed_tokens) ++longer;
+    // Nothing fits: say what would. A model whose W = L/4 at G = max_group holds the tokens
+    // needs (3L/4)·G + L/4 >= N, so L >= 4N / (3G + 1).
+    // (From a little below that: L/4 rounds down, which helps.)
+    int64_t longer = std::max<int64_t>(1, 4 * needed_tokens / (3 * max_group + 1) - 4);
+    while (capacity(longer, max_group, int(longer / 4)) < needed_tokens) ++longer;
     const int smallest = windows.back();
     return {max_group, smallest, false,
             "Cannot fit: the " + count(needed_tokens) +
@@ -167,7 +185,7 @@ AutoChoice choose_attention(int64_t training_window, int64_t needed_tokens, int 
                 std::to_string(max_group) + ", " +
                 capacity_formula(training_window, max_group, smallest) +
                 ". It would take a model with a training window of at least " + count(longer) +
-                " tokens (at W = L/2, G = " + std::to_string(max_group) +
+                " tokens (at W = L/4, G = " + std::to_string(max_group) +
                 "), or G = " + count(group_needed(training_window, smallest, needed_tokens)) +
                 " at W = " + count(smallest) + ", far past the G ≤ " + std::to_string(max_group) +
                 " where answers stay usable."};

@@ -12,6 +12,7 @@
 #include "selfextend/cancel.h"
 #include "selfextend/engine.h"
 #include "selfextend/evaluation.h"
+#include "selfextend/probe.h"
 #include "selfextend/sampling.h"
 
 namespace studio {
@@ -125,7 +126,8 @@ struct PerplexityRequest {
 
 using PasskeyResults = std::vector<selfextend::PasskeyResult>;
 
-// The pass key planted in the open document (selfextend::run_probe), under each candidate.
+// Invented facts planted in the open document and asked about (selfextend::run_probe), under
+// each candidate.
 struct ProbeRequest {
     std::vector<selfextend::AttentionMode> candidates;
     QList<double> depths;

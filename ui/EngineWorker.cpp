@@ -424,21 +424,23 @@ void EngineWorker::runProbe(const ProbeRequest& request) {
         if (!model_) throw selfextend::Error(tr("No model is loaded yet.").toStdString());
         if (documentText_.empty())
             throw selfextend::Error(
-                tr("Open a document first: the pass key is planted in its text.").toStdString());
+                tr("Open a document first: the facts are planted in its text.").toStdString());
         selfextend::ProbeOptions options;
         options.candidates = request.candidates;
         options.depths.assign(request.depths.begin(), request.depths.end());
+        options.chat.emplace(chatTemplate());  // asked as the user's questions are
+        options.system = systemPrompt_;
         QElapsedTimer throttle;
         throttle.start();
         results = selfextend::run_probe(
-            *model_, documentText_, options,
+            model_, documentText_, options,
             [&](const selfextend::Progress& p) {
                 if (throttle.elapsed() >= kProgressIntervalMs || p.done == p.total) {
                     throttle.restart();
                     emit probeProgress(p.done, p.total, p.tokens_per_second, p.eta_seconds);
                 }
             },
-            &request.cancel);
+            {}, &request.cancel);
     } catch (const selfextend::Cancelled&) {
         cancelled = true;
     } catch (const std::exception& e) {

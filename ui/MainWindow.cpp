@@ -421,6 +421,9 @@ void MainWindow::updateBusy() {
     comparePane_->setAskBlocked(blocked);
     evaluateTab_->setBusy(controller_->isEvaluating());
     probePanel_->setBlocked(blocked);
+    const StudioController::ProbePlan probePlan = controller_->probePlan();
+    probePanel_->setCost(int(probePlan.candidates.size()), probePlan.tokensPerReading,
+                         probePlan.estimatedSeconds);
     probePanel_->setBusy(controller_->isProbing());
     askAction_->setEnabled(!asking && blocked.isEmpty());
     askAction_->setToolTip(blocked.isEmpty() ? tr("Ask (Ctrl+Return)") : blocked);

@@ -27,6 +27,7 @@ QString describe(const selfextend::AttentionMode& mode,
 ProbePanel::ProbePanel(QWidget* parent)
     : QWidget(parent),
       intro_(new QLabel),
+      cost_(new QLabel),
       run_(new QPushButton(tr("Probe this document"))),
       stop_(new QPushButton(tr("Stop"))),
       progress_(new QProgressBar),
@@ -41,15 +42,16 @@ ProbePanel::ProbePanel(QWidget* parent)
     table_->setObjectName("probeTable");
     recommendation_->setObjectName("probeRecommendation");
     apply_->setObjectName("probeApply");
+    cost_->setObjectName("probeCost");
     intro_->setWordWrap(true);
     intro_->setText(
-        tr("Plants a pass key (a made-up five-digit number) at 20%, 50% and 80% of the open "
-           "document, at its full length, and asks for it under vanilla and a few G and W around "
-           "Auto's choice: which settings retrieve from this very text."));
+        tr("Plants three invented facts (a password, a safe's combination, a gate's password) at "
+           "20%, 50% and 80% of the open document, at its full length, and asks about each as "
+           "you would, under Auto's G and W and the runner-up of the measured map: which "
+           "setting answers from this very text."));
     intro_->setForegroundRole(QPalette::PlaceholderText);
-    run_->setToolTip(
-        tr("Each candidate reads the whole document three times (the shared start "
-           "once): this takes a while on a long document"));
+    cost_->setWordWrap(true);
+    run_->setToolTip(tr("Each setting reads the whole document once"));
     stop_->setEnabled(false);
     progress_->setRange(0, 1000);
     progress_->setValue(0);
@@ -76,6 +78,7 @@ ProbePanel::ProbePanel(QWidget* parent)
 
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(intro_);
+    layout->addWidget(cost_);
     layout->addLayout(buttons);
     layout->addWidget(status_);
     layout->addWidget(table_, 1);
@@ -99,11 +102,30 @@ void ProbePanel::setBusy(bool busy) {
 
 void ProbePanel::setBlocked(const QString& reason) {
     blocked_ = reason;
-    run_->setToolTip(reason.isEmpty() ? tr("Each candidate reads the whole document three times "
-                                           "(the shared start once): this takes a while on a "
-                                           "long document")
-                                      : reason);
+    run_->setToolTip(reason.isEmpty() ? tr("Each setting reads the whole document once") : reason);
     setBusy(busy_);
+}
+
+void ProbePanel::setCost(int readings, qint64 tokensPerReading, double estimatedSeconds) {
+    if (readings < 1 || tokensPerReading <= 0) {
+        cost_->clear();
+        return;
+    }
+    const QString work =
+        (readings == 1 ? tr("Reads the document once (%1 tokens)")
+                       : tr("Reads the document %1 times (%2 tokens each)").arg(readings))
+            .arg(formatCount(tokensPerReading));
+    cost_->setText(
+        estimatedSeconds >= 0
+            ? tr("%1: about %2, from how long an Ask took to read it.")
+                  .arg(work, formatSeconds(estimatedSeconds))
+            : tr("%1: about as long as %2 on it when it is new (after an Ask, the "
+                 "time is estimated here).")
+                  .arg(work, readings == 1 ? tr("one Ask") : tr("%1 Asks").arg(readings)));
+}
+
+QString ProbePanel::costText() const {
+    return cost_->text();
 }
 
 void ProbePanel::begin(const std::vector<selfextend::AttentionMode>& candidates,
@@ -117,7 +139,7 @@ void ProbePanel::begin(const std::vector<selfextend::AttentionMode>& candidates,
     table_->show();
     table_->setRowCount(int(candidates.size()));
     QStringList columns;
-    for (const double depth : depths_) columns << tr("key at %1%").arg(int(depth * 100 + 0.5));
+    for (const double depth : depths_) columns << tr("fact at %1%").arg(int(depth * 100 + 0.5));
     columns << tr("found");
     table_->setColumnCount(int(columns.size()));
     table_->setHorizontalHeaderLabels(columns);
@@ -152,12 +174,16 @@ void ProbePanel::showResults(const ProbeResults& results, bool cancelled) {
     for (size_t c = 0; c < results.size(); ++c) {
         const selfextend::ProbeResult& result = results[c];
         for (size_t d = 0; d < result.trials.size(); ++d) {
-            const selfextend::PasskeyTrial& trial = result.trials[d];
+            const selfextend::ProbeTrial& trial = result.trials[d];
             const QString answer = QString::fromStdString(trial.answer).simplified();
             auto* item = new QTableWidgetItem(
                 (trial.correct ? QStringLiteral("✓ ") : QStringLiteral("✗ ")) + answer);
-            item->setToolTip(
-                tr("key %1; answered \"%2\"").arg(QString::fromStdString(trial.key), answer));
+            item->setToolTip(tr("Planted: %1\nAsked: %2\nAnswered: %3")
+                                 .arg(QString::fromUtf8(trial.fact.sentence.data(),
+                                                        qsizetype(trial.fact.sentence.size())),
+                                      QString::fromUtf8(trial.fact.question.data(),
+                                                        qsizetype(trial.fact.question.size())),
+                                      answer));
             item->setForeground(statusColor(trial.correct ? Status::Good : Status::Bad));
             table_->setItem(int(c), int(d), item);
         }
@@ -174,7 +200,7 @@ void ProbePanel::showResults(const ProbeResults& results, bool cancelled) {
             font.setBold(true);
             item->setFont(font);
         }
-    const QString found = tr("%1 of %2 keys").arg(results[best].found()).arg(depths_.size());
+    const QString found = tr("%1 of %2 facts").arg(results[best].found()).arg(depths_.size());
     if (recommended_->is_vanilla()) {
         recommendation_->setText(
             tr("Recommended: vanilla (%1): Self-Extend is not needed here.").arg(found));

@@ -1,6 +1,8 @@
-// "Tune on your own document": the pass key planted at a few depths of the open document,
-// answered under vanilla and a few G and W around Auto's choice. A table of what each found, the
-// best recommended (most found; ties to the one closest to Auto's), one click to use it.
+// "Tune on your own document": invented facts planted at a few depths of the open document and
+// asked about in the chat format, under Auto's G and W and the measured map's runner-up (vanilla
+// and mild grouping when the document fits the window). What it costs is said before it starts
+// (one reading of the document per setting); a table of what each stated, the best recommended
+// (most stated; ties to the one closest to Auto's), one click to use it.
 #pragma once
 
 #include <QWidget>
@@ -25,7 +27,11 @@ class ProbePanel : public QWidget {
     void setBusy(bool busy);
     // Why the probe cannot run now (no model or document); empty when it can.
     void setBlocked(const QString& reason);
-    // A run begins: the candidates (vanilla first) and Auto's choice, to recommend against.
+    // What a run would cost, shown before it starts: `readings` readings of tokensPerReading
+    // tokens each, about estimatedSeconds (< 0: not known yet).
+    void setCost(int readings, qint64 tokensPerReading, double estimatedSeconds);
+    QString costText() const;
+    // A run begins: the candidates and Auto's choice, to recommend against.
     void begin(const std::vector<selfextend::AttentionMode>& candidates,
                const selfextend::AttentionMode& automatic);
     void setProgress(qint64 done, qint64 total, double tokensPerSecond, double etaSeconds);
@@ -42,6 +48,7 @@ class ProbePanel : public QWidget {
   private:
     QList<double> depths_{0.2, 0.5, 0.8};
     QLabel* intro_;
+    QLabel* cost_;
     QPushButton* run_;
     QPushButton* stop_;
     QProgressBar* progress_;

@@ -50,7 +50,17 @@ void StudioController::connectWorker() {
     connect(worker_, &EngineWorker::continueStarted, this, &StudioController::continueStarted);
     connect(worker_, &EngineWorker::prefillProgress, this, &StudioController::prefillProgress);
     connect(worker_, &EngineWorker::tokenGenerated, this, &StudioController::tokenGenerated);
-    connect(worker_, &EngineWorker::runFinished, this, &StudioController::runFinished);
+    connect(worker_, &EngineWorker::runFinished, this,
+            [this](AnswerSide side, const RunStats& stats) {
+                // A reading of the whole document from nothing: what a probe's reading costs.
+                if (!stats.cancelled && stats.error.isEmpty() && stats.reusedTokens == 0 &&
+                    !stats.fromDiskCache && stats.prefilledTokens == stats.promptTokens &&
+                    documentTokens_ > 0 && stats.promptTokens >= documentTokens_) {
+                    readingTokens_ = stats.promptTokens;
+                    readingSeconds_ = stats.prefillSeconds;
+                }
+                emit runFinished(side, stats);
+            });
     connect(worker_, &EngineWorker::sourcesFound, this, &StudioController::sourcesFound);
     connect(worker_, &EngineWorker::evaluationProgress, this,
             &StudioController::evaluationProgress);
@@ -62,6 +72,7 @@ void StudioController::connectWorker() {
         hasModel_ = true;
         modelPath_ = model.path;
         trainingWindow_ = model.trainingWindow;
+        readingSeconds_ = -1;
         // The device it loaded on is the one to start with next time (a device that failed
         // never gets here, so it is never saved).
         QSettings().setValue(QStringLiteral("device"), loadingDevice_);
@@ -86,6 +97,7 @@ void StudioController::connectWorker() {
         hasDocument_ = true;
         documentPath_ = document.path;
         documentTokens_ = -1;
+        readingSeconds_ = -1;
         QFile bytes(document.path);
         documentDigest_ = bytes.open(QIODevice::ReadOnly)
                               ? ConversationStore::digest(bytes.readAll())
@@ -167,10 +179,15 @@ QString StudioController::staleness(AnswerSide side, const selfextend::Attention
 StudioController::ProbePlan StudioController::probePlan() const {
     const qint64 needed = documentTokens() + selfextend::kProbeFramingTokens;
     const selfextend::AutoChoice automatic = selfextend::choose_attention(trainingWindow_, needed);
-    return {selfextend::probe_candidates(trainingWindow_, needed),
-            automatic.group > 1
-                ? selfextend::AttentionMode::self_extend(automatic.group, automatic.window)
-                : selfextend::AttentionMode::vanilla()};
+    ProbePlan plan{selfextend::probe_candidates(trainingWindow_, needed),
+                   automatic.group > 1
+                       ? selfextend::AttentionMode::self_extend(automatic.group, automatic.window)
+                       : selfextend::AttentionMode::vanilla(),
+                   documentTokens_ < 0 ? 0 : needed};
+    if (readingSeconds_ >= 0 && readingTokens_ > 0 && plan.tokensPerReading > 0)
+        plan.estimatedSeconds = double(plan.candidates.size()) * readingSeconds_ *
+                                double(plan.tokensPerReading) / double(readingTokens_);
+    return plan;
 }
 
 void StudioController::openModel(const QString& path, int device, int threads) {

@@ -60,10 +60,14 @@ class StudioController : public QObject {
     // The side's answer was not asked here (restored from another session): never stale.
     void forgetAnswerContext(AnswerSide side) { answered_[size_t(side)].reset(); }
 
-    // What a probe of the open document tries, and Auto's choice among them.
+    // What a probe of the open document tries, Auto's choice among them, and what it costs: one
+    // reading of the document per candidate, about as long as the last time an Ask read this
+    // document whole with this model (estimatedSeconds < 0: no such Ask yet).
     struct ProbePlan {
         std::vector<selfextend::AttentionMode> candidates;
         selfextend::AttentionMode automatic;
+        qint64 tokensPerReading = 0;
+        double estimatedSeconds = -1;
     };
     ProbePlan probePlan() const;
 
@@ -175,6 +179,9 @@ class StudioController : public QObject {
     QByteArray documentDigest_;
     qint64 documentTokens_ = -1;
     int pendingDocumentLoads_ = 0;
+    // The last Ask that read the whole open document with this model: its prompt and how long.
+    qint64 readingTokens_ = 0;
+    double readingSeconds_ = -1;
 
     bool asking_ = false;
     bool askStopped_ = false;

@@ -51,14 +51,15 @@ constexpr Command kCommands[] = {
      "passkey [-m MODEL] --lengths 1024,2048 [--depths 0.1,0.5,0.9] [--trials N] [--seed S]\n"
      "        [--group G|auto (--window W | --windows W1,W2,...)] [--no-vanilla] [--json]\n"
      "        [--details]\n"
-     "  pass-key retrieval accuracy, vanilla vs Self-Extend (default: smallest group, W = L/2);\n"
+     "  pass-key retrieval accuracy, vanilla vs Self-Extend (default: Auto's G and W);\n"
      "  --windows compares several neighbour windows in one run, vanilla once; --no-vanilla\n"
      "  leaves vanilla out (past the window each of its trials is a whole prefill to fail)"},
     {"probe", cli::command_probe,
      "probe [-m MODEL] --doc FILE [--depths 0.2,0.5,0.8] [--candidates G:W,...|vanilla]\n"
-     "      [--max-tokens N] [--seed S] [--json] [--details]\n"
-     "  plants a pass key in your own document at each depth and asks for it under vanilla and\n"
-     "  a few G and W around Auto's choice (or --candidates); recommends the one that found most"},
+     "      [--template NAME] [--system TEXT] [--max-tokens N] [--json] [--details]\n"
+     "  plants an invented fact in your own document at each depth and asks about each in the\n"
+     "  chat format, under Auto's G and W and the runner-up of the measured map (or\n"
+     "  --candidates); each setting reads the document once; recommends the one that states most"},
     {"perplexity", cli::command_perplexity,
      "perplexity [-m MODEL] --file F --lengths 512,1024,2048 [--windows K] [--group G|auto "
      "--window W] [--json]\n"

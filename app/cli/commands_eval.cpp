@@ -4,9 +4,11 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "common.h"
 #include "selfextend/evaluation.h"
+#include "selfextend/probe.h"
 
 namespace cli {
 
@@ -20,12 +22,10 @@ void progress_line(const selfextend::Progress& p, const char* what) {
 // The Self-Extend mode an evaluation compares with vanilla: the flags, or when none are given
 // the smallest group covering `length` with W = default_window. G = 1 when nothing needs extending.
 selfextend::AttentionMode extended_mode(const AttentionFlags& flags,
-                                        const selfextend::ModelInfo& info, int64_t length,
-                                        int64_t default_window) {
+                                        const selfextend::ModelInfo& info, int64_t length) {
     AttentionFlags f = flags;
-    if (!f.given) {
+    if (!f.given) {  // Auto's G and W, as the studio and `ask` choose them
         f.group = "auto";
-        f.window = default_window;
         f.given = true;
     }
     const auto mode = resolve_attention(f, info, length);
@@ -69,14 +69,13 @@ int command_passkey(Arguments& args) {
         options.modes.clear();
         if (with_vanilla) options.modes.push_back(selfextend::AttentionMode::vanilla());
         if (windows.empty())
-            options.modes.push_back(
-                extended_mode(flags, info, length + kAnswerRoom, info.training_window / 2));
+            options.modes.push_back(extended_mode(flags, info, length + kAnswerRoom));
         for (const int64_t window : windows) {
             AttentionFlags f = flags;
             f.window = window;
             f.given = true;
             if (f.group == "1") f.group = "auto";
-            options.modes.push_back(extended_mode(f, info, length + kAnswerRoom, window));
+            options.modes.push_back(extended_mode(f, info, length + kAnswerRoom));
         }
         modes_per_length = options.modes.size();
         if (details)  // each trial as it ends: a long run shows what it has found so far
@@ -153,21 +152,34 @@ int command_probe(Arguments& args) {
     const auto depths = args.take_double_list({"--depths"}, {0.2, 0.5, 0.8});
     const auto candidate_list = args.take({"--candidates"});
     const int64_t max_tokens = args.take_int({"--max-tokens"}, 0, 0, int64_t(1) << 24);
-    const auto seed = uint64_t(args.take_int({"--seed"}, 1234, 0, INT64_MAX));
+    const auto template_name = args.take({"--template"});
+    const std::string system = args.take({"--system"}).value_or("");
     const bool json = args.take_flag({"--json"});
     const bool details = args.take_flag({"--details"});
     const selfextend::KvType kv_type = take_kv_type(args);
     if (!doc) throw UsageError("probe: give --doc FILE");
     for (const double d : depths)
         if (d < 0.0 || d > 1.0) throw UsageError("probe: depths are fractions from 0 to 1");
+    if (depths.empty() || depths.size() > selfextend::probe_facts().size())
+        throw UsageError("probe: give 1 to " + std::to_string(selfextend::probe_facts().size()) +
+                         " depths (one invented fact each)");
+    std::optional<selfextend::ChatFormat> format;
+    if (template_name && !(format = selfextend::chat_format_from_name(*template_name)))
+        throw UsageError("probe: unknown --template '" + *template_name +
+                         "' (known: " + selfextend::chat_format_names() + ")");
     const std::string document = read_text_file(*doc);
     const auto model = load_model(args, model_flags);
     const selfextend::ModelInfo& info = model->info();
 
-    // What the candidates must hold: the document (cut to --max-tokens) and the probe's framing.
+    // What the candidates must hold: the document (cut to --max-tokens), the chat format's markup
+    // and the probe's facts, question and answer.
     int64_t document_tokens = int64_t(model->tokenize(document, false).size());
     if (max_tokens > 0) document_tokens = std::min(document_tokens, max_tokens);
-    const int64_t needed = document_tokens + selfextend::kProbeFramingTokens;
+    const selfextend::ChatTemplate chat =
+        format ? model->chat_template(*format) : model->chat_template();
+    const int64_t needed = document_tokens +
+                           int64_t(chat.document_prompt(system, "", {}, "?").tokens.size()) +
+                           selfextend::kProbeFramingTokens;
     const selfextend::AutoChoice automatic =
         selfextend::choose_attention(info.training_window, needed);
     const selfextend::AttentionMode preferred =
@@ -178,7 +190,8 @@ int command_probe(Arguments& args) {
     selfextend::ProbeOptions options;
     options.depths = depths;
     options.max_document_tokens = max_tokens;
-    options.seed = seed;
+    options.chat.emplace(chat);
+    options.system = system;
     options.kv_type = kv_type;
     if (candidate_list) {  // G:W pairs; 1:0 (or "vanilla") is vanilla
         std::string rest = *candidate_list;
@@ -210,17 +223,23 @@ int command_probe(Arguments& args) {
     std::fprintf(stderr, "%s: %lld document tokens, training window %lld, Auto: %s\n",
                  info.name.c_str(), (long long)document_tokens, (long long)info.training_window,
                  preferred.describe().c_str());
+    // What it will cost, before it starts: one reading of the document per setting (every
+    // depth's needle is in the same prompt).
+    std::fprintf(stderr, "probe: %zu settings × one reading of the document (%s tokens in all)\n",
+                 options.candidates.size(),
+                 format_count(int64_t(options.candidates.size()) * needed).c_str());
+    selfextend::ProbeTrialCallback on_trial;
     if (details)
-        options.on_trial = [](const selfextend::AttentionMode& mode,
-                              const selfextend::PasskeyTrial& t) {
-            std::printf("%s len=%lld depth=%.2f key=%s answer=\"%s\" %s\n", mode.describe().c_str(),
-                        (long long)t.length, t.depth, t.key.c_str(), t.answer.c_str(),
-                        t.correct ? "ok" : "wrong");
+        on_trial = [](const selfextend::AttentionMode& mode, const selfextend::ProbeTrial& t) {
+            std::printf("%s depth=%.2f question=\"%.*s\" expected=\"%.*s\" answer=\"%s\" %s\n",
+                        mode.describe().c_str(), t.depth, int(t.fact.question.size()),
+                        t.fact.question.data(), int(t.fact.answer.size()), t.fact.answer.data(),
+                        t.answer.c_str(), t.correct ? "ok" : "wrong");
             std::fflush(stdout);
         };
-    const auto results =
-        selfextend::run_probe(*model, document, options,
-                              [](const selfextend::Progress& p) { progress_line(p, "probe"); });
+    const auto results = selfextend::run_probe(
+        model, document, options, [](const selfextend::Progress& p) { progress_line(p, "probe"); },
+        on_trial);
     const size_t best = selfextend::recommend_probe(results, preferred);
 
     if (json) {
@@ -235,7 +254,8 @@ int command_probe(Arguments& args) {
             row["answers"] = Json::array();
             for (const auto& t : results[k].trials)
                 row["answers"].push_back({{"depth", t.depth},
-                                          {"key", t.key},
+                                          {"question", std::string(t.fact.question)},
+                                          {"expected", std::string(t.fact.answer)},
                                           {"answer", t.answer},
                                           {"correct", t.correct}});
             out["results"].push_back(std::move(row));
@@ -297,7 +317,7 @@ int command_perplexity(Arguments& args) {
     std::vector<selfextend::PerplexityResult> results;
     for (const int64_t length : lengths) {
         const auto vanilla = selfextend::AttentionMode::vanilla();
-        const auto extended = extended_mode(flags, info, length, info.training_window / 4);
+        const auto extended = extended_mode(flags, info, length);
         for (const auto& mode : {vanilla, extended})
             results.push_back(selfextend::run_perplexity(
                 *model, tokens, length, windows, mode,

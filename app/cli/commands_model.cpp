@@ -119,7 +119,7 @@ AttentionFlags take_attention_flags(Arguments& args) {
 selfextend::AttentionMode resolve_attention(const AttentionFlags& flags,
                                             const selfextend::ModelInfo& info, int64_t n_tokens) {
     const int64_t L = info.training_window;
-    int window = int(flags.window.value_or(L / 2));
+    int window = int(flags.window.value_or(selfextend::auto_window(L)));
     int group = 1;
     if (flags.group == "auto") {
         if (window >= L)

@@ -30,7 +30,7 @@ std::string default_model_path();
 // --group G|auto and --window W. "auto" chooses G and W together as the studio's Auto does
 // (selfextend::choose_attention), or only G for a given --window, and throws the explanation
 // when nothing holds n_tokens. Without --group the mode is vanilla; a number without --window
-// takes W = L/2.
+// takes Auto's W (selfextend::auto_window, L/4).
 struct AttentionFlags {
     std::string group = "1";
     std::optional<int64_t> window;

@@ -1,36 +1,68 @@
-// The pass-key test on the user's own document: the needle planted at a few depths of the text
-// they will ask about, answered under a few candidate G and W. It reuses the pass-key prompt's
-// introduction, needle, question and answering loop (retrieval.h); only the filler differs.
+// "Tune on document" (probe.h): invented facts planted in the user's own text and asked about in
+// the chat format, one reading of the document per candidate setting.
+#include "selfextend/probe.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <random>
+#include <memory>
 
-#include "retrieval.h"
-#include "selfextend/engine.h"
-#include "selfextend/evaluation.h"
-#include "selfextend/tokenizer.h"
+#include "selfextend/document_conversation.h"
+#include "selfextend/error.h"
 #include "text/plain_text.h"
 
 namespace selfextend {
 
 namespace {
 
-// Where to cut the document for a needle at `depth`: after the first sentence or line end at or
-// past that fraction of its bytes, so the needle does not split a word or sentence; at the next
-// space when no sentence ends nearby. Cuts always fall on ASCII whitespace, never inside UTF-8.
+// Invented names and codes (so an answer cannot come from the model's knowledge or the book),
+// those SmolLM2 stated most often past its window in the map's fact task first. (The bundled
+// 8M demo model retrieves one planted sentence, not several: it states none of these.)
+constexpr ProbeFact kFacts[] = {
+    {"The secret password of the records office is bluebird-58.",
+     "What is the secret password of the records office?", "bluebird-58"},
+    {"The combination of the old iron safe is 7391.",
+     "What is the combination of the old iron safe?", "7391"},
+    {"The password for the garden gate is moonstone-21.",
+     "What is the password for the garden gate?", "moonstone-21"},
+    {"The inn by the river was called the Drowsy Otter.", "What was the inn by the river called?",
+     "Drowsy Otter"},
+    {"The doctor's carriage horse was named Bramblewick.",
+     "What was the doctor's carriage horse named?", "Bramblewick"},
+    {"The secret society met every Thursday in the Crimson Parlour.",
+     "Where did the secret society meet every Thursday?", "Crimson Parlour"},
+    {"The code word for the midnight meeting was tangerine.",
+     "What was the code word for the midnight meeting?", "tangerine"},
+    {"The mayor's prize rose was called Scarlet Duchess.",
+     "What was the mayor's prize rose called?", "Scarlet Duchess"},
+};
+
+// Where to plant a fact at `depth`: after the first line or sentence end at or past that
+// fraction of the document's bytes, so a fact never splits a sentence; at the next space when
+// no sentence ends nearby. Always on ASCII whitespace, never inside a UTF-8 character.
 size_t cut_at(std::string_view document, double depth) {
-    const auto target = size_t(std::llround(depth * double(document.size())));
+    const auto target = size_t(std::llround(std::clamp(depth, 0.0, 1.0) * double(document.size())));
     if (target == 0) return 0;
     if (target >= document.size()) return document.size();
     constexpr size_t kSentenceReach = 400;  // bytes searched for a sentence end
     const size_t reach = std::min(document.size(), target + kSentenceReach);
-    for (size_t k = target; k < reach; ++k) {
+    for (size_t k = target; k < reach; ++k)
         if (document[k] == '\n' || text::ends_sentence(document, k)) return k + 1;
-    }
     for (size_t k = target; k < document.size(); ++k)
         if (text::is_blank(document[k])) return k;
     return document.size();
+}
+
+// Letters and digits, ASCII case folded: how an answer and a fact are compared.
+std::string folded(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        if (c >= 'A' && c <= 'Z')
+            out += char(c - 'A' + 'a');
+        else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+            out += c;
+    }
+    return out;
 }
 
 // Distance between two settings for the tie-break: ratios, since G and W act multiplicatively
@@ -44,57 +76,83 @@ double setting_distance(const AttentionMode& a, const AttentionMode& b) {
 
 }  // namespace
 
+std::span<const ProbeFact> probe_facts() {
+    return kFacts;
+}
+
+std::string plant_facts(std::string_view document, std::span<const double> depths,
+                        std::span<const ProbeFact> facts) {
+    if (facts.size() < depths.size()) throw Error("probe: one fact per depth");
+    std::vector<size_t> order(depths.size());
+    for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::vector<size_t> cuts(depths.size());
+    for (size_t k = 0; k < depths.size(); ++k) cuts[k] = cut_at(document, depths[k]);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return cuts[a] < cuts[b]; });
+    std::string out;
+    size_t from = 0;
+    for (const size_t k : order) {
+        const std::string_view before = text::trimmed(document.substr(from, cuts[k] - from));
+        if (!before.empty()) out.append(before).append("\n\n");
+        out.append(facts[k].sentence).append("\n\n");
+        from = cuts[k];
+    }
+    out.append(text::trimmed(document.substr(from)));
+    return out;
+}
+
+bool states_fact(std::string_view answer, const ProbeFact& fact) {
+    const std::string wanted = folded(fact.answer);
+    return !wanted.empty() && folded(answer).find(wanted) != std::string::npos;
+}
+
 int ProbeResult::found() const {
-    return int(std::count_if(trials.begin(), trials.end(),
-                             [](const PasskeyTrial& t) { return t.correct; }));
+    return int(
+        std::count_if(trials.begin(), trials.end(), [](const ProbeTrial& t) { return t.correct; }));
 }
 
-PasskeyPrompt build_probe_prompt(const Tokenizer& tokenizer, std::string_view document,
-                                 double depth, const std::string& key) {
-    depth = std::clamp(depth, 0.0, 1.0);
-    const size_t cut = cut_at(document, depth);
-    const std::string_view before = text::trimmed(document.substr(0, cut));
-    const std::string_view after = text::trimmed(document.substr(cut));
-    std::string text(retrieval::kIntroduction);
-    if (!before.empty()) text.append(" ").append(before);
-    const size_t needle_byte = text.size();
-    text.append(" ").append(retrieval::needle(key));
-    if (!after.empty()) text.append(" ").append(after);
-    text.append(" ").append(retrieval::kQuestion);
-    PasskeyPrompt prompt;
-    prompt.tokens = tokenizer.encode(text, true);
-    prompt.key = key;
-    prompt.depth = depth;
-    prompt.needle_token = int64_t(tokenizer.encode(text.substr(0, needle_byte), true).size());
-    return prompt;
-}
-
-std::vector<ProbeResult> run_probe(const Model& model, std::string_view document,
-                                   const ProbeOptions& options, const ProgressCallback& progress,
-                                   const CancelToken* cancel) {
+std::vector<ProbeResult> run_probe(const std::shared_ptr<const Model>& model,
+                                   std::string_view document, const ProbeOptions& options,
+                                   const ProgressCallback& progress,
+                                   const ProbeTrialCallback& on_trial, const CancelToken* cancel) {
     if (options.depths.empty() || options.candidates.empty())
         throw Error("probe: give at least one depth and one candidate");
+    const std::span<const ProbeFact> all =
+        options.facts.empty() ? probe_facts() : std::span<const ProbeFact>(options.facts);
+    if (options.depths.size() > all.size())
+        throw Error("probe: at most " + std::to_string(all.size()) +
+                    " depths (one invented fact each)");
     if (text::trimmed(document).empty()) throw Error("probe: the document is empty");
+    for (const double depth : options.depths)
+        if (!(depth >= 0.0 && depth <= 1.0)) throw Error("probe: depths are fractions from 0 to 1");
     for (const AttentionMode& mode : options.candidates)
-        validate(mode, model.info().training_window);
+        validate(mode, model->info().training_window);
 
     std::string text(document);
     if (options.max_document_tokens > 0) {
-        const std::vector<int32_t> tokens = model.tokenize(text, false);
+        const std::vector<int32_t> tokens = model->tokenize(text, false);
         if (int64_t(tokens.size()) > options.max_document_tokens)
-            text = model.detokenize(std::span(tokens).first(size_t(options.max_document_tokens)));
+            text = model->detokenize(std::span(tokens).first(size_t(options.max_document_tokens)));
     }
-    // One key per depth, the same for every candidate: candidates compete on identical prompts.
-    std::mt19937_64 rng(options.seed);
-    std::uniform_int_distribution<int> digits(10000, 99999);
-    std::vector<PasskeyPrompt> prompts;
-    for (const double depth : options.depths)
-        prompts.push_back(
-            build_probe_prompt(model.tokenizer(), text, depth, std::to_string(digits(rng))));
+    const std::span<const ProbeFact> facts = all.first(options.depths.size());
+    const auto framed = std::make_shared<const FramedDocument>(
+        options.chat ? *options.chat : model->chat_template(), options.system,
+        plant_facts(text, options.depths, facts));
 
-    const retrieval::Plan plan = retrieval::plan(prompts);
-    const int64_t total = plan.computed_total * int64_t(options.candidates.size());
-    int64_t finished = 0;  // tokens of the prefills that have ended
+    // What every candidate reads: the first question's whole prompt, then each next question's
+    // prompt from where it leaves the one before (the document's KV is kept).
+    int64_t per_candidate = 0;
+    std::vector<int32_t> previous;
+    for (const ProbeFact& fact : facts) {
+        std::vector<int32_t> tokens = framed->prompt({}, fact.question).tokens;
+        const auto shared = size_t(
+            std::mismatch(previous.begin(), previous.end(), tokens.begin(), tokens.end()).first -
+            previous.begin());
+        per_candidate += int64_t(tokens.size() - std::min(shared, tokens.size() - 1));
+        previous = std::move(tokens);
+    }
+    const int64_t total = per_candidate * int64_t(options.candidates.size());
+    int64_t finished = 0;  // tokens of the prompts read to the end
     const auto start = std::chrono::steady_clock::now();
     const auto report = [&](int64_t done) {
         if (!progress) return;
@@ -104,19 +162,32 @@ std::vector<ProbeResult> run_probe(const Model& model, std::string_view document
         const double rate = seconds > 0 ? double(done) / seconds : 0;
         progress({done, total, rate, rate > 0 ? double(total - done) / rate : 0});
     };
+
+    AnswerOptions answer_options;
+    answer_options.max_new_tokens = options.max_answer_tokens;
+    answer_options.collect_sources = false;  // greedy, no disk cache: a planted copy is not kept
     std::vector<ProbeResult> results;
     for (const AttentionMode& mode : options.candidates) {
-        size_t answered = 0;
-        ProbeResult result;
-        result.mode = mode;
-        result.trials = retrieval::answer(
-            model, prompts, plan, mode, options.kv_type,
-            [&](size_t, const PasskeyTrial& trial) {
-                finished += plan.computed[answered++];
-                report(finished);
-                if (options.on_trial) options.on_trial(mode, trial);
-            },
-            [&](const Progress& p) { report(finished + p.done); }, cancel);
+        DocumentConversation conversation(model, framed, mode, options.kv_type);
+        ProbeResult result{mode, {}};
+        for (size_t k = 0; k < facts.size(); ++k) {
+            conversation.clear_turns();  // each question on its own, as a first question
+            const ConversationPrompt prompt = conversation.prompt(facts[k].question, {});
+            AnswerCallbacks callbacks;
+            callbacks.on_prefill = [&](int64_t, int64_t, const Progress& run) {
+                report(finished + run.done);
+            };
+            const AnswerOutcome outcome =
+                conversation.answer(prompt, facts[k].question, answer_options, callbacks, cancel);
+            if (outcome.cancelled) throw Cancelled();
+            if (!outcome.error.empty()) throw Error("probe: " + outcome.error);
+            finished += outcome.prefilled_tokens - outcome.reused_tokens;
+            report(finished);
+            ProbeTrial trial{options.depths[k], facts[k], outcome.answer,
+                             states_fact(outcome.answer, facts[k])};
+            if (on_trial) on_trial(mode, trial);
+            result.trials.push_back(std::move(trial));
+        }
         results.push_back(std::move(result));
     }
     return results;
@@ -124,22 +195,24 @@ std::vector<ProbeResult> run_probe(const Model& model, std::string_view document
 
 std::vector<AttentionMode> probe_candidates(int64_t training_window, int64_t needed_tokens) {
     const AutoChoice automatic = choose_attention(training_window, needed_tokens);
-    const int g = std::max(2, automatic.group);  // Auto's G = 1 (it fits L): try mild grouping
-    const int w = automatic.window;
-    std::vector<AttentionMode> candidates{AttentionMode::vanilla()};
-    const auto add = [&](int group, int window) {
-        const AttentionMode mode = AttentionMode::self_extend(group, window);
-        if (group < 2 || group > kLargestAutoGroup || window < 1 || window >= training_window)
-            return;
-        if (std::find(candidates.begin(), candidates.end(), mode) == candidates.end())
-            candidates.push_back(mode);
-    };
-    add(g, w);
-    add(2 * g, w);
-    add(g, w / 2);
-    const int wider = std::min<int>(int(training_window) - 16, w + w / 2);
-    const AutoChoice widerChoice = choose_group(training_window, wider, needed_tokens);
-    if (widerChoice.fits) add(std::max(2, widerChoice.group), wider);
+    if (needed_tokens <= training_window) {
+        // Inside the window vanilla is exact; the mildest grouping shows what Self-Extend costs.
+        std::vector<AttentionMode> candidates{AttentionMode::vanilla()};
+        if (automatic.window >= 1)
+            candidates.push_back(AttentionMode::self_extend(2, automatic.window));
+        return candidates;
+    }
+    std::vector<AttentionMode> candidates{
+        AttentionMode::self_extend(automatic.group, automatic.window)};
+    // The runner-up of the measured map: half Auto's window at its own smallest fitting G (finer
+    // grouping, fewer exact neighbours); else, when that does not fit, Auto's W at the smallest G.
+    const int half = automatic.window / 2;
+    const AutoChoice finer = choose_group(training_window, half, needed_tokens);
+    const AutoChoice smallest = choose_group(training_window, automatic.window, needed_tokens);
+    const AutoChoice& second = half >= 16 && finer.fits ? finer : smallest;
+    const AttentionMode runner_up = AttentionMode::self_extend(second.group, second.window);
+    if (second.fits && second.group >= 2 && runner_up != candidates.front())
+        candidates.push_back(runner_up);
     return candidates;
 }
 

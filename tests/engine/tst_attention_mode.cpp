@@ -41,56 +41,74 @@ class TestAttentionMode : public QObject {
         QCOMPARE(largest_used_position(4, 1024, 500), 500.0);
     }
 
-    // Numbers worked by hand: G = ceil((N - W) / (L - W)), capacity (L - W)·G + W.
-    void autoChoosesTheLargestWindowWhoseGroupIsAllowed() {
-        // W = L/2 = 256: ceil(1389 / 256) = 6; capacity 256·6 + 256 = 1 792 >= 1 645 > 1 536.
+    // Numbers worked by hand: the smallest G = ceil((N - W) / (L - W)), capacity (L - W)·G + W;
+    // Auto takes W = L/4 and twice that G (at most 64), W = L/8 when L/4 cannot fit.
+    void autoTakesAQuarterWindowAndTwiceTheSmallestGroup() {
+        // W = 128: ceil(1 517 / 384) = 4 (capacity 384·4 + 128 = 1 664 >= 1 645), so G = 8;
+        // the farthest grouped position 128 + 1 517 / 8 = 317.6.
         const AutoChoice sample = choose_attention(512, 1645);
-        QCOMPARE(sample.window, 256);
-        QCOMPARE(sample.group, 6);
+        QCOMPARE(sample.window, 128);
+        QCOMPARE(sample.group, 8);
         QVERIFY(sample.fits);
         const QString why = QString::fromStdString(sample.explanation);
-        for (const char* part : {"W = 256", "G = 6", "(512 − 256)·6 + 256 = 1 792", "1 645"})
+        for (const char* part : {"W = 128", "G = 8, twice", "(512 − 128)·4 + 128 = 1 664", "1 645",
+                                 "position at 317 of L = 512", "docs/long-context.md"})
             QVERIFY2(why.contains(QString::fromUtf8(part)), qPrintable(why));
 
-        // W = 256 would need ceil(19 744 / 256) = 78 > 64; W = 3L/8 = 192 needs
-        // ceil(19 808 / 320) = 62, capacity 320·62 + 192 = 20 032.
+        // W = 128 needs ceil(19 872 / 384) = 52; twice is 104, so the largest allowed, 64.
         const AutoChoice book = choose_attention(512, 20000);
-        QCOMPARE(book.window, 192);
-        QCOMPARE(book.group, 62);
+        QCOMPARE(book.window, 128);
+        QCOMPARE(book.group, 64);
         QVERIFY(book.fits);
-        QVERIFY2(QString::fromStdString(book.explanation).contains("would need G = 78"),
+        QVERIFY2(QString::fromStdString(book.explanation).contains("G = 64, more than"),
                  book.explanation.c_str());
+        // G = 64 only: the explanation says so when it is the smallest.
+        const AutoChoice tight = choose_attention(512, 24704);  // 384·64 + 128
+        QCOMPARE(tight.window, 128);
+        QCOMPARE(tight.group, 64);
+        QVERIFY2(QString::fromStdString(tight.explanation).contains("smallest group whose"),
+                 tight.explanation.c_str());
 
-        // The largest capacity within G <= 64 at L = 512 is W = 64: 448·64 + 64 = 28 736.
-        const AutoChoice edge = choose_attention(512, 28736);
+        // One more token: W = 128 would need 65 > 64; W = L/8 = 64 needs ceil(24 641 / 448) = 55.
+        const AutoChoice edge = choose_attention(512, 24705);
         QCOMPARE(edge.window, 64);
         QCOMPARE(edge.group, 64);
         QVERIFY(edge.fits);
+        QVERIFY2(QString::fromStdString(edge.explanation).contains("would need G = 65"),
+                 edge.explanation.c_str());
+        QVERIFY(choose_attention(512, 28736).fits);  // 448·64 + 64
 
-        QCOMPARE(choose_attention(4096, 16384).window, 2048);  // ceil(14 336 / 2 048) = 7
-        QCOMPARE(choose_attention(4096, 16384).group, 7);
-        // L = 1 000: L/2 = 500 rounds down to 496; ceil(4 504 / 504) = 9.
-        QCOMPARE(choose_attention(1000, 5000).window, 496);
-        QCOMPARE(choose_attention(1000, 5000).group, 9);
-        // L = 100: 50 -> 48; ceil(2 952 / 52) = 57.
-        QCOMPARE(choose_attention(100, 3000).window, 48);
-        QCOMPARE(choose_attention(100, 3000).group, 57);
+        // A Llama-2-sized window: W = 1 024, ceil(15 360 / 3 072) = 5, G = 10.
+        QCOMPARE(choose_attention(4096, 16384).window, 1024);
+        QCOMPARE(choose_attention(4096, 16384).group, 10);
+        // SmolLM2 (L = 8 192) at the map's lengths: W = 2 048 and G = 2·2 = 4 at 12k, 2·3 = 6 at
+        // 16k.
+        QCOMPARE(choose_attention(8192, 12032).window, 2048);
+        QCOMPARE(choose_attention(8192, 12032).group, 4);
+        QCOMPARE(choose_attention(8192, 16032).group, 6);
+        // L = 1 000: L/4 = 250 rounds down to 240; ceil(4 760 / 760) = 7, G = 14.
+        QCOMPARE(choose_attention(1000, 5000).window, 240);
+        QCOMPARE(choose_attention(1000, 5000).group, 14);
+        // L = 100: 25 -> 16; ceil(2 984 / 84) = 36, twice past 64: G = 64.
+        QCOMPARE(choose_attention(100, 3000).window, 16);
+        QCOMPARE(choose_attention(100, 3000).group, 64);
         // Inside the window: no extension.
         QCOMPARE(choose_attention(512, 400).group, 1);
+        QCOMPARE(choose_attention(512, 400).window, 128);
         QVERIFY(choose_attention(512, 400).fits);
     }
 
     void autoSaysWhatItWouldTakeWhenNothingFits() {
         // 204 000 tokens at L = 512: more than 28 736. At W = 64 it would take
-        // ceil(203 936 / 448) = 456; a model with W = L/2, G = 64 needs (L/2)·65 >= 204 000 with
-        // (L - L/2)·64 + L/2 for odd L: L = 6 277 gives 3 139·64 + 3 138 = 204 034 (6 276 gives
-        // 203 970).
+        // ceil(203 936 / 448) = 456; a model with W = L/4 (rounded down), G = 64 needs
+        // (L - L/4)·64 + L/4 >= 204 000: L = 4 227 gives 3 171·64 + 1 056 = 204 000 (4 226 gives
+        // 3 170·64 + 1 056 = 203 936).
         const AutoChoice book = choose_attention(512, 204000);
         QVERIFY(!book.fits);
         QCOMPARE(book.group, 64);
         QCOMPARE(book.window, 64);
         const QString why = QString::fromStdString(book.explanation);
-        for (const char* part : {"Cannot fit", "28 736", "6 277", "G = 456"})
+        for (const char* part : {"Cannot fit", "28 736", "4 227", "G = 456"})
             QVERIFY2(why.contains(part), qPrintable(why));
         QVERIFY(!choose_attention(512, 28737).fits);
     }

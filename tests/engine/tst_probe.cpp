@@ -1,10 +1,12 @@
-// The probe: the pass key planted in a real book excerpt at given depths, answered under a few
-// candidate G and W on the demo model (512-token window).
+// The probe ("Tune on document"): invented facts planted in a real book excerpt at given depths,
+// asked about in the chat format under a few candidate G and W on the demo model (512-token
+// window), each candidate reading the document once.
 #include <QFile>
 #include <QtTest>
 
 #include "selfextend/engine.h"
-#include "selfextend/evaluation.h"
+#include "selfextend/error.h"
+#include "selfextend/probe.h"
 #include "test_paths.h"
 
 using namespace selfextend;
@@ -22,77 +24,103 @@ class TestProbe : public QObject {
     }
     void cleanupTestCase() { model_.reset(); }
 
-    void promptsHoldTheDocumentAndTheKeyAtTheDepths() {
-        const std::vector<int32_t> documentTokens = model_->tokenize(document_, false);
-        for (const double depth : {0.0, 0.2, 0.5, 0.8, 1.0}) {
-            const PasskeyPrompt prompt =
-                build_probe_prompt(model_->tokenizer(), document_, depth, "38117");
-            const std::string text = model_->detokenize(prompt.tokens);
-            const std::string needle = "The pass key is 38117. Remember it. 38117 is the pass key.";
-            const size_t needleAt = text.find(needle);
-            QVERIFY2(needleAt != std::string::npos, text.c_str());
-            QVERIFY(text.find("There is an important info hidden") == 0);
-            QVERIFY(text.rfind("What is the pass key? The pass key is") ==
-                    text.size() - std::string("What is the pass key? The pass key is").size());
-            // Every word of the document is there, in order, with the needle between two of
-            // them: removing the needle leaves the document's words.
-            const auto words = [](const std::string& s) {
-                return QString::fromStdString(s).simplified().split(' ', Qt::SkipEmptyParts);
-            };
-            std::string withoutNeedle = text;
-            withoutNeedle.erase(needleAt, needle.size());
-            QStringList expected = words(document_);
-            const QStringList got = words(withoutNeedle);
-            QCOMPARE(got.mid(26, expected.size()), expected);  // after the 26-word introduction
-            // The needle sits at the requested fraction of the document's tokens (a sentence
-            // end near it): counted independently here from the document's own tokenization.
-            const double intro =
-                double(model_
-                           ->tokenize("There is an important info hidden inside a lot of "
-                                      "irrelevant text. Find it and memorize them. I will "
-                                      "quiz you about the important information there.",
-                                      true)
-                           .size());
-            const double at = (double(prompt.needle_token) - intro) / double(documentTokens.size());
-            QVERIFY2(std::abs(at - depth) < 0.06,
-                     qPrintable(QString("depth %1 planted at %2").arg(depth).arg(at)));
-            QCOMPARE(prompt.depth, depth);
+    void factsArePlantedAtTheirDepthsAsParagraphs() {
+        const std::vector<double> depths{0.8, 0.0, 0.5, 1.0, 0.2};  // any order
+        const auto facts = probe_facts().first(depths.size());
+        const std::string planted = plant_facts(document_, depths, facts);
+        const auto words = [](const std::string& s) {
+            return QString::fromStdString(s).simplified().split(' ', Qt::SkipEmptyParts);
+        };
+        std::string withoutFacts = planted;
+        for (size_t k = 0; k < depths.size(); ++k) {
+            const std::string paragraph = std::string(facts[k].sentence) + "\n\n";
+            const size_t at = planted.find(facts[k].sentence);
+            QVERIFY2(at != std::string::npos, facts[k].sentence.data());
+            // A paragraph of its own: a blank line (or the start) before it, one after it.
+            QVERIFY(at == 0 || planted.compare(at - 2, 2, "\n\n") == 0);
+            QVERIFY(at + facts[k].sentence.size() == planted.size() ||
+                    planted.compare(at + facts[k].sentence.size(), 2, "\n\n") == 0);
+            // At the requested fraction of the document (a sentence end near it), counted in the
+            // document's bytes before it: the planted text less the facts before it.
+            size_t factsBefore = 0;
+            for (size_t n = 0; n < depths.size(); ++n) {
+                const size_t other = planted.find(facts[n].sentence);
+                if (other < at) factsBefore += facts[n].sentence.size() + 2;
+            }
+            const double fraction = double(at - factsBefore) / double(document_.size());
+            QVERIFY2(std::abs(fraction - depths[k]) < 0.05,
+                     qPrintable(QString("depth %1 planted at %2").arg(depths[k]).arg(fraction)));
+            withoutFacts.erase(withoutFacts.find(facts[k].sentence), facts[k].sentence.size());
         }
+        // Every word of the document is there, in order.
+        QCOMPARE(words(withoutFacts), words(document_));
+        QVERIFY_THROWS_EXCEPTION(Error, plant_facts(document_, depths, facts.first(2)));
+    }
+
+    void anAnswerStatesAFactWhateverItsCaseAndPunctuation() {
+        const ProbeFact& password = probe_facts()[0];
+        QCOMPARE(std::string(password.answer), std::string("bluebird-58"));
+        QVERIFY(states_fact("The secret password is Bluebird 58.", password));
+        QVERIFY(states_fact("bluebird-58", password));
+        QVERIFY(!states_fact("The password is bluebird.", password));
+        QVERIFY(!states_fact("bluebird-5", password));
+        QVERIFY(!states_fact("", password));
+    }
+
+    void twoReadingsPastTheWindow() {
+        // Past L: Auto's choice and the map's runner-up (half its W, smallest G), no vanilla.
+        const AutoChoice automatic = choose_attention(8192, 16100);
+        QCOMPARE(probe_candidates(8192, 16100),
+                 (std::vector<AttentionMode>{
+                     AttentionMode::self_extend(automatic.group, automatic.window),
+                     AttentionMode::self_extend(smallest_group(8192, 1024, 16100), 1024)}));
+        // Inside it: vanilla and the mildest grouping.
+        QCOMPARE(probe_candidates(8192, 5000),
+                 (std::vector<AttentionMode>{AttentionMode::vanilla(),
+                                             AttentionMode::self_extend(2, 2048)}));
     }
 
     void resultsPerCandidateAndDepth() {
         const int64_t documentTokens = int64_t(model_->tokenize(document_, false).size());
+        const int64_t needed = documentTokens + kProbeFramingTokens;
         ProbeOptions options;
         options.depths = {0.2, 0.5, 0.8};
-        options.candidates = probe_candidates(512, documentTokens + 80);
-        QVERIFY(options.candidates.size() >= 3);
-        QVERIFY(options.candidates.front().is_vanilla());
-        const AutoChoice automatic = choose_attention(512, documentTokens + 80);
-        QCOMPARE(options.candidates[1],
-                 AttentionMode::self_extend(automatic.group, automatic.window));
+        const std::vector<AttentionMode> candidates = probe_candidates(512, needed);
+        QCOMPARE(candidates.size(), size_t(2));
+        const AutoChoice automatic = choose_attention(512, needed);
+        QCOMPARE(candidates[0], AttentionMode::self_extend(automatic.group, automatic.window));
+        options.candidates = {AttentionMode::vanilla(), candidates[0], candidates[1]};
+        // Facts in the forms the demo model was trained to retrieve (its card), so that what is
+        // measured is the attention, not whether an 8M model follows a new kind of sentence.
+        options.facts = {
+            {"Remember this: the door code is 4821.", "What is the door code?", "4821"},
+            {"Anna's favourite city is Oslo.", "What is Anna's favourite city?", "Oslo"},
+            {"Remember this: the locker number is 5307.", "What is the locker number?", "5307"}};
         int trialsSeen = 0;
-        options.on_trial = [&](const AttentionMode&, const PasskeyTrial&) { ++trialsSeen; };
         Progress last;
-        const auto results =
-            run_probe(*model_, document_, options, [&](const Progress& p) { last = p; });
+        const auto results = run_probe(
+            model_, document_, options, [&](const Progress& p) { last = p; },
+            [&](const AttentionMode&, const ProbeTrial&) { ++trialsSeen; });
         QCOMPARE(results.size(), options.candidates.size());
         QCOMPARE(trialsSeen, int(3 * results.size()));
         QCOMPARE(last.done, last.total);
-        QVERIFY(last.total > documentTokens);
+        // One reading of the document per candidate, and a few tokens per further question.
+        QVERIFY(last.total > 3 * documentTokens);
+        QVERIFY2(last.total < 3 * (documentTokens + 150), qPrintable(QString::number(last.total)));
         for (size_t c = 0; c < results.size(); ++c) {
             QCOMPARE(results[c].mode, options.candidates[c]);
             QCOMPARE(results[c].trials.size(), size_t(3));
             for (size_t d = 0; d < 3; ++d) {
-                QCOMPARE(results[c].trials[d].depth, options.depths[d]);
-                // The same key for a depth under every candidate.
-                QCOMPARE(results[c].trials[d].key, results[0].trials[d].key);
-                QCOMPARE(
-                    results[c].trials[d].correct,
-                    passkey_answer_correct(results[c].trials[d].answer, results[c].trials[d].key));
+                const ProbeTrial& trial = results[c].trials[d];
+                QCOMPARE(trial.depth, options.depths[d]);
+                QCOMPARE(trial.fact.answer, options.facts[d].answer);
+                QCOMPARE(trial.correct, states_fact(trial.answer, trial.fact));
+                qInfo("%s depth %.1f: %s", results[c].mode.describe().c_str(), trial.depth,
+                      trial.answer.c_str());
             }
-            qInfo("%s: %d/3 found", results[c].mode.describe().c_str(), results[c].found());
+            qInfo("%s: %d/3 stated", results[c].mode.describe().c_str(), results[c].found());
         }
-        // Past the 512-token window Self-Extend at Auto's choice finds more than vanilla.
+        // Past the 512-token window Self-Extend at Auto's choice states more than vanilla.
         QVERIFY(results[1].found() > results[0].found());
         const size_t best = recommend_probe(results, options.candidates[1]);
         for (const ProbeResult& r : results) QVERIFY(r.found() <= results[best].found());
@@ -102,7 +130,7 @@ class TestProbe : public QObject {
         const auto result = [](AttentionMode mode, int found) {
             ProbeResult r;
             r.mode = mode;
-            for (int k = 0; k < 3; ++k) r.trials.push_back({0, 0, "1", "", k < found});
+            for (int k = 0; k < 3; ++k) r.trials.push_back({0, probe_facts()[0], "", k < found});
             return r;
         };
         const std::vector<ProbeResult> results{result(AttentionMode::vanilla(), 1),
@@ -118,7 +146,7 @@ class TestProbe : public QObject {
         options.candidates = {AttentionMode::self_extend(4, 256)};
         CancelToken cancel;
         cancel.cancel();
-        QVERIFY_THROWS_EXCEPTION(Cancelled, run_probe(*model_, document_, options, {}, &cancel));
+        QVERIFY_THROWS_EXCEPTION(Cancelled, run_probe(model_, document_, options, {}, {}, &cancel));
     }
 
   private:

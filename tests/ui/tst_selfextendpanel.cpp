@@ -40,20 +40,20 @@ class TestSelfExtendPanel : public QObject {
         QVERIFY(!panel.fits());
         QVERIFY2(panel.fitText().contains("Does not fit"), qPrintable(panel.fitText()));
         QVERIFY(panel.fitText().contains(formatCount(2000 - 768)));
-        panel.autoPick();  // ceil((2000 - 256) / 256) = 7
-        QCOMPARE(panel.group(), 7);
-        QCOMPARE(panel.window(), 256);
+        panel.autoPick();  // W = L/4 = 128, twice ceil((2000 - 128) / 384) = 5
+        QCOMPARE(panel.group(), 10);
+        QCOMPARE(panel.window(), 128);
         QVERIFY(panel.fits());
         QVERIFY2(panel.fitText().contains("Fits"), qPrintable(panel.fitText()));
-        // 256 + (2000 - 256) / 7 = 505 > 341: the rule of thumb is exceeded at this G.
-        QVERIFY2(panel.ruleText().contains("exceeded"), qPrintable(panel.ruleText()));
-        panel.setGroup(32);  // 256 + 1744 / 32 = 310 < 341
+        // 128 + (2000 - 128) / 10 = 315 < 341: the rule of thumb holds at Auto's G.
         QVERIFY2(panel.ruleText().contains("holds"), qPrintable(panel.ruleText()));
+        panel.setGroup(5);  // 128 + 1872 / 5 = 502 > 341
+        QVERIFY2(panel.ruleText().contains("exceeded"), qPrintable(panel.ruleText()));
     }
 
     void autoChoosesGAndWTogether() {
         // Issue 12, defect 6: at W = 511 the old Auto kept W and clamped G to 64 (capacity 575,
-        // still "Does not fit"). Auto now chooses W too: W = 256, G = ceil(1 744 / 256) = 7.
+        // still "Does not fit"). Auto now chooses W too: W = 128, twice ceil(1 872 / 384) = 5.
         studio::SelfExtendPanel panel;
         panel.setTrainingWindow(512);
         panel.setAnswerReserve(32);
@@ -63,23 +63,30 @@ class TestSelfExtendPanel : public QObject {
         QVERIFY(!panel.fits());
         // The advice can be followed: G is at its maximum, so "raise G" would be wrong.
         QVERIFY2(!panel.fitText().contains("Raise G"), qPrintable(panel.fitText()));
-        QVERIFY2(panel.fitText().contains("Press Auto: G = 7, W = 256"),
+        QVERIFY2(panel.fitText().contains("Press Auto: G = 10, W = 128"),
                  qPrintable(panel.fitText()));
         panel.autoPick();
-        QCOMPARE(panel.window(), 256);
-        QCOMPARE(panel.group(), 7);
+        QCOMPARE(panel.window(), 128);
+        QCOMPARE(panel.group(), 10);
         QVERIFY(panel.fits());
-        // One line of reason, its numbers in the locale's grouping like the rest of the panel.
+        // One line of reason (the smallest G's capacity 384·5 + 128 = 2 048), its numbers in the
+        // locale's grouping like the rest of the panel.
         QVERIFY2(panel.autoText().contains(formatCount(2048)) &&
-                     panel.autoText().contains(formatCount(2000)),
+                     panel.autoText().contains(formatCount(2000)) &&
+                     panel.autoText().contains("twice"),
                  qPrintable(panel.autoText()));
 
-        // 20 000 tokens: W = 256 would need G = 78 > 64, so W = 192 with G = 62.
+        // 20 000 tokens: W = 128 needs G = 52, twice that past 64: G = 64.
         panel.setDocumentTokens(20000 - 64);
         panel.autoPick();
-        QCOMPARE(panel.window(), 192);
-        QCOMPARE(panel.group(), 62);
-        QVERIFY2(panel.autoText().contains("would need G = 78"), qPrintable(panel.autoText()));
+        QCOMPARE(panel.window(), 128);
+        QCOMPARE(panel.group(), 64);
+        // 30 000: W = 128 would need G = 78 > 64, W = L/8 = 64 cannot fit either (28 736).
+        panel.setDocumentTokens(28000 - 64);
+        panel.autoPick();
+        QCOMPARE(panel.window(), 64);
+        QCOMPARE(panel.group(), 64);
+        QVERIFY2(panel.autoText().contains("would need G = 73"), qPrintable(panel.autoText()));
     }
 
     void userTouchesPinAndDocumentsFollowOtherwise() {
@@ -91,27 +98,27 @@ class TestSelfExtendPanel : public QObject {
         QVERIFY(!panel.groupPinned() && !panel.windowPinned());
         panel.setDocumentTokens(2000 - 32);
         panel.fitDocument();
-        QCOMPARE(panel.window(), 256);
-        QCOMPARE(panel.group(), 7);
-        QVERIFY2(panel.autoText().startsWith("Auto: W = 256"), qPrintable(panel.autoText()));
+        QCOMPARE(panel.window(), 128);
+        QCOMPARE(panel.group(), 10);
+        QVERIFY2(panel.autoText().startsWith("Auto: W = 128"), qPrintable(panel.autoText()));
         panel.setGroup(6);  // set by the program, not Auto: the reason no longer applies
         QVERIFY2(panel.autoText().contains("Press Auto"), qPrintable(panel.autoText()));
         panel.fitDocument();
 
         // The user moves the W slider: W is pinned, G still follows the document for that W.
-        panel.findChild<QSlider*>("windowSlider")->setValue(128);
+        panel.findChild<QSlider*>("windowSlider")->setValue(192);
         QVERIFY(panel.windowPinned() && !panel.groupPinned());
         panel.setDocumentTokens(4000 - 32);
         panel.fitDocument();
-        QCOMPARE(panel.window(), 128);
-        QCOMPARE(panel.group(), 11);  // ceil((4 000 - 128) / 384)
+        QCOMPARE(panel.window(), 192);
+        QCOMPARE(panel.group(), 12);  // the smallest for the user's W: ceil((4 000 - 192) / 320)
 
         // The user types a G: both stay.
         panel.findChild<QSpinBox*>("groupSpin")->setValue(5);
         panel.setDocumentTokens(8000 - 32);
         panel.fitDocument();
         QCOMPARE(panel.group(), 5);
-        QCOMPARE(panel.window(), 128);
+        QCOMPARE(panel.window(), 192);
         QVERIFY(!panel.fits());
 
         // Auto unpins.
@@ -120,15 +127,15 @@ class TestSelfExtendPanel : public QObject {
         QVERIFY(panel.fits());
     }
 
-    void autoUsesHalfTheWindowWhenWIsZero() {
+    void autoUsesAQuarterOfTheWindowWhenWIsZero() {
         studio::SelfExtendPanel panel;
         panel.setTrainingWindow(512);
         panel.setAnswerReserve(0);
         panel.setWindow(0);
         panel.setDocumentTokens(4000 - 32);
         panel.autoPick();
-        QCOMPARE(panel.window(), 256);
-        QCOMPARE(panel.group(), 15);  // ceil((4000 - 256) / 256)
+        QCOMPARE(panel.window(), 128);
+        QCOMPARE(panel.group(), 22);  // twice ceil((4000 - 128) / 384)
     }
 
     void requestedWindowSurvivesASmallerModel() {

@@ -10,6 +10,7 @@
 #include "ResourcePaths.h"
 #include "StudioController.h"
 #include "selfextend/engine.h"
+#include "selfextend/probe.h"
 
 using selfextend::AttentionMode;
 using studio::AnswerSide;
@@ -67,12 +68,16 @@ class TestStudioController : public QObject {
         QVERIFY(controller.readyToAsk());
         QVERIFY(!controller.conversationKey().isEmpty());
 
-        // The probe tries Auto's choice among its candidates, all of them past L.
+        // The probe tries Auto's choice first and one other setting, both past L: two readings
+        // of the document, whose time is not known before an Ask has read it.
         const StudioController::ProbePlan plan = controller.probePlan();
-        QVERIFY(plan.candidates.size() >= 3);
+        QCOMPARE(plan.candidates.size(), size_t(2));
         QVERIFY(!plan.automatic.is_vanilla());
-        QVERIFY(std::find(plan.candidates.begin(), plan.candidates.end(), plan.automatic) !=
-                plan.candidates.end());
+        QCOMPARE(plan.candidates.front(), plan.automatic);
+        QVERIFY(!plan.candidates.back().is_vanilla());
+        QCOMPARE(plan.tokensPerReading,
+                 controller.documentTokens() + selfextend::kProbeFramingTokens);
+        QVERIFY(plan.estimatedSeconds < 0);
     }
 
     void askCarriesItsModeAndAnswersGoStale() {
@@ -105,6 +110,12 @@ class TestStudioController : public QObject {
             answer[int(token.at(0).value<AnswerSide>())] += token.at(1).toString();
         QVERIFY2(answer[1].contains("4821"), qPrintable(answer[1]));
         QVERIFY2(!answer[0].contains("4821"), qPrintable(answer[0]));
+
+        // Each side read the whole document from nothing: the probe's cost is now estimated
+        // from the last one's prefill, once per candidate.
+        const StudioController::ProbePlan plan = controller.probePlan();
+        QVERIFY2(plan.estimatedSeconds > 0 && plan.estimatedSeconds < 60,
+                 qPrintable(QString::number(plan.estimatedSeconds)));
 
         // Stale only where what it was asked with changed: G and W touch Self-Extend alone.
         const AttentionMode asked = AttentionMode::self_extend(5, 256);

@@ -56,8 +56,8 @@
 #include "PositionPlot.h"
 #include "ResourcePaths.h"
 #include "SelfExtendPanel.h"
-#include "StudioController.h"
 #include "SettingsDialog.h"
+#include "StudioController.h"
 #include "selfextend/attention_mode.h"
 #include "test_paths.h"
 
@@ -999,7 +999,7 @@ void TestStudioUsability::aNewModelRefitsHandSetValuesUnlessLocked() {
     QVERIFY(ready.wait(30000));
     QTRY_VERIFY_WITH_TIMEOUT(panel->window() >= 512, 20000);
     panel->findChild<QSpinBox*>("groupSpin")->setValue(3);
-    panel->findChild<QSpinBox*>("windowSpin")->setValue(2048);
+    panel->findChild<QSpinBox*>("windowSpin")->setValue(3000);  // not Auto's 2 048: a change
     panel->findChild<QCheckBox*>("lockCheck")->setChecked(true);
     window->openModel(model_);
     QVERIFY(ready.wait(30000));

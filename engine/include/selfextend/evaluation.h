@@ -75,50 +75,6 @@ std::vector<PasskeyResult> run_passkey(const Model& model, const PasskeyOptions&
                                        const ProgressCallback& progress = {},
                                        const CancelToken* cancel = nullptr);
 
-// ---- Probe: the pass key planted in the user's own document ------------------------------
-
-// The pass-key prompt with the user's document as its filler: the introduction, the document
-// with the needle sentence planted at `depth` (at a sentence or line end near that fraction of
-// its text), then the question. Tells how G and W retrieve from this very text, at its length.
-PasskeyPrompt build_probe_prompt(const Tokenizer& tokenizer, std::string_view document,
-                                 double depth, const std::string& key);
-
-struct ProbeOptions {
-    std::vector<double> depths{0.2, 0.5, 0.8};
-    std::vector<AttentionMode> candidates;  // vanilla among them to compare with it
-    // > 0: the document is cut to its first this many tokens first (0: all of it).
-    int64_t max_document_tokens = 0;
-    uint64_t seed = 1234;
-    KvType kv_type = KvType::F16;
-    // Called after each trial with its candidate (the table fills as the run goes).
-    std::function<void(const AttentionMode&, const PasskeyTrial&)> on_trial;
-};
-
-struct ProbeResult {
-    AttentionMode mode;
-    std::vector<PasskeyTrial> trials;  // in the order of the options' depths
-    int found() const;
-};
-
-// One result per candidate, in their order; the same keys and prompts for every candidate.
-// progress counts prefilled tokens of every candidate (with rate and ETA); throws Cancelled.
-std::vector<ProbeResult> run_probe(const Model& model, std::string_view document,
-                                   const ProbeOptions& options,
-                                   const ProgressCallback& progress = {},
-                                   const CancelToken* cancel = nullptr);
-
-// Tokens the probe adds to the document: the introduction, the needle and the question, with
-// room for the answer (what a candidate's capacity must hold beyond the document's tokens).
-inline constexpr int64_t kProbeFramingTokens = 100;
-
-// Candidates around Auto's choice for needed_tokens (choose_attention): vanilla, Auto's G and W,
-// twice its G, half its W, and a 1.5x wider W at its smallest G; no duplicates, each validated.
-std::vector<AttentionMode> probe_candidates(int64_t training_window, int64_t needed_tokens);
-
-// The index of the result that found the most keys; ties go to the candidate closest to
-// `preferred` (Auto's), measured as |log2 G ratio| + |log2 W ratio|.
-size_t recommend_probe(const std::vector<ProbeResult>& results, const AttentionMode& preferred);
-
 // ---- Perplexity -------------------------------------------------------------------------
 
 struct PerplexityResult {
