@@ -131,6 +131,15 @@ case "$mode" in
             selfextend-cli ask --doc \$sample --question 'What is the door code?' --group 5 \
                 --window 256 | tee /tmp/answer.txt
             grep -q 4821 /tmp/answer.txt
+            # The server with the bundled model answers its health check (bash's own TCP: the
+            # package needs no HTTP client).
+            selfextend-server --port 18181 > /tmp/server.log 2>&1 &
+            for i in \$(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/18181) 2>/dev/null && break; sleep 0.2; done
+            exec 3<>/dev/tcp/127.0.0.1/18181
+            printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3
+            grep -q '\"status\":\"ok\"' <&3 || { cat /tmp/server.log; exit 1; }
+            exec 3>&-
+            kill %1
             # The studio by itself: bundled model found, the sample opened and asked about; still
             # running after a minute (timeout's 124), it neither crashed nor quit.
             rc=0

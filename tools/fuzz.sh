@@ -33,7 +33,7 @@ fi
 CXX=clang++-16 CC=clang-16 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DSE_FUZZ=ON -DSE_FUZZ_MARCH="$march" -DSE_NATIVE=OFF -DSE_GUI=OFF -DSE_CUDA=OFF \
     -DSE_TESTS=OFF > /dev/null
-cmake --build build-fuzz -j "$jobs" --target fuzz_gguf fuzz_tokenizer fuzz_documents
+cmake --build build-fuzz -j "$jobs" --target fuzz_gguf fuzz_tokenizer fuzz_documents fuzz_chat_request
 
 findings="$PWD/build-fuzz/findings"
 mkdir -p "$findings"
@@ -63,4 +63,5 @@ SE_FUZZ_VOCAB="$shared/vocab/ggml-vocab-gpt-2.gguf" \
 SE_FUZZ_VOCAB="$shared/vocab/ggml-vocab-llama-spm.gguf" \
     run tokenizer-sentencepiece fuzz_tokenizer tests/fuzz/seeds/tokenizer 4096
 run documents fuzz_documents tests/fuzz/seeds/documents 65536
+run chat-request fuzz_chat_request tests/fuzz/seeds/chat_request 8192
 echo "fuzz.sh: no crash in $seconds s per target"

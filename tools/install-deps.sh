@@ -6,6 +6,8 @@ packages=(cmake ninja-build g++ pkg-config git ca-certificates
           qt6-base-dev qt6-charts-dev libqt6opengl6-dev libgl-dev
           libsentencepiece-dev libpcre2-dev libxxhash-dev
           nlohmann-json3-dev libxml2-dev libzip-dev libpoppler-cpp-dev libuchardet-dev
+          # selfextend-server: HTTP; its test talks to it with curl and the openai client (venv)
+          libcpp-httplib-dev curl python3-venv
           xvfb xauth
           # tools/fuzz.sh: libFuzzer comes with clang (16: _Float16 on every x86-64 level)
           clang-16 libclang-rt-16-dev

@@ -12,6 +12,7 @@
 #include "MainWindow.h"
 #include "ModelPanel.h"
 #include "SelfExtendPanel.h"
+#include "selfextend/chat.h"
 #include "SettingsDialog.h"
 #include "StudioController.h"
 
@@ -31,13 +32,9 @@ QString MainWindow::promptFormatInUse() const {
 }
 
 float MainWindow::defaultRepeatPenalty() const {
-    // Chat models loop on their own words without one ("It is very dark. It is very dark…"):
-    // on by default as in the common local-model apps. A base model on the plain format copies
-    // its document's wording, which a penalty would push it away from: off.
-    constexpr float kChatRepeatPenalty = 1.1f;
-    return controller_->hasModel() && promptFormatInUse() != QLatin1String("plain")
-               ? kChatRepeatPenalty
-               : 1.0f;
+    if (!controller_->hasModel()) return 1.0f;
+    const auto format = selfextend::chat_format_from_name(promptFormatInUse().toStdString());
+    return selfextend::default_repeat_penalty(format.value_or(selfextend::ChatFormat::Plain));
 }
 
 EngineSettings MainWindow::engineSettings() const {

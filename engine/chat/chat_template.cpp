@@ -311,6 +311,10 @@ ChatTemplate::DocumentPrompt ChatTemplate::document_prompt(std::string_view syst
     return prompt;
 }
 
+float default_repeat_penalty(ChatFormat format) {
+    return format == ChatFormat::Plain ? 1.0f : 1.1f;
+}
+
 std::vector<ChatMessage> ChatTemplate::document_conversation(
     std::string_view system_prompt, std::string_view document,
     std::span<const QuestionAnswer> earlier, std::string_view question) const {
@@ -320,7 +324,8 @@ std::vector<ChatMessage> ChatTemplate::document_conversation(
     const bool plain = format_ == ChatFormat::Plain;
     const auto ask = [&](std::string_view q, bool first) {
         std::string content;
-        if (first) content.append(document).append(plain ? "\n" : "\n\n");
+        // (No document: a plain chat, the question alone, as the server's requests without one.)
+        if (first && !document.empty()) content.append(document).append(plain ? "\n" : "\n\n");
         if (plain) content.append("Question: ");
         content.append(q);
         messages.push_back({ChatRole::User, std::move(content)});

@@ -45,6 +45,12 @@ ChatFormat detect_chat_format(std::string_view jinja_source);
 // does), read from the template's literal text; empty when it has none.
 std::string default_system_prompt(std::string_view jinja_source);
 
+// The repeat penalty answers get unless the user chooses one. Chat models loop on their own
+// words without one ("It is very dark. It is very dark…"): 1.1, as in the common local-model
+// apps. A base model on the plain format copies its document's wording, which a penalty would
+// push it away from: 1 (off).
+float default_repeat_penalty(ChatFormat format);
+
 // A turn of a conversation about a document: a question and the answer it got.
 struct QuestionAnswer {
     std::string question;
