@@ -421,7 +421,8 @@ void MainWindow::updateBusy() {
     comparePane_->setAskBlocked(blocked);
     evaluateTab_->setBusy(controller_->isEvaluating());
     probePanel_->setBlocked(blocked);
-    const StudioController::ProbePlan probePlan = controller_->probePlan();
+    const StudioController::ProbePlan probePlan = controller_->probePlan(
+        selfExtendPanel_->requiredTokens(), int(probePanel_->depths().size()));
     probePanel_->setCost(int(probePlan.candidates.size()), probePlan.tokensPerReading,
                          probePlan.estimatedSeconds);
     probePanel_->setBusy(controller_->isProbing());

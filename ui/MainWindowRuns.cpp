@@ -152,7 +152,8 @@ void MainWindow::askFit() {
 void MainWindow::runProbe() {
     if (controller_->isProbing() || !controller_->askBlockedReason().isEmpty()) return;
     banner_->clear(Topic::Evaluate);
-    const StudioController::ProbePlan plan = controller_->probePlan();
+    const StudioController::ProbePlan plan = controller_->probePlan(
+        selfExtendPanel_->requiredTokens(), int(probePanel_->depths().size()));
     ProbeRequest request;
     request.candidates = plan.candidates;
     request.depths = probePanel_->depths();

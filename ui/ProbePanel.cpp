@@ -201,7 +201,14 @@ void ProbePanel::showResults(const ProbeResults& results, bool cancelled) {
             item->setFont(font);
         }
     const QString found = tr("%1 of %2 facts").arg(results[best].found()).arg(depths_.size());
-    if (recommended_->is_vanilla()) {
+    if (results[best].found() == 0) {
+        recommendation_->setText(
+            tr("No setting stated a planted fact: this model does not retrieve them from this "
+               "text at this length, so the probe cannot tell the settings apart. Auto's G and W "
+               "stay."));
+        recommended_ = automatic_;
+        apply_->setEnabled(!busy_ && !automatic_.is_vanilla());
+    } else if (recommended_->is_vanilla()) {
         recommendation_->setText(
             tr("Recommended: vanilla (%1): Self-Extend is not needed here.").arg(found));
         apply_->setEnabled(false);

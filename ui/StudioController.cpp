@@ -176,14 +176,14 @@ QString StudioController::staleness(AnswerSide side, const selfextend::Attention
              changed.join(tr(" and ")));
 }
 
-StudioController::ProbePlan StudioController::probePlan() const {
-    const qint64 needed = documentTokens() + selfextend::kProbeFramingTokens;
+StudioController::ProbePlan StudioController::probePlan(qint64 askTokens, int depths) const {
+    const qint64 needed = std::max<qint64>(askTokens, 1) + depths * selfextend::kProbeFactTokens;
     const selfextend::AutoChoice automatic = selfextend::choose_attention(trainingWindow_, needed);
     ProbePlan plan{selfextend::probe_candidates(trainingWindow_, needed),
                    automatic.group > 1
                        ? selfextend::AttentionMode::self_extend(automatic.group, automatic.window)
                        : selfextend::AttentionMode::vanilla(),
-                   documentTokens_ < 0 ? 0 : needed};
+                   askTokens < 0 || documentTokens_ < 0 ? 0 : needed};
     if (readingSeconds_ >= 0 && readingTokens_ > 0 && plan.tokensPerReading > 0)
         plan.estimatedSeconds = double(plan.candidates.size()) * readingSeconds_ *
                                 double(plan.tokensPerReading) / double(readingTokens_);

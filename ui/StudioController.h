@@ -62,14 +62,16 @@ class StudioController : public QObject {
 
     // What a probe of the open document tries, Auto's choice among them, and what it costs: one
     // reading of the document per candidate, about as long as the last time an Ask read this
-    // document whole with this model (estimatedSeconds < 0: no such Ask yet).
+    // document whole with this model (estimatedSeconds < 0: no such Ask yet). askTokens: what an
+    // Ask on the document needs (the Self-Extend panel's count: document, framing, question,
+    // answer), so that the probe's Auto is the panel's; its facts are added to it.
     struct ProbePlan {
         std::vector<selfextend::AttentionMode> candidates;
         selfextend::AttentionMode automatic;
         qint64 tokensPerReading = 0;
         double estimatedSeconds = -1;
     };
-    ProbePlan probePlan() const;
+    ProbePlan probePlan(qint64 askTokens, int depths) const;
 
     // The open document's conversation with this model, kept between sessions (ConversationStore):
     // its key (empty without both), where it is saved, and saving, loading, forgetting it.

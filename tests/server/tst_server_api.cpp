@@ -63,8 +63,9 @@ class TestServerApi : public QObject {
         QVERIFY(refused(qPrintable(QString("{%1, \"logprobs\": true}").arg(user)), "logprobs"));
         QVERIFY(refused(qPrintable(QString("{%1, \"temperature\": 3}").arg(user)), "temperature"));
         QVERIFY(refused(qPrintable(QString("{%1, \"max_tokens\": 0}").arg(user)), "max_tokens"));
-        QVERIFY(refused(qPrintable(QString("{%1, \"stop\": [\"a\",\"b\",\"c\",\"d\",\"e\"]}").arg(user)),
-                        "stop"));
+        QVERIFY(refused(
+            qPrintable(QString("{%1, \"stop\": [\"a\",\"b\",\"c\",\"d\",\"e\"]}").arg(user)),
+            "stop"));
         QVERIFY(refused(R"({"messages": [{"role": "user", "content": "a"},
                                           {"role": "user", "content": "b"}]})",
                         "messages[1]"));
@@ -74,7 +75,8 @@ class TestServerApi : public QObject {
         QVERIFY(refused(R"({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]})",
                         "messages[0].content"));
         // Explicitly off is fine.
-        parse_chat_request(qPrintable(QString("{%1, \"n\": 1, \"tools\": [], \"logprobs\": false}").arg(user)));
+        parse_chat_request(
+            qPrintable(QString("{%1, \"n\": 1, \"tools\": [], \"logprobs\": false}").arg(user)));
     }
 
     void stopStringsAcrossPieces() {

@@ -70,13 +70,16 @@ class TestStudioController : public QObject {
 
         // The probe tries Auto's choice first and one other setting, both past L: two readings
         // of the document, whose time is not known before an Ask has read it.
-        const StudioController::ProbePlan plan = controller.probePlan();
+        const qint64 askTokens = controller.documentTokens() + 100;
+        const StudioController::ProbePlan plan = controller.probePlan(askTokens, 3);
         QCOMPARE(plan.candidates.size(), size_t(2));
         QVERIFY(!plan.automatic.is_vanilla());
         QCOMPARE(plan.candidates.front(), plan.automatic);
         QVERIFY(!plan.candidates.back().is_vanilla());
-        QCOMPARE(plan.tokensPerReading,
-                 controller.documentTokens() + selfextend::kProbeFramingTokens);
+        QCOMPARE(plan.tokensPerReading, askTokens + 3 * selfextend::kProbeFactTokens);
+        QCOMPARE(
+            plan.automatic.group,
+            selfextend::choose_attention(512, askTokens + 3 * selfextend::kProbeFactTokens).group);
         QVERIFY(plan.estimatedSeconds < 0);
     }
 
@@ -113,7 +116,8 @@ class TestStudioController : public QObject {
 
         // Each side read the whole document from nothing: the probe's cost is now estimated
         // from the last one's prefill, once per candidate.
-        const StudioController::ProbePlan plan = controller.probePlan();
+        const StudioController::ProbePlan plan =
+            controller.probePlan(controller.documentTokens() + 100, 3);
         QVERIFY2(plan.estimatedSeconds > 0 && plan.estimatedSeconds < 60,
                  qPrintable(QString::number(plan.estimatedSeconds)));
 

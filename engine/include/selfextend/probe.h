@@ -87,9 +87,11 @@ std::vector<ProbeResult> run_probe(const std::shared_ptr<const Model>& model,
                                    const ProbeTrialCallback& on_trial = {},
                                    const CancelToken* cancel = nullptr);
 
+// Tokens a planted fact adds to the document, at most (its sentence and paragraph break).
+inline constexpr int64_t kProbeFactTokens = 24;
 // Tokens the probe adds to the document: up to eight planted facts, a question, its answer and a
 // chat format's markup with its default system prompt (what a candidate's capacity must hold
-// beyond the document's own tokens).
+// beyond the document's own tokens, where the front end does not count them itself).
 inline constexpr int64_t kProbeFramingTokens = 256;
 
 // The two settings the probe compares, so that it takes about two readings of the document:
