@@ -31,10 +31,10 @@ std::string capacity_formula(int64_t training_window, int group, int window) {
     return formula;
 }
 
-// Auto's windows, preferred first: L/4, then L/8 when L/4 would need more than the largest G;
+// Auto's windows, preferred first: L/8, then L/16 when L/8 would need more than the largest G;
 // rounded down to a multiple of 16 tokens unless that would leave nothing, and always below L.
 std::vector<int> candidate_windows(int64_t training_window) {
-    constexpr int kDivisors[] = {4, 8};
+    constexpr int kDivisors[] = {8, 16};
     std::vector<int> windows;
     for (const int divisor : kDivisors) {
         int64_t w = training_window / divisor;
@@ -147,37 +147,26 @@ AutoChoice choose_attention(int64_t training_window, int64_t needed_tokens, int 
         return {1, windows.front(), true,
                 no_extension_needed(training_window, windows.front(), needed_tokens)};
     for (const int window : windows) {
-        const int64_t smallest = group_needed(training_window, window, needed_tokens);
-        if (smallest > max_group) continue;
-        const int group = int(std::min<int64_t>(kAutoGroupFactor * smallest, max_group));
-        // Why not L/4: its group, when it was too large.
+        const int64_t group = group_needed(training_window, window, needed_tokens);
+        if (group > max_group) continue;
+        // Why not L/8: its group, when it was too large.
         std::string instead;
         if (window != windows.front())
             instead = " (W = " + count(windows.front()) + " would need G = " +
                       count(group_needed(training_window, windows.front(), needed_tokens)) +
                       ", more than " + std::to_string(max_group) + ")";
-        std::string why = "Auto: W = " + count(window) + " keeps the last " + count(window) +
-                          " tokens exact" + instead + "; ";
-        if (group == smallest) {  // max_group allows no more
-            why += group_reason(training_window, group, window, needed_tokens);
-        } else {
-            why += "G = " + std::to_string(group) +
-                   (group == kAutoGroupFactor * smallest ? ", twice" : ", more than") +
-                   " the smallest group that holds the " + count(needed_tokens) +
-                   " tokens needed (" + capacity_formula(training_window, int(smallest), window) +
-                   "), keeps the farthest grouped position at " +
-                   count(int64_t(largest_used_position(group, window, needed_tokens))) +
-                   " of L = " + count(training_window) +
-                   ", where the model was trained most; on the measured map "
-                   "(docs/long-context.md) this retrieved about as well as the best setting.";
-        }
-        return {group, window, true, why};
+        return {int(group), window, true,
+                "Auto: W = " + count(window) + " keeps the last " + count(window) +
+                    " tokens exact" + instead + "; " +
+                    group_reason(training_window, int(group), window, needed_tokens) +
+                    " On the measured map (docs/long-context.md) this retrieved within one trial "
+                    "of the best setting."};
     }
-    // Nothing fits: say what would. A model whose W = L/4 at G = max_group holds the tokens
-    // needs (3L/4)·G + L/4 >= N, so L >= 4N / (3G + 1).
-    // (From a little below that: L/4 rounds down, which helps.)
-    int64_t longer = std::max<int64_t>(1, 4 * needed_tokens / (3 * max_group + 1) - 4);
-    while (capacity(longer, max_group, int(longer / 4)) < needed_tokens) ++longer;
+    // Nothing fits: say what would. A model whose W = L/8 at G = max_group holds the tokens
+    // needs (7L/8)·G + L/8 >= N, so L >= 8N / (7G + 1).
+    // (From a little below that: L/8 rounds down, which helps.)
+    int64_t longer = std::max<int64_t>(1, 8 * needed_tokens / (7 * max_group + 1) - 8);
+    while (capacity(longer, max_group, int(longer / 8)) < needed_tokens) ++longer;
     const int smallest = windows.back();
     return {max_group, smallest, false,
             "Cannot fit: the " + count(needed_tokens) +
@@ -185,7 +174,7 @@ AutoChoice choose_attention(int64_t training_window, int64_t needed_tokens, int 
                 std::to_string(max_group) + ", " +
                 capacity_formula(training_window, max_group, smallest) +
                 ". It would take a model with a training window of at least " + count(longer) +
-                " tokens (at W = L/4, G = " + std::to_string(max_group) +
+                " tokens (at W = L/8, G = " + std::to_string(max_group) +
                 "), or G = " + count(group_needed(training_window, smallest, needed_tokens)) +
                 " at W = " + count(smallest) + ", far past the G ≤ " + std::to_string(max_group) +
                 " where answers stay usable."};

@@ -81,8 +81,8 @@ SelfExtendPanel::SelfExtendPanel(QWidget* parent)
     groupSpin_->setToolTip(tr("G: positions further than W are floor-divided by G"));
     windowSpin_->setToolTip(tr("W: keys closer than W keep their exact positions"));
     autoButton_->setToolTip(
-        tr("Choose G and W for the document as measured best on real models: W = L/4 and twice "
-           "the smallest G that fits (at most %1). G and W then follow each document you open.")
+        tr("Choose G and W for the document as measured on real models: W = L/8 and the "
+           "smallest G that fits (at most %1). G and W then follow each document you open.")
             .arg(kMaxGroup));
     for (auto* label : {capacityLabel_, autoLabel_, fitLabel_, ruleLabel_}) {
         label->setWordWrap(true);

@@ -356,7 +356,7 @@ int run(int argc, char** argv) {
     if (options.max_document_tokens == 0) {
         const int64_t L = model->info().training_window;
         options.max_document_tokens = selfextend::capacity(
-            L, selfextend::kLargestAutoGroup, int(L / 8));  // Auto's largest: W = L/8, G = 64
+            L, selfextend::kLargestAutoGroup, int(L / 16));  // Auto's largest: W = L/16, G = 64
     }
     Server server(model, options);
     std::thread waiter([&] {

@@ -16,6 +16,7 @@ namespace {
 
 // The document's end is looked for by its last bytes (a prompt cut to fit holds only its end).
 constexpr size_t kAnchorBytes = 200;
+constexpr double kSentenceDecay = 0.5;  // an answer word's weight, per sentence into the answer
 
 // Words that say nothing about where an answer came from.
 bool is_function_word(std::string_view word) {
@@ -49,11 +50,32 @@ std::unordered_set<std::string> words_of(std::string_view text) {
     return words;
 }
 
+// The answer's words, each weighed by the sentence it first appears in: kSentenceDecay^k for the
+// k-th sentence (from 0). An answer states first and rambles after ("It is 4821. was a very
+// pretty place, and Anne"): the words of its first sentence say most about where it came from.
+std::unordered_map<std::string, double> weighted_words_of(std::string_view answer) {
+    std::unordered_map<std::string, double> words;
+    double weight = 1.0;
+    size_t start = 0;
+    for (size_t k = 0; k <= answer.size(); ++k) {
+        const bool end =
+            k == answer.size() ||
+            ((answer[k] == '.' || answer[k] == '!' || answer[k] == '?' || answer[k] == '\n') &&
+             (k + 1 == answer.size() || std::isspace(static_cast<unsigned char>(answer[k + 1]))));
+        if (!end) continue;
+        for (const std::string& word : words_of(answer.substr(start, k - start)))
+            words.emplace(word, weight);  // kept at its first (heaviest) sentence
+        weight *= kSentenceDecay;
+        start = k + 1;
+    }
+    return words;
+}
+
 // Each passage's evidence of `answer` (see rank_passages), the best passage's 1.
 std::vector<double> evidence_of(std::string_view document, const std::vector<ByteRange>& passages,
                                 std::string_view answer) {
     std::vector<double> evidence(passages.size(), 0.0);
-    const std::unordered_set<std::string> wanted = words_of(answer);
+    const std::unordered_map<std::string, double> wanted = weighted_words_of(answer);
     if (wanted.empty()) return evidence;
     std::vector<std::vector<const std::string*>> found(passages.size());
     std::unordered_map<const std::string*, int> holding;  // passages holding each word
@@ -62,15 +84,15 @@ std::vector<double> evidence_of(std::string_view document, const std::vector<Byt
         for (const std::string& word :
              words_of(document.substr(size_t(r.begin), size_t(r.end - r.begin))))
             if (const auto w = wanted.find(word); w != wanted.end()) {
-                found[p].push_back(&*w);
-                ++holding[&*w];
+                found[p].push_back(&w->first);
+                ++holding[&w->first];
             }
     }
     double best = 0;
     const double n = double(passages.size());
     for (size_t p = 0; p < passages.size(); ++p) {
         for (const std::string* word : found[p])
-            evidence[p] += std::log((n + 1) / double(holding[word]));
+            evidence[p] += wanted.at(*word) * std::log((n + 1) / double(holding[word]));
         best = std::max(best, evidence[p]);
     }
     if (best > 0)

@@ -204,15 +204,16 @@ std::vector<AttentionMode> probe_candidates(int64_t training_window, int64_t nee
     }
     std::vector<AttentionMode> candidates{
         AttentionMode::self_extend(automatic.group, automatic.window)};
-    // The runner-up of the measured map: half Auto's window at its own smallest fitting G (finer
-    // grouping, fewer exact neighbours); else, when that does not fit, Auto's W at the smallest G.
-    const int half = automatic.window / 2;
-    const AutoChoice finer = choose_group(training_window, half, needed_tokens);
-    const AutoChoice smallest = choose_group(training_window, automatic.window, needed_tokens);
-    const AutoChoice& second = half >= 16 && finer.fits ? finer : smallest;
-    const AttentionMode runner_up = AttentionMode::self_extend(second.group, second.window);
-    if (second.fits && second.group >= 2 && runner_up != candidates.front())
-        candidates.push_back(runner_up);
+    // The runner-up of the measured map: twice Auto's window at its own smallest fitting G (more
+    // exact neighbours, coarser grouping); else, when that does not fit, Auto's W at G + 1.
+    const int wider = 2 * automatic.window;
+    const AutoChoice widerChoice = choose_group(training_window, wider, needed_tokens);
+    const AttentionMode runner_up =
+        wider < training_window && widerChoice.fits
+            ? AttentionMode::self_extend(widerChoice.group, wider)
+            : AttentionMode::self_extend(std::min(automatic.group + 1, kLargestAutoGroup),
+                                         automatic.window);
+    if (runner_up.group >= 2 && runner_up != candidates.front()) candidates.push_back(runner_up);
     return candidates;
 }
 

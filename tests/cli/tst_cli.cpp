@@ -201,11 +201,11 @@ class TestCli : public QObject {
     }
 
     void groupAutoChoosesGroupAndWindow() {
-        // The studio's Auto (choose_attention): W = L/4 = 128 and twice the smallest G, here
-        // ceil(19 872 / 384) = 52, so the largest allowed, 64.
+        // The studio's Auto (choose_attention): W = L/8 = 64 and the smallest G,
+        // ceil(19 936 / 448) = 45.
         const Run both = cli({"info", "--group", "auto", "--tokens", "20000"});
         QCOMPARE(both.exit_code, 0);
-        QVERIFY2(both.out.contains("G=64 W=128"), qPrintable(both.out));
+        QVERIFY2(both.out.contains("G=45 W=64"), qPrintable(both.out));
         // A given --window is kept: ceil((2 000 - 128) / 384) = 5.
         const Run kept = cli({"info", "--group", "auto", "--window", "128", "--tokens", "2000"});
         QCOMPARE(kept.exit_code, 0);
@@ -213,7 +213,7 @@ class TestCli : public QObject {
         // Past every capacity at G <= 64: an error saying what it would take, before any run.
         const Run none = cli({"info", "--group", "auto", "--tokens", "204000"});
         QCOMPARE(none.exit_code, 1);
-        QVERIFY2(none.err.contains("Cannot fit") && none.err.contains("4 227"),
+        QVERIFY2(none.err.contains("Cannot fit") && none.err.contains("3 635"),
                  qPrintable(none.err));
     }
 
@@ -365,7 +365,7 @@ class TestCli : public QObject {
     void probeOnTheSample() {
         const QString sample = QString(SE_SOURCE_DIR) + "/resources/samples/door-code.txt";
         const Run run = cli({"probe", "--doc", sample, "--depths", "0.2,0.8", "--candidates",
-                             "vanilla,6:256,10:128", "--json"});
+                             "vanilla,6:256,4:128", "--json"});
         QCOMPARE(run.exit_code, 0);
         QVERIFY2(run.err.contains("3 settings × one reading of the document"), qPrintable(run.err));
         const QJsonObject out = QJsonDocument::fromJson(run.out.toUtf8()).object();
@@ -398,8 +398,8 @@ class TestCli : public QObject {
             QCOMPARE(r["found"].toInt(), found);
             most = std::max(most, found);
         }
-        // Ties go to the setting closest to Auto's (G = 10, W = 128 for this sample's probe).
-        QVERIFY2(run.err.contains("Auto: self-extend G=10 W=128"), qPrintable(run.err));
+        // Ties go to the setting closest to Auto's (G = 4, W = 64 for this sample's probe).
+        QVERIFY2(run.err.contains("Auto: self-extend G=4 W=64"), qPrintable(run.err));
         for (int k = 0; k < results.size(); ++k)
             QCOMPARE(results[k].toObject()["recommended"].toBool(),
                      most == 0 ? k == 2 : results[k].toObject()["found"].toInt() == most);
@@ -409,9 +409,9 @@ class TestCli : public QObject {
         QVERIFY2(plain.err.contains("2 settings × one reading"), qPrintable(plain.err));
         const QJsonArray two = QJsonDocument::fromJson(plain.out.toUtf8())["results"].toArray();
         QCOMPARE(two.size(), 2);
-        QCOMPARE(two[0].toObject()["group"].toInt(), 10);
-        QCOMPARE(two[0].toObject()["window"].toInt(), 128);
-        QCOMPARE(two[1].toObject()["window"].toInt(), 64);  // half Auto's W, its smallest G
+        QCOMPARE(two[0].toObject()["group"].toInt(), 4);
+        QCOMPARE(two[0].toObject()["window"].toInt(), 64);
+        QCOMPARE(two[1].toObject()["window"].toInt(), 128);  // twice Auto's W, its smallest G
         QCOMPARE(cli({"probe", "--doc", sample, "--candidates", "4"}).exit_code, 2);
         QCOMPARE(cli({"probe", "--doc", sample, "--depths", "0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9"})
                      .exit_code,

@@ -42,75 +42,66 @@ class TestAttentionMode : public QObject {
     }
 
     // Numbers worked by hand: the smallest G = ceil((N - W) / (L - W)), capacity (L - W)·G + W;
-    // Auto takes W = L/4 and twice that G (at most 64), W = L/8 when L/4 cannot fit.
-    void autoTakesAQuarterWindowAndTwiceTheSmallestGroup() {
-        // W = 128: ceil(1 517 / 384) = 4 (capacity 384·4 + 128 = 1 664 >= 1 645), so G = 8;
-        // the farthest grouped position 128 + 1 517 / 8 = 317.6.
+    // Auto takes W = L/8 and that G (at most 64), W = L/16 when L/8 cannot fit.
+    void autoTakesAnEighthWindowAndTheSmallestGroup() {
+        // W = 64: ceil(1 581 / 448) = 4, capacity 448·4 + 64 = 1 856 >= 1 645.
         const AutoChoice sample = choose_attention(512, 1645);
-        QCOMPARE(sample.window, 128);
-        QCOMPARE(sample.group, 8);
+        QCOMPARE(sample.window, 64);
+        QCOMPARE(sample.group, 4);
         QVERIFY(sample.fits);
         const QString why = QString::fromStdString(sample.explanation);
-        for (const char* part : {"W = 128", "G = 8, twice", "(512 − 128)·4 + 128 = 1 664", "1 645",
-                                 "position at 317 of L = 512", "docs/long-context.md"})
+        for (const char* part :
+             {"W = 64", "G = 4", "(512 − 64)·4 + 64 = 1 856", "1 645", "docs/long-context.md"})
             QVERIFY2(why.contains(QString::fromUtf8(part)), qPrintable(why));
 
-        // W = 128 needs ceil(19 872 / 384) = 52; twice is 104, so the largest allowed, 64.
+        // W = 64: ceil(19 936 / 448) = 45.
         const AutoChoice book = choose_attention(512, 20000);
-        QCOMPARE(book.window, 128);
-        QCOMPARE(book.group, 64);
+        QCOMPARE(book.window, 64);
+        QCOMPARE(book.group, 45);
         QVERIFY(book.fits);
-        QVERIFY2(QString::fromStdString(book.explanation).contains("G = 64, more than"),
-                 book.explanation.c_str());
-        // G = 64 only: the explanation says so when it is the smallest.
-        const AutoChoice tight = choose_attention(512, 24704);  // 384·64 + 128
-        QCOMPARE(tight.window, 128);
-        QCOMPARE(tight.group, 64);
-        QVERIFY2(QString::fromStdString(tight.explanation).contains("smallest group whose"),
-                 tight.explanation.c_str());
+        QVERIFY(choose_attention(512, 28736).fits);  // 448·64 + 64, still W = 64
+        QCOMPARE(choose_attention(512, 28736).window, 64);
 
-        // One more token: W = 128 would need 65 > 64; W = L/8 = 64 needs ceil(24 641 / 448) = 55.
-        const AutoChoice edge = choose_attention(512, 24705);
-        QCOMPARE(edge.window, 64);
-        QCOMPARE(edge.group, 64);
+        // One more token: W = 64 would need 65 > 64; W = L/16 = 32 needs ceil(28 705 / 480) = 60.
+        const AutoChoice edge = choose_attention(512, 28737);
+        QCOMPARE(edge.window, 32);
+        QCOMPARE(edge.group, 60);
         QVERIFY(edge.fits);
         QVERIFY2(QString::fromStdString(edge.explanation).contains("would need G = 65"),
                  edge.explanation.c_str());
-        QVERIFY(choose_attention(512, 28736).fits);  // 448·64 + 64
 
-        // A Llama-2-sized window: W = 1 024, ceil(15 360 / 3 072) = 5, G = 10.
-        QCOMPARE(choose_attention(4096, 16384).window, 1024);
-        QCOMPARE(choose_attention(4096, 16384).group, 10);
-        // SmolLM2 (L = 8 192) at the map's lengths: W = 2 048 and G = 2·2 = 4 at 12k, 2·3 = 6 at
-        // 16k.
-        QCOMPARE(choose_attention(8192, 12032).window, 2048);
-        QCOMPARE(choose_attention(8192, 12032).group, 4);
-        QCOMPARE(choose_attention(8192, 16032).group, 6);
-        // L = 1 000: L/4 = 250 rounds down to 240; ceil(4 760 / 760) = 7, G = 14.
-        QCOMPARE(choose_attention(1000, 5000).window, 240);
-        QCOMPARE(choose_attention(1000, 5000).group, 14);
-        // L = 100: 25 -> 16; ceil(2 984 / 84) = 36, twice past 64: G = 64.
-        QCOMPARE(choose_attention(100, 3000).window, 16);
-        QCOMPARE(choose_attention(100, 3000).group, 64);
+        // A Llama-2-sized window: W = 512, ceil(15 872 / 3 584) = 5.
+        QCOMPARE(choose_attention(4096, 16384).window, 512);
+        QCOMPARE(choose_attention(4096, 16384).group, 5);
+        // SmolLM2 (L = 8 192) at the map's lengths: W = 1 024 and G = 2 at 12k, 3 at 16k.
+        QCOMPARE(choose_attention(8192, 12032).window, 1024);
+        QCOMPARE(choose_attention(8192, 12032).group, 2);
+        QCOMPARE(choose_attention(8192, 16032).group, 3);
+        // L = 1 000: L/8 = 125 rounds down to 112; ceil(4 888 / 888) = 6.
+        QCOMPARE(choose_attention(1000, 5000).window, 112);
+        QCOMPARE(choose_attention(1000, 5000).group, 6);
+        // L = 100: 12 (below 16, kept); ceil(2 988 / 88) = 34.
+        QCOMPARE(choose_attention(100, 3000).window, 12);
+        QCOMPARE(choose_attention(100, 3000).group, 34);
         // Inside the window: no extension.
         QCOMPARE(choose_attention(512, 400).group, 1);
-        QCOMPARE(choose_attention(512, 400).window, 128);
+        QCOMPARE(choose_attention(512, 400).window, 64);
         QVERIFY(choose_attention(512, 400).fits);
     }
 
     void autoSaysWhatItWouldTakeWhenNothingFits() {
-        // 204 000 tokens at L = 512: more than 28 736. At W = 64 it would take
-        // ceil(203 936 / 448) = 456; a model with W = L/4 (rounded down), G = 64 needs
-        // (L - L/4)·64 + L/4 >= 204 000: L = 4 227 gives 3 171·64 + 1 056 = 204 000 (4 226 gives
-        // 3 170·64 + 1 056 = 203 936).
+        // 204 000 tokens at L = 512: more than 30 752 (W = 32, G = 64). At W = 32 it would take
+        // ceil(203 968 / 480) = 425; a model with W = L/8 (rounded down), G = 64 needs
+        // (L - L/8)·64 + L/8 >= 204 000: L = 3 635 gives 3 181·64 + 454 = 204 038 (3 634 gives
+        // 3 180·64 + 454 = 203 974).
         const AutoChoice book = choose_attention(512, 204000);
         QVERIFY(!book.fits);
         QCOMPARE(book.group, 64);
-        QCOMPARE(book.window, 64);
+        QCOMPARE(book.window, 32);
         const QString why = QString::fromStdString(book.explanation);
-        for (const char* part : {"Cannot fit", "28 736", "4 227", "G = 456"})
+        for (const char* part : {"Cannot fit", "30 752", "3 635", "G = 425"})
             QVERIFY2(why.contains(part), qPrintable(why));
-        QVERIFY(!choose_attention(512, 28737).fits);
+        QVERIFY(!choose_attention(512, 30753).fits);
     }
 
     void choosingGroupForAGivenWindow() {

@@ -68,16 +68,15 @@ class TestProbe : public QObject {
     }
 
     void twoReadingsPastTheWindow() {
-        // Past L: Auto's choice and the map's runner-up (half its W, smallest G), no vanilla.
-        const AutoChoice automatic = choose_attention(8192, 16100);
+        // Past L: Auto's choice (W = 1 024, G = ceil(15 076 / 7 168) = 3) and the map's runner-up
+        // (twice its W at the smallest G: ceil(14 052 / 6 144) = 3), no vanilla.
         QCOMPARE(probe_candidates(8192, 16100),
-                 (std::vector<AttentionMode>{
-                     AttentionMode::self_extend(automatic.group, automatic.window),
-                     AttentionMode::self_extend(smallest_group(8192, 1024, 16100), 1024)}));
+                 (std::vector<AttentionMode>{AttentionMode::self_extend(3, 1024),
+                                             AttentionMode::self_extend(3, 2048)}));
         // Inside it: vanilla and the mildest grouping.
         QCOMPARE(probe_candidates(8192, 5000),
                  (std::vector<AttentionMode>{AttentionMode::vanilla(),
-                                             AttentionMode::self_extend(2, 2048)}));
+                                             AttentionMode::self_extend(2, 1024)}));
     }
 
     void resultsPerCandidateAndDepth() {

@@ -109,6 +109,29 @@ class TestSourcePassages : public QObject {
         QCOMPARE(slice(accented, tea[0].bytes), std::string_view("Le thé est chaud."));
     }
 
+    // An answer states first and rambles after: the words of its later sentences weigh half as
+    // much per sentence, so rambling that happens to match another passage's rarer words does
+    // not outrank the fact (the demo model's "It is 4821. was a very pretty place, and Anne").
+    void theAnswersFirstSentenceWeighsMost() {
+        const std::string text =
+            "Anne went out. Remember this: the door code is 4821. Anne saw a pretty place. "
+            "The rain fell.";
+        std::vector<ByteRange> ranges = split_passages(text);
+        QCOMPARE(ranges.size(), size_t(4));
+        const std::vector<float> mass(ranges.size(), 0.25f);
+        // log(5/1) for "4821" in the first sentence against (log(5/2) + log 5) / 2 for "anne" and
+        // "saw" in the second: 1.61 against 1.26, 0.78 of the best.
+        const auto ranked = rank_passages(text, ranges, mass, 2, "It is 4821. Anne saw it.");
+        QCOMPARE(slice(text, ranked[0].bytes),
+                 std::string_view("Remember this: the door code is 4821."));
+        QCOMPARE(slice(text, ranked[1].bytes), std::string_view("Anne saw a pretty place."));
+        QVERIFY(std::abs(ranked[1].evidence - (std::log(2.5) + std::log(5.0)) / 2 / std::log(5.0)) <
+                1e-6);
+        // Weighed equally (one sentence), the rambling's passage comes first: 2.53 against 1.61.
+        const auto flat = rank_passages(text, ranges, mass, 1, "It is 4821, Anne saw it.");
+        QCOMPARE(slice(text, flat[0].bytes), std::string_view("Anne saw a pretty place."));
+    }
+
     // A passage on one line: blank runs as one space, cut at a character boundary.
     void previewIsOneLineCutBetweenCharacters() {
         const std::string text = "Un  été\n\tchaud, très chaud.";

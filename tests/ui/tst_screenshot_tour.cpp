@@ -42,7 +42,10 @@ class TestScreenshotTour : public QObject {
         ScreenshotTour tour(
             &window, {.folder = folder,
                       .documentPath = QString(SE_SOURCE_DIR) + "/resources/samples/door-code.txt",
-                      .questions = {"What is the door code?", "What is the door code again?"},
+                      // The follow-up asks the same: the demo model, asked "again", invents a
+                      // number (at Auto's G = 4, W = 64), and the tour highlights a source of
+                      // the last answer.
+                      .questions = {"What is the door code?", "What is the door code?"},
                       .highlight = "door code is 4821",
                       .perplexityLengths = "256, 512, 1024"});  // the sample has 1 500 tokens
         QSignalSpy finished(&tour, &ScreenshotTour::finished);

@@ -40,20 +40,20 @@ class TestSelfExtendPanel : public QObject {
         QVERIFY(!panel.fits());
         QVERIFY2(panel.fitText().contains("Does not fit"), qPrintable(panel.fitText()));
         QVERIFY(panel.fitText().contains(formatCount(2000 - 768)));
-        panel.autoPick();  // W = L/4 = 128, twice ceil((2000 - 128) / 384) = 5
-        QCOMPARE(panel.group(), 10);
-        QCOMPARE(panel.window(), 128);
+        panel.autoPick();  // W = L/8 = 64, ceil((2000 - 64) / 448) = 5
+        QCOMPARE(panel.group(), 5);
+        QCOMPARE(panel.window(), 64);
         QVERIFY(panel.fits());
         QVERIFY2(panel.fitText().contains("Fits"), qPrintable(panel.fitText()));
-        // 128 + (2000 - 128) / 10 = 315 < 341: the rule of thumb holds at Auto's G.
-        QVERIFY2(panel.ruleText().contains("holds"), qPrintable(panel.ruleText()));
-        panel.setGroup(5);  // 128 + 1872 / 5 = 502 > 341
+        // 64 + (2000 - 64) / 5 = 451 > 341: the rule of thumb is exceeded at this G.
         QVERIFY2(panel.ruleText().contains("exceeded"), qPrintable(panel.ruleText()));
+        panel.setGroup(32);  // 64 + 1936 / 32 = 124.5 < 341
+        QVERIFY2(panel.ruleText().contains("holds"), qPrintable(panel.ruleText()));
     }
 
     void autoChoosesGAndWTogether() {
         // Issue 12, defect 6: at W = 511 the old Auto kept W and clamped G to 64 (capacity 575,
-        // still "Does not fit"). Auto now chooses W too: W = 128, twice ceil(1 872 / 384) = 5.
+        // still "Does not fit"). Auto now chooses W too: W = 64, G = ceil(1 936 / 448) = 5.
         studio::SelfExtendPanel panel;
         panel.setTrainingWindow(512);
         panel.setAnswerReserve(32);
@@ -63,30 +63,29 @@ class TestSelfExtendPanel : public QObject {
         QVERIFY(!panel.fits());
         // The advice can be followed: G is at its maximum, so "raise G" would be wrong.
         QVERIFY2(!panel.fitText().contains("Raise G"), qPrintable(panel.fitText()));
-        QVERIFY2(panel.fitText().contains("Press Auto: G = 10, W = 128"),
+        QVERIFY2(panel.fitText().contains("Press Auto: G = 5, W = 64"),
                  qPrintable(panel.fitText()));
         panel.autoPick();
-        QCOMPARE(panel.window(), 128);
-        QCOMPARE(panel.group(), 10);
+        QCOMPARE(panel.window(), 64);
+        QCOMPARE(panel.group(), 5);
         QVERIFY(panel.fits());
-        // One line of reason (the smallest G's capacity 384·5 + 128 = 2 048), its numbers in the
-        // locale's grouping like the rest of the panel.
-        QVERIFY2(panel.autoText().contains(formatCount(2048)) &&
-                     panel.autoText().contains(formatCount(2000)) &&
-                     panel.autoText().contains("twice"),
+        // One line of reason (capacity 448·5 + 64 = 2 304), its numbers in the locale's grouping
+        // like the rest of the panel.
+        QVERIFY2(panel.autoText().contains(formatCount(2304)) &&
+                     panel.autoText().contains(formatCount(2000)),
                  qPrintable(panel.autoText()));
 
-        // 20 000 tokens: W = 128 needs G = 52, twice that past 64: G = 64.
+        // 20 000 tokens: W = 64 with G = ceil(19 936 / 448) = 45.
         panel.setDocumentTokens(20000 - 64);
         panel.autoPick();
-        QCOMPARE(panel.window(), 128);
-        QCOMPARE(panel.group(), 64);
-        // 30 000: W = 128 would need G = 78 > 64, W = L/8 = 64 cannot fit either (28 736).
-        panel.setDocumentTokens(28000 - 64);
-        panel.autoPick();
         QCOMPARE(panel.window(), 64);
-        QCOMPARE(panel.group(), 64);
-        QVERIFY2(panel.autoText().contains("would need G = 73"), qPrintable(panel.autoText()));
+        QCOMPARE(panel.group(), 45);
+        // 30 000: W = 64 would need G = 67 > 64; W = L/16 = 32 takes ceil(29 968 / 480) = 63.
+        panel.setDocumentTokens(30000 - 64);
+        panel.autoPick();
+        QCOMPARE(panel.window(), 32);
+        QCOMPARE(panel.group(), 63);
+        QVERIFY2(panel.autoText().contains("would need G = 67"), qPrintable(panel.autoText()));
     }
 
     void userTouchesPinAndDocumentsFollowOtherwise() {
@@ -98,9 +97,9 @@ class TestSelfExtendPanel : public QObject {
         QVERIFY(!panel.groupPinned() && !panel.windowPinned());
         panel.setDocumentTokens(2000 - 32);
         panel.fitDocument();
-        QCOMPARE(panel.window(), 128);
-        QCOMPARE(panel.group(), 10);
-        QVERIFY2(panel.autoText().startsWith("Auto: W = 128"), qPrintable(panel.autoText()));
+        QCOMPARE(panel.window(), 64);
+        QCOMPARE(panel.group(), 5);
+        QVERIFY2(panel.autoText().startsWith("Auto: W = 64"), qPrintable(panel.autoText()));
         panel.setGroup(6);  // set by the program, not Auto: the reason no longer applies
         QVERIFY2(panel.autoText().contains("Press Auto"), qPrintable(panel.autoText()));
         panel.fitDocument();
@@ -127,15 +126,15 @@ class TestSelfExtendPanel : public QObject {
         QVERIFY(panel.fits());
     }
 
-    void autoUsesAQuarterOfTheWindowWhenWIsZero() {
+    void autoUsesAnEighthOfTheWindowWhenWIsZero() {
         studio::SelfExtendPanel panel;
         panel.setTrainingWindow(512);
         panel.setAnswerReserve(0);
         panel.setWindow(0);
         panel.setDocumentTokens(4000 - 32);
         panel.autoPick();
-        QCOMPARE(panel.window(), 128);
-        QCOMPARE(panel.group(), 22);  // twice ceil((4000 - 128) / 384)
+        QCOMPARE(panel.window(), 64);
+        QCOMPARE(panel.group(), 9);  // ceil((4000 - 64) / 448)
     }
 
     void requestedWindowSurvivesASmallerModel() {

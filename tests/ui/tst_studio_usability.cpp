@@ -396,11 +396,12 @@ void TestStudioUsability::askOnADocumentThatDoesNotFitAsksFirst() {
 }
 
 void TestStudioUsability::aDocumentThatCannotFitSaysSoBeforeStarting() {
-    // About 30 000 tokens: more than (512 − 64)·64 + 64 = 28 736, the most any G <= 64 holds.
-    const QString book = writeFile("long.txt", sampleText().repeated(20));
+    // About 33 000 tokens: more than (512 − 32)·64 + 32 = 30 752, the most Auto's G <= 64 holds
+    // (at W = L/16).
+    const QString book = writeFile("long.txt", sampleText().repeated(22));
     auto window = openWindow({model_, book, std::nullopt, std::nullopt, {}, {}});
     auto* panel = window->selfExtendPanel();
-    QVERIFY(panel->requiredTokens() > 28736);
+    QVERIFY(panel->requiredTokens() > 30752);
     QVERIFY(!panel->fits());
     // Said once in the panel: Auto's line says what it would take, the verdict points to it.
     QVERIFY2(panel->autoText().contains("Cannot fit") &&

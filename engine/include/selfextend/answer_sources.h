@@ -54,11 +54,12 @@ struct RankedPassage {
 // the passages are ranked by the answer's own words found in them first: each word of the
 // answer (letters and digits, case folded, common function words left out) that the document
 // holds counts log(passages / passages holding it), so a code or a name found in one passage
-// outweighs words found everywhere; a passage's evidence is its sum over the sum of the best
-// passage. Rank: evidence + kAttentionTieBreak × mass / the largest mass. Without any of the
-// answer's words in the document (the answer states nothing from it) the list is empty; without
-// an answer (empty), passages are ranked by attention alone. Empty too when the document got no
-// mass.
+// outweighs words found everywhere, times one half per sentence of the answer before the one it
+// first appears in (an answer states first and rambles after); a passage's evidence is its sum
+// over the sum of the best passage. Rank: evidence + kAttentionTieBreak × mass / the largest mass.
+// Without any of the answer's words in the document (the answer states nothing from it) the list is
+// empty; without an answer (empty), passages are ranked by attention alone. Empty too when the
+// document got no mass.
 inline constexpr double kAttentionTieBreak = 0.25;
 std::vector<RankedPassage> rank_passages(std::string_view document,
                                          std::span<const ByteRange> token_ranges,

@@ -95,7 +95,7 @@ inline constexpr int64_t kProbeFactTokens = 24;
 inline constexpr int64_t kProbeFramingTokens = 256;
 
 // The two settings the probe compares, so that it takes about two readings of the document:
-// past the window, Auto's choice (choose_attention) and the map's runner-up, half Auto's W at its
+// past the window, Auto's choice (choose_attention) and the map's runner-up, twice Auto's W at its
 // smallest fitting G (docs/long-context.md); inside it, vanilla and G = 2 at Auto's W.
 std::vector<AttentionMode> probe_candidates(int64_t training_window, int64_t needed_tokens);
 
