@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Debian package: configures its own tree (Release, the CUDA backend off so that no
 # CUDA library becomes a dependency apt cannot satisfy, portable CPU kernels, no tests), builds
-# the two executables, runs cpack and prints the .deb's path on the last line.
+# the three executables, runs cpack and prints the .deb's path on the last line.
 #
 #   tools/package.sh [BUILD_DIR]      default build-package/ in the checkout
 #
@@ -26,7 +26,7 @@ generator=()
 [ -f "$build/CMakeCache.txt" ] || ! command -v ninja >/dev/null || generator=(-G Ninja)
 cmake -S . -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
     -DSE_CUDA=OFF -DSE_NATIVE=OFF -DSE_TESTS=OFF -DSE_GUI=ON >/dev/null
-cmake --build "$build" --target selfextend-cli selfextend-studio -j "$(nproc)"
+cmake --build "$build" --target selfextend-cli selfextend-server selfextend-studio -j "$(nproc)"
 
 # The desktop entry and the metainfo as installed, when the validators are here (the fresh-root
 # check runs them in any case).
