@@ -61,6 +61,13 @@ if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
     mkdir -p "$root/etc/ssl/certs"
     cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
 fi
+# The host's own authorities too: installing ca-certificates in the root rebuilds the bundle
+# above from the packaged ones and these (a network that inspects TLS, as a user's company may
+# have, signs with one; pip in the server test's venv needs it then).
+if [ -d /usr/local/share/ca-certificates ]; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp -r /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+fi
 [ -f /etc/pip.conf ] && cp /etc/pip.conf "$root/etc/"
 
 mount_into() {  # mount_into TARGET MOUNT-ARGS...
