@@ -11,8 +11,9 @@
 #       install` it (Depends only, no Recommends), run both programs on the installed demo model,
 #       then check the desktop integration (MIME type, desktop entry, metainfo, icon) and removal
 #
-# Needs root (chroot, mounts). Only the host's CA bundle and pip settings are passed in, so that
-# HTTPS through a TLS-inspecting proxy works as on the host; nothing else of the host is used.
+# Needs root (chroot, mounts). Only the host's CA bundle, its local authorities and pip settings
+# are passed in, so that HTTPS through a TLS-inspecting proxy works as on the host; nothing else
+# of the host is used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
