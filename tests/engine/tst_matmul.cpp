@@ -8,6 +8,7 @@
 #include <random>
 
 #include "backend/cpu/kernels.h"
+#include "backend/cpu/quantized_dot.h"
 #include "backend/cpu/thread_pool.h"
 #include "backend/rope_table.h"
 #include "block_reference.h"
@@ -109,8 +110,9 @@ class TestMatmul : public QObject {
     void everyTypeBothPaths() {
         // Float types, and every type on the panel path (more than 3 tokens), compute in float:
         // within float rounding of the exact sum. The quantized types on the decode path round
-        // the activations to 16-bit integers in blocks of 32 (quantized_dot.h), which moves each
-        // product by at most |w| * s / 2, s = max |x| / 32767 over the block of x: that bound
+        // the activations to 16-bit integers in blocks (quantized_dot.h: 32 values for the legacy
+        // types, 256 for the k-quants), which moves each product by at most |w| * s / 2,
+        // s = max |x| / 32767 over the block of x: that bound
         // (about 5e-5 of the sum of |w x|) plus float rounding is checked here, so a wrong code,
         // scale or offset cannot hide in it.
         QFETCH(int, type);
@@ -130,11 +132,13 @@ class TestMatmul : public QObject {
         const bool float_type =
             DType(type) == DType::F32 || DType(type) == DType::F16 || DType(type) == DType::BF16;
         const bool integer_activations = !float_type && tokens <= 3;
-        // Half the rounding step of each block of 32 activations.
-        std::vector<double> half_step(x.size() / 32);
+        // Half the rounding step of each block of activations.
+        const size_t block = size_t(cpu::activation_block(DType(type)));
+        std::vector<double> half_step(x.size() / block);
         for (size_t b = 0; b < half_step.size(); ++b) {
             double amax = 0;
-            for (size_t k = 0; k < 32; ++k) amax = std::max(amax, std::abs(double(x[b * 32 + k])));
+            for (size_t k = 0; k < block; ++k)
+                amax = std::max(amax, std::abs(double(x[b * block + k])));
             half_step[b] = amax / 32767 / 2;
         }
         double worst = 0, worst_vs_bound = 0, typical = 0;
@@ -147,7 +151,7 @@ class TestMatmul : public QObject {
                     expected += w * xv;
                     magnitude += std::abs(w * xv);
                     if (integer_activations)
-                        rounding += std::abs(w) * half_step[size_t(t * cols + c) / 32];
+                        rounding += std::abs(w) * half_step[size_t(t * cols + c) / block];
                 }
                 const double got = y[size_t(t * rows + r)];
                 QVERIFY2(std::isfinite(got), "an output was not written");

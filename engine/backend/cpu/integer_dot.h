@@ -149,17 +149,46 @@ inline i32x16 dot_pairs(i16x32 codes, i16x32 x) {
 #endif
 }
 
+// acc + dot_pairs(a, b): one instruction with AVX512-VNNI (vpdpwssd).
+inline i32x16 add_dot_pairs(i32x16 acc, i16x32 a, i16x32 b) {
+#if defined(__AVX512VNNI__)
+    return i32x16(_mm512_dpwssd_epi32(__m512i(acc), __m512i(a), __m512i(b)));
+#else
+    return acc + dot_pairs(a, b);
+#endif
+}
+
+// 32 byte codes as 16-bit lanes.
+inline i16x32 widen(u8x32 codes) {
+#if defined(__AVX512BW__)  // (one instruction; GCC 12 makes four of the generic one)
+    return i16x32(_mm512_cvtepu8_epi16(__m256i(codes)));
+#else
+    return __builtin_convertvector(codes, i16x32);
+#endif
+}
+
+// Lanes 0-15 a, lanes 16-31 b.
+inline i16x32 halves(int16_t a, int16_t b) {
+#if defined(__AVX512BW__)
+    return i16x32(_mm512_mask_blend_epi16(0xffff0000u, _mm512_set1_epi16(a), _mm512_set1_epi16(b)));
+#else
+    const i16x16 low = i16x16{} + a, high = i16x16{} + b;
+    return __builtin_shufflevector(low, high, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+                                   16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
+#endif
+}
+
+inline f32x16 to_floats(i32x16 v) {
+    return __builtin_convertvector(v, f32x16);
+}
+
 // A chunk of 32 codes (0..255, or signed bytes) against 32 int16 activations, as floats in 16
 // lanes: lanes 0-7 cover values 0-15, lanes 8-15 values 16-31.
 inline f32x16 chunk_dot(i16x32 codes, const int16_t* x) {
     return __builtin_convertvector(dot_pairs(codes, load_vector<i16x32>(x)), f32x16);
 }
 inline f32x16 chunk_dot(u8x32 codes, const int16_t* x) {
-#if defined(__AVX512BW__)  // (one widening instruction; GCC 12 makes four of the generic one)
-    return chunk_dot(i16x32(_mm512_cvtepu8_epi16(__m256i(codes))), x);
-#else
-    return chunk_dot(__builtin_convertvector(codes, i16x32), x);
-#endif
+    return chunk_dot(widen(codes), x);
 }
 inline f32x16 chunk_dot(i8x32 codes, const int16_t* x) {
 #if defined(__AVX512BW__)
@@ -178,20 +207,6 @@ inline float sum_lanes(f32x8 v) {
 inline float sum_lanes(f32x16 v) {
     return sum_lanes(f32x8(__builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
                            __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15)));
-}
-
-// The scales of chunk j's two sub-blocks of 16, from the 16 of a super-block, lined up with a
-// chunk_dot result: {scales[2j] x 8, scales[2j+1] x 8}.
-inline f32x16 chunk_sub_scales(f32x16 scales, int j) {
-#if defined(__AVX512F__)
-    const __m512i index = _mm512_add_epi32(
-        _mm512_set1_epi32(2 * j), _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0));
-    // (The masked permute: GCC 12 warns about the unmasked one's undefined source.)
-    return f32x16(_mm512_mask_permutexvar_ps(__m512(scales), 0xffff, index, __m512(scales)));
-#else
-    const float a = scales[2 * j], b = scales[2 * j + 1];
-    return f32x16{a, a, a, a, a, a, a, a, b, b, b, b, b, b, b, b};
-#endif
 }
 
 // An f16 scale, through the hardware conversion where there is one.

@@ -131,10 +131,12 @@ float dot_float_row(const WeightMatrix& w, int64_t r, const float* x) {
 
 // Few tokens, quantized weights: the tokens' activations are rounded to 16-bit integers once,
 // then every row is multiplied with them straight from its stored blocks.
-void gemv_quantized(const WeightMatrix& w, QuantizedRowDot dot, const float* x, int64_t n, float* y,
-                    ThreadPool& pool) {
+void gemv_quantized(const WeightMatrix& w, const QuantizedDot& kernel, const float* x, int64_t n,
+                    float* y, ThreadPool& pool) {
     std::vector<Int16Activations> tokens(static_cast<size_t>(n));
-    for (int64_t t = 0; t < n; ++t) tokens[size_t(t)].quantize(x + t * w.cols, w.cols);
+    for (int64_t t = 0; t < n; ++t)
+        tokens[size_t(t)].quantize(x + t * w.cols, w.cols, kernel.activation_block);
+    const QuantizedRowDot dot = kernel.row_dot;
     pool.parallel_for(w.rows, 64, [&](int64_t begin, int64_t end) {
         for (int64_t r = begin; r < end; ++r)
             for (int64_t t = 0; t < n; ++t)
@@ -146,8 +148,8 @@ void gemv_quantized(const WeightMatrix& w, QuantizedRowDot dot, const float* x, 
 
 void matmul(const WeightMatrix& w, const float* x, int64_t n, float* y, ThreadPool& pool) {
     if (n <= kGemvMaxTokens) {
-        if (const QuantizedRowDot dot = quantized_row_dot(w.dtype->type)) {
-            gemv_quantized(w, dot, x, n, y, pool);
+        if (const QuantizedDot kernel = quantized_dot(w.dtype->type); kernel.row_dot) {
+            gemv_quantized(w, kernel, x, n, y, pool);
             return;
         }
         pool.parallel_for(w.rows, 64, [&](int64_t begin, int64_t end) {

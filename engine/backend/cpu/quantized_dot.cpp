@@ -88,9 +88,15 @@ float dot_q8_0(const uint8_t* row, const Int16Activations& x, int64_t cols) {
 }
 
 // ----- super-blocks of 256 -----------------------------------------------------------------------
-// The 8 chunks of 32 values of a super-block meet 8 activation blocks. The small integer scales
-// are decoded once per super-block into float vectors (times the f16 super-block scale); the min
-// or offset terms are then one 8- or 16-lane product with the activation sums.
+// The activations come in one block of 256 per super-block (one float scale), so a super-block's
+// products are summed in integers: each chunk's codes, widened to 16 bits, are multiplied by their
+// small integer sub-block scale, then multiply-added with the activations into 32-bit lanes. One
+// conversion to float per accumulator and super-block. The min or offset terms are one 8- or
+// 16-lane float product with the activation sums.
+//
+// Overflow: a lane sums 2 products per chunk, each at most |code x scale| x 32767. Q4_K and Q5_K:
+// 31 x 63 x 32767 x 2 = 1.3e8 per chunk, 4 chunks per accumulator: 5.1e8. Q6_K: 63 x 128 x 32767
+// x 2 = 5.3e8 per chunk, 4 chunks: 2.11e9, under 2^31 = 2.147e9. Q2_K and Q3_K: far less.
 
 constexpr int kChunks = kSuperBlock / 32;
 
@@ -98,43 +104,47 @@ constexpr int kChunks = kSuperBlock / 32;
 template <typename Block, bool kFifthBit>
 float dot_k_32(const uint8_t* row, const Int16Activations& x, int64_t cols) {
     const auto* w = reinterpret_cast<const Block*>(row);
-    f32x16 acc0{}, acc1{};
+    f32x16 acc{};
     f32x8 mins{};
     for (int64_t s = 0; s < cols / kSuperBlock; ++s) {
         const Block& block = w[s];
-        const size_t c0 = size_t(s * kChunks);  // first activation block
+        const size_t c0 = size_t(s * kChunks);  // first chunk of 32 activations
         const KScalesMins sm = k_quant_scales_mins(block.scales);
-        // Every chunk's weight scale times its activation scale, as one vector.
-        float scales[kChunks];
-        store_vector(scales, to_floats(load_vector<u8x8>(sm.scale)) * half_value(block.scale) *
-                                 load_vector<f32x8>(&x.scale[c0]));
         mins += to_floats(load_vector<u8x8>(sm.min)) * half_value(block.min_scale) *
                 load_vector<f32x8>(&x.sum[c0]);
+        i32x16 sum0{}, sum1{};  // chunks 2p and 2p + 1
         for (int pair = 0; pair < kChunks / 2; ++pair) {
             const u8x32 packed = load_vector<u8x32>(block.q + 32 * pair);
-            u8x32 low = packed & 0x0f, high = bits_down(packed, 4) & 0x0f;  // chunks 2p, 2p + 1
+            u8x32 low = packed & 0x0f, high = bits_down(packed, 4) & 0x0f;
             if constexpr (kFifthBit) {
                 const u8x32 bits = load_vector<u8x32>(block.high_bits);
                 low |= select_bit(bits, uint8_t(1u << (2 * pair)), 16);
                 high |= select_bit(bits, uint8_t(2u << (2 * pair)), 16);
             }
             const size_t c = c0 + size_t(2 * pair);
-            acc0 += chunk_dot(low, &x.q[32 * c]) * scales[2 * pair];
-            acc1 += chunk_dot(high, &x.q[32 * (c + 1)]) * scales[2 * pair + 1];
+            sum0 = add_dot_pairs(sum0, widen(low) * int16_t(sm.scale[2 * pair]),
+                                 load_vector<i16x32>(&x.q[32 * c]));
+            sum1 = add_dot_pairs(sum1, widen(high) * int16_t(sm.scale[2 * pair + 1]),
+                                 load_vector<i16x32>(&x.q[32 * (c + 1)]));
         }
+        acc += to_floats(sum0 + sum1) * (half_value(block.scale) * x.scale[size_t(s)]);
     }
-    return sum_lanes(acc0 + acc1) - sum_lanes(mins);
+    return sum_lanes(acc) - sum_lanes(mins);
 }
 
-// Q2_K, Q3_K and Q6_K: sub-blocks of 16, value = scale[v / 16] * code - offset[v / 16].
+// Q2_K, Q3_K and Q6_K: sub-blocks of 16, value = d * scale[v / 16] * code - offset[v / 16].
 struct SubBlocks16 {
-    f32x16 scale;
-    f32x16 offset;
+    int16_t scale[16];  // integer sub-block scales
+    float d;            // the super-block's float scale
+    f32x16 offset;      // per sub-block, in value units
 };
 
 SubBlocks16 q6_k_sub_blocks(const BlockQ6_K& block) {
-    const f32x16 scale = to_floats(load_vector<i8x16>(block.scales)) * half_value(block.scale);
-    return {scale, 32.0f * scale};  // codes 0..63 for -32..31
+    SubBlocks16 sub;
+    for (int i = 0; i < 16; ++i) sub.scale[i] = block.scales[i];
+    sub.d = half_value(block.scale);
+    sub.offset = to_floats(load_vector<i8x16>(block.scales)) * (32.0f * sub.d);  // codes 0..63
+    return sub;                                                                  // for -32..31
 }
 
 void q6_k_codes(const BlockQ6_K& block, u8x32 (&out)[kChunks]) {
@@ -152,8 +162,11 @@ void q6_k_codes(const BlockQ6_K& block, u8x32 (&out)[kChunks]) {
 SubBlocks16 q3_k_sub_blocks(const BlockQ3_K& block) {
     uint8_t packed[16];
     q3_k_scales(block.scales, packed);
-    const f32x16 scale = (to_floats(load_vector<u8x16>(packed)) - 32.0f) * half_value(block.scale);
-    return {scale, 4.0f * scale};  // codes 0..7 for -4..3
+    SubBlocks16 sub;
+    for (int i = 0; i < 16; ++i) sub.scale[i] = int16_t(packed[i] - 32);
+    sub.d = half_value(block.scale);
+    sub.offset = (to_floats(load_vector<u8x16>(packed)) - 32.0f) * (4.0f * sub.d);  // codes 0..7
+    return sub;                                                                     // for -4..3
 }
 
 void q3_k_codes(const BlockQ3_K& block, u8x32 (&out)[kChunks]) {
@@ -168,8 +181,11 @@ void q3_k_codes(const BlockQ3_K& block, u8x32 (&out)[kChunks]) {
 
 SubBlocks16 q2_k_sub_blocks(const BlockQ2_K& block) {
     const u8x16 packed = load_vector<u8x16>(block.scales);
-    return {to_floats(u8x16(packed & 0x0f)) * half_value(block.scale),
-            to_floats(u8x16(packed >> 4)) * half_value(block.min_scale)};
+    SubBlocks16 sub;
+    for (int i = 0; i < 16; ++i) sub.scale[i] = int16_t(packed[i] & 0x0f);
+    sub.d = half_value(block.scale);
+    sub.offset = to_floats(u8x16(packed >> 4)) * half_value(block.min_scale);
+    return sub;
 }
 
 void q2_k_codes(const BlockQ2_K& block, u8x32 (&out)[kChunks]) {
@@ -184,7 +200,7 @@ template <typename Block, SubBlocks16 (*kScales)(const Block&),
           void (*kCodes)(const Block&, u8x32 (&)[kChunks])>
 float dot_k_16(const uint8_t* row, const Int16Activations& x, int64_t cols) {
     const auto* w = reinterpret_cast<const Block*>(row);
-    f32x16 acc0{}, acc1{}, offsets{};
+    f32x16 acc{}, offsets{};
     for (int64_t s = 0; s < cols / kSuperBlock; ++s) {
         const Block& block = w[s];
         const size_t c0 = size_t(s * kChunks);
@@ -192,74 +208,79 @@ float dot_k_16(const uint8_t* row, const Int16Activations& x, int64_t cols) {
         offsets += sub.offset * load_vector<f32x16>(&x.half_sum[2 * c0]);
         u8x32 codes[kChunks];
         kCodes(block, codes);
-        auto chunk = [&](int j) {
-            const size_t c = c0 + size_t(j);
-            return chunk_dot(codes[j], &x.q[32 * c]) *
-                   (chunk_sub_scales(sub.scale, j) * x.scale[c]);
+        auto chunk = [&](i32x16 sum, int j) {
+            return add_dot_pairs(sum,
+                                 widen(codes[j]) * halves(sub.scale[2 * j], sub.scale[2 * j + 1]),
+                                 load_vector<i16x32>(&x.q[32 * (c0 + size_t(j))]));
         };
+        i32x16 sum0{}, sum1{};  // even and odd chunks: 4 each (the overflow note above)
         for (int j = 0; j < kChunks; j += 2) {
-            acc0 += chunk(j);
-            acc1 += chunk(j + 1);
+            sum0 = chunk(sum0, j);
+            sum1 = chunk(sum1, j + 1);
         }
+        acc += (to_floats(sum0) + to_floats(sum1)) * (sub.d * x.scale[size_t(s)]);
     }
-    return sum_lanes(acc0 + acc1) - sum_lanes(offsets);
+    return sum_lanes(acc) - sum_lanes(offsets);
 }
 
 }  // namespace
 
-void Int16Activations::quantize(const float* x, int64_t n) {
-    const int64_t blocks = n / kActivationBlock;
+void Int16Activations::quantize(const float* x, int64_t n, int64_t values_per_scale) {
+    block = values_per_scale;
     q.resize(size_t(n));
-    scale.resize(size_t(blocks));
-    sum.resize(size_t(blocks));
-    half_sum.resize(size_t(2 * blocks));
-    for (int64_t b = 0; b < blocks; ++b) {
-        const float* v = x + b * kActivationBlock;
+    scale.resize(size_t(n / block));
+    sum.resize(size_t(n / 32));
+    half_sum.resize(size_t(n / 16));
+    for (int64_t b = 0; b < n / block; ++b) {
+        const float* v = x + b * block;
         float amax = 0;
-        for (int k = 0; k < kActivationBlock; ++k) amax = std::max(amax, std::fabs(v[k]));
+        for (int64_t k = 0; k < block; ++k) amax = std::max(amax, std::fabs(v[k]));
         const float inverse = amax > 0 ? 32767.0f / amax : 0.0f;
-        int sums[2] = {0, 0};
-        for (int k = 0; k < kActivationBlock; ++k) {
-            const int rounded = std::clamp(int(std::nearbyint(v[k] * inverse)), -32767, 32767);
-            q[size_t(b * kActivationBlock + k)] = int16_t(rounded);
-            sums[k / 16] += rounded;
-        }
         const float s = amax / 32767.0f;
         scale[size_t(b)] = s;
-        half_sum[size_t(2 * b)] = s * float(sums[0]);
-        half_sum[size_t(2 * b + 1)] = s * float(sums[1]);
-        sum[size_t(b)] = s * float(sums[0] + sums[1]);
+        for (int64_t h = b * block / 16; h < (b + 1) * block / 16; ++h) {  // halves of 32 values
+            int total = 0;
+            for (int64_t k = 16 * h; k < 16 * h + 16; ++k) {
+                const int rounded = std::clamp(int(std::nearbyint(x[k] * inverse)), -32767, 32767);
+                q[size_t(k)] = int16_t(rounded);
+                total += rounded;
+            }
+            half_sum[size_t(h)] = s * float(total);
+        }
     }
+    for (int64_t c = 0; c < n / 32; ++c)
+        sum[size_t(c)] = half_sum[size_t(2 * c)] + half_sum[size_t(2 * c + 1)];
 }
 
-QuantizedRowDot quantized_row_dot(DType type) {
+QuantizedDot quantized_dot(DType type) {
+    const int64_t block = activation_block(type);
     switch (type) {
         case DType::F32:
         case DType::F16:
         case DType::BF16:
-            return nullptr;
+            return {};
         case DType::Q4_0:
-            return dot_legacy<BlockQ4_0>;
+            return {dot_legacy<BlockQ4_0>, block};
         case DType::Q4_1:
-            return dot_legacy<BlockQ4_1>;
+            return {dot_legacy<BlockQ4_1>, block};
         case DType::Q5_0:
-            return dot_legacy<BlockQ5_0>;
+            return {dot_legacy<BlockQ5_0>, block};
         case DType::Q5_1:
-            return dot_legacy<BlockQ5_1>;
+            return {dot_legacy<BlockQ5_1>, block};
         case DType::Q8_0:
-            return dot_q8_0;
+            return {dot_q8_0, block};
         case DType::Q2_K:
-            return dot_k_16<BlockQ2_K, q2_k_sub_blocks, q2_k_codes>;
+            return {dot_k_16<BlockQ2_K, q2_k_sub_blocks, q2_k_codes>, block};
         case DType::Q3_K:
-            return dot_k_16<BlockQ3_K, q3_k_sub_blocks, q3_k_codes>;
+            return {dot_k_16<BlockQ3_K, q3_k_sub_blocks, q3_k_codes>, block};
         case DType::Q4_K:
-            return dot_k_32<BlockQ4_K, false>;
+            return {dot_k_32<BlockQ4_K, false>, block};
         case DType::Q5_K:
-            return dot_k_32<BlockQ5_K, true>;
+            return {dot_k_32<BlockQ5_K, true>, block};
         case DType::Q6_K:
-            return dot_k_16<BlockQ6_K, q6_k_sub_blocks, q6_k_codes>;
+            return {dot_k_16<BlockQ6_K, q6_k_sub_blocks, q6_k_codes>, block};
     }
-    return nullptr;
+    return {};
 }
 
 }  // namespace selfextend::cpu
