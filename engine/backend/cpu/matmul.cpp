@@ -23,7 +23,10 @@ float dot_elements(const Element* w, const float* x, int64_t n, LoadVector load_
                    LoadScalar load_scalar) {
     f32x16 acc{};
     int64_t k = 0;
-    for (; k + kLanes <= n; k += kLanes) acc += load_vector(w + k) * load16(x + k);
+    for (; k + kLanes <= n; k += kLanes) {
+        if (k % (64 / sizeof(Element)) == 0) prefetch_ahead(w + k, 64);
+        acc += load_vector(w + k) * load16(x + k);
+    }
     float sum = reduce_add(acc);
     for (; k < n; ++k) sum += load_scalar(w[k]) * x[k];
     return sum;

@@ -63,6 +63,7 @@ float dot_legacy(const uint8_t* row, const Int16Activations& x, int64_t cols) {
     float offsets0 = 0, offsets1 = 0;
     int64_t b = 0;
     for (; b + 2 <= blocks; b += 2) {
+        prefetch_ahead(&w[b], 2 * sizeof(Block));
         accumulate_block(w[b], x, b, acc0, offsets0);
         accumulate_block(w[b + 1], x, b + 1, acc1, offsets1);
     }
@@ -80,6 +81,7 @@ float dot_q8_0(const uint8_t* row, const Int16Activations& x, int64_t cols) {
     f32x16 acc0{}, acc1{};
     int64_t b = 0;
     for (; b + 2 <= blocks; b += 2) {
+        prefetch_ahead(&w[b], 2 * sizeof(BlockQ8_0));
         acc0 += block(b);
         acc1 += block(b + 1);
     }
@@ -108,6 +110,7 @@ float dot_k_32(const uint8_t* row, const Int16Activations& x, int64_t cols) {
     f32x8 mins{};
     for (int64_t s = 0; s < cols / kSuperBlock; ++s) {
         const Block& block = w[s];
+        prefetch_ahead(&block, sizeof block);
         const size_t c0 = size_t(s * kChunks);  // first chunk of 32 activations
         const KScalesMins sm = k_quant_scales_mins(block.scales);
         mins += to_floats(load_vector<u8x8>(sm.min)) * half_value(block.min_scale) *
@@ -203,6 +206,7 @@ float dot_k_16(const uint8_t* row, const Int16Activations& x, int64_t cols) {
     f32x16 acc{}, offsets{};
     for (int64_t s = 0; s < cols / kSuperBlock; ++s) {
         const Block& block = w[s];
+        prefetch_ahead(&block, sizeof block);
         const size_t c0 = size_t(s * kChunks);
         const SubBlocks16 sub = kScales(block);
         offsets += sub.offset * load_vector<f32x16>(&x.half_sum[2 * c0]);
