@@ -13,7 +13,10 @@ namespace selfextend::cpu {
 namespace {
 
 constexpr int64_t kPanelRows = 2 * kNativeLanes;  // weight rows per panel: two registers wide
-constexpr int kTokenBlock = 6;                    // tokens per micro-kernel: 12 accumulators
+constexpr int64_t kPanelDepth = 256;  // columns per panel: 32 rows x 256 floats = 32 KiB, in L1
+// Tokens per micro-kernel: as many accumulators as leave room for the panel's two registers
+// (AVX-512: 32 registers, 24 accumulators; AVX2 and SSE: 16 registers, 12).
+constexpr int kTokenBlock = kNativeLanes == 16 ? 12 : 6;
 constexpr int64_t kGemvMaxTokens = 3;  // up to this many tokens, multiply from stored rows
 
 // Dot product of a row of per-element values (F32, F16, BF16) with x: 16 lanes at a time through
@@ -32,38 +35,54 @@ float dot_elements(const Element* w, const float* x, int64_t n, LoadVector load_
     return sum;
 }
 
-// One stored row as float32: F16 through the vector conversion (the hot case), any other type
-// through the dtype table.
-void convert_row(const WeightMatrix& w, int64_t r, float* out) {
-    if (w.dtype->type == DType::F16 && w.cols % kLanes == 0) {
-        const auto* h = reinterpret_cast<const uint16_t*>(w.row(r));
-        for (int64_t k = 0; k < w.cols; k += kLanes) store16(out + k, load16_f16(h + k));
+// Columns [k0, k0 + depth) of stored row r as float32 (k0 and depth whole blocks of the type): F16
+// through the vector conversion (the hot case), any other type through the dtype table.
+void convert_slice(const WeightMatrix& w, int64_t r, int64_t k0, int64_t depth, float* out) {
+    const DTypeTraits& type = *w.dtype;
+    if (type.type == DType::F16 && depth % kLanes == 0) {
+        const auto* h = reinterpret_cast<const uint16_t*>(w.row(r)) + k0;
+        for (int64_t k = 0; k < depth; k += kLanes) store16(out + k, load16_f16(h + k));
         return;
     }
-    w.dtype->dequantize_row(w.row(r), out, w.cols);
+    type.dequantize_row(w.row(r) + k0 / type.block_size * type.bytes_per_block, out, depth);
 }
 
-// Converts rows [r0, r0 + 32) of w into panel[k][32] (k < cols), zero rows past the end.
-void fill_panel(const WeightMatrix& w, int64_t r0, float* panel, float* row_buffer) {
+// Converts rows [r0, r0 + 32) x columns [k0, k0 + depth) of w into panel[k][32], zero rows past
+// the end. The rows are converted whole into `rows_buffer` (32 x kPanelDepth) and transposed from
+// there: both stay in L1 (storing each converted value straight to its panel place touched a new
+// cache line per value, and took a third of prefill).
+void fill_panel(const WeightMatrix& w, int64_t r0, int64_t k0, int64_t depth, float* panel,
+                float* rows_buffer) {
     const int64_t rows = std::min(kPanelRows, w.rows - r0);
     for (int64_t r = 0; r < kPanelRows; ++r) {
-        if (r < rows) {
-            convert_row(w, r0 + r, row_buffer);
-            for (int64_t k = 0; k < w.cols; ++k) panel[k * kPanelRows + r] = row_buffer[k];
-        } else {
-            for (int64_t k = 0; k < w.cols; ++k) panel[k * kPanelRows + r] = 0.0f;
-        }
+        float* out = rows_buffer + r * kPanelDepth;
+        if (r < rows)
+            convert_slice(w, r0 + r, k0, depth, out);
+        else
+            std::fill(out, out + depth, 0.0f);
     }
+    for (int64_t k = 0; k < depth; ++k)
+        for (int64_t r = 0; r < kPanelRows; ++r)
+            panel[k * kPanelRows + r] = rows_buffer[r * kPanelDepth + k];
 }
 
-// y[t][r0 + r] for TOKENS tokens from t0 and the panel's rows.
+// y[t][r0 + r] (+)= the panel's rows times columns [k0, k0 + depth) of TOKENS tokens from t0;
+// `accumulate` adds to what earlier slices of columns left in y.
 template <int TOKENS>
-void panel_kernel(const float* panel, const float* x, int64_t cols, int64_t t0, float* y,
-                  int64_t y_stride, int64_t r0, int64_t rows) {
+void panel_kernel(const float* panel, int64_t depth, const float* x, int64_t cols, int64_t k0,
+                  int64_t t0, float* y, int64_t y_stride, int64_t r0, int64_t rows,
+                  bool accumulate) {
     f32xN acc[TOKENS][2] = {};
+    if (accumulate)
+        for (int m = 0; m < TOKENS; ++m) {
+            float start[kPanelRows] = {};
+            std::copy_n(y + (t0 + m) * y_stride + r0, rows, start);
+            acc[m][0] = loadN(start);
+            acc[m][1] = loadN(start + kNativeLanes);
+        }
     const float* xr[TOKENS];
-    for (int m = 0; m < TOKENS; ++m) xr[m] = x + (t0 + m) * cols;
-    for (int64_t k = 0; k < cols; ++k) {
+    for (int m = 0; m < TOKENS; ++m) xr[m] = x + (t0 + m) * cols + k0;
+    for (int64_t k = 0; k < depth; ++k) {
         const f32xN b0 = loadN(panel + k * kPanelRows);
         const f32xN b1 = loadN(panel + k * kPanelRows + kNativeLanes);
         for (int m = 0; m < TOKENS; ++m) {
@@ -84,29 +103,21 @@ void panel_kernel(const float* panel, const float* x, int64_t cols, int64_t t0, 
     }
 }
 
-void panel_times_tokens(const float* panel, const float* x, int64_t n, int64_t cols, float* y,
-                        int64_t y_stride, int64_t r0, int64_t rows) {
-    int64_t t = 0;
-    for (; t + kTokenBlock <= n; t += kTokenBlock)
-        panel_kernel<kTokenBlock>(panel, x, cols, t, y, y_stride, r0, rows);
-    switch (n - t) {
-        case 5:
-            panel_kernel<5>(panel, x, cols, t, y, y_stride, r0, rows);
-            break;
-        case 4:
-            panel_kernel<4>(panel, x, cols, t, y, y_stride, r0, rows);
-            break;
-        case 3:
-            panel_kernel<3>(panel, x, cols, t, y, y_stride, r0, rows);
-            break;
-        case 2:
-            panel_kernel<2>(panel, x, cols, t, y, y_stride, r0, rows);
-            break;
-        case 1:
-            panel_kernel<1>(panel, x, cols, t, y, y_stride, r0, rows);
-            break;
-        default:
-            break;
+// Every token times one panel: micro-kernels of kTokenBlock tokens, then one for the rest.
+template <int TOKENS = kTokenBlock>
+void panel_times_tokens(const float* panel, int64_t depth, const float* x, int64_t n, int64_t cols,
+                        int64_t k0, int64_t t, float* y, int64_t y_stride, int64_t r0,
+                        int64_t rows) {
+    if constexpr (TOKENS == kTokenBlock) {
+        for (; t + kTokenBlock <= n; t += kTokenBlock)
+            panel_kernel<kTokenBlock>(panel, depth, x, cols, k0, t, y, y_stride, r0, rows, k0 > 0);
+    }
+    if constexpr (TOKENS > 1) {
+        if (n - t == TOKENS - 1) {
+            panel_kernel<TOKENS - 1>(panel, depth, x, cols, k0, t, y, y_stride, r0, rows, k0 > 0);
+            return;
+        }
+        panel_times_tokens<TOKENS - 1>(panel, depth, x, n, cols, k0, t, y, y_stride, r0, rows);
     }
 }
 
@@ -162,15 +173,20 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n, float* y, ThreadPo
         });
         return;
     }
+    // Many tokens: each panel of 32 rows is converted to float one slice of 256 columns at a
+    // time, and every token is multiplied with the slice while it is in L1.
     const int64_t panels = (w.rows + kPanelRows - 1) / kPanelRows;
     pool.parallel_for(panels, 1, [&](int64_t begin, int64_t end) {
-        std::vector<float> panel(size_t(w.cols * kPanelRows));
-        std::vector<float> row_buffer(size_t(w.cols));
+        std::vector<float> panel(size_t(kPanelDepth * kPanelRows));
+        std::vector<float> rows_buffer(size_t(kPanelRows * kPanelDepth));
         for (int64_t p = begin; p < end; ++p) {
             const int64_t r0 = p * kPanelRows;
-            fill_panel(w, r0, panel.data(), row_buffer.data());
-            panel_times_tokens(panel.data(), x, n, w.cols, y, w.rows, r0,
-                               std::min(kPanelRows, w.rows - r0));
+            const int64_t rows = std::min(kPanelRows, w.rows - r0);
+            for (int64_t k0 = 0; k0 < w.cols; k0 += kPanelDepth) {
+                const int64_t depth = std::min(kPanelDepth, w.cols - k0);
+                fill_panel(w, r0, k0, depth, panel.data(), rows_buffer.data());
+                panel_times_tokens(panel.data(), depth, x, n, w.cols, k0, 0, y, w.rows, r0, rows);
+            }
         }
     });
 }
