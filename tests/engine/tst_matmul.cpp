@@ -7,6 +7,7 @@
 #include <optional>
 #include <random>
 
+#include "backend/cpu/integer_matmul.h"
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/quantized_dot.h"
 #include "backend/cpu/thread_pool.h"
@@ -108,13 +109,14 @@ class TestMatmul : public QObject {
     }
 
     void everyTypeBothPaths() {
-        // Float types, and every type on the panel path (more than 3 tokens), compute in float:
-        // within float rounding of the exact sum. The quantized types on the decode path round
-        // the activations to 16-bit integers in blocks (quantized_dot.h: 32 values for the legacy
-        // types, 256 for the k-quants), which moves each product by at most |w| * s / 2,
-        // s = max |x| / 32767 over the block of x: that bound
-        // (about 5e-5 of the sum of |w x|) plus float rounding is checked here, so a wrong code,
-        // scale or offset cannot hide in it.
+        // Float types compute in float: within float rounding of the exact sum. The quantized
+        // types round the activations to 16-bit integers in blocks: on the decode path (up to 3
+        // tokens; quantized_dot.h: 32 values for the legacy types, 256 for the k-quants, |q| <=
+        // 32 767), and on the prefill path where the kernels multiply in integers
+        // (integer_matmul.h: blocks of 32, |q| <= 16 383); elsewhere prefill is float. Rounding
+        // moves each product by at most |w| * s / 2, s = max |x| / limit over the block of x:
+        // that bound (about 5e-5 of the sum of |w x|) plus float rounding is checked here, so a
+        // wrong code, scale or offset cannot hide in it.
         QFETCH(int, type);
         QFETCH(int, rows);
         QFETCH(int, cols);
@@ -131,15 +133,19 @@ class TestMatmul : public QObject {
         cpu::kernels().matmul(m.matrix, x.data(), tokens, y.data(), pool);
         const bool float_type =
             DType(type) == DType::F32 || DType(type) == DType::F16 || DType(type) == DType::BF16;
-        const bool integer_activations = !float_type && tokens <= 3;
+        const bool decode_path = tokens <= 3;
+        const bool integer_activations =
+            !float_type && (decode_path || (cpu::kernels().integer_prefill &&
+                                            cpu::multiplies_in_integers(DType(type))));
         // Half the rounding step of each block of activations.
-        const size_t block = size_t(cpu::activation_block(DType(type)));
+        const size_t block = decode_path ? size_t(cpu::activation_block(DType(type))) : 32;
+        const double limit = decode_path ? 32767 : cpu::kIntegerMatmulActivationLimit;
         std::vector<double> half_step(x.size() / block);
         for (size_t b = 0; b < half_step.size(); ++b) {
             double amax = 0;
             for (size_t k = 0; k < block; ++k)
                 amax = std::max(amax, std::abs(double(x[b * block + k])));
-            half_step[b] = amax / 32767 / 2;
+            half_step[b] = amax / limit / 2;
         }
         double worst = 0, worst_vs_bound = 0, typical = 0;
         for (int t = 0; t < tokens; ++t)
@@ -174,6 +180,31 @@ class TestMatmul : public QObject {
                 worst, typical, worst_vs_bound);
         else
             QVERIFY2(worst < 1e-5, qPrintable(QString("relative error %1").arg(worst)));
+    }
+
+    void integerSumsHoldTheLargestProducts() {
+        // The integer prefill's worst case (integer_matmul.h): Q6_K codes -32 under sub-block
+        // scales -128 (code x scale = 4 096 in every value) against activations that all round to
+        // the limit. 32 such products per block must not overflow 32 bits: every output is
+        // d * 4 096 * 256 exactly, whichever path the kernels take.
+        constexpr int64_t rows = 40, cols = 512, tokens = 7;
+        BlockQ6_K block{};
+        for (int8_t& s : block.scales) s = -128;
+        block.scale = 0x3c00;  // f16 1.0; low and high bits 0: every q is 0, value -32 * scale
+        std::vector<uint8_t> bytes(size_t(rows * cols / kSuperBlock) * sizeof block);
+        for (size_t b = 0; b < bytes.size(); b += sizeof block)
+            std::memcpy(&bytes[b], &block, sizeof block);
+        const WeightMatrix w{"w",          &dtype_traits(DType::Q6_K),
+                             bytes.data(), rows,
+                             cols,         int64_t(cols / kSuperBlock * sizeof block)};
+        const std::vector<float> x(size_t(tokens * cols), 3.0f);
+        std::vector<float> y(size_t(tokens * rows), NAN);
+        cpu::ThreadPool pool(2);
+        for (const int64_t n : {int64_t(1), tokens}) {
+            cpu::kernels().matmul(w, x.data(), n, y.data(), pool);
+            for (int64_t i = 0; i < n * rows; ++i)
+                QCOMPARE(double(y[size_t(i)]), 4096.0 * 3.0 * double(cols));
+        }
     }
 
     // Gemma 3's metadata (the keys of the real 270M file): the head dimension from key_length,

@@ -2,6 +2,7 @@
 // with the build's own flags ("built in"), and once for each x86-64 level, where
 // SE_KERNELS_ENTRY names the table's function (kernel_choice.cpp calls it).
 #include "backend/cpu/attention.h"
+#include "backend/cpu/integer_matmul.h"
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/kv_row.h"
 #include "backend/cpu/matmul.h"
@@ -20,6 +21,7 @@ void store_row(selfextend::KvType type, const float* row, void* out, int head_di
 
 extern "C" const selfextend::cpu::Kernels* SE_KERNELS_ENTRY() {
     static constexpr selfextend::cpu::Kernels table{&selfextend::cpu::matmul,
-                                                    &selfextend::cpu::attention, &store_row};
+                                                    &selfextend::cpu::attention, &store_row,
+                                                    selfextend::cpu::kIntegerMatmul};
     return &table;
 }

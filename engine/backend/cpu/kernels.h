@@ -30,6 +30,8 @@ struct Kernels {
                       float* out, ThreadPool& pool, const AttentionMass* mass);
     // kv_row.h: head_dim floats rounded into one cache row of `type`.
     void (*store_kv_row)(KvType type, const float* row, void* out, int head_dim);
+    // integer_matmul.h: whether prefill multiplies quantized weights in 16-bit integers.
+    bool integer_prefill;
 };
 
 // The kernels this process runs (chosen once). Throws Error when SE_CPU_KERNELS names a build

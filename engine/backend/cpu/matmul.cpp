@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "backend/cpu/integer_matmul.h"
 #include "backend/cpu/quantized_dot.h"
 #include "backend/cpu/simd.h"
 #include "backend/cpu/thread_pool.h"
@@ -173,6 +174,7 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n, float* y, ThreadPo
         });
         return;
     }
+    if (integer_matmul(w, x, n, y, pool)) return;
     // Many tokens: each panel of 32 rows is converted to float one slice of 256 columns at a
     // time, and every token is multiplied with the slice while it is in L1.
     const int64_t panels = (w.rows + kPanelRows - 1) / kPanelRows;

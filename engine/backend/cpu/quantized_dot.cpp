@@ -229,7 +229,8 @@ float dot_k_16(const uint8_t* row, const Int16Activations& x, int64_t cols) {
 
 }  // namespace
 
-void Int16Activations::quantize(const float* x, int64_t n, int64_t values_per_scale) {
+void Int16Activations::quantize(const float* x, int64_t n, int64_t values_per_scale,
+                                int16_t limit) {
     block = values_per_scale;
     q.resize(size_t(n));
     scale.resize(size_t(n / block));
@@ -239,13 +240,14 @@ void Int16Activations::quantize(const float* x, int64_t n, int64_t values_per_sc
         const float* v = x + b * block;
         float amax = 0;
         for (int64_t k = 0; k < block; ++k) amax = std::max(amax, std::fabs(v[k]));
-        const float inverse = amax > 0 ? 32767.0f / amax : 0.0f;
-        const float s = amax / 32767.0f;
+        const float inverse = amax > 0 ? float(limit) / amax : 0.0f;
+        const float s = amax / float(limit);
         scale[size_t(b)] = s;
         for (int64_t h = b * block / 16; h < (b + 1) * block / 16; ++h) {  // halves of 32 values
             int total = 0;
             for (int64_t k = 16 * h; k < 16 * h + 16; ++k) {
-                const int rounded = std::clamp(int(std::nearbyint(x[k] * inverse)), -32767, 32767);
+                const int rounded =
+                    std::clamp(int(std::nearbyint(x[k] * inverse)), -int(limit), int(limit));
                 q[size_t(k)] = int16_t(rounded);
                 total += rounded;
             }

@@ -31,8 +31,9 @@ struct Int16Activations {
     std::vector<float> sum;       // per 32 values: their block's scale * (sum of their q)
     std::vector<float> half_sum;  // per 16 values: the same
 
-    // Rounds n values of x (n a multiple of `values_per_scale`, itself 32 or 256).
-    void quantize(const float* x, int64_t n, int64_t values_per_scale);
+    // Rounds n values of x (n a multiple of `values_per_scale`, itself 32 or 256) to integers of
+    // at most `limit` (integer_matmul.h keeps its sums in range with a smaller one).
+    void quantize(const float* x, int64_t n, int64_t values_per_scale, int16_t limit = 32767);
 };
 
 // Dot product of a stored row of `cols` values with one token's activations.

@@ -1,0 +1,249 @@
+#include "backend/cpu/integer_matmul.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "backend/cpu/quantized_dot.h"
+#include "backend/cpu/thread_pool.h"
+#include "gguf/dtype.h"
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+#include <immintrin.h>
+#endif
+
+namespace selfextend::cpu {
+
+namespace {
+
+// A block of 32 stored values as value = scale * code + offset.
+struct BlockAffine {
+    float scale;
+    float offset;
+};
+
+template <typename Block>
+const Block& block_at(const uint8_t* row, int64_t i) {
+    return reinterpret_cast<const Block*>(row)[i];
+}
+
+// Block i (of 32 values) of a stored row, for the types multiplies_in_integers() names (false for
+// the others). The k-quants' codes carry their sub-block scale (Q6_K and Q3_K have sub-blocks of
+// 16 under one d, Q4_K and Q5_K a min per 32).
+bool block_affine(DType type, const uint8_t* row, int64_t i, BlockAffine& out) {
+    switch (type) {
+        case DType::Q8_0:
+            out = {half_to_float(block_at<BlockQ8_0>(row, i).scale), 0.0f};
+            return true;
+        case DType::Q4_0:
+            out = {half_to_float(block_at<BlockQ4_0>(row, i).scale), 0.0f};
+            return true;
+        case DType::Q5_0:
+            out = {half_to_float(block_at<BlockQ5_0>(row, i).scale), 0.0f};
+            return true;
+        case DType::Q4_1: {
+            const BlockQ4_1& b = block_at<BlockQ4_1>(row, i);
+            out = {half_to_float(b.scale), half_to_float(b.min)};
+            return true;
+        }
+        case DType::Q5_1: {
+            const BlockQ5_1& b = block_at<BlockQ5_1>(row, i);
+            out = {half_to_float(b.scale), half_to_float(b.min)};
+            return true;
+        }
+        case DType::Q3_K:
+            out = {half_to_float(block_at<BlockQ3_K>(row, i / 8).scale), 0.0f};
+            return true;
+        case DType::Q6_K:
+            out = {half_to_float(block_at<BlockQ6_K>(row, i / 8).scale), 0.0f};
+            return true;
+        case DType::Q4_K: {
+            const BlockQ4_K& b = block_at<BlockQ4_K>(row, i / 8);
+            const KScalesMins sm = k_quant_scales_mins(b.scales);
+            out = {half_to_float(b.scale), -half_to_float(b.min_scale) * float(sm.min[i % 8])};
+            return true;
+        }
+        case DType::Q5_K: {
+            const BlockQ5_K& b = block_at<BlockQ5_K>(row, i / 8);
+            const KScalesMins sm = k_quant_scales_mins(b.scales);
+            out = {half_to_float(b.scale), -half_to_float(b.min_scale) * float(sm.min[i % 8])};
+            return true;
+        }
+        default:
+            return false;
+    }
+}
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+
+constexpr int kCodeLimit = 4096;
+constexpr int64_t kRows = 32;    // weight rows per panel: two registers of 16 lanes
+constexpr int64_t kDepth = 256;  // columns per panel
+constexpr int kTokens = 6;       // tokens per micro-kernel: 12 integer and 12 float accumulators
+
+// 32 rows x kDepth columns as 16-bit codes, pairs of consecutive columns side by side in 32 bits
+// (the operand layout of vpdpwssd), with each 32-column block's scale and offset per row.
+struct Panel {
+    alignas(64) uint32_t code_pairs[kDepth / 2][kRows];
+    alignas(64) float scale[kDepth / 32][kRows];
+    alignas(64) float offset[kDepth / 32][kRows];
+    alignas(64) int16_t row_codes[kRows][kDepth];  // the codes row by row, before the transpose
+    alignas(64) float values[kDepth];              // one row slice, dequantized
+};
+
+// Rows [r0, r0 + 32) x columns [k0, k0 + depth) of w into the panel (rows past the end zero).
+// The codes come from the dequantized values: code = (value - offset) / scale, exact after
+// rounding (the values are scale * code + offset in float, codes of at most 13 bits), so every
+// type's bit layout stays in one place (gguf/dequantize.cpp).
+void fill_panel(const WeightMatrix& w, int64_t r0, int64_t k0, int64_t depth, Panel& panel) {
+    const DTypeTraits& type = *w.dtype;
+    const int64_t rows = std::min(kRows, w.rows - r0);
+    // (The zero-masked forms: GCC 12 warns about the unmasked ones' undefined source.)
+    const __m512i low = _mm512_set1_epi32(-kCodeLimit), high = _mm512_set1_epi32(kCodeLimit);
+    for (int64_t r = 0; r < kRows; ++r) {
+        if (r >= rows) {
+            std::fill_n(panel.row_codes[r], depth, int16_t(0));
+            for (int64_t b = 0; b < depth / 32; ++b) panel.scale[b][r] = panel.offset[b][r] = 0;
+            continue;
+        }
+        const uint8_t* row = w.row(r0 + r);
+        type.dequantize_row(row + k0 / type.block_size * type.bytes_per_block, panel.values, depth);
+        for (int64_t b = 0; b < depth / 32; ++b) {
+            BlockAffine affine{};
+            block_affine(type.type, row, k0 / 32 + b, affine);
+            panel.scale[b][r] = affine.scale;
+            panel.offset[b][r] = affine.offset;
+            const __m512 offset = _mm512_set1_ps(affine.offset);
+            const __m512 inverse = _mm512_set1_ps(affine.scale != 0 ? 1.0f / affine.scale : 0.0f);
+            for (int64_t k = 32 * b; k < 32 * b + 32; k += 16) {
+                const __m512 v = _mm512_loadu_ps(panel.values + k);
+                // Rounded to nearest; a damaged scale (inf, NaN) gives codes held to the limit.
+                __m512i code = _mm512_maskz_cvtps_epi32(
+                    0xffff, _mm512_mul_ps(_mm512_sub_ps(v, offset), inverse));
+                code =
+                    _mm512_maskz_min_epi32(0xffff, _mm512_maskz_max_epi32(0xffff, code, low), high);
+                _mm256_storeu_si256(reinterpret_cast<__m256i*>(&panel.row_codes[r][k]),
+                                    _mm512_maskz_cvtepi32_epi16(0xffff, code));
+            }
+        }
+    }
+    for (int64_t j = 0; j < depth / 2; ++j)
+        for (int64_t r = 0; r < kRows; ++r)
+            std::memcpy(&panel.code_pairs[j][r], &panel.row_codes[r][2 * j], sizeof(uint32_t));
+}
+
+// y[t0 + m][r0 + r] (+)= panel row r times columns [k0, k0 + depth) of token t0 + m.
+template <int TOKENS>
+void panel_kernel(const Panel& panel, int64_t depth, const Int16Activations* tokens, int64_t k0,
+                  int64_t t0, float* y, int64_t y_stride, int64_t r0, int64_t rows) {
+    __m512 acc[TOKENS][2];
+    for (int m = 0; m < TOKENS; ++m) {
+        const float* out = y + (t0 + m) * y_stride + r0;
+        if (k0 == 0) {
+            acc[m][0] = acc[m][1] = _mm512_setzero_ps();
+        } else if (rows == kRows) {
+            acc[m][0] = _mm512_loadu_ps(out);
+            acc[m][1] = _mm512_loadu_ps(out + 16);
+        } else {  // the last panel's rows, fewer than 32
+            const auto mask = __mmask32((uint64_t(1) << rows) - 1);
+            acc[m][0] = _mm512_maskz_loadu_ps(__mmask16(mask), out);
+            acc[m][1] = _mm512_maskz_loadu_ps(__mmask16(mask >> 16), out + 16);
+        }
+    }
+    for (int64_t b = 0; b < depth / 32; ++b) {
+        __m512i sum[TOKENS][2];
+        const int16_t* xq[TOKENS];
+        for (int m = 0; m < TOKENS; ++m) {
+            sum[m][0] = sum[m][1] = _mm512_setzero_si512();
+            xq[m] = tokens[t0 + m].q.data() + k0 + 32 * b;
+        }
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; ++j) {
+            const __m512i w0 = _mm512_load_si512(&panel.code_pairs[16 * b + j][0]);
+            const __m512i w1 = _mm512_load_si512(&panel.code_pairs[16 * b + j][16]);
+            for (int m = 0; m < TOKENS; ++m) {
+                int32_t pair;
+                std::memcpy(&pair, xq[m] + 2 * j, sizeof pair);
+                const __m512i x = _mm512_set1_epi32(pair);
+                sum[m][0] = _mm512_dpwssd_epi32(sum[m][0], w0, x);
+                sum[m][1] = _mm512_dpwssd_epi32(sum[m][1], w1, x);
+            }
+        }
+        const __m512 scale0 = _mm512_load_ps(panel.scale[b]);
+        const __m512 scale1 = _mm512_load_ps(panel.scale[b] + 16);
+        const __m512 offset0 = _mm512_load_ps(panel.offset[b]);
+        const __m512 offset1 = _mm512_load_ps(panel.offset[b] + 16);
+        for (int m = 0; m < TOKENS; ++m) {
+            const Int16Activations& t = tokens[t0 + m];
+            const size_t block = size_t(k0 / 32 + b);
+            const __m512 x_scale = _mm512_set1_ps(t.scale[block]);
+            const __m512 x_sum = _mm512_set1_ps(t.sum[block]);
+            acc[m][0] = _mm512_fmadd_ps(offset0, x_sum, acc[m][0]);
+            acc[m][1] = _mm512_fmadd_ps(offset1, x_sum, acc[m][1]);
+            acc[m][0] = _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(0xffff, sum[m][0]),
+                                        _mm512_mul_ps(scale0, x_scale), acc[m][0]);
+            acc[m][1] = _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(0xffff, sum[m][1]),
+                                        _mm512_mul_ps(scale1, x_scale), acc[m][1]);
+        }
+    }
+    const auto mask = __mmask32((uint64_t(1) << rows) - 1);
+    for (int m = 0; m < TOKENS; ++m) {
+        float* out = y + (t0 + m) * y_stride + r0;
+        _mm512_mask_storeu_ps(out, __mmask16(mask), acc[m][0]);
+        _mm512_mask_storeu_ps(out + 16, __mmask16(mask >> 16), acc[m][1]);
+    }
+}
+
+// Every token from t times the panel: kTokens at a time, then one kernel for the rest.
+template <int TOKENS = kTokens>
+void panel_times_tokens(const Panel& panel, int64_t depth, const Int16Activations* tokens,
+                        int64_t n, int64_t k0, int64_t t, float* y, int64_t y_stride, int64_t r0,
+                        int64_t rows) {
+    if constexpr (TOKENS == kTokens) {
+        for (; t + kTokens <= n; t += kTokens)
+            panel_kernel<kTokens>(panel, depth, tokens, k0, t, y, y_stride, r0, rows);
+    }
+    if constexpr (TOKENS > 1) {
+        if (n - t == TOKENS - 1) {
+            panel_kernel<TOKENS - 1>(panel, depth, tokens, k0, t, y, y_stride, r0, rows);
+            return;
+        }
+        panel_times_tokens<TOKENS - 1>(panel, depth, tokens, n, k0, t, y, y_stride, r0, rows);
+    }
+}
+
+#endif
+
+}  // namespace
+
+bool integer_matmul(const WeightMatrix& w, const float* x, int64_t n, float* y, ThreadPool& pool) {
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+    if (!multiplies_in_integers(w.dtype->type) || w.cols % 32 != 0) return false;
+    std::vector<Int16Activations> tokens(static_cast<size_t>(n));
+    pool.parallel_for(n, 4, [&](int64_t begin, int64_t end) {
+        for (int64_t t = begin; t < end; ++t)
+            tokens[size_t(t)].quantize(x + t * w.cols, w.cols, 32, kIntegerMatmulActivationLimit);
+    });
+    const int64_t panels = (w.rows + kRows - 1) / kRows;
+    pool.parallel_for(panels, 1, [&](int64_t begin, int64_t end) {
+        const auto panel = std::make_unique<Panel>();
+        for (int64_t p = begin; p < end; ++p) {
+            const int64_t r0 = p * kRows;
+            const int64_t rows = std::min(kRows, w.rows - r0);
+            for (int64_t k0 = 0; k0 < w.cols; k0 += kDepth) {
+                const int64_t depth = std::min(kDepth, w.cols - k0);
+                fill_panel(w, r0, k0, depth, *panel);
+                panel_times_tokens(*panel, depth, tokens.data(), n, k0, 0, y, w.rows, r0, rows);
+            }
+        }
+    });
+    return true;
+#else
+    (void)w, (void)x, (void)n, (void)y, (void)pool, (void)block_affine;
+    return false;
+#endif
+}
+
+}  // namespace selfextend::cpu
