@@ -209,6 +209,29 @@ inline float sum_lanes(f32x16 v) {
                            __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15)));
 }
 
+// The codes of a k-quant super-block, 8 chunks of 32 values in order (gguf/block_layouts.h).
+// Q4_K: 0..15 (the low nibbles of 32 bytes are chunk 2p, the high ones chunk 2p + 1).
+inline void q4_k_codes(const BlockQ4_K& block, u8x32 (&out)[kSuperBlock / 32]) {
+    for (int pair = 0; pair < kSuperBlock / 64; ++pair) {
+        const u8x32 packed = load_vector<u8x32>(block.q + 32 * pair);
+        out[2 * pair] = packed & 0x0f;
+        out[2 * pair + 1] = bits_down(packed, 4) & 0x0f;
+    }
+}
+
+// Q6_K: 0..63, for -32..31.
+inline void q6_k_codes(const BlockQ6_K& block, u8x32 (&out)[kSuperBlock / 32]) {
+    for (int half = 0; half < 2; ++half) {
+        const u8x32 low0 = load_vector<u8x32>(block.low + 64 * half);
+        const u8x32 low1 = load_vector<u8x32>(block.low + 64 * half + 32);
+        const u8x32 high = load_vector<u8x32>(block.high + 32 * half);
+        out[4 * half + 0] = (low0 & 0x0f) | bits_up(high & 0x03, 4);
+        out[4 * half + 1] = (low1 & 0x0f) | bits_up(high & 0x0c, 2);
+        out[4 * half + 2] = (bits_down(low0, 4) & 0x0f) | (high & 0x30);
+        out[4 * half + 3] = (bits_down(low1, 4) & 0x0f) | bits_down(high & 0xc0, 2);
+    }
+}
+
 // An f16 scale, through the hardware conversion where there is one.
 inline float half_value(uint16_t h) {
 #if defined(__F16C__)

@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "backend/cpu/integer_dot.h"
 #include "backend/cpu/quantized_dot.h"
 #include "backend/cpu/thread_pool.h"
 #include "gguf/dtype.h"
@@ -35,40 +36,40 @@ const Block& block_at(const uint8_t* row, int64_t i) {
 bool block_affine(DType type, const uint8_t* row, int64_t i, BlockAffine& out) {
     switch (type) {
         case DType::Q8_0:
-            out = {half_to_float(block_at<BlockQ8_0>(row, i).scale), 0.0f};
+            out = {half_value(block_at<BlockQ8_0>(row, i).scale), 0.0f};
             return true;
         case DType::Q4_0:
-            out = {half_to_float(block_at<BlockQ4_0>(row, i).scale), 0.0f};
+            out = {half_value(block_at<BlockQ4_0>(row, i).scale), 0.0f};
             return true;
         case DType::Q5_0:
-            out = {half_to_float(block_at<BlockQ5_0>(row, i).scale), 0.0f};
+            out = {half_value(block_at<BlockQ5_0>(row, i).scale), 0.0f};
             return true;
         case DType::Q4_1: {
             const BlockQ4_1& b = block_at<BlockQ4_1>(row, i);
-            out = {half_to_float(b.scale), half_to_float(b.min)};
+            out = {half_value(b.scale), half_value(b.min)};
             return true;
         }
         case DType::Q5_1: {
             const BlockQ5_1& b = block_at<BlockQ5_1>(row, i);
-            out = {half_to_float(b.scale), half_to_float(b.min)};
+            out = {half_value(b.scale), half_value(b.min)};
             return true;
         }
         case DType::Q3_K:
-            out = {half_to_float(block_at<BlockQ3_K>(row, i / 8).scale), 0.0f};
+            out = {half_value(block_at<BlockQ3_K>(row, i / 8).scale), 0.0f};
             return true;
         case DType::Q6_K:
-            out = {half_to_float(block_at<BlockQ6_K>(row, i / 8).scale), 0.0f};
+            out = {half_value(block_at<BlockQ6_K>(row, i / 8).scale), 0.0f};
             return true;
         case DType::Q4_K: {
             const BlockQ4_K& b = block_at<BlockQ4_K>(row, i / 8);
             const KScalesMins sm = k_quant_scales_mins(b.scales);
-            out = {half_to_float(b.scale), -half_to_float(b.min_scale) * float(sm.min[i % 8])};
+            out = {half_value(b.scale), -half_value(b.min_scale) * float(sm.min[i % 8])};
             return true;
         }
         case DType::Q5_K: {
             const BlockQ5_K& b = block_at<BlockQ5_K>(row, i / 8);
             const KScalesMins sm = k_quant_scales_mins(b.scales);
-            out = {half_to_float(b.scale), -half_to_float(b.min_scale) * float(sm.min[i % 8])};
+            out = {half_value(b.scale), -half_value(b.min_scale) * float(sm.min[i % 8])};
             return true;
         }
         default:
@@ -93,10 +94,48 @@ struct Panel {
     alignas(64) float values[kDepth];              // one row slice, dequantized
 };
 
+// The codes of columns [k0, k0 + depth) of a stored row, straight from the bits for the types
+// users run most (Q4_K, Q6_K, Q8_0: no float round trip); false for the others.
+bool codes_from_bits(DType type, const uint8_t* row, int64_t k0, int64_t depth, int16_t* codes) {
+    constexpr int kChunks = kSuperBlock / 32;
+    switch (type) {
+        case DType::Q4_K:
+            for (int64_t s = k0 / kSuperBlock; s < (k0 + depth) / kSuperBlock; ++s) {
+                const BlockQ4_K& block = block_at<BlockQ4_K>(row, s);
+                const KScalesMins sm = k_quant_scales_mins(block.scales);
+                u8x32 chunk[kChunks];
+                q4_k_codes(block, chunk);
+                for (int j = 0; j < kChunks; ++j)
+                    store_vector(codes + (s * kSuperBlock - k0) + 32 * j,
+                                 widen(chunk[j]) * int16_t(sm.scale[j]));
+            }
+            return true;
+        case DType::Q6_K:
+            for (int64_t s = k0 / kSuperBlock; s < (k0 + depth) / kSuperBlock; ++s) {
+                const BlockQ6_K& block = block_at<BlockQ6_K>(row, s);
+                u8x32 chunk[kChunks];
+                q6_k_codes(block, chunk);
+                for (int j = 0; j < kChunks; ++j)
+                    store_vector(codes + (s * kSuperBlock - k0) + 32 * j,
+                                 (widen(chunk[j]) - int16_t(32)) *
+                                     halves(block.scales[2 * j], block.scales[2 * j + 1]));
+            }
+            return true;
+        case DType::Q8_0:
+            for (int64_t b = k0 / 32; b < (k0 + depth) / 32; ++b)
+                store_vector(codes + (b * 32 - k0),
+                             __builtin_convertvector(
+                                 load_vector<i8x32>(block_at<BlockQ8_0>(row, b).q), i16x32));
+            return true;
+        default:
+            return false;
+    }
+}
+
 // Rows [r0, r0 + 32) x columns [k0, k0 + depth) of w into the panel (rows past the end zero).
-// The codes come from the dequantized values: code = (value - offset) / scale, exact after
-// rounding (the values are scale * code + offset in float, codes of at most 13 bits), so every
-// type's bit layout stays in one place (gguf/dequantize.cpp).
+// Where there is no path from the bits, the codes come from the dequantized values: code =
+// (value - offset) / scale, exact after rounding (the values are scale * code + offset in float,
+// codes of at most 13 bits), so those types' bit layouts stay in one place (gguf/dequantize.cpp).
 void fill_panel(const WeightMatrix& w, int64_t r0, int64_t k0, int64_t depth, Panel& panel) {
     const DTypeTraits& type = *w.dtype;
     const int64_t rows = std::min(kRows, w.rows - r0);
@@ -109,14 +148,18 @@ void fill_panel(const WeightMatrix& w, int64_t r0, int64_t k0, int64_t depth, Pa
             continue;
         }
         const uint8_t* row = w.row(r0 + r);
-        type.dequantize_row(row + k0 / type.block_size * type.bytes_per_block, panel.values, depth);
         for (int64_t b = 0; b < depth / 32; ++b) {
             BlockAffine affine{};
             block_affine(type.type, row, k0 / 32 + b, affine);
             panel.scale[b][r] = affine.scale;
             panel.offset[b][r] = affine.offset;
-            const __m512 offset = _mm512_set1_ps(affine.offset);
-            const __m512 inverse = _mm512_set1_ps(affine.scale != 0 ? 1.0f / affine.scale : 0.0f);
+        }
+        if (codes_from_bits(type.type, row, k0, depth, panel.row_codes[r])) continue;
+        type.dequantize_row(row + k0 / type.block_size * type.bytes_per_block, panel.values, depth);
+        for (int64_t b = 0; b < depth / 32; ++b) {
+            const __m512 offset = _mm512_set1_ps(panel.offset[b][r]);
+            const float scale = panel.scale[b][r];
+            const __m512 inverse = _mm512_set1_ps(scale != 0 ? 1.0f / scale : 0.0f);
             for (int64_t k = 32 * b; k < 32 * b + 32; k += 16) {
                 const __m512 v = _mm512_loadu_ps(panel.values + k);
                 // Rounded to nearest; a damaged scale (inf, NaN) gives codes held to the limit.

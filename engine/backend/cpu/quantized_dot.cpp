@@ -150,18 +150,6 @@ SubBlocks16 q6_k_sub_blocks(const BlockQ6_K& block) {
     return sub;                                                                  // for -32..31
 }
 
-void q6_k_codes(const BlockQ6_K& block, u8x32 (&out)[kChunks]) {
-    for (int half = 0; half < 2; ++half) {
-        const u8x32 low0 = load_vector<u8x32>(block.low + 64 * half);
-        const u8x32 low1 = load_vector<u8x32>(block.low + 64 * half + 32);
-        const u8x32 high = load_vector<u8x32>(block.high + 32 * half);
-        out[4 * half + 0] = (low0 & 0x0f) | bits_up(high & 0x03, 4);
-        out[4 * half + 1] = (low1 & 0x0f) | bits_up(high & 0x0c, 2);
-        out[4 * half + 2] = (bits_down(low0, 4) & 0x0f) | (high & 0x30);
-        out[4 * half + 3] = (bits_down(low1, 4) & 0x0f) | bits_down(high & 0xc0, 2);
-    }
-}
-
 SubBlocks16 q3_k_sub_blocks(const BlockQ3_K& block) {
     uint8_t packed[16];
     q3_k_scales(block.scales, packed);
