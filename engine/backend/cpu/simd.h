@@ -149,13 +149,13 @@ inline float dot16(const float* a, const float* b, int64_t n) {
     return reduce_add(acc);
 }
 
-// Asks for the cache lines of [p + 4 KiB, p + 4 KiB + bytes) ahead of use. Decode reads every
+// Asks for the cache lines of [p + 8 KiB, p + 8 KiB + bytes) ahead of use. Decode reads every
 // weight once, row after row: with the hardware prefetchers alone a core waited on each line of a
 // Q4_K row (perf: the loads' consumers held most of the samples). TinyLlama-shaped Q4_K_M, two
-// threads, decode tok/s by distance: none 14.6, 512 B 18.8, 1 KiB 21.5, 2 KiB 24.2, 4 KiB 24.7
-// (docs/perf.md).
+// threads, decode tok/s by distance: none 14.6, 512 B 18.8, 1 KiB 21.5, 2 KiB 24.2, 4 KiB 23.2,
+// 8 KiB 27.0, 16 KiB 25.7 (SmolLM2 Q4_1 the same from 4 to 16 KiB; docs/perf.md).
 inline void prefetch_ahead(const void* p, size_t bytes) {
-    constexpr uintptr_t kDistance = 4096;
+    constexpr uintptr_t kDistance = 8192;
     const uintptr_t start = reinterpret_cast<uintptr_t>(p) + kDistance;
     for (uintptr_t line = start & ~uintptr_t(63); line < start + bytes; line += 64)
         __builtin_prefetch(reinterpret_cast<const void*>(line));
