@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 
@@ -126,6 +127,14 @@ const DTypeTraits* find_dtype(uint32_t raw_type) {
 
 const DTypeTraits& dtype_traits(DType type) {
     return *find_dtype(uint32_t(type));
+}
+
+const DTypeTraits* find_dtype_named(std::string_view name) {
+    const auto upper = [](unsigned char c) { return std::toupper(c); };
+    for (const auto& traits : kTable)
+        if (std::ranges::equal(std::string_view(traits.name), name, {}, upper, upper))
+            return &traits;
+    return nullptr;
 }
 
 std::span<const DTypeTraits> supported_dtypes() {

@@ -44,6 +44,8 @@ struct DTypeTraits {
 // The traits for a raw GGUF type number, or nullptr when the engine does not support it.
 const DTypeTraits* find_dtype(uint32_t raw_type);
 const DTypeTraits& dtype_traits(DType type);
+// The traits of a type by its name ("Q4_K", "q8_0": case ignored), or nullptr.
+const DTypeTraits* find_dtype_named(std::string_view name);
 
 // Every supported type, in GGUF numbering order.
 std::span<const DTypeTraits> supported_dtypes();

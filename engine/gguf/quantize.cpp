@@ -1,7 +1,5 @@
 #include "selfextend/quantize.h"
 
-#include <algorithm>
-#include <cctype>
 #include <vector>
 
 #include "gguf/gguf_file.h"
@@ -13,11 +11,8 @@ namespace {
 
 // Every type the engine reads can also be written: F32 (an exact copy of any model), the float
 // types, and every quantized type.
-const DTypeTraits& parse_type(std::string name) {
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return char(std::toupper(c)); });
-    for (const DTypeTraits& traits : supported_dtypes())
-        if (traits.name == name) return traits;
+const DTypeTraits& parse_type(const std::string& name) {
+    if (const DTypeTraits* traits = find_dtype_named(name)) return *traits;
     throw Error("unknown target type '" + name + "' (" + supported_dtype_names() + ")");
 }
 

@@ -146,10 +146,8 @@ class TestQuantizedModels : public QObject {
         auto copy = Model::load(copy_path, {.device = Device::Cpu});
         const std::vector<float> copy_prefill = prefill_logits(*copy, head);
         const std::vector<float> type_prefill = prefill_logits(*model, head);
-        const auto named =
-            std::ranges::find(supported_dtypes(), type.toStdString(),
-                              [](const DTypeTraits& t) { return std::string(t.name); });
-        QVERIFY(named != supported_dtypes().end());
+        const DTypeTraits* named = find_dtype_named(type.toStdString());
+        QVERIFY(named);
         if (cpu::kernels().integer_prefill && cpu::multiplies_in_integers(named->type)) {
             const Comparison c =
                 compare(type_prefill.data(), copy_prefill.data(), head.size(), vocab);

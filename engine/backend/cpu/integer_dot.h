@@ -167,6 +167,15 @@ inline i16x32 widen(u8x32 codes) {
 #endif
 }
 
+// 32 signed byte codes as 16-bit lanes.
+inline i16x32 widen(i8x32 codes) {
+#if defined(__AVX512BW__)
+    return i16x32(_mm512_cvtepi8_epi16(__m256i(codes)));
+#else
+    return __builtin_convertvector(codes, i16x32);
+#endif
+}
+
 // Lanes 0-15 a, lanes 16-31 b.
 inline i16x32 halves(int16_t a, int16_t b) {
 #if defined(__AVX512BW__)
@@ -191,11 +200,7 @@ inline f32x16 chunk_dot(u8x32 codes, const int16_t* x) {
     return chunk_dot(widen(codes), x);
 }
 inline f32x16 chunk_dot(i8x32 codes, const int16_t* x) {
-#if defined(__AVX512BW__)
-    return chunk_dot(i16x32(_mm512_cvtepi8_epi16(__m256i(codes))), x);
-#else
-    return chunk_dot(__builtin_convertvector(codes, i16x32), x);
-#endif
+    return chunk_dot(widen(codes), x);
 }
 
 inline float sum_lanes(f32x8 v) {

@@ -9,6 +9,7 @@
 #include "backend/cpu/integer_dot.h"
 #include "backend/cpu/quantized_dot.h"
 #include "backend/cpu/thread_pool.h"
+#include "backend/cpu/token_blocks.h"
 #include "gguf/dtype.h"
 
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
@@ -19,65 +20,12 @@ namespace selfextend::cpu {
 
 namespace {
 
-// A block of 32 stored values as value = scale * code + offset.
-struct BlockAffine {
-    float scale;
-    float offset;
-};
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 
 template <typename Block>
 const Block& block_at(const uint8_t* row, int64_t i) {
     return reinterpret_cast<const Block*>(row)[i];
 }
-
-// Block i (of 32 values) of a stored row, for the types multiplies_in_integers() names (false for
-// the others). The k-quants' codes carry their sub-block scale (Q6_K and Q3_K have sub-blocks of
-// 16 under one d, Q4_K and Q5_K a min per 32).
-bool block_affine(DType type, const uint8_t* row, int64_t i, BlockAffine& out) {
-    switch (type) {
-        case DType::Q8_0:
-            out = {half_value(block_at<BlockQ8_0>(row, i).scale), 0.0f};
-            return true;
-        case DType::Q4_0:
-            out = {half_value(block_at<BlockQ4_0>(row, i).scale), 0.0f};
-            return true;
-        case DType::Q5_0:
-            out = {half_value(block_at<BlockQ5_0>(row, i).scale), 0.0f};
-            return true;
-        case DType::Q4_1: {
-            const BlockQ4_1& b = block_at<BlockQ4_1>(row, i);
-            out = {half_value(b.scale), half_value(b.min)};
-            return true;
-        }
-        case DType::Q5_1: {
-            const BlockQ5_1& b = block_at<BlockQ5_1>(row, i);
-            out = {half_value(b.scale), half_value(b.min)};
-            return true;
-        }
-        case DType::Q3_K:
-            out = {half_value(block_at<BlockQ3_K>(row, i / 8).scale), 0.0f};
-            return true;
-        case DType::Q6_K:
-            out = {half_value(block_at<BlockQ6_K>(row, i / 8).scale), 0.0f};
-            return true;
-        case DType::Q4_K: {
-            const BlockQ4_K& b = block_at<BlockQ4_K>(row, i / 8);
-            const KScalesMins sm = k_quant_scales_mins(b.scales);
-            out = {half_value(b.scale), -half_value(b.min_scale) * float(sm.min[i % 8])};
-            return true;
-        }
-        case DType::Q5_K: {
-            const BlockQ5_K& b = block_at<BlockQ5_K>(row, i / 8);
-            const KScalesMins sm = k_quant_scales_mins(b.scales);
-            out = {half_value(b.scale), -half_value(b.min_scale) * float(sm.min[i % 8])};
-            return true;
-        }
-        default:
-            return false;
-    }
-}
-
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 
 constexpr int kCodeLimit = 4096;
 constexpr int64_t kRows = 32;    // weight rows per panel: two registers of 16 lanes
@@ -93,6 +41,62 @@ struct Panel {
     alignas(64) int16_t row_codes[kRows][kDepth];  // the codes row by row, before the transpose
     alignas(64) float values[kDepth];              // one row slice, dequantized
 };
+
+// Blocks [b0, b0 + count) (of 32 values) of a stored row as value = scale * code + offset, into
+// the panel's row r, for the types multiplies_in_integers() names. The k-quants' codes carry their
+// sub-block scale (Q6_K and Q3_K have sub-blocks of 16 under one d, Q4_K and Q5_K a min per 32),
+// so a block's offset is its super-block's min times its sub-block's min (decoded once per
+// super-block).
+template <typename KBlock>
+void k_quant_affines(const uint8_t* row, int64_t b0, int64_t count, Panel& panel, int64_t r) {
+    for (int64_t s = b0 / 8; s * 8 < b0 + count; ++s) {
+        const KBlock& block = block_at<KBlock>(row, s);
+        const KScalesMins sm = k_quant_scales_mins(block.scales);
+        const float d = half_value(block.scale), dmin = half_value(block.min_scale);
+        for (int64_t i = std::max(b0, 8 * s); i < std::min(b0 + count, 8 * s + 8); ++i) {
+            panel.scale[i - b0][r] = d;
+            panel.offset[i - b0][r] = -dmin * float(sm.min[i % 8]);
+        }
+    }
+}
+
+void block_affines(DType type, const uint8_t* row, int64_t b0, int64_t count, Panel& panel,
+                   int64_t r) {
+    if (type == DType::Q4_K) return k_quant_affines<BlockQ4_K>(row, b0, count, panel, r);
+    if (type == DType::Q5_K) return k_quant_affines<BlockQ5_K>(row, b0, count, panel, r);
+    for (int64_t i = b0; i < b0 + count; ++i) {
+        float scale = 0, offset = 0;
+        switch (type) {
+            case DType::Q8_0:
+                scale = half_value(block_at<BlockQ8_0>(row, i).scale);
+                break;
+            case DType::Q4_0:
+                scale = half_value(block_at<BlockQ4_0>(row, i).scale);
+                break;
+            case DType::Q5_0:
+                scale = half_value(block_at<BlockQ5_0>(row, i).scale);
+                break;
+            case DType::Q4_1:
+                scale = half_value(block_at<BlockQ4_1>(row, i).scale);
+                offset = half_value(block_at<BlockQ4_1>(row, i).min);
+                break;
+            case DType::Q5_1:
+                scale = half_value(block_at<BlockQ5_1>(row, i).scale);
+                offset = half_value(block_at<BlockQ5_1>(row, i).min);
+                break;
+            case DType::Q3_K:
+                scale = half_value(block_at<BlockQ3_K>(row, i / 8).scale);
+                break;
+            case DType::Q6_K:
+                scale = half_value(block_at<BlockQ6_K>(row, i / 8).scale);
+                break;
+            default:  // not reached: integer_matmul() checks multiplies_in_integers() first
+                break;
+        }
+        panel.scale[i - b0][r] = scale;
+        panel.offset[i - b0][r] = offset;
+    }
+}
 
 // The codes of columns [k0, k0 + depth) of a stored row, straight from the bits for the types
 // users run most (Q4_K, Q6_K, Q8_0: no float round trip); false for the others.
@@ -124,8 +128,7 @@ bool codes_from_bits(DType type, const uint8_t* row, int64_t k0, int64_t depth, 
         case DType::Q8_0:
             for (int64_t b = k0 / 32; b < (k0 + depth) / 32; ++b)
                 store_vector(codes + (b * 32 - k0),
-                             __builtin_convertvector(
-                                 load_vector<i8x32>(block_at<BlockQ8_0>(row, b).q), i16x32));
+                             widen(load_vector<i8x32>(block_at<BlockQ8_0>(row, b).q)));
             return true;
         default:
             return false;
@@ -148,12 +151,7 @@ void fill_panel(const WeightMatrix& w, int64_t r0, int64_t k0, int64_t depth, Pa
             continue;
         }
         const uint8_t* row = w.row(r0 + r);
-        for (int64_t b = 0; b < depth / 32; ++b) {
-            BlockAffine affine{};
-            block_affine(type.type, row, k0 / 32 + b, affine);
-            panel.scale[b][r] = affine.scale;
-            panel.offset[b][r] = affine.offset;
-        }
+        block_affines(type.type, row, k0 / 32, depth / 32, panel, r);
         if (codes_from_bits(type.type, row, k0, depth, panel.row_codes[r])) continue;
         type.dequantize_row(row + k0 / type.block_size * type.bytes_per_block, panel.values, depth);
         for (int64_t b = 0; b < depth / 32; ++b) {
@@ -239,24 +237,6 @@ void panel_kernel(const Panel& panel, int64_t depth, const Int16Activations* tok
     }
 }
 
-// Every token from t times the panel: kTokens at a time, then one kernel for the rest.
-template <int TOKENS = kTokens>
-void panel_times_tokens(const Panel& panel, int64_t depth, const Int16Activations* tokens,
-                        int64_t n, int64_t k0, int64_t t, float* y, int64_t y_stride, int64_t r0,
-                        int64_t rows) {
-    if constexpr (TOKENS == kTokens) {
-        for (; t + kTokens <= n; t += kTokens)
-            panel_kernel<kTokens>(panel, depth, tokens, k0, t, y, y_stride, r0, rows);
-    }
-    if constexpr (TOKENS > 1) {
-        if (n - t == TOKENS - 1) {
-            panel_kernel<TOKENS - 1>(panel, depth, tokens, k0, t, y, y_stride, r0, rows);
-            return;
-        }
-        panel_times_tokens<TOKENS - 1>(panel, depth, tokens, n, k0, t, y, y_stride, r0, rows);
-    }
-}
-
 #endif
 
 }  // namespace
@@ -278,13 +258,15 @@ bool integer_matmul(const WeightMatrix& w, const float* x, int64_t n, float* y, 
             for (int64_t k0 = 0; k0 < w.cols; k0 += kDepth) {
                 const int64_t depth = std::min(kDepth, w.cols - k0);
                 fill_panel(w, r0, k0, depth, *panel);
-                panel_times_tokens(*panel, depth, tokens.data(), n, k0, 0, y, w.rows, r0, rows);
+                for_token_blocks<kTokens>(n, [&]<int TOKENS>(int64_t t0) {
+                    panel_kernel<TOKENS>(*panel, depth, tokens.data(), k0, t0, y, w.rows, r0, rows);
+                });
             }
         }
     });
     return true;
 #else
-    (void)w, (void)x, (void)n, (void)y, (void)pool, (void)block_affine;
+    (void)w, (void)x, (void)n, (void)y, (void)pool;
     return false;
 #endif
 }

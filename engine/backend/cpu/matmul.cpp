@@ -7,6 +7,7 @@
 #include "backend/cpu/quantized_dot.h"
 #include "backend/cpu/simd.h"
 #include "backend/cpu/thread_pool.h"
+#include "backend/cpu/token_blocks.h"
 #include "selfextend/error.h"
 
 namespace selfextend::cpu {
@@ -67,14 +68,13 @@ void fill_panel(const WeightMatrix& w, int64_t r0, int64_t k0, int64_t depth, fl
             panel[k * kPanelRows + r] = rows_buffer[r * kPanelDepth + k];
 }
 
-// y[t][r0 + r] (+)= the panel's rows times columns [k0, k0 + depth) of TOKENS tokens from t0;
-// `accumulate` adds to what earlier slices of columns left in y.
+// y[t][r0 + r] (+)= the panel's rows times columns [k0, k0 + depth) of TOKENS tokens from t0:
+// past the first slice of columns (k0 > 0) it adds to what the earlier slices left in y.
 template <int TOKENS>
 void panel_kernel(const float* panel, int64_t depth, const float* x, int64_t cols, int64_t k0,
-                  int64_t t0, float* y, int64_t y_stride, int64_t r0, int64_t rows,
-                  bool accumulate) {
+                  int64_t t0, float* y, int64_t y_stride, int64_t r0, int64_t rows) {
     f32xN acc[TOKENS][2] = {};
-    if (accumulate)
+    if (k0 > 0)
         for (int m = 0; m < TOKENS; ++m) {
             float start[kPanelRows] = {};
             std::copy_n(y + (t0 + m) * y_stride + r0, rows, start);
@@ -104,24 +104,6 @@ void panel_kernel(const float* panel, int64_t depth, const float* x, int64_t col
     }
 }
 
-// Every token times one panel: micro-kernels of kTokenBlock tokens, then one for the rest.
-template <int TOKENS = kTokenBlock>
-void panel_times_tokens(const float* panel, int64_t depth, const float* x, int64_t n, int64_t cols,
-                        int64_t k0, int64_t t, float* y, int64_t y_stride, int64_t r0,
-                        int64_t rows) {
-    if constexpr (TOKENS == kTokenBlock) {
-        for (; t + kTokenBlock <= n; t += kTokenBlock)
-            panel_kernel<kTokenBlock>(panel, depth, x, cols, k0, t, y, y_stride, r0, rows, k0 > 0);
-    }
-    if constexpr (TOKENS > 1) {
-        if (n - t == TOKENS - 1) {
-            panel_kernel<TOKENS - 1>(panel, depth, x, cols, k0, t, y, y_stride, r0, rows, k0 > 0);
-            return;
-        }
-        panel_times_tokens<TOKENS - 1>(panel, depth, x, n, cols, k0, t, y, y_stride, r0, rows);
-    }
-}
-
 // Dot product of stored row r of a float-typed matrix (F32, F16, BF16) with x.
 float dot_float_row(const WeightMatrix& w, int64_t r, const float* x) {
     const uint8_t* row = w.row(r);
@@ -146,12 +128,11 @@ float dot_float_row(const WeightMatrix& w, int64_t r, const float* x) {
 
 // Few tokens, quantized weights: the tokens' activations are rounded to 16-bit integers once,
 // then every row is multiplied with them straight from its stored blocks.
-void gemv_quantized(const WeightMatrix& w, const QuantizedDot& kernel, const float* x, int64_t n,
-                    float* y, ThreadPool& pool) {
+void gemv_quantized(const WeightMatrix& w, QuantizedRowDot dot, const float* x, int64_t n, float* y,
+                    ThreadPool& pool) {
+    const int64_t block = activation_block(w.dtype->type);
     std::vector<Int16Activations> tokens(static_cast<size_t>(n));
-    for (int64_t t = 0; t < n; ++t)
-        tokens[size_t(t)].quantize(x + t * w.cols, w.cols, kernel.activation_block);
-    const QuantizedRowDot dot = kernel.row_dot;
+    for (int64_t t = 0; t < n; ++t) tokens[size_t(t)].quantize(x + t * w.cols, w.cols, block);
     pool.parallel_for(w.rows, 64, [&](int64_t begin, int64_t end) {
         for (int64_t r = begin; r < end; ++r)
             for (int64_t t = 0; t < n; ++t)
@@ -163,8 +144,8 @@ void gemv_quantized(const WeightMatrix& w, const QuantizedDot& kernel, const flo
 
 void matmul(const WeightMatrix& w, const float* x, int64_t n, float* y, ThreadPool& pool) {
     if (n <= kGemvMaxTokens) {
-        if (const QuantizedDot kernel = quantized_dot(w.dtype->type); kernel.row_dot) {
-            gemv_quantized(w, kernel, x, n, y, pool);
+        if (const QuantizedRowDot dot = quantized_row_dot(w.dtype->type)) {
+            gemv_quantized(w, dot, x, n, y, pool);
             return;
         }
         pool.parallel_for(w.rows, 64, [&](int64_t begin, int64_t end) {
@@ -187,7 +168,10 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n, float* y, ThreadPo
             for (int64_t k0 = 0; k0 < w.cols; k0 += kPanelDepth) {
                 const int64_t depth = std::min(kPanelDepth, w.cols - k0);
                 fill_panel(w, r0, k0, depth, panel.data(), rows_buffer.data());
-                panel_times_tokens(panel.data(), depth, x, n, w.cols, k0, 0, y, w.rows, r0, rows);
+                for_token_blocks<kTokenBlock>(n, [&]<int TOKENS>(int64_t t0) {
+                    panel_kernel<TOKENS>(panel.data(), depth, x, w.cols, k0, t0, y, w.rows, r0,
+                                         rows);
+                });
             }
         }
     });

@@ -217,9 +217,7 @@ float dot_k_16(const uint8_t* row, const Int16Activations& x, int64_t cols) {
 
 }  // namespace
 
-void Int16Activations::quantize(const float* x, int64_t n, int64_t values_per_scale,
-                                int16_t limit) {
-    block = values_per_scale;
+void Int16Activations::quantize(const float* x, int64_t n, int64_t block, int16_t limit) {
     q.resize(size_t(n));
     scale.resize(size_t(n / block));
     sum.resize(size_t(n / 32));
@@ -246,35 +244,34 @@ void Int16Activations::quantize(const float* x, int64_t n, int64_t values_per_sc
         sum[size_t(c)] = half_sum[size_t(2 * c)] + half_sum[size_t(2 * c + 1)];
 }
 
-QuantizedDot quantized_dot(DType type) {
-    const int64_t block = activation_block(type);
+QuantizedRowDot quantized_row_dot(DType type) {
     switch (type) {
         case DType::F32:
         case DType::F16:
         case DType::BF16:
-            return {};
+            return nullptr;
         case DType::Q4_0:
-            return {dot_legacy<BlockQ4_0>, block};
+            return dot_legacy<BlockQ4_0>;
         case DType::Q4_1:
-            return {dot_legacy<BlockQ4_1>, block};
+            return dot_legacy<BlockQ4_1>;
         case DType::Q5_0:
-            return {dot_legacy<BlockQ5_0>, block};
+            return dot_legacy<BlockQ5_0>;
         case DType::Q5_1:
-            return {dot_legacy<BlockQ5_1>, block};
+            return dot_legacy<BlockQ5_1>;
         case DType::Q8_0:
-            return {dot_q8_0, block};
+            return dot_q8_0;
         case DType::Q2_K:
-            return {dot_k_16<BlockQ2_K, q2_k_sub_blocks, q2_k_codes>, block};
+            return dot_k_16<BlockQ2_K, q2_k_sub_blocks, q2_k_codes>;
         case DType::Q3_K:
-            return {dot_k_16<BlockQ3_K, q3_k_sub_blocks, q3_k_codes>, block};
+            return dot_k_16<BlockQ3_K, q3_k_sub_blocks, q3_k_codes>;
         case DType::Q4_K:
-            return {dot_k_32<BlockQ4_K, false>, block};
+            return dot_k_32<BlockQ4_K, false>;
         case DType::Q5_K:
-            return {dot_k_32<BlockQ5_K, true>, block};
+            return dot_k_32<BlockQ5_K, true>;
         case DType::Q6_K:
-            return {dot_k_16<BlockQ6_K, q6_k_sub_blocks, q6_k_codes>, block};
+            return dot_k_16<BlockQ6_K, q6_k_sub_blocks, q6_k_codes>;
     }
-    return {};
+    return nullptr;
 }
 
 }  // namespace selfextend::cpu

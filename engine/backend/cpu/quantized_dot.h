@@ -25,15 +25,14 @@ namespace selfextend::cpu {
 // One token's activations: x[k] ~ scale[k / block] * q[k], with the sums the weight types with
 // mins or offsets need.
 struct Int16Activations {
-    int64_t block = 32;  // values per scale: 32 or 256
     std::vector<int16_t> q;
     std::vector<float> scale;     // per block
     std::vector<float> sum;       // per 32 values: their block's scale * (sum of their q)
     std::vector<float> half_sum;  // per 16 values: the same
 
-    // Rounds n values of x (n a multiple of `values_per_scale`, itself 32 or 256) to integers of
-    // at most `limit` (integer_matmul.h keeps its sums in range with a smaller one).
-    void quantize(const float* x, int64_t n, int64_t values_per_scale, int16_t limit = 32767);
+    // Rounds n values of x (n a multiple of `block`, itself 32 or 256, the values per scale) to
+    // integers of at most `limit` (integer_matmul.h keeps its sums in range with a smaller one).
+    void quantize(const float* x, int64_t n, int64_t block, int16_t limit = 32767);
 };
 
 // Dot product of a stored row of `cols` values with one token's activations.
@@ -53,13 +52,8 @@ constexpr int64_t activation_block(DType type) {
     }
 }
 
-// A weight type's kernel and the activation block it expects.
-struct QuantizedDot {
-    QuantizedRowDot row_dot = nullptr;  // nullptr for the float types (F32, F16, BF16), which
-                                        // multiply float activations directly
-    int64_t activation_block = 32;
-};
-
-QuantizedDot quantized_dot(DType type);
+// A weight type's kernel, for activations rounded in blocks of activation_block(type); nullptr
+// for the float types (F32, F16, BF16), which multiply float activations directly.
+QuantizedRowDot quantized_row_dot(DType type);
 
 }  // namespace selfextend::cpu
