@@ -1,5 +1,7 @@
 #include "ProbePanel.h"
 
+#include <algorithm>
+
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -35,6 +37,7 @@ ProbePanel::ProbePanel(QWidget* parent)
       table_(new QTableWidget),
       recommendation_(new QLabel),
       apply_(new QPushButton(tr("Use these settings"))) {
+    for (const double depth : selfextend::ProbeOptions{}.depths) depths_ << depth;
     run_->setObjectName("probeButton");
     stop_->setObjectName("probeStop");
     progress_->setObjectName("probeProgress");
@@ -44,11 +47,17 @@ ProbePanel::ProbePanel(QWidget* parent)
     apply_->setObjectName("probeApply");
     cost_->setObjectName("probeCost");
     intro_->setWordWrap(true);
+    QStringList percents;
+    for (const double depth : depths_) percents << tr("%1%").arg(int(depth * 100 + 0.5));
     intro_->setText(
-        tr("Plants three invented facts (a password, a safe's combination, a gate's password) at "
-           "20%, 50% and 80% of the open document, at its full length, and asks about each as "
-           "you would, under Auto's G and W and the runner-up of the measured map: which "
-           "setting answers from this very text."));
+        tr("Plants %1 invented facts (a password, a safe's combination, …) at %2 of the open "
+           "document, at its full length, and asks about each as you would, under Auto's G and W "
+           "and the runner-up of the measured map: which setting answers from this very text. "
+           "The runner-up is recommended only when it states at least %3 facts more than Auto "
+           "(one fact either way is within what varies from text to text).")
+            .arg(depths_.size())
+            .arg(percents.join(QStringLiteral(", ")))
+            .arg(selfextend::kProbeMargin));
     intro_->setForegroundRole(QPalette::PlaceholderText);
     cost_->setWordWrap(true);
     run_->setToolTip(tr("Each setting reads the whole document once"));
@@ -200,8 +209,9 @@ void ProbePanel::showResults(const ProbeResults& results, bool cancelled) {
             font.setBold(true);
             item->setFont(font);
         }
+    const int most = std::ranges::max(results, {}, &selfextend::ProbeResult::found).found();
     const QString found = tr("%1 of %2 facts").arg(results[best].found()).arg(depths_.size());
-    if (results[best].found() == 0) {
+    if (most == 0) {
         recommendation_->setText(
             tr("No setting stated a planted fact: this model does not retrieve them from this "
                "text at this length, so the probe cannot tell the settings apart. Auto's G and W "
@@ -212,6 +222,16 @@ void ProbePanel::showResults(const ProbeResults& results, bool cancelled) {
         recommendation_->setText(
             tr("Recommended: vanilla (%1): Self-Extend is not needed here.").arg(found));
         apply_->setEnabled(false);
+    } else if (most > results[best].found()) {
+        recommendation_->setText(
+            tr("Recommended: G=%1 W=%2 (%3%4): another setting stated %5, fewer than %6 more, "
+               "which is within what varies from text to text.")
+                .arg(recommended_->group)
+                .arg(recommended_->window)
+                .arg(found, *recommended_ == automatic_ ? tr(", Auto's own choice") : QString())
+                .arg(most)
+                .arg(selfextend::kProbeMargin));
+        apply_->setEnabled(!busy_);
     } else {
         recommendation_->setText(
             tr("Recommended: G=%1 W=%2 (%3%4).")

@@ -46,7 +46,7 @@ class ProbePanel : public QWidget {
     void applyRequested(int group, int window);
 
   private:
-    QList<double> depths_{0.2, 0.5, 0.8};
+    QList<double> depths_;  // the engine's (ProbeOptions)
     QLabel* intro_;
     QLabel* cost_;
     QPushButton* run_;

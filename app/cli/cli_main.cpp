@@ -55,7 +55,7 @@ constexpr Command kCommands[] = {
      "  --windows compares several neighbour windows in one run, vanilla once; --no-vanilla\n"
      "  leaves vanilla out (past the window each of its trials is a whole prefill to fail)"},
     {"probe", cli::command_probe,
-     "probe [-m MODEL] --doc FILE [--depths 0.2,0.5,0.8] [--candidates G:W,...|vanilla]\n"
+     "probe [-m MODEL] --doc FILE [--depths 0.1,0.3,0.5,0.7,0.9] [--candidates G:W,...|vanilla]\n"
      "      [--template NAME] [--system TEXT] [--max-tokens N] [--json] [--details]\n"
      "  plants an invented fact in your own document at each depth and asks about each in the\n"
      "  chat format, under Auto's G and W and the runner-up of the measured map (or\n"

@@ -149,7 +149,7 @@ int command_passkey(Arguments& args) {
 int command_probe(Arguments& args) {
     const ModelFlags model_flags = take_model_flags(args);
     const auto doc = args.take({"--doc", "-d"});
-    const auto depths = args.take_double_list({"--depths"}, {0.2, 0.5, 0.8});
+    const auto depths = args.take_double_list({"--depths"}, selfextend::ProbeOptions{}.depths);
     const auto candidate_list = args.take({"--candidates"});
     const int64_t max_tokens = args.take_int({"--max-tokens"}, 0, 0, int64_t(1) << 24);
     const auto template_name = args.take({"--template"});

@@ -219,16 +219,19 @@ std::vector<AttentionMode> probe_candidates(int64_t training_window, int64_t nee
 
 size_t recommend_probe(const std::vector<ProbeResult>& results, const AttentionMode& preferred) {
     if (results.empty()) throw Error("probe: no results to recommend from");
-    size_t best = 0;
-    for (size_t k = 1; k < results.size(); ++k) {
-        const int found = results[k].found();
-        const int bestFound = results[best].found();
-        if (found > bestFound ||
-            (found == bestFound && setting_distance(results[k].mode, preferred) <
-                                       setting_distance(results[best].mode, preferred)))
+    const auto closer = [&](size_t a, size_t b) {
+        return setting_distance(results[a].mode, preferred) <
+               setting_distance(results[b].mode, preferred);
+    };
+    size_t baseline = 0;  // the preferred setting's result, or the closest one's
+    for (size_t k = 1; k < results.size(); ++k)
+        if (closer(k, baseline)) baseline = k;
+    size_t best = baseline;
+    for (size_t k = 0; k < results.size(); ++k)
+        if (results[k].found() > results[best].found() ||
+            (results[k].found() == results[best].found() && closer(k, best)))
             best = k;
-    }
-    return best;
+    return results[best].found() >= results[baseline].found() + kProbeMargin ? best : baseline;
 }
 
 }  // namespace selfextend

@@ -357,8 +357,8 @@ class TestCli : public QObject {
     }
 
     // probe on the bundled sample (1 500 tokens, three times the demo model's window): the
-    // planted key at each depth, vanilla and the given candidates in order, the recommendation
-    // the one that found most; vanilla cannot reach past its window here.
+    // planted key at each depth, vanilla and the given candidates in order; vanilla cannot reach
+    // past its window here.
     // The probe plants invented facts in the document and asks about each; the 8M demo model
     // states none of them (it retrieves one planted sentence, not several), so its
     // recommendation is the setting closest to Auto's.
@@ -398,11 +398,13 @@ class TestCli : public QObject {
             QCOMPARE(r["found"].toInt(), found);
             most = std::max(most, found);
         }
-        // Ties go to the setting closest to Auto's (G = 4, W = 64 for this sample's probe).
+        // The setting closest to Auto's (G = 4, W = 64 for this sample's probe: 4:128) stays
+        // unless another states at least two facts more (probe.h, kProbeMargin).
         QVERIFY2(run.err.contains("Auto: self-extend G=4 W=64"), qPrintable(run.err));
+        const bool other = most >= results[2].toObject()["found"].toInt() + 2;
         for (int k = 0; k < results.size(); ++k)
             QCOMPARE(results[k].toObject()["recommended"].toBool(),
-                     most == 0 ? k == 2 : results[k].toObject()["found"].toInt() == most);
+                     other ? results[k].toObject()["found"].toInt() == most : k == 2);
         // Without --candidates: Auto's setting and the map's runner-up, no vanilla past L.
         const Run plain = cli({"probe", "--doc", sample, "--depths", "0.5", "--json"});
         QCOMPARE(plain.exit_code, 0);

@@ -121,23 +121,36 @@ class TestProbe : public QObject {
         }
         // Past the 512-token window Self-Extend at Auto's choice states more than vanilla.
         QVERIFY(results[1].found() > results[0].found());
+        // Auto's stays unless another stated two facts more.
         const size_t best = recommend_probe(results, options.candidates[1]);
-        for (const ProbeResult& r : results) QVERIFY(r.found() <= results[best].found());
+        QVERIFY(best == 1 || results[best].found() >= results[1].found() + kProbeMargin);
     }
 
-    void recommendationBreaksTiesTowardAuto() {
+    // Another setting is recommended over Auto's only when it states two facts more; among
+    // those that do, the one that states the most, then the one closest to Auto's.
+    void recommendationNeedsTwoFactsMoreThanAuto() {
         const auto result = [](AttentionMode mode, int found) {
             ProbeResult r;
             r.mode = mode;
-            for (int k = 0; k < 3; ++k) r.trials.push_back({0, probe_facts()[0], "", k < found});
+            for (int k = 0; k < 5; ++k) r.trials.push_back({0, probe_facts()[0], "", k < found});
             return r;
         };
-        const std::vector<ProbeResult> results{result(AttentionMode::vanilla(), 1),
-                                               result(AttentionMode::self_extend(16, 64), 3),
-                                               result(AttentionMode::self_extend(4, 128), 3),
-                                               result(AttentionMode::self_extend(4, 256), 2)};
-        QCOMPARE(recommend_probe(results, AttentionMode::self_extend(4, 256)), size_t(2));
-        QCOMPARE(recommend_probe(results, AttentionMode::self_extend(8, 64)), size_t(1));
+        QCOMPARE(kProbeMargin, 2);
+        const AttentionMode automatic = AttentionMode::self_extend(4, 256);
+        const std::vector<ProbeResult> one_more{
+            result(AttentionMode::vanilla(), 1), result(AttentionMode::self_extend(16, 64), 3),
+            result(AttentionMode::self_extend(4, 128), 3), result(automatic, 2)};
+        QCOMPARE(recommend_probe(one_more, automatic), size_t(3));
+        const std::vector<ProbeResult> two_more{
+            result(AttentionMode::vanilla(), 1), result(AttentionMode::self_extend(16, 64), 4),
+            result(AttentionMode::self_extend(4, 128), 4), result(automatic, 2)};
+        QCOMPARE(recommend_probe(two_more, automatic), size_t(2));  // of the two, closer to Auto
+        const std::vector<ProbeResult> none{result(automatic, 0),
+                                            result(AttentionMode::self_extend(4, 512), 1)};
+        QCOMPARE(recommend_probe(none, automatic), size_t(0));
+        // Auto's setting not among the results: the closest one stands in for it.
+        QCOMPARE(recommend_probe(one_more, AttentionMode::self_extend(8, 64)), size_t(1));
+        QCOMPARE(recommend_probe(two_more, AttentionMode::self_extend(4, 64)), size_t(2));
     }
 
     void cancelStops() {

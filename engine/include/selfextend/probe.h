@@ -1,8 +1,10 @@
 // "Tune on document": which G and W answer questions about the user's own document. Invented
-// facts are planted at a few depths of its text and asked about in the model's chat format, as
-// the user's questions are, under two settings; the one that states more facts is recommended.
-// Each setting reads the document once (its questions differ only after it), so the whole probe
-// costs about two readings of the document.
+// facts are planted at five depths of its text and asked about in the model's chat format, as
+// the user's questions are, under two settings: Auto's and the measured map's runner-up. The
+// runner-up is recommended only when it states at least two facts more (kProbeMargin): on the map
+// (docs/long-context.md) settings a fact apart trade places from document to document, so one
+// fact is noise. Each setting reads the document once (its questions differ only after it), so
+// the whole probe costs about two readings of the document.
 #pragma once
 
 #include <cstdint>
@@ -47,8 +49,9 @@ std::string plant_facts(std::string_view document, std::span<const double> depth
 bool states_fact(std::string_view answer, const ProbeFact& fact);
 
 struct ProbeOptions {
-    std::vector<double> depths{0.2, 0.5, 0.8};  // one fact each
-    std::vector<AttentionMode> candidates;      // probe_candidates()
+    // One fact each; the questions reuse the document's KV, so more depths cost little.
+    std::vector<double> depths{0.1, 0.3, 0.5, 0.7, 0.9};
+    std::vector<AttentionMode> candidates;  // probe_candidates()
     // The facts planted, depth k getting fact k (empty: probe_facts()); at least one per depth.
     std::vector<ProbeFact> facts;
     // The format the user's questions are asked in (none: the model's own) and its system prompt
@@ -99,8 +102,12 @@ inline constexpr int64_t kProbeFramingTokens = 256;
 // smallest fitting G (docs/long-context.md); inside it, vanilla and G = 2 at Auto's W.
 std::vector<AttentionMode> probe_candidates(int64_t training_window, int64_t needed_tokens);
 
-// The index of the result that stated the most facts; ties go to the candidate closest to
-// `preferred` (Auto's), measured as |log2 G ratio| + |log2 W ratio|.
+// Facts more than the preferred setting's that another must state to be recommended instead.
+inline constexpr int kProbeMargin = 2;
+
+// The index of the recommended result: the preferred setting's (Auto's; where it was not run, the
+// closest candidate's, measured as |log2 G ratio| + |log2 W ratio|), unless another stated at
+// least kProbeMargin facts more; then the one that stated the most (ties: the closest).
 size_t recommend_probe(const std::vector<ProbeResult>& results, const AttentionMode& preferred);
 
 }  // namespace selfextend
