@@ -162,11 +162,12 @@ AutoChoice choose_attention(int64_t training_window, int64_t needed_tokens, int 
                     " On the measured map (docs/long-context.md) this retrieved within one trial "
                     "of the best setting."};
     }
-    // Nothing fits: say what would. A model whose W = L/8 at G = max_group holds the tokens
-    // needs (7L/8)·G + L/8 >= N, so L >= 8N / (7G + 1).
-    // (From a little below that: L/8 rounds down, which helps.)
-    int64_t longer = std::max<int64_t>(1, 8 * needed_tokens / (7 * max_group + 1) - 8);
-    while (capacity(longer, max_group, int(longer / 8)) < needed_tokens) ++longer;
+    // Nothing fits: say what would, the smallest training window whose Auto window holds the
+    // tokens at G = max_group. With W = L/8 - r (auto_window rounds L/8 down by r <= 15), the
+    // capacity is L(7G + 1)/8 + r(G - 1) >= N, so the search starts at 8(N - 15(G - 1))/(7G + 1).
+    const int64_t lowest = 8 * (needed_tokens - 15 * int64_t(max_group - 1)) / (7 * max_group + 1);
+    int64_t longer = std::max<int64_t>(1, lowest - 8);
+    while (capacity(longer, max_group, auto_window(longer)) < needed_tokens) ++longer;
     const int smallest = windows.back();
     return {max_group, smallest, false,
             "Cannot fit: the " + count(needed_tokens) +

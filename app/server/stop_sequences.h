@@ -6,11 +6,13 @@
 #include <string_view>
 #include <vector>
 
+#include "selfextend/stop_strings.h"
+
 namespace server {
 
 class StopSequences {
   public:
-    explicit StopSequences(std::vector<std::string> stops) : stops_(std::move(stops)) {}
+    explicit StopSequences(std::vector<std::string> stops) : stops_{std::move(stops)} {}
 
     // The text that can be shown now. Once a stop string has appeared, the text before it and
     // nothing after: stopped() is then true.
@@ -20,7 +22,7 @@ class StopSequences {
     bool stopped() const { return stopped_; }
 
   private:
-    std::vector<std::string> stops_;
+    selfextend::StopStrings stops_;
     std::string held_;
     bool stopped_ = false;
 };

@@ -33,13 +33,13 @@ bool ends_sentence(std::string_view text) {
 
 AnswerEnd::AnswerEnd(ChatFormat format, std::string_view question, bool enabled)
     : plain_(enabled && format == ChatFormat::Plain) {
-    markers_.emplace_back(kNextTurn);
+    markers_.strings.emplace_back(kNextTurn);
     add_question(question);
 }
 
 void AnswerEnd::add_question(std::string_view question) {
     if (const std::string_view q = text::trimmed(question); q.size() >= kShortestQuestionMarker)
-        markers_.emplace_back(q);
+        markers_.strings.emplace_back(q);
 }
 
 std::string AnswerEnd::push(std::string_view piece) {
@@ -47,8 +47,7 @@ std::string AnswerEnd::push(std::string_view piece) {
     if (!plain_) return std::string(piece);
     held_ += piece;
     // The first marker: the next turn, or the question again.
-    size_t end = std::string::npos;
-    for (const std::string& marker : markers_) end = std::min(end, held_.find(marker));
+    size_t end = markers_.first_in(held_);
     // Or a line break that ends a sentence or a paragraph after some text. A line break inside
     // a sentence is a hard wrap (a base model copies a book's): the answer goes on after it.
     size_t undecided = held_.size();  // from here on, held until the next piece decides
@@ -75,15 +74,7 @@ std::string AnswerEnd::push(std::string_view piece) {
         return answer;
     }
     // Hold back the longest tail that could still grow into a marker.
-    size_t keep = 0;
-    for (const std::string& marker : markers_)
-        for (size_t n = std::min(held_.size(), marker.size() - 1); n > keep; --n)
-            if (std::string_view(marker).starts_with(
-                    std::string_view(held_).substr(held_.size() - n))) {
-                keep = n;
-                break;
-            }
-    const size_t shown_bytes = std::min(held_.size() - keep, undecided);
+    const size_t shown_bytes = std::min(held_.size() - markers_.undecided_tail(held_), undecided);
     std::string shown = held_.substr(0, shown_bytes);
     held_.erase(0, shown_bytes);
     if (has_word(shown)) {

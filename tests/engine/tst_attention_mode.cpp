@@ -91,15 +91,15 @@ class TestAttentionMode : public QObject {
 
     void autoSaysWhatItWouldTakeWhenNothingFits() {
         // 204 000 tokens at L = 512: more than 30 752 (W = 32, G = 64). At W = 32 it would take
-        // ceil(203 968 / 480) = 425; a model with W = L/8 (rounded down), G = 64 needs
-        // (L - L/8)·64 + L/8 >= 204 000: L = 3 635 gives 3 181·64 + 454 = 204 038 (3 634 gives
-        // 3 180·64 + 454 = 203 974).
+        // ceil(203 968 / 480) = 425; a model whose Auto window is W = L/8 rounded down to a
+        // multiple of 16, at G = 64, needs (L - W)·64 + W >= 204 000: L = 3 629 (W = 448) gives
+        // 3 181·64 + 448 = 204 032 (3 628 gives 3 180·64 + 448 = 203 968).
         const AutoChoice book = choose_attention(512, 204000);
         QVERIFY(!book.fits);
         QCOMPARE(book.group, 64);
         QCOMPARE(book.window, 32);
         const QString why = QString::fromStdString(book.explanation);
-        for (const char* part : {"Cannot fit", "30 752", "3 635", "G = 425"})
+        for (const char* part : {"Cannot fit", "30 752", "3 629", "G = 425"})
             QVERIFY2(why.contains(part), qPrintable(why));
         QVERIFY(!choose_attention(512, 30753).fits);
     }

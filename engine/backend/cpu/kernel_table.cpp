@@ -11,17 +11,9 @@
 #define SE_KERNELS_ENTRY se_cpu_kernels_builtin
 #endif
 
-namespace {
-
-void store_row(selfextend::KvType type, const float* row, void* out, int head_dim) {
-    selfextend::cpu::store_kv_row(type, row, out, head_dim);
-}
-
-}  // namespace
-
 extern "C" const selfextend::cpu::Kernels* SE_KERNELS_ENTRY() {
-    static constexpr selfextend::cpu::Kernels table{&selfextend::cpu::matmul,
-                                                    &selfextend::cpu::attention, &store_row,
-                                                    selfextend::cpu::kIntegerMatmul};
+    static constexpr selfextend::cpu::Kernels table{
+        &selfextend::cpu::matmul, &selfextend::cpu::attention, &selfextend::cpu::store_kv_row,
+        selfextend::cpu::kIntegerMatmul};
     return &table;
 }

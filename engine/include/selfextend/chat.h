@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "selfextend/stop_strings.h"
+
 namespace selfextend {
 
 class Tokenizer;
@@ -148,7 +150,7 @@ class AnswerEnd {
     bool ended_ = false;
     bool saw_text_ = false;  // a line break before the first word does not end the answer
     std::string last_text_;  // the last shown piece with a word (does it end a sentence?)
-    std::vector<std::string> markers_;
+    StopStrings markers_;
     std::string held_;
 };
 
