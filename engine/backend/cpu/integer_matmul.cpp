@@ -45,8 +45,8 @@ struct Panel {
 // Blocks [b0, b0 + count) (of 32 values) of a stored row as value = scale * code + offset, into
 // the panel's row r, for the types multiplies_in_integers() names. The k-quants' codes carry their
 // sub-block scale (Q6_K and Q3_K have sub-blocks of 16 under one d, Q4_K and Q5_K a min per 32),
-// so a block's offset is its super-block's min times its sub-block's min (decoded once per
-// super-block).
+// so a Q4_K/Q5_K block's offset is minus the super-block's min scale times the block's 6-bit min
+// (the packed scales decoded once per super-block).
 template <typename KBlock>
 void k_quant_affines(const uint8_t* row, int64_t b0, int64_t count, Panel& panel, int64_t r) {
     for (int64_t s = b0 / 8; s * 8 < b0 + count; ++s) {
