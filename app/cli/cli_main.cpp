@@ -69,9 +69,12 @@ constexpr Command kCommands[] = {
      "make-document [-m MODEL] --out FILE [--tokens N] [--depth D] [--needle SENTENCE]\n"
      "  writes a sample document: filler text of about N tokens with the needle at depth D"},
     {"logits", cli::command_logits,
-     "logits [-m MODEL] (--tokens \"1 2 3\" | --prompt-file F) [--group G --window W] --out FILE\n"
+     "logits [-m MODEL] (--tokens \"1 2 3\" | --tokens-file F | --prompt-file F) [--group G "
+     "--window W]\n"
+     "       [--last K] --out FILE\n"
      "  float32 little-endian logits of every position, [n_tokens x vocab] (no BOS added to "
-     "--tokens)"},
+     "the ids\n"
+     "  of --tokens or --tokens-file, white-space separated); --last K: only the last K rows"},
     {"bench", cli::command_bench,
      "bench [-m MODEL] [--prompt N] [--gen N] [--threads T] [--group G --window W] [--repeat R] "
      "[--json]\n"

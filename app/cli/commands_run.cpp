@@ -255,32 +255,49 @@ int command_ask(Arguments& args) {
 int command_logits(Arguments& args) {
     const ModelFlags model_flags = take_model_flags(args);
     const auto tokens_text = args.take({"--tokens"});
+    const auto tokens_file = args.take({"--tokens-file"});
     const auto prompt_file = args.take({"--prompt-file"});
     const auto out = args.take({"-o", "--out"});
+    const int64_t last = args.take_int({"--last"}, 0, 0, int64_t(1) << 24);
     const AttentionFlags flags = take_attention_flags(args);
     const selfextend::KvType kv_type = take_kv_type(args);
-    if (!tokens_text == !prompt_file)
-        throw UsageError("logits: give exactly one of --tokens \"1 2 3\" and --prompt-file F");
+    if (int(bool(tokens_text)) + int(bool(tokens_file)) + int(bool(prompt_file)) != 1)
+        throw UsageError(
+            "logits: give exactly one of --tokens \"1 2 3\", --tokens-file F and --prompt-file F");
     if (!out) throw UsageError("logits: give --out FILE");
     const auto model = load_model(args, model_flags);
     std::vector<int32_t> tokens;
-    if (tokens_text) {
-        std::istringstream items(*tokens_text);
-        for (std::string item; items >> item;)
-            tokens.push_back(int32_t(parse_int(item, "--tokens", 0, model->info().vocab_size - 1)));
-    } else {
+    if (prompt_file) {
         tokens = model->tokenize(read_text_file(*prompt_file), true);
+    } else {
+        // Ids as text, separated by white space: a long prompt's ids do not fit on a command line.
+        std::istringstream items(tokens_text ? *tokens_text : read_text_file(*tokens_file));
+        const char* flag = tokens_text ? "--tokens" : "--tokens-file";
+        for (std::string item; items >> item;)
+            tokens.push_back(int32_t(parse_int(item, flag, 0, model->info().vocab_size - 1)));
     }
     if (tokens.empty()) throw UsageError("logits: no tokens given");
-    const auto mode = resolve_attention(flags, model->info(), int64_t(tokens.size()));
-    auto session = model->new_session({int64_t(tokens.size()), mode, kv_type});
-    const std::vector<float> logits = session->logits_for(tokens);
+    const int64_t n = int64_t(tokens.size());
+    // --last K: the rows of the last K positions only (all of a 40 000-token prompt's rows would
+    // be 40 GB for a 262 144-token vocabulary); the positions before them are only prefilled.
+    const int64_t rows = last > 0 ? std::min(last, n) : n;
+    const auto mode = resolve_attention(flags, model->info(), n);
+    auto session = model->new_session({n, mode, kv_type});
+    const std::span<const int32_t> all(tokens);
+    if (rows < n) {
+        session->prefill(all.first(size_t(n - rows)), [](const selfextend::Progress& p) {
+            if (p.total >= 2048 && p.done < p.total) print_prefill_progress(p);
+        });
+        if (n - rows >= 2048) std::fprintf(stderr, "\r%60s\r", "");
+    }
+    const std::vector<float> logits = session->logits_for(all.last(size_t(rows)));
     std::ofstream file(*out, std::ios::binary | std::ios::trunc);
     file.write(reinterpret_cast<const char*>(logits.data()),
                std::streamsize(logits.size() * sizeof(float)));
     if (!file) throw selfextend::Error("cannot write '" + *out + "'");
-    std::fprintf(stderr, "wrote %zu x %d float32 logits (%s, %s KV) to %s\n", tokens.size(),
-                 model->info().vocab_size, mode.describe().c_str(),
+    std::fprintf(stderr, "wrote %lld x %d float32 logits of %lld positions (%s, %s KV) to %s\n",
+                 static_cast<long long>(rows), model->info().vocab_size,
+                 static_cast<long long>(n), mode.describe().c_str(),
                  std::string(selfextend::kv_type_name(kv_type)).c_str(), out->c_str());
     return 0;
 }

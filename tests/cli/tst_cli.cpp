@@ -8,6 +8,9 @@
 #include <QTemporaryDir>
 #include <QtTest>
 #include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
 
 #include "pdf_bytes.h"
 #include "selfextend/engine.h"
@@ -289,6 +292,47 @@ class TestCli : public QObject {
                              "2", "--out", out});
         QCOMPARE(run.exit_code, 0);
         QCOMPARE(QFileInfo(out).size(), qint64(4 * 4096 * 4));
+    }
+
+    // --last K keeps the last K rows of the same computation (the positions before are only
+    // prefilled), and --tokens-file reads the ids --tokens takes.
+    void logitsLastRowsFromTokensFile() {
+        QTemporaryDir dir;
+        const QString ids = dir.path() + "/ids.txt";
+        QFile ids_file(ids);
+        QVERIFY(ids_file.open(QIODevice::WriteOnly));
+        ids_file.write("1 374\n768\t3962 17\n");
+        ids_file.close();
+        const auto read_floats = [](const QString& path) {
+            QFile f(path);
+            if (!f.open(QIODevice::ReadOnly)) return std::vector<float>{};
+            const QByteArray bytes = f.readAll();
+            std::vector<float> v(size_t(bytes.size()) / sizeof(float));
+            std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
+            return v;
+        };
+        const QString all = dir.path() + "/all.f32", tail = dir.path() + "/tail.f32";
+        QCOMPARE(cli({"logits", "--tokens", "1 374 768 3962 17", "--group", "2", "--window", "2",
+                      "--kv-type", "f32", "--out", all})
+                     .exit_code,
+                 0);
+        const Run run = cli({"logits", "--tokens-file", ids, "--last", "2", "--group", "2",
+                             "--window", "2", "--kv-type", "f32", "--out", tail});
+        QCOMPARE(run.exit_code, 0);
+        QVERIFY2(run.err.contains("2 x 4096 float32 logits of 5 positions"), qPrintable(run.err));
+        const std::vector<float> every = read_floats(all), last = read_floats(tail);
+        QCOMPARE(every.size(), size_t(5 * 4096));
+        QCOMPARE(last.size(), size_t(2 * 4096));
+        // A prefill in one chunk and one in two differ only by float rounding.
+        float worst = 0, largest = 0;
+        for (size_t k = 0; k < last.size(); ++k) {
+            worst = std::max(worst, std::abs(last[k] - every[3 * 4096 + k]));
+            largest = std::max(largest, std::abs(every[3 * 4096 + k]));
+        }
+        QVERIFY2(worst <= 1e-4f * largest, qPrintable(QString::number(worst / largest)));
+        QVERIFY(largest > 1.0f);
+        QCOMPARE(cli({"logits", "--tokens", "1 2", "--tokens-file", ids, "--out", tail}).exit_code,
+                 2);
     }
 
     void passkeyJson() {
