@@ -152,19 +152,35 @@ def gelu_tanh(x):
     return 0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x**3)))
 
 
+QUERY_ROWS = 256  # query rows attended at once: a [rows, keys] score block, not [n, n] (40k tokens)
+
+
+def attend(scores_of, v, n_head, rows, keys, scale):
+    """softmax(scores) @ v for query rows `rows` over key rows `keys` (index arrays, ascending);
+    scores_of(hq, hk, rows, keys) gives the raw scores [len(rows), len(keys)] with the masked
+    pairs at -inf. One query head at a time; v is [n, n_kv_head, head_dim]."""
+    heads_per_kv = n_head // v.shape[1]
+    out = np.empty((len(rows), n_head, v.shape[2]))
+    for hq in range(n_head):
+        hk = hq // heads_per_kv
+        scores = scores_of(hq, hk, rows, keys) * scale
+        scores -= scores.max(axis=1, keepdims=True)
+        p = np.exp(scores)
+        p /= p.sum(axis=1, keepdims=True)
+        out[:, hq] = p @ v[keys, hk]
+    return out
+
+
 def forward(m: Gemma3, ids, group, window):
-    """Final hidden states [n, dim] (after the output norm), float64. group = 1 is vanilla."""
+    """Final hidden states [n, dim] (after the output norm), float64. group = 1 is vanilla.
+    Attention runs QUERY_ROWS query rows at a time over the keys they can see, so memory stays
+    linear in n."""
     n = len(ids)
     i = np.arange(n)
-    distance = i[:, None] - i[None, :]  # [query, key]
-    causal = distance >= 0
-    in_sliding_window = causal & (distance < m.sliding_window)
     # Self-Extend positions (SELFEXTEND.md), global layers only. Neighbour pairs (i - j < W):
     # query at i, key at j. Grouped pairs (i - j >= W): query at i // G + W - W // G, key at j // G.
     grouped_query_pos = i // group + window - window // group
     grouped_key_pos = i // group
-    neighbour = distance < window
-    heads_per_kv = m.n_head // m.n_kv_head
     scale = 1.0 / np.sqrt(m.head_dim)
 
     x = m.embedding[ids] * np.sqrt(m.dim)  # scaled token embeddings [n, dim]
@@ -180,28 +196,30 @@ def forward(m: Gemma3, ids, group, window):
         if layer["local"]:
             # sliding window, local RoPE base, plain attention under every setting
             q_near, k_near = rope(q, i, m.rope_base_local), rope(k, i, m.rope_base_local)
-            for hq in range(m.n_head):
-                hk = hq // heads_per_kv
-                scores = q_near[:, hq] @ k_near[:, hk].T * scale
-                scores = np.where(in_sliding_window, scores, -np.inf)
-                scores -= scores.max(axis=1, keepdims=True)
-                p = np.exp(scores)
-                p /= p.sum(axis=1, keepdims=True)
-                attended[:, hq] = p @ v[:, hk]
+
+            def scores_of(hq, hk, rows, keys):
+                distance = rows[:, None] - keys[None, :]
+                seen = (distance >= 0) & (distance < m.sliding_window)
+                return np.where(seen, q_near[rows, hq] @ k_near[keys, hk].T, -np.inf)
+
         else:
             base = m.rope_base_global
             q_near, k_near = rope(q, i, base), rope(k, i, base)
             q_far, k_far = rope(q, grouped_query_pos, base), rope(k, grouped_key_pos, base)
-            for hq in range(m.n_head):
-                hk = hq // heads_per_kv
-                near = q_near[:, hq] @ k_near[:, hk].T * scale
-                far = q_far[:, hq] @ k_far[:, hk].T * scale
-                scores = np.where(neighbour, near, far)  # one merged row per query
-                scores = np.where(causal, scores, -np.inf)
-                scores -= scores.max(axis=1, keepdims=True)
-                p = np.exp(scores)
-                p /= p.sum(axis=1, keepdims=True)
-                attended[:, hq] = p @ v[:, hk]
+
+            def scores_of(hq, hk, rows, keys):
+                distance = rows[:, None] - keys[None, :]
+                near = q_near[rows, hq] @ k_near[keys, hk].T
+                if group > 1 and len(keys) > 0 and rows[-1] - keys[0] >= window:
+                    far = q_far[rows, hq] @ k_far[keys, hk].T
+                    near = np.where(distance < window, near, far)  # one merged row per query
+                return np.where(distance >= 0, near, -np.inf)
+
+        for r0 in range(0, n, QUERY_ROWS):
+            rows = i[r0 : r0 + QUERY_ROWS]
+            first_key = max(0, r0 - m.sliding_window + 1) if layer["local"] else 0
+            keys = i[first_key : rows[-1] + 1]
+            attended[rows] = attend(scores_of, v, m.n_head, rows, keys, scale)
         a = attended.reshape(n, m.n_head * m.head_dim) @ layer["wo"].T
         x = x + rmsnorm(a, layer["post_attn_norm"], m.eps)
         h = rmsnorm(x, layer["ffn_norm"], m.eps)
