@@ -240,7 +240,9 @@ def main():
     parser.add_argument("--model", required=True)
     parser.add_argument("--lengths", default="12000,16000")
     parser.add_argument("--windows", default="1024,2048,4096")
-    parser.add_argument("--cells", default="grid", help="grid, auto, or G:W,G:W,…")
+    parser.add_argument("--cells", default="grid",
+                        help="grid, or a list of auto and G:W (e.g. auto,3:4096,2:16384)")
+    parser.add_argument("--documents-per-length", type=int, default=DOCS_PER_LENGTH)
     parser.add_argument("--set", default="A", choices=["A", "B"], help="which books")
     parser.add_argument("--tasks", default="fact,passkey")
     parser.add_argument("--no-vanilla", action="store_true")
@@ -289,20 +291,19 @@ def main():
     for length_index, length in enumerate(int(x) for x in args.lengths.split(",")):
         if args.cells == "grid":
             cells = grid_cells(L, length, [int(w) for w in args.windows.split(",")])
-        elif args.cells == "auto":
-            cells = ["auto"]
         else:
-            cells = [tuple(int(v) for v in c.split(":")) for c in args.cells.split(",")]
+            cells = [c if c == "auto" else tuple(int(v) for v in c.split(":"))
+                     for c in args.cells.split(",")]
         modes = ([] if args.no_vanilla else [(1, 0)]) + cells
         log(f"length {length}: L={L}, modes {modes}")
 
         # The documents: set A takes books from the front of the list, set B from the back, and
         # each length its own books.
         order = books if args.set == "A" else list(reversed(books))
-        candidates = iter(order[length_index * 2 * DOCS_PER_LENGTH:])
+        candidates = iter(order[length_index * 2 * args.documents_per_length:])
         documents = []
         next_fact = (length_index * 7 + (0 if args.set == "A" else 11)) % len(FACTS)
-        while "fact" in tasks and len(documents) < DOCS_PER_LENGTH:
+        while "fact" in tasks and len(documents) < args.documents_per_length:
             book = next(candidates)
             text = book_text(book)
             if len(text) < (length + 2000) * 4.6:
