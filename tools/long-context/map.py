@@ -241,7 +241,8 @@ def main():
     parser.add_argument("--lengths", default="12000,16000")
     parser.add_argument("--windows", default="1024,2048,4096")
     parser.add_argument("--cells", default="grid",
-                        help="grid, or a list of auto and G:W (e.g. auto,3:4096,2:16384)")
+                        help="grid, none (vanilla only), or a list of auto and G:W (e.g. "
+                             "auto,3:4096,2:16384)")
     parser.add_argument("--documents-per-length", type=int, default=DOCS_PER_LENGTH)
     parser.add_argument("--set", default="A", choices=["A", "B"], help="which books")
     parser.add_argument("--tasks", default="fact,passkey")
@@ -291,6 +292,8 @@ def main():
     for length_index, length in enumerate(int(x) for x in args.lengths.split(",")):
         if args.cells == "grid":
             cells = grid_cells(L, length, [int(w) for w in args.windows.split(",")])
+        elif args.cells == "none":  # vanilla only (inside the window: the sources' check)
+            cells = []
         else:
             cells = [c if c == "auto" else tuple(int(v) for v in c.split(":"))
                      for c in args.cells.split(",")]
