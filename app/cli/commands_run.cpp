@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <span>
 #include <sstream>
 
 #include "common.h"
@@ -35,6 +36,21 @@ void print_prefill_progress(const selfextend::Progress& p) {
                      (long long)p.done, (long long)p.total, p.tokens_per_second, p.eta_seconds);
 }
 
+// Prompts shorter than this prefill too fast for a progress line to help.
+constexpr int64_t kProgressFromTokens = 2048;
+
+void clear_progress_line() {
+    std::fprintf(stderr, "\r%60s\r", "");
+}
+
+// Prefills `tokens` with a progress line while it runs (long prompts only), cleared after.
+void prefill_showing_progress(selfextend::Session& session, std::span<const int32_t> tokens) {
+    session.prefill(tokens, [](const selfextend::Progress& p) {
+        if (p.total >= kProgressFromTokens && p.done < p.total) print_prefill_progress(p);
+    });
+    if (int64_t(tokens.size()) >= kProgressFromTokens) clear_progress_line();
+}
+
 struct RunResult {
     std::string text;
     int64_t prompt_tokens = 0;
@@ -50,11 +66,8 @@ RunResult run_prompt(selfextend::Model& model, const std::vector<int32_t>& promp
     result.prompt_tokens = int64_t(prompt.size());
     auto session = model.new_session({int64_t(prompt.size()) + max_new, mode, kv_type});
     const auto started = Clock::now();
-    session->prefill(prompt, [&](const selfextend::Progress& p) {
-        if (p.total >= 2048 && p.done < p.total) print_prefill_progress(p);
-    });
+    prefill_showing_progress(*session, prompt);
     result.prefill_seconds = seconds_since(started);
-    if (prompt.size() >= 2048) std::fprintf(stderr, "\r%60s\r", "");
     result.stats = session->generate(max_new, sampling, [&](const selfextend::Token& token) {
         result.text += token.text;
         if (stream) std::cout << token.text << std::flush;
@@ -141,13 +154,13 @@ void ask_in(selfextend::DocumentConversation& c, int64_t training_window,
     bool progress_shown = false;
     selfextend::AnswerCallbacks callbacks;
     callbacks.on_prefill = [&](int64_t, int64_t, const selfextend::Progress& p) {
-        if (p.total >= 2048 && p.done < p.total) {
+        if (p.total >= kProgressFromTokens && p.done < p.total) {
             print_prefill_progress(p);
             progress_shown = true;
         }
     };
     callbacks.on_piece = [&](std::string_view piece, int64_t) {
-        if (progress_shown) std::fprintf(stderr, "\r%60s\r", "");
+        if (progress_shown) clear_progress_line();
         progress_shown = false;
         if (first_token_seconds < 0) first_token_seconds = seconds_since(started);
         std::cout << piece << std::flush;
@@ -159,7 +172,7 @@ void ask_in(selfextend::DocumentConversation& c, int64_t training_window,
     selfextend::AnswerOptions options = settings.answer;
     options.collect_sources = settings.sources > 0;
     const selfextend::AnswerOutcome out = c.answer(prompt, question, options, callbacks);
-    if (progress_shown) std::fprintf(stderr, "\r%60s\r", "");
+    if (progress_shown) clear_progress_line();
     std::cout << std::endl;
     if (!out.error.empty()) throw selfextend::Error(out.error);
     char first_token[80];
@@ -284,21 +297,16 @@ int command_logits(Arguments& args) {
     const auto mode = resolve_attention(flags, model->info(), n);
     auto session = model->new_session({n, mode, kv_type});
     const std::span<const int32_t> all(tokens);
-    if (rows < n) {
-        session->prefill(all.first(size_t(n - rows)), [](const selfextend::Progress& p) {
-            if (p.total >= 2048 && p.done < p.total) print_prefill_progress(p);
-        });
-        if (n - rows >= 2048) std::fprintf(stderr, "\r%60s\r", "");
-    }
+    if (rows < n) prefill_showing_progress(*session, all.first(size_t(n - rows)));
     const std::vector<float> logits = session->logits_for(all.last(size_t(rows)));
     std::ofstream file(*out, std::ios::binary | std::ios::trunc);
     file.write(reinterpret_cast<const char*>(logits.data()),
                std::streamsize(logits.size() * sizeof(float)));
     if (!file) throw selfextend::Error("cannot write '" + *out + "'");
     std::fprintf(stderr, "wrote %lld x %d float32 logits of %lld positions (%s, %s KV) to %s\n",
-                 static_cast<long long>(rows), model->info().vocab_size,
-                 static_cast<long long>(n), mode.describe().c_str(),
-                 std::string(selfextend::kv_type_name(kv_type)).c_str(), out->c_str());
+                 static_cast<long long>(rows), model->info().vocab_size, static_cast<long long>(n),
+                 mode.describe().c_str(), std::string(selfextend::kv_type_name(kv_type)).c_str(),
+                 out->c_str());
     return 0;
 }
 
