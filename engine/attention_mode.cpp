@@ -1,6 +1,7 @@
 #include "selfextend/attention_mode.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 #include <vector>
 
@@ -46,11 +47,13 @@ std::vector<int> candidate_windows(int64_t training_window) {
     return windows;
 }
 
-// The smallest group for the window, or max_group + 1 when the window leaves no room (W >= L)
-// or more than max_group would be needed (the value is then only compared, never used).
-int64_t group_needed(int64_t training_window, int window, int64_t needed_tokens) {
-    if (needed_tokens <= training_window) return 1;
-    const int64_t span = training_window - window;
+// The smallest group that keeps the largest position used, W + (N - W)/G, at most `limit` (L: the
+// smallest group whose capacity holds the tokens; a trusted limit below L: as many groups more as
+// that takes), or INT64_MAX when the window leaves no room (W >= limit). Only compared with
+// max_group before it is used.
+int64_t group_needed(int64_t limit, int window, int64_t needed_tokens) {
+    if (needed_tokens <= limit) return 1;
+    const int64_t span = limit - window;
     if (span <= 0) return INT64_MAX;
     return std::max<int64_t>(1, (needed_tokens - window + span - 1) / span);
 }
@@ -65,6 +68,27 @@ std::string group_reason(int64_t training_window, int group, int window, int64_t
     return "G = " + std::to_string(group) + " is the smallest group whose capacity (" +
            capacity_formula(training_window, group, window) + ") holds the " +
            count(needed_tokens) + " tokens needed.";
+}
+
+// "4 096 + 35 936/3 = 16 074": the largest relative position Self-Extend uses on N tokens.
+std::string largest_position_formula(int group, int window, int64_t needed_tokens) {
+    return count(window) + " + " + count(needed_tokens - window) + "/" + std::to_string(group) +
+           " = " + count(int64_t(largest_used_position(group, window, needed_tokens)));
+}
+
+// Why more groups than the capacity needs: the trusted share of L.
+std::string trusted_reason(const TrustedPositions& positions, int group, int fitting, int window,
+                           int64_t needed_tokens) {
+    const std::string share = std::to_string(int(positions.share * 100 + 0.5)) + " %";
+    return "G = " + std::to_string(group) + " keeps the largest position it uses (" +
+           largest_position_formula(group, window, needed_tokens) + ") within " + share +
+           " of L (" + count(positions.limit()) +
+           "), the part of its training window this model's family retrieves best from past it; "
+           "the smallest group that holds the " +
+           count(needed_tokens) + " tokens, G = " + std::to_string(fitting) + " (" +
+           capacity_formula(positions.training_window, fitting, window) +
+           "), would use positions up to " +
+           count(int64_t(largest_used_position(fitting, window, needed_tokens))) + ".";
 }
 
 }  // namespace
@@ -141,24 +165,42 @@ int auto_window(int64_t training_window) {
     return candidate_windows(training_window).front();
 }
 
-AutoChoice choose_attention(int64_t training_window, int64_t needed_tokens, int max_group) {
+int64_t TrustedPositions::limit() const {
+    return std::min(training_window, int64_t(std::floor(share * double(training_window))));
+}
+
+AutoChoice choose_attention(const TrustedPositions& positions, int64_t needed_tokens,
+                            int max_group) {
+    const int64_t training_window = positions.training_window;
     const std::vector<int> windows = candidate_windows(training_window);
     if (needed_tokens <= training_window)
         return {1, windows.front(), true,
                 no_extension_needed(training_window, windows.front(), needed_tokens)};
     for (const int window : windows) {
-        const int64_t group = group_needed(training_window, window, needed_tokens);
-        if (group > max_group) continue;
+        const int64_t fitting = group_needed(training_window, window, needed_tokens);
+        if (fitting > max_group) continue;
+        const int64_t trusted = group_needed(positions.limit(), window, needed_tokens);
+        const int group = int(std::min<int64_t>(trusted, max_group));
         // Why not L/8: its group, when it was too large.
         std::string instead;
         if (window != windows.front())
             instead = " (W = " + count(windows.front()) + " would need G = " +
                       count(group_needed(training_window, windows.front(), needed_tokens)) +
                       ", more than " + std::to_string(max_group) + ")";
-        return {int(group), window, true,
+        std::string reason;
+        if (group == fitting)
+            reason = group_reason(training_window, group, window, needed_tokens);
+        else if (group == trusted)
+            reason = trusted_reason(positions, group, int(fitting), window, needed_tokens);
+        else
+            reason = "G = " + std::to_string(group) + ", the largest allowed, keeps the largest " +
+                     "position it uses as low as it can (" +
+                     largest_position_formula(group, window, needed_tokens) +
+                     "; keeping it within " + count(positions.limit()) +
+                     " would take G = " + count(trusted) + ").";
+        return {group, window, true,
                 "Auto: W = " + count(window) + " keeps the last " + count(window) +
-                    " tokens exact" + instead + "; " +
-                    group_reason(training_window, int(group), window, needed_tokens) +
+                    " tokens exact" + instead + "; " + reason +
                     " On the measured map (docs/long-context.md) this retrieved within one trial "
                     "of the best setting."};
     }

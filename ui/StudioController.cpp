@@ -72,6 +72,7 @@ void StudioController::connectWorker() {
         hasModel_ = true;
         modelPath_ = model.path;
         trainingWindow_ = model.trainingWindow;
+        trustedShare_ = model.trustedPositionShare;
         readingSeconds_ = -1;
         // The device it loaded on is the one to start with next time (a device that failed
         // never gets here, so it is never saved).
@@ -178,8 +179,9 @@ QString StudioController::staleness(AnswerSide side, const selfextend::Attention
 
 StudioController::ProbePlan StudioController::probePlan(qint64 askTokens, int depths) const {
     const qint64 needed = std::max<qint64>(askTokens, 1) + depths * selfextend::kProbeFactTokens;
-    const selfextend::AutoChoice automatic = selfextend::choose_attention(trainingWindow_, needed);
-    ProbePlan plan{selfextend::probe_candidates(trainingWindow_, needed),
+    const selfextend::AutoChoice automatic =
+        selfextend::choose_attention(trustedPositions(), needed);
+    ProbePlan plan{selfextend::probe_candidates(trustedPositions(), needed),
                    automatic.group > 1
                        ? selfextend::AttentionMode::self_extend(automatic.group, automatic.window)
                        : selfextend::AttentionMode::vanilla(),

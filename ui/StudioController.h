@@ -33,6 +33,10 @@ class StudioController : public QObject {
     bool hasModel() const { return hasModel_; }
     QString modelPath() const { return modelPath_; }
     qint64 trainingWindow() const { return trainingWindow_; }
+    // L and the share of it Auto keeps grouped positions within (the loaded model's family).
+    selfextend::TrustedPositions trustedPositions() const {
+        return {trainingWindow_, trustedShare_};
+    }
     QString loadingModel() const { return loadingModel_; }
     int loadingDevice() const { return loadingDevice_; }
 
@@ -175,6 +179,7 @@ class StudioController : public QObject {
     bool hasModel_ = false;
     QString modelPath_;
     qint64 trainingWindow_ = 512;
+    double trustedShare_ = 1.0;
 
     bool hasDocument_ = false;
     QString documentPath_;

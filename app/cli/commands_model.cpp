@@ -116,6 +116,12 @@ AttentionFlags take_attention_flags(Arguments& args) {
     return flags;
 }
 
+std::string auto_reason(const AttentionFlags& flags, const selfextend::ModelInfo& info,
+                        int64_t n_tokens) {
+    if (!flags.given || flags.group != "auto" || flags.window) return {};
+    return selfextend::choose_attention(info.trusted_positions(), n_tokens).explanation;
+}
+
 selfextend::AttentionMode resolve_attention(const AttentionFlags& flags,
                                             const selfextend::ModelInfo& info, int64_t n_tokens) {
     const int64_t L = info.training_window;
@@ -129,7 +135,7 @@ selfextend::AttentionMode resolve_attention(const AttentionFlags& flags,
         // upper bound on G then: the user chose that W).
         const selfextend::AutoChoice choice =
             flags.window ? selfextend::choose_group(L, window, n_tokens, 1 << 20)
-                         : selfextend::choose_attention(L, n_tokens);
+                         : selfextend::choose_attention(info.trusted_positions(), n_tokens);
         if (!choice.fits) throw selfextend::Error(choice.explanation);
         group = choice.group;
         window = choice.window;
@@ -275,6 +281,8 @@ int command_info(Arguments& args) {
                       << (selfextend::rule_of_thumb_holds(L, group, window, tokens) ? "holds"
                                                                                     : "fails");
         std::cout << "\n";
+        if (const std::string why = auto_reason(flags, info, tokens); tokens > 0 && !why.empty())
+            std::cout << why << "\n";
     }
     return 0;
 }

@@ -236,6 +236,8 @@ int command_ask(Arguments& args) {
                  info.name.c_str(), (long long)first.document_prefix,
                  std::string(document->chat().name()).c_str(), (long long)info.training_window,
                  extended.describe().c_str());
+    if (const std::string why = auto_reason(flags, info, needed); !why.empty())
+        std::fprintf(stderr, "%s\n", why.c_str());
     const std::optional<selfextend::KvDiskCache> cache =
         no_cache ? std::nullopt : std::optional<selfextend::KvDiskCache>(std::in_place);
 

@@ -30,13 +30,16 @@ std::string default_model_path();
 // --group G|auto and --window W. "auto" chooses G and W together as the studio's Auto does
 // (selfextend::choose_attention), or only G for a given --window, and throws the explanation
 // when nothing holds n_tokens. Without --group the mode is vanilla; a number without --window
-// takes Auto's W (selfextend::auto_window, L/4).
+// takes Auto's W (selfextend::auto_window, L/8).
 struct AttentionFlags {
     std::string group = "1";
     std::optional<int64_t> window;
     bool given = false;
 };
 AttentionFlags take_attention_flags(Arguments& args);
+// Why Auto chose its G and W ("Auto: W = …"), when --group auto chose both; empty otherwise.
+std::string auto_reason(const AttentionFlags& flags, const selfextend::ModelInfo& info,
+                        int64_t n_tokens);
 selfextend::AttentionMode resolve_attention(const AttentionFlags& flags,
                                             const selfextend::ModelInfo& info, int64_t n_tokens);
 

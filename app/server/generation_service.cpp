@@ -153,7 +153,8 @@ selfextend::AttentionMode GenerationService::choose_mode(const Job& job, const s
             selfextend::capacity(L, mode.group, mode.window) >= needed)
             return mode;
     }
-    const selfextend::AutoChoice automatic = selfextend::choose_attention(L, needed);
+    const selfextend::AutoChoice automatic =
+        selfextend::choose_attention(model_->info().trusted_positions(), needed);
     if (!automatic.fits) throw too_long(automatic.explanation);
     return selfextend::AttentionMode::self_extend(automatic.group, automatic.window);
 }

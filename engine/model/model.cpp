@@ -37,6 +37,7 @@ ModelInfo describe(const std::string& path, const GgufFile& gguf, const HyperPar
     info.rope_scale = hp.rope_scale;
     info.norm_eps = hp.norm_eps;
     info.family = std::string(hp.family->name);
+    info.trusted_position_share = hp.family->trusted_position_share;
     info.sliding_window = hp.sliding_window;
     if (hp.sliding_window > 0) info.rope_freq_base_local = hp.rope_freq_base_local;
     info.ignored_sliding_window = hp.ignored_sliding_window;

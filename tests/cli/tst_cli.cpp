@@ -209,10 +209,15 @@ class TestCli : public QObject {
         const Run both = cli({"info", "--group", "auto", "--tokens", "20000"});
         QCOMPARE(both.exit_code, 0);
         QVERIFY2(both.out.contains("G=45 W=64"), qPrintable(both.out));
+        // With the reason, as the studio's hint gives it.
+        QVERIFY2(both.out.contains("Auto: W = 64 keeps the last 64 tokens exact; G = 45 is the "
+                                   "smallest group whose capacity ((512 − 64)·45 + 64 = 20 224)"),
+                 qPrintable(both.out));
         // A given --window is kept: ceil((2 000 - 128) / 384) = 5.
         const Run kept = cli({"info", "--group", "auto", "--window", "128", "--tokens", "2000"});
         QCOMPARE(kept.exit_code, 0);
         QVERIFY2(kept.out.contains("G=5 W=128"), qPrintable(kept.out));
+        QVERIFY2(!kept.out.contains("Auto:"), qPrintable(kept.out));  // the user's W, not Auto's
         // Past every capacity at G <= 64: an error saying what it would take, before any run (a
         // training window of 3 629 at its Auto W = 448: 3 181·64 + 448 = 204 032 >= 204 000).
         const Run none = cli({"info", "--group", "auto", "--tokens", "204000"});

@@ -70,11 +70,11 @@ class TestProbe : public QObject {
     void twoReadingsPastTheWindow() {
         // Past L: Auto's choice (W = 1 024, G = ceil(15 076 / 7 168) = 3) and the map's runner-up
         // (twice its W at the smallest G: ceil(14 052 / 6 144) = 3), no vanilla.
-        QCOMPARE(probe_candidates(8192, 16100),
+        QCOMPARE(probe_candidates({8192}, 16100),
                  (std::vector<AttentionMode>{AttentionMode::self_extend(3, 1024),
                                              AttentionMode::self_extend(3, 2048)}));
         // Inside it: vanilla and the mildest grouping.
-        QCOMPARE(probe_candidates(8192, 5000),
+        QCOMPARE(probe_candidates({8192}, 5000),
                  (std::vector<AttentionMode>{AttentionMode::vanilla(),
                                              AttentionMode::self_extend(2, 1024)}));
     }
@@ -84,9 +84,9 @@ class TestProbe : public QObject {
         const int64_t needed = documentTokens + kProbeFramingTokens;
         ProbeOptions options;
         options.depths = {0.2, 0.5, 0.8};
-        const std::vector<AttentionMode> candidates = probe_candidates(512, needed);
+        const std::vector<AttentionMode> candidates = probe_candidates({512}, needed);
         QCOMPARE(candidates.size(), size_t(2));
-        const AutoChoice automatic = choose_attention(512, needed);
+        const AutoChoice automatic = choose_attention({512}, needed);
         QCOMPARE(candidates[0], AttentionMode::self_extend(automatic.group, automatic.window));
         options.candidates = {AttentionMode::vanilla(), candidates[0], candidates[1]};
         // Facts in the forms the demo model was trained to retrieve (its card), so that what is

@@ -77,9 +77,9 @@ class TestStudioController : public QObject {
         QCOMPARE(plan.candidates.front(), plan.automatic);
         QVERIFY(!plan.candidates.back().is_vanilla());
         QCOMPARE(plan.tokensPerReading, askTokens + 3 * selfextend::kProbeFactTokens);
-        QCOMPARE(
-            plan.automatic.group,
-            selfextend::choose_attention(512, askTokens + 3 * selfextend::kProbeFactTokens).group);
+        QCOMPARE(plan.automatic.group,
+                 selfextend::choose_attention({512}, askTokens + 3 * selfextend::kProbeFactTokens)
+                     .group);
         QVERIFY(plan.estimatedSeconds < 0);
     }
 

@@ -283,7 +283,7 @@ void TestStudioUsability::openingTheSampleChoosesGAndWThatFit() {
     QVERIFY(panel->requiredTokens() > 1280);
     QVERIFY2(panel->fits(), qPrintable(panel->fitText()));
     const selfextend::AutoChoice expected =
-        selfextend::choose_attention(512, panel->requiredTokens());
+        selfextend::choose_attention({512}, panel->requiredTokens());
     QCOMPARE(panel->group(), expected.group);
     QCOMPARE(panel->window(), expected.window);
     QVERIFY2(panel->autoText().startsWith("Auto: W = "), qPrintable(panel->autoText()));

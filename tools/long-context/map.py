@@ -380,9 +380,20 @@ def main():
                 units.append(("fact", documents[k]))
             if k % 2 == 1 and k // 2 < len(passkey_depths):
                 units.append(("passkey", passkey_depths[k // 2]))
-        planned = sum(3 * len(modes) if kind == "fact" else len(modes) for kind, _ in units)
-        done_here = sum(1 for k in results.done if k[1] == args.set and k[2] == length)
-        progress["left"] = max(0, planned - done_here)
+        def done(mode, task, trial):
+            if mode == "auto":
+                return (task, args.set, length, trial) in results.auto_done
+            return results.has(task=task, set=args.set, length=length, group=mode[0],
+                               window=mode[1], trial=trial)
+
+        def trials_of(kind, unit):
+            if kind == "passkey":
+                return [f"depth={unit}"]
+            return [f"{unit['id']}:{fact['depth']}" for fact in unit["facts"]]
+
+        # What this run has left: its own modes' trials not in the results yet.
+        progress["left"] = sum(1 for kind, unit in units for mode in modes
+                               for trial in trials_of(kind, unit) if not done(mode, kind, trial))
         for kind, unit in units:
             for mode in modes:
                 if mode == "auto":
@@ -390,15 +401,9 @@ def main():
                 else:
                     group_flag, window_flag = mode
 
-                def done(task, trial):
-                    if mode == "auto":
-                        return (task, args.set, length, trial) in results.auto_done
-                    return results.has(task=task, set=args.set, length=length, group=mode[0],
-                                       window=mode[1], trial=trial)
-
                 if kind == "passkey":
                     trial = f"depth={unit}"
-                    if done("passkey", trial):
+                    if done(mode, "passkey", trial):
                         continue
                     # Vanilla as G = 1, which the position rule leaves exact (one prefill).
                     # A key of its own at each depth and length (the same for every mode).
@@ -421,7 +426,7 @@ def main():
                 document = unit
                 for fact in document["facts"]:
                     trial = f"{document['id']}:{fact['depth']}"
-                    if done("fact", trial):
+                    if done(mode, "fact", trial):
                         continue
                     t0 = time.time()
                     reply, prompt_tokens, previews = cli.ask(

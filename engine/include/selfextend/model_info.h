@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "selfextend/attention_mode.h"
+
 namespace selfextend {
 
 struct ModelInfo {
@@ -25,6 +27,9 @@ struct ModelInfo {
     std::string device_note;
     int64_t parameter_count = 0;
     int64_t training_window = 0;  // L: <arch>.context_length
+    // The share of L its family retrieves well from past the window (TrustedPositions): what
+    // Auto keeps the largest grouped position within.
+    double trusted_position_share = 1.0;
     int embedding_length = 0;
     int layer_count = 0;
     int head_count = 0;
@@ -53,6 +58,8 @@ struct ModelInfo {
 
     // "F16 97%, F32 3%"
     std::string dtype_mix() const;
+    // What Auto (choose_attention) chooses from.
+    TrustedPositions trusted_positions() const { return {training_window, trusted_position_share}; }
 };
 
 }  // namespace selfextend
