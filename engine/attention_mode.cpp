@@ -83,11 +83,10 @@ std::string trusted_reason(const TrustedPositions& positions, int group, int fit
     return "G = " + std::to_string(group) + " keeps the largest position it uses (" +
            largest_position_formula(group, window, needed_tokens) + ") within " + share +
            " of L (" + count(positions.limit()) +
-           "), the part of its training window this model's family retrieves best from past it; "
-           "the smallest group that holds the " +
-           count(needed_tokens) + " tokens, G = " + std::to_string(fitting) + " (" +
+           "), where this model's family retrieves best; G = " + std::to_string(fitting) +
+           " would hold the " + count(needed_tokens) + " tokens (" +
            capacity_formula(positions.training_window, fitting, window) +
-           "), would use positions up to " +
+           ") but use positions up to " +
            count(int64_t(largest_used_position(fitting, window, needed_tokens))) + ".";
 }
 

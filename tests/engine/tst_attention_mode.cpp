@@ -102,8 +102,10 @@ class TestAttentionMode : public QObject {
         QCOMPARE(book.group, 3);
         QVERIFY(book.fits);
         const QString why = QString::fromStdString(book.explanation);
-        for (const char* part : {"G = 3", "4 096 + 35 936/3 = 16 074", "67 % of L (21 845)",
-                                 "G = 2 ((32 768 − 4 096)·2 + 4 096 = 61 440)", "22 064"})
+        for (const char* part :
+             {"G = 3", "4 096 + 35 936/3 = 16 074", "67 % of L (21 845)",
+              "G = 2 would hold the 40 032 tokens ((32 768 − 4 096)·2 + 4 096 = 61 440) but use "
+              "positions up to 22 064"})
             QVERIFY2(why.contains(QString::fromUtf8(part)), qPrintable(why));
         // 33 000 tokens: G = 2 already keeps 4 096 + 14 452 = 18 548 within the share.
         QCOMPARE(choose_attention(gemma3, 33000).group, 2);

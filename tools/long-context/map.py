@@ -246,6 +246,8 @@ def main():
     parser.add_argument("--documents-per-length", type=int, default=DOCS_PER_LENGTH)
     parser.add_argument("--set", default="A", choices=["A", "B"], help="which books")
     parser.add_argument("--tasks", default="fact,passkey")
+    parser.add_argument("--passkey-depths", default="0.1,0.5,0.9",
+                        help="where the pass key sits (its trials: one per depth and mode)")
     parser.add_argument("--no-vanilla", action="store_true")
     parser.add_argument("--out", required=True)
     parser.add_argument("--work", default="/tmp/selfextend-map")
@@ -374,7 +376,8 @@ def main():
         # Units in an order that compares every mode on the same trials early: a document (all
         # modes), then a pass-key depth (all modes), and so on.
         units = []
-        passkey_depths = [0.1, 0.5, 0.9] if "passkey" in tasks else []
+        passkey_depths = ([float(d) for d in args.passkey_depths.split(",")]
+                          if "passkey" in tasks else [])
         for k in range(max(len(documents), len(passkey_depths) * 2)):
             if k < len(documents):
                 units.append(("fact", documents[k]))
