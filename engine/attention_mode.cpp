@@ -32,13 +32,12 @@ std::string capacity_formula(int64_t training_window, int group, int window) {
     return formula;
 }
 
-// Auto's windows, preferred first: L/8, then L/16 when L/8 would need more than the largest G;
+// Auto's windows, preferred first: L/d, then L/2d when L/d would need more than the largest G;
 // rounded down to a multiple of 16 tokens unless that would leave nothing, and always below L.
-std::vector<int> candidate_windows(int64_t training_window) {
-    constexpr int kDivisors[] = {8, 16};
+std::vector<int> candidate_windows(int64_t training_window, int divisor) {
     std::vector<int> windows;
-    for (const int divisor : kDivisors) {
-        int64_t w = training_window / divisor;
+    for (const int d : {divisor, 2 * divisor}) {
+        int64_t w = training_window / d;
         if (w >= 16) w -= w % 16;
         if (w < training_window && (windows.empty() || windows.back() != int(w)))
             windows.push_back(int(w));
@@ -77,15 +76,15 @@ std::string largest_position_formula(int group, int window, int64_t needed_token
 }
 
 // Why more groups than the capacity needs: the trusted share of L.
-std::string trusted_reason(const TrustedPositions& positions, int group, int fitting, int window,
+std::string trusted_reason(const AutoProfile& profile, int group, int fitting, int window,
                            int64_t needed_tokens) {
-    const std::string share = std::to_string(int(positions.share * 100 + 0.5)) + " %";
+    const std::string share = std::to_string(int(profile.trusted_share * 100 + 0.5)) + " %";
     return "G = " + std::to_string(group) + " keeps the largest position it uses (" +
            largest_position_formula(group, window, needed_tokens) + ") within " + share +
-           " of L (" + count(positions.limit()) +
+           " of L (" + count(profile.limit()) +
            "), where this model's family retrieves best; G = " + std::to_string(fitting) +
            " would hold the " + count(needed_tokens) + " tokens (" +
-           capacity_formula(positions.training_window, fitting, window) +
+           capacity_formula(profile.training_window, fitting, window) +
            ") but use positions up to " +
            count(int64_t(largest_used_position(fitting, window, needed_tokens))) + ".";
 }
@@ -160,27 +159,27 @@ AutoChoice choose_group(int64_t training_window, int window, int64_t needed_toke
     return choice;
 }
 
-int auto_window(int64_t training_window) {
-    return candidate_windows(training_window).front();
+int auto_window(const AutoProfile& profile) {
+    return candidate_windows(profile.training_window, profile.window_divisor).front();
 }
 
-int64_t TrustedPositions::limit() const {
-    return std::min(training_window, int64_t(std::floor(share * double(training_window))));
+int64_t AutoProfile::limit() const {
+    return std::min(training_window, int64_t(std::floor(trusted_share * double(training_window))));
 }
 
-AutoChoice choose_attention(const TrustedPositions& positions, int64_t needed_tokens,
-                            int max_group) {
-    const int64_t training_window = positions.training_window;
-    const std::vector<int> windows = candidate_windows(training_window);
+AutoChoice choose_attention(const AutoProfile& profile, int64_t needed_tokens, int max_group) {
+    const int64_t training_window = profile.training_window;
+    const int divisor = profile.window_divisor;
+    const std::vector<int> windows = candidate_windows(training_window, divisor);
     if (needed_tokens <= training_window)
         return {1, windows.front(), true,
                 no_extension_needed(training_window, windows.front(), needed_tokens)};
     for (const int window : windows) {
         const int64_t fitting = group_needed(training_window, window, needed_tokens);
         if (fitting > max_group) continue;
-        const int64_t trusted = group_needed(positions.limit(), window, needed_tokens);
+        const int64_t trusted = group_needed(profile.limit(), window, needed_tokens);
         const int group = int(std::min<int64_t>(trusted, max_group));
-        // Why not L/8: its group, when it was too large.
+        // Why not the preferred W: its group, when it was too large.
         std::string instead;
         if (window != windows.front())
             instead = " (W = " + count(windows.front()) + " would need G = " +
@@ -190,12 +189,12 @@ AutoChoice choose_attention(const TrustedPositions& positions, int64_t needed_to
         if (group == fitting)
             reason = group_reason(training_window, group, window, needed_tokens);
         else if (group == trusted)
-            reason = trusted_reason(positions, group, int(fitting), window, needed_tokens);
+            reason = trusted_reason(profile, group, int(fitting), window, needed_tokens);
         else
             reason = "G = " + std::to_string(group) + ", the largest allowed, keeps the largest " +
                      "position it uses as low as it can (" +
                      largest_position_formula(group, window, needed_tokens) +
-                     "; keeping it within " + count(positions.limit()) +
+                     "; keeping it within " + count(profile.limit()) +
                      " would take G = " + count(trusted) + ").";
         return {group, window, true,
                 "Auto: W = " + count(window) + " keeps the last " + count(window) +
@@ -204,11 +203,14 @@ AutoChoice choose_attention(const TrustedPositions& positions, int64_t needed_to
                     "of the best setting."};
     }
     // Nothing fits: say what would, the smallest training window whose Auto window holds the
-    // tokens at G = max_group. With W = L/8 - r (auto_window rounds L/8 down by r <= 15), the
-    // capacity is L(7G + 1)/8 + r(G - 1) >= N, so the search starts at 8(N - 15(G - 1))/(7G + 1).
-    const int64_t lowest = 8 * (needed_tokens - 15 * int64_t(max_group - 1)) / (7 * max_group + 1);
+    // tokens at G = max_group. With W = L/d - r (auto_window rounds L/d down by r <= 15), the
+    // capacity is L((d - 1)G + 1)/d + r(G - 1) >= N, so the search starts at
+    // d(N - 15(G - 1))/((d - 1)G + 1).
+    const int64_t lowest = divisor * (needed_tokens - 15 * int64_t(max_group - 1)) /
+                           ((divisor - 1) * int64_t(max_group) + 1);
     int64_t longer = std::max<int64_t>(1, lowest - 8);
-    while (capacity(longer, max_group, auto_window(longer)) < needed_tokens) ++longer;
+    while (capacity(longer, max_group, auto_window({longer, 1.0, divisor})) < needed_tokens)
+        ++longer;
     const int smallest = windows.back();
     return {max_group, smallest, false,
             "Cannot fit: the " + count(needed_tokens) +
@@ -216,7 +218,8 @@ AutoChoice choose_attention(const TrustedPositions& positions, int64_t needed_to
                 std::to_string(max_group) + ", " +
                 capacity_formula(training_window, max_group, smallest) +
                 ". It would take a model with a training window of at least " + count(longer) +
-                " tokens (at W = L/8, G = " + std::to_string(max_group) +
+                " tokens (at W = L/" + std::to_string(divisor) +
+                ", G = " + std::to_string(max_group) +
                 "), or G = " + count(group_needed(training_window, smallest, needed_tokens)) +
                 " at W = " + count(smallest) + ", far past the G ≤ " + std::to_string(max_group) +
                 " where answers stay usable."};

@@ -31,7 +31,8 @@ struct ModelSummary {
     QString chatNote;    // why the file's own template is not used, when it is not
     qint64 parameterCount = 0;
     qint64 trainingWindow = 0;
-    double trustedPositionShare = 1.0;  // what Auto keeps grouped positions within (of L)
+    // What Auto chooses from: L, its family's trusted share and window divisor.
+    selfextend::AutoProfile autoProfile;
     quint64 fileBytes = 0;
     quint64 weightBytes = 0;
     // KV-cache bytes per token of a vanilla and of a Self-Extend session, by selfextend::KvType.

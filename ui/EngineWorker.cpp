@@ -43,7 +43,7 @@ ModelSummary summarize(const selfextend::Model& model) {
     s.chatNote = toQString(info.chat_note);
     s.parameterCount = info.parameter_count;
     s.trainingWindow = info.training_window;
-    s.trustedPositionShare = info.trusted_position_share;
+    s.autoProfile = info.auto_profile();
     s.fileBytes = info.file_bytes;
     s.weightBytes = info.weight_bytes;
     // (Self-Extend's cost does not depend on G and W: grouped keys are kept whatever they are.)

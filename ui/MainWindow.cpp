@@ -205,7 +205,7 @@ void MainWindow::connectModelAndDocument() {
         selfExtendPanel_->setPromptFraming(model.promptFramingTokens);
         comparePane_->setPlainPromptFormat(model.chatFormat == QLatin1String("plain"));
         selfExtendPanel_->modelChanging();  // hand-set G and W re-fit unless locked
-        selfExtendPanel_->setTrainingWindow(model.trainingWindow, model.trustedPositionShare);
+        selfExtendPanel_->setAutoProfile(model.autoProfile);
         documentPane_->setTrainingWindow(model.trainingWindow);
         addRecent(QStringLiteral("recentModels"), model.path);
         QSettings().setValue(QStringLiteral("model"), model.path);

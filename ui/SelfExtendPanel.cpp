@@ -126,7 +126,7 @@ SelfExtendPanel::SelfExtendPanel(QWidget* parent)
     });
     connect(autoButton_, &QPushButton::clicked, this, &SelfExtendPanel::autoPick);
 
-    setTrainingWindow(trainingWindow_, trustedShare_);
+    setAutoProfile(autoProfile_);
     setWindow(requestedWindow_);
     setGroup(4);
     refresh();
@@ -158,8 +158,8 @@ bool SelfExtendPanel::fits() const {
 }
 
 selfextend::AutoChoice SelfExtendPanel::autoChoice() const {
-    return selfextend::choose_attention({trainingWindow_, trustedShare_},
-                                        std::max<qint64>(requiredTokens(), 1), kMaxGroup);
+    return selfextend::choose_attention(autoProfile_, std::max<qint64>(requiredTokens(), 1),
+                                        kMaxGroup);
 }
 
 QString SelfExtendPanel::capacityText() const {
@@ -203,8 +203,9 @@ void SelfExtendPanel::modelChanging() {
     requestedWindow_ = window();
 }
 
-void SelfExtendPanel::setTrainingWindow(qint64 window, double trustedShare) {
-    trustedShare_ = trustedShare;
+void SelfExtendPanel::setAutoProfile(const selfextend::AutoProfile& profile) {
+    autoProfile_ = profile;
+    const qint64 window = profile.training_window;
     const QScopedValueRollback guard(applying_, true);
     const int wanted = requestedWindow_;
     trainingWindow_ = std::max<qint64>(window, 1);

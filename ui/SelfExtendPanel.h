@@ -61,8 +61,8 @@ class SelfExtendPanel : public QGroupBox {
     // the user locked them ("Keep G and W" ticked, or the command line set them).
     void modelChanging();
     bool locked() const;
-    // L, and the share of it Auto keeps grouped positions within (selfextend::TrustedPositions).
-    void setTrainingWindow(qint64 window, double trustedShare = 1.0);
+    // L and what Auto chooses from (the loaded model's family: selfextend::AutoProfile).
+    void setAutoProfile(const selfextend::AutoProfile& profile);
     void setDocumentTokens(qint64 tokens);  // -1: unknown
     void setAnswerReserve(int tokens);
     // Tokens of the chat template's markup around the document and question (0: none).
@@ -98,7 +98,7 @@ class SelfExtendPanel : public QGroupBox {
     PositionPlot* plot_;
 
     qint64 trainingWindow_ = 512;
-    double trustedShare_ = 1.0;
+    selfextend::AutoProfile autoProfile_{512};
     // The W asked for, kept while a smaller model's L clamps the spin box, so that a saved or
     // command-line W survives until the model that allows it is loaded.
     int requestedWindow_ = 256;

@@ -72,7 +72,7 @@ void StudioController::connectWorker() {
         hasModel_ = true;
         modelPath_ = model.path;
         trainingWindow_ = model.trainingWindow;
-        trustedShare_ = model.trustedPositionShare;
+        autoProfile_ = model.autoProfile;
         readingSeconds_ = -1;
         // The device it loaded on is the one to start with next time (a device that failed
         // never gets here, so it is never saved).
@@ -179,9 +179,8 @@ QString StudioController::staleness(AnswerSide side, const selfextend::Attention
 
 StudioController::ProbePlan StudioController::probePlan(qint64 askTokens, int depths) const {
     const qint64 needed = std::max<qint64>(askTokens, 1) + depths * selfextend::kProbeFactTokens;
-    const selfextend::AutoChoice automatic =
-        selfextend::choose_attention(trustedPositions(), needed);
-    ProbePlan plan{selfextend::probe_candidates(trustedPositions(), needed),
+    const selfextend::AutoChoice automatic = selfextend::choose_attention(autoProfile(), needed);
+    ProbePlan plan{selfextend::probe_candidates(autoProfile(), needed),
                    automatic.group > 1
                        ? selfextend::AttentionMode::self_extend(automatic.group, automatic.window)
                        : selfextend::AttentionMode::vanilla(),

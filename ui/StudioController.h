@@ -33,10 +33,8 @@ class StudioController : public QObject {
     bool hasModel() const { return hasModel_; }
     QString modelPath() const { return modelPath_; }
     qint64 trainingWindow() const { return trainingWindow_; }
-    // L and the share of it Auto keeps grouped positions within (the loaded model's family).
-    selfextend::TrustedPositions trustedPositions() const {
-        return {trainingWindow_, trustedShare_};
-    }
+    // What Auto chooses from: L, the share of it and the W of the loaded model's family.
+    selfextend::AutoProfile autoProfile() const { return autoProfile_; }
     QString loadingModel() const { return loadingModel_; }
     int loadingDevice() const { return loadingDevice_; }
 
@@ -179,7 +177,7 @@ class StudioController : public QObject {
     bool hasModel_ = false;
     QString modelPath_;
     qint64 trainingWindow_ = 512;
-    double trustedShare_ = 1.0;
+    selfextend::AutoProfile autoProfile_{512};
 
     bool hasDocument_ = false;
     QString documentPath_;

@@ -181,7 +181,7 @@ int command_probe(Arguments& args) {
                            int64_t(chat.document_prompt(system, "", {}, "?").tokens.size()) +
                            selfextend::kProbeFramingTokens;
     const selfextend::AutoChoice automatic =
-        selfextend::choose_attention(info.trusted_positions(), needed);
+        selfextend::choose_attention(info.auto_profile(), needed);
     const selfextend::AttentionMode preferred =
         automatic.group > 1
             ? selfextend::AttentionMode::self_extend(automatic.group, automatic.window)
@@ -218,7 +218,7 @@ int command_probe(Arguments& args) {
                            : selfextend::AttentionMode::self_extend(int(group), int(window)));
         }
     } else {
-        options.candidates = selfextend::probe_candidates(info.trusted_positions(), needed);
+        options.candidates = selfextend::probe_candidates(info.auto_profile(), needed);
     }
     std::fprintf(stderr, "%s: %lld document tokens, training window %lld, Auto: %s\n",
                  info.name.c_str(), (long long)document_tokens, (long long)info.training_window,

@@ -119,13 +119,13 @@ AttentionFlags take_attention_flags(Arguments& args) {
 std::string auto_reason(const AttentionFlags& flags, const selfextend::ModelInfo& info,
                         int64_t n_tokens) {
     if (!flags.given || flags.group != "auto" || flags.window) return {};
-    return selfextend::choose_attention(info.trusted_positions(), n_tokens).explanation;
+    return selfextend::choose_attention(info.auto_profile(), n_tokens).explanation;
 }
 
 selfextend::AttentionMode resolve_attention(const AttentionFlags& flags,
                                             const selfextend::ModelInfo& info, int64_t n_tokens) {
     const int64_t L = info.training_window;
-    int window = int(flags.window.value_or(selfextend::auto_window(L)));
+    int window = int(flags.window.value_or(selfextend::auto_window(info.auto_profile())));
     int group = 1;
     if (flags.group == "auto") {
         if (window >= L)
@@ -135,7 +135,7 @@ selfextend::AttentionMode resolve_attention(const AttentionFlags& flags,
         // upper bound on G then: the user chose that W).
         const selfextend::AutoChoice choice =
             flags.window ? selfextend::choose_group(L, window, n_tokens, 1 << 20)
-                         : selfextend::choose_attention(info.trusted_positions(), n_tokens);
+                         : selfextend::choose_attention(info.auto_profile(), n_tokens);
         if (!choice.fits) throw selfextend::Error(choice.explanation);
         group = choice.group;
         window = choice.window;

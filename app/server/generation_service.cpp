@@ -154,7 +154,7 @@ selfextend::AttentionMode GenerationService::choose_mode(const Job& job, const s
             return mode;
     }
     const selfextend::AutoChoice automatic =
-        selfextend::choose_attention(model_->info().trusted_positions(), needed);
+        selfextend::choose_attention(model_->info().auto_profile(), needed);
     if (!automatic.fits) throw too_long(automatic.explanation);
     return selfextend::AttentionMode::self_extend(automatic.group, automatic.window);
 }

@@ -193,10 +193,9 @@ std::vector<ProbeResult> run_probe(const std::shared_ptr<const Model>& model,
     return results;
 }
 
-std::vector<AttentionMode> probe_candidates(const TrustedPositions& positions,
-                                            int64_t needed_tokens) {
-    const int64_t training_window = positions.training_window;
-    const AutoChoice automatic = choose_attention(positions, needed_tokens);
+std::vector<AttentionMode> probe_candidates(const AutoProfile& profile, int64_t needed_tokens) {
+    const int64_t training_window = profile.training_window;
+    const AutoChoice automatic = choose_attention(profile, needed_tokens);
     if (needed_tokens <= training_window) {
         // Inside the window vanilla is exact; the mildest grouping shows what Self-Extend costs.
         std::vector<AttentionMode> candidates{AttentionMode::vanilla()};

@@ -26,8 +26,10 @@ struct Family {
     bool may_fuse_gate_up = false;  // ffn_up may hold the gate's rows and the up's (Phi-3)
     bool runs_on_cuda = false;      // the CUDA backend runs its graph (the plain Llama layer)
     // The share of L whose positions the family retrieves well from once Self-Extend groups them
-    // (selfextend::TrustedPositions): 1 unless the map measured less (docs/long-context.md).
+    // (selfextend::AutoProfile): 1 unless the map measured less (docs/long-context.md).
     double trusted_position_share = 1.0;
+    // Auto's neighbour window W = L / auto_window_divisor (selfextend::AutoProfile).
+    int auto_window_divisor = 8;
     // Sets what differs from the Llama defaults (HyperParams' switches); `prefix` is
     // "<architecture>." for its keys.
     void (*configure)(HyperParams& hp, const GgufFile& gguf, const std::string& prefix) = nullptr;

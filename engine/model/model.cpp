@@ -38,6 +38,7 @@ ModelInfo describe(const std::string& path, const GgufFile& gguf, const HyperPar
     info.norm_eps = hp.norm_eps;
     info.family = std::string(hp.family->name);
     info.trusted_position_share = hp.family->trusted_position_share;
+    info.auto_window_divisor = hp.family->auto_window_divisor;
     info.sliding_window = hp.sliding_window;
     if (hp.sliding_window > 0) info.rope_freq_base_local = hp.rope_freq_base_local;
     info.ignored_sliding_window = hp.ignored_sliding_window;

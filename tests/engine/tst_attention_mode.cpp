@@ -92,7 +92,7 @@ class TestAttentionMode : public QObject {
     // A family that retrieves best from the lower two thirds of L (Gemma 3): Auto takes as many
     // groups as keep W + (N - W)/G within floor(2/3 L), numbers worked by hand.
     void autoKeepsPositionsWithinTheTrustedShare() {
-        const TrustedPositions gemma3{32768, 2.0 / 3.0};
+        const AutoProfile gemma3{32768, 2.0 / 3.0};
         QCOMPARE(gemma3.limit(), int64_t(21845));  // 21 845.3
         // 40 032 tokens, W = 4 096: the capacity needs ceil(35 936 / 28 672) = 2, which would use
         // positions up to 4 096 + 17 968 = 22 064; ceil(35 936 / 17 749) = 3 keeps them to

@@ -11,6 +11,7 @@
 #include <map>
 #include <tuple>
 
+#include "model/family.h"
 #include "selfextend/attention_mode.h"
 
 using namespace selfextend;
@@ -24,12 +25,6 @@ using Cells = std::map<std::pair<int, int>, std::map<QString, bool>>;
 // (task, length) -> cells.
 using Map = std::map<std::pair<QString, int64_t>, Cells>;
 
-// One model's map: its file, its training window and the share its family entry keeps.
-struct Measured {
-    const char* file;
-    TrustedPositions positions;
-};
-
 Map read_map(const QString& file, const QString& set) {
     QFile in(QStringLiteral(SE_SOURCE_DIR "/docs/long-context/") + file);
     if (!in.open(QIODevice::ReadOnly)) return {};
@@ -39,9 +34,9 @@ Map read_map(const QString& file, const QString& set) {
         const QJsonObject r = QJsonDocument::fromJson(line).object();
         if (r["set"].toString() != set) continue;
         // Auto's rows count as their G and W's (a trial run twice keeps its first answer).
-        map[{r["task"].toString(), r["length"].toInteger()}][{r["group"].toInt(),
-                                                               r["window"].toInt()}]
-            .emplace(r["trial"].toString(), r["found"].toBool());
+        map[{r["task"].toString(), r["length"].toInteger()}]
+           [{r["group"].toInt(), r["window"].toInt()}]
+               .emplace(r["trial"].toString(), r["found"].toBool());
     }
     return map;
 }
@@ -99,8 +94,8 @@ std::pair<QStringList, int> behind(const Map& map, Rule rule) {
     return {behind, checked};
 }
 
-AttentionMode automatic(const TrustedPositions& positions, int64_t needed) {
-    const AutoChoice choice = choose_attention(positions, needed);
+AttentionMode automatic(const AutoProfile& profile, int64_t needed) {
+    const AutoChoice choice = choose_attention(profile, needed);
     return AttentionMode::self_extend(choice.group, choice.window);
 }
 
@@ -111,24 +106,33 @@ class TestAutoFollowsMap : public QObject {
   private slots:
     void autoIsWithinOneTrialOfEveryCell_data() {
         QTest::addColumn<QString>("file");
+        QTest::addColumn<QString>("set");           // the documents: A (the map's), B (the check)
+        QTest::addColumn<QString>("architecture");  // whose family entry Auto's profile comes from
         QTest::addColumn<qint64>("trainingWindow");
-        QTest::addColumn<double>("share");
         QTest::addColumn<int>("lengthsAndTasks");  // what the map has run Auto's cell through
-        // SmolLM2-135M: L = 8 192, the Llama family's share 1; both tasks at 12k and 16k.
-        QTest::newRow("SmolLM2, set A") << "smollm2.jsonl" << qint64(8192) << 1.0 << 4;
-        // Gemma 3 270M: L = 32 768, its family entry's 2/3; the fact task at 40k.
-        QTest::newRow("Gemma 3") << "gemma3.jsonl" << qint64(32768) << 2.0 / 3.0 << 1;
+        // SmolLM2-135M: L = 8 192; both tasks at 12k and 16k.
+        QTest::newRow("SmolLM2, set A") << "smollm2.jsonl"
+                                        << "A"
+                                        << "llama" << qint64(8192) << 4;
+        // Gemma 3 270M: L = 32 768; the fact task at 40k.
+        QTest::newRow("Gemma 3") << "gemma3.jsonl"
+                                 << "A"
+                                 << "gemma3" << qint64(32768) << 1;
     }
     void autoIsWithinOneTrialOfEveryCell() {
         QFETCH(QString, file);
+        QFETCH(QString, set);
+        QFETCH(QString, architecture);
         QFETCH(qint64, trainingWindow);
-        QFETCH(double, share);
         QFETCH(int, lengthsAndTasks);
-        const Map map = read_map(file, "A");
+        const Map map = read_map(file, set);
         QVERIFY2(!map.empty(), qPrintable("docs/long-context/" + file + " is missing"));
-        const TrustedPositions positions{trainingWindow, share};
+        const Family* family = family_of_architecture(architecture.toStdString());
+        QVERIFY(family);
+        const AutoProfile profile{trainingWindow, family->trusted_position_share,
+                                  family->auto_window_divisor};
         const auto [behindAuto, checked] =
-            behind(map, [&](int64_t needed) { return automatic(positions, needed); });
+            behind(map, [&](int64_t needed) { return automatic(profile, needed); });
         QVERIFY2(behindAuto.isEmpty(), qPrintable(behindAuto.join("; ")));
         QCOMPARE(checked, lengthsAndTasks);
     }

@@ -150,7 +150,7 @@ class TestGemma3 : public QObject {
         // Auto keeps Gemma 3's grouped positions within 2/3 of L (the family entry, measured in
         // docs/long-context.md): at 40 032 tokens G = 3, not the smallest fitting G = 2.
         QCOMPARE(info.trusted_position_share, 2.0 / 3.0);
-        QCOMPARE(choose_attention(info.trusted_positions(), 40032).group, 3);
+        QCOMPARE(choose_attention(info.auto_profile(), 40032).group, 3);
         QCOMPARE(info.rope_freq_base, 1e6f);
         QCOMPARE(info.rope_freq_base_local, 1e4f);
         QCOMPARE(info.self_extend_layers, (std::vector<int>{5, 11, 17}));

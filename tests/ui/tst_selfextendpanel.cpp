@@ -16,7 +16,7 @@ class TestSelfExtendPanel : public QObject {
   private slots:
     void capacityFollowsTheSpinBoxes() {
         studio::SelfExtendPanel panel;
-        panel.setTrainingWindow(512);
+        panel.setAutoProfile({512});
         auto* group = panel.findChild<QSpinBox*>("groupSpin");
         auto* window = panel.findChild<QSpinBox*>("windowSpin");
         QVERIFY(group && window);
@@ -31,7 +31,7 @@ class TestSelfExtendPanel : public QObject {
 
     void fitVerdictAndAuto() {
         studio::SelfExtendPanel panel;
-        panel.setTrainingWindow(512);
+        panel.setAutoProfile({512});
         panel.setAnswerReserve(32);
         panel.setWindow(256);
         panel.setGroup(2);              // capacity 768
@@ -55,7 +55,7 @@ class TestSelfExtendPanel : public QObject {
         // Issue 12, defect 6: at W = 511 the old Auto kept W and clamped G to 64 (capacity 575,
         // still "Does not fit"). Auto now chooses W too: W = 64, G = ceil(1 936 / 448) = 5.
         studio::SelfExtendPanel panel;
-        panel.setTrainingWindow(512);
+        panel.setAutoProfile({512});
         panel.setAnswerReserve(32);
         panel.setWindow(511);
         panel.setGroup(64);
@@ -90,7 +90,7 @@ class TestSelfExtendPanel : public QObject {
 
     void userTouchesPinAndDocumentsFollowOtherwise() {
         studio::SelfExtendPanel panel;
-        panel.setTrainingWindow(512);
+        panel.setAutoProfile({512});
         panel.setAnswerReserve(0);
         panel.setGroup(2);  // programmatic (restored settings): no pin
         panel.setWindow(100);
@@ -128,7 +128,7 @@ class TestSelfExtendPanel : public QObject {
 
     void autoUsesAnEighthOfTheWindowWhenWIsZero() {
         studio::SelfExtendPanel panel;
-        panel.setTrainingWindow(512);
+        panel.setAutoProfile({512});
         panel.setAnswerReserve(0);
         panel.setWindow(0);
         panel.setDocumentTokens(4000 - 32);
@@ -139,10 +139,10 @@ class TestSelfExtendPanel : public QObject {
 
     void requestedWindowSurvivesASmallerModel() {
         studio::SelfExtendPanel panel;
-        panel.setTrainingWindow(512);
+        panel.setAutoProfile({512});
         panel.setWindow(1024);  // a saved setting, restored before the model is known
         QCOMPARE(panel.window(), 512);
-        panel.setTrainingWindow(4096);
+        panel.setAutoProfile({4096});
         QCOMPARE(panel.window(), 1024);
     }
 

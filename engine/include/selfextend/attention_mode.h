@@ -45,15 +45,17 @@ bool rule_of_thumb_holds(int64_t training_window, int group, int window, int64_t
 // so coarse that Self-Extend answers poorly even when the capacity holds the document.
 inline constexpr int kLargestAutoGroup = 64;
 
-// Where past its window a model answers from: its training window L, and the share of L (from
-// position 0) whose positions its family retrieves well from once they are grouped, measured per
-// family (docs/long-context.md; the family table keeps it, ModelInfo carries it). Auto keeps the
-// largest position it uses, W + (N - W) / G, at most limit() = floor(share · L). share 1: anywhere
-// below L, which makes Auto's G the smallest that holds the tokens; the authors' rule of thumb is
-// 1/2 to 2/3.
-struct TrustedPositions {
+// What Auto knows of a model, per family (measured: docs/long-context.md; the family table keeps
+// it, ModelInfo carries it): its training window L; the neighbour window its family answers best
+// with, W = L / window_divisor; and the share of L (from position 0) whose positions the family
+// retrieves well from once they are grouped: Auto keeps the largest position it uses,
+// W + (N - W) / G, at most limit() = floor(trusted_share · L). trusted_share 1: anywhere below L,
+// which makes Auto's G the smallest that holds the tokens; the authors' rule of thumb is 1/2 to
+// 2/3.
+struct AutoProfile {
     int64_t training_window = 0;  // L
-    double share = 1.0;           // in (1/4, 1]
+    double trusted_share = 1.0;   // in (1/4, 1]
+    int window_divisor = 8;       // Auto's W = L / window_divisor (half that when it cannot fit)
     int64_t limit() const;
 };
 
@@ -65,21 +67,21 @@ struct AutoChoice {
     std::string explanation;  // "Auto: W = 256 keeps the last 256 tokens exact; G = 6 is …"
 };
 
-// Auto's W for a model with training window L: L/8, a multiple of 16 tokens when L allows (the
-// W a given G is used with when no W is given).
-int auto_window(int64_t training_window);
+// Auto's W for the model: L / window_divisor, a multiple of 16 tokens when L allows (the W a
+// given G is used with when no W is given).
+int auto_window(const AutoProfile& profile);
 
 // Chooses G and W together for needed_tokens (document + question + answer), as measured on real
-// models (docs/long-context.md): W = L/8 (a multiple of 16 tokens when L allows) and the smallest
-// G that keeps the largest position used within the trusted share of L, at most max_group. With
+// models (docs/long-context.md): W = auto_window (L/8 for SmolLM2 and Gemma 3) and the smallest G
+// that keeps the largest position used within the trusted share of L, at most max_group. With
 // share 1 (SmolLM2) that is the smallest G that holds the tokens: at 12 000 tokens it stated the
 // most facts from books and found all but one pass key, within one trial of the best cell on
-// both. Gemma 3 (share 2/3) retrieved more at 40 000 tokens with one G more than that. W = L/16
-// when L/8 would need more than max_group; G = max_group when the share cannot be kept at any
+// both. Gemma 3 (share 2/3) retrieved more at 40 000 tokens with one G more than that. Half that
+// W when it would need more than max_group; G = max_group when the share cannot be kept at any
 // allowed G but the capacity still holds the tokens. G = 1 when the tokens fit in L. When no
-// window fits, the choice has the largest capacity allowed (G = max_group, the smallest W), fits
+// window fits, the choice has the largest capacity allowed (G = max_group, the smaller W), fits
 // is false, and the explanation says what it would take.
-AutoChoice choose_attention(const TrustedPositions& positions, int64_t needed_tokens,
+AutoChoice choose_attention(const AutoProfile& positions, int64_t needed_tokens,
                             int max_group = kLargestAutoGroup);
 
 // The smallest G for a given W, explained the same way (fits is false when it exceeds max_group

@@ -27,9 +27,10 @@ struct ModelInfo {
     std::string device_note;
     int64_t parameter_count = 0;
     int64_t training_window = 0;  // L: <arch>.context_length
-    // The share of L its family retrieves well from past the window (TrustedPositions): what
-    // Auto keeps the largest grouped position within.
+    // The share of L its family retrieves well from past the window: what Auto keeps the largest
+    // grouped position within (AutoProfile, from the family table).
     double trusted_position_share = 1.0;
+    int auto_window_divisor = 8;  // Auto's W = L / auto_window_divisor
     int embedding_length = 0;
     int layer_count = 0;
     int head_count = 0;
@@ -59,7 +60,9 @@ struct ModelInfo {
     // "F16 97%, F32 3%"
     std::string dtype_mix() const;
     // What Auto (choose_attention) chooses from.
-    TrustedPositions trusted_positions() const { return {training_window, trusted_position_share}; }
+    AutoProfile auto_profile() const {
+        return {training_window, trusted_position_share, auto_window_divisor};
+    }
 };
 
 }  // namespace selfextend

@@ -100,8 +100,7 @@ inline constexpr int64_t kProbeFramingTokens = 256;
 // The two settings the probe compares, so that it takes about two readings of the document:
 // past the window, Auto's choice (choose_attention) and the map's runner-up, twice Auto's W at its
 // smallest fitting G (docs/long-context.md); inside it, vanilla and G = 2 at Auto's W.
-std::vector<AttentionMode> probe_candidates(const TrustedPositions& positions,
-                                            int64_t needed_tokens);
+std::vector<AttentionMode> probe_candidates(const AutoProfile& profile, int64_t needed_tokens);
 
 // Facts more than the preferred setting's that another must state to be recommended instead.
 inline constexpr int kProbeMargin = 2;
