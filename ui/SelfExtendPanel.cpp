@@ -82,7 +82,9 @@ SelfExtendPanel::SelfExtendPanel(QWidget* parent)
     windowSpin_->setToolTip(tr("W: keys closer than W keep their exact positions"));
     autoButton_->setToolTip(
         tr("Choose G and W for the document as measured on real models: W = L/8 and the "
-           "smallest G that fits (at most %1). G and W then follow each document you open.")
+           "smallest G that fits (at most %1), or one that keeps the grouped positions lower "
+           "where the model's family answers better so (Gemma 3). G and W then follow each "
+           "document you open.")
             .arg(kMaxGroup));
     for (auto* label : {capacityLabel_, autoLabel_, fitLabel_, ruleLabel_}) {
         label->setWordWrap(true);
