@@ -199,8 +199,9 @@ AutoChoice choose_attention(const AutoProfile& profile, int64_t needed_tokens, i
         return {group, window, true,
                 "Auto: W = " + count(window) + " keeps the last " + count(window) +
                     " tokens exact" + instead + "; " + reason +
-                    " On the measured map (docs/long-context.md) this retrieved within one trial "
-                    "of the best setting."};
+                    " On the measured map's books (docs/long-context.md) this was within one "
+                    "trial of the best setting; other books can differ: Tune on document "
+                    "(selfextend-cli probe) measures this one."};
     }
     // Nothing fits: say what would, the smallest training window whose Auto window holds the
     // tokens at G = max_group. With W = L/d - r (auto_window rounds L/d down by r <= 15), the

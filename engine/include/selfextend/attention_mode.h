@@ -81,7 +81,7 @@ int auto_window(const AutoProfile& profile);
 // allowed G but the capacity still holds the tokens. G = 1 when the tokens fit in L. When no
 // window fits, the choice has the largest capacity allowed (G = max_group, the smaller W), fits
 // is false, and the explanation says what it would take.
-AutoChoice choose_attention(const AutoProfile& positions, int64_t needed_tokens,
+AutoChoice choose_attention(const AutoProfile& profile, int64_t needed_tokens,
                             int max_group = kLargestAutoGroup);
 
 // The smallest G for a given W, explained the same way (fits is false when it exceeds max_group
