@@ -146,7 +146,7 @@ selfextend::AttentionMode SelfExtendPanel::attention() const {
 }
 
 qint64 SelfExtendPanel::capacity() const {
-    return selfextend::capacity(trainingWindow_, group(), window());
+    return selfextend::capacity(trainingWindow(), group(), window());
 }
 
 qint64 SelfExtendPanel::requiredTokens() const {
@@ -207,11 +207,11 @@ void SelfExtendPanel::modelChanging() {
 
 void SelfExtendPanel::setAutoProfile(const selfextend::AutoProfile& profile) {
     autoProfile_ = profile;
-    const qint64 window = profile.training_window;
+    autoProfile_.training_window = std::max<qint64>(profile.training_window, 1);
+    const qint64 L = autoProfile_.training_window;
     const QScopedValueRollback guard(applying_, true);
     const int wanted = requestedWindow_;
-    trainingWindow_ = std::max<qint64>(window, 1);
-    const int maxWindow = int(std::min<qint64>(trainingWindow_, 1 << 30));
+    const int maxWindow = int(std::min<qint64>(L, 1 << 30));
     windowSpin_->setRange(0, maxWindow);
     windowSpin_->setValue(std::min(wanted, maxWindow));
     requestedWindow_ = wanted;
@@ -220,7 +220,7 @@ void SelfExtendPanel::setAutoProfile(const selfextend::AutoProfile& profile) {
     windowSpin_->setSingleStep(std::max(1, maxWindow / 64));
     refresh();
     // An unpinned W follows the document anyway; a pinned one the user must hear about.
-    if (windowPinned_ && wanted > maxWindow) emit windowClamped(wanted, trainingWindow_);
+    if (windowPinned_ && wanted > maxWindow) emit windowClamped(wanted, L);
 }
 
 void SelfExtendPanel::setDocumentTokens(qint64 tokens) {
@@ -255,7 +255,7 @@ void SelfExtendPanel::fitDocument() {
     // The user's W stays; G follows it when some G up to the maximum fits (else the fit verdict
     // says what would).
     const selfextend::AutoChoice choice =
-        selfextend::choose_group(trainingWindow_, window(), requiredTokens(), kMaxGroup);
+        selfextend::choose_group(trainingWindow(), window(), requiredTokens(), kMaxGroup);
     if (choice.fits) apply(choice);
 }
 
@@ -293,7 +293,7 @@ QString SelfExtendPanel::autoNote() const {
 }
 
 void SelfExtendPanel::refresh() {
-    const qint64 L = trainingWindow_;
+    const qint64 L = trainingWindow();
     const int g = group();
     const int w = window();
     const qint64 cap = capacity();

@@ -33,7 +33,7 @@ class SelfExtendPanel : public QGroupBox {
     int window() const;
     // G and W as the engine takes them: the mode every Self-Extend request carries.
     selfextend::AttentionMode attention() const;
-    qint64 trainingWindow() const { return trainingWindow_; }
+    qint64 trainingWindow() const { return autoProfile_.training_window; }
     // (L − W)·G + W for the current G and W: the one capacity every panel and box shows.
     qint64 capacity() const;
     bool fits() const;
@@ -97,7 +97,6 @@ class SelfExtendPanel : public QGroupBox {
     CapacityGauge* ruleGauge_;
     PositionPlot* plot_;
 
-    qint64 trainingWindow_ = 512;
     selfextend::AutoProfile autoProfile_{512};
     // The W asked for, kept while a smaller model's L clamps the spin box, so that a saved or
     // command-line W survives until the model that allows it is loaded.

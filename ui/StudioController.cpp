@@ -71,7 +71,6 @@ void StudioController::connectWorker() {
     connect(worker_, &EngineWorker::modelLoaded, this, [this](const ModelSummary& model) {
         hasModel_ = true;
         modelPath_ = model.path;
-        trainingWindow_ = model.trainingWindow;
         autoProfile_ = model.autoProfile;
         readingSeconds_ = -1;
         // The device it loaded on is the one to start with next time (a device that failed

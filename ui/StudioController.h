@@ -32,7 +32,7 @@ class StudioController : public QObject {
     // The model: loaded (the last one that loaded, kept when another fails), or loading.
     bool hasModel() const { return hasModel_; }
     QString modelPath() const { return modelPath_; }
-    qint64 trainingWindow() const { return trainingWindow_; }
+    qint64 trainingWindow() const { return autoProfile_.training_window; }
     // What Auto chooses from: L, the share of it and the W of the loaded model's family.
     selfextend::AutoProfile autoProfile() const { return autoProfile_; }
     QString loadingModel() const { return loadingModel_; }
@@ -176,7 +176,6 @@ class StudioController : public QObject {
     int loadingThreads_ = 0;
     bool hasModel_ = false;
     QString modelPath_;
-    qint64 trainingWindow_ = 512;
     selfextend::AutoProfile autoProfile_{512};
 
     bool hasDocument_ = false;
