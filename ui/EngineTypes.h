@@ -30,9 +30,9 @@ struct ModelSummary {
     QString chatFormat;  // "ChatML", "plain", …
     QString chatNote;    // why the file's own template is not used, when it is not
     qint64 parameterCount = 0;
-    qint64 trainingWindow = 0;
     // What Auto chooses from: L, its family's trusted share and window divisor.
     selfextend::AutoProfile autoProfile;
+    qint64 trainingWindow() const { return autoProfile.training_window; }
     quint64 fileBytes = 0;
     quint64 weightBytes = 0;
     // KV-cache bytes per token of a vanilla and of a Self-Extend session, by selfextend::KvType.

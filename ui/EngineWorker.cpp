@@ -42,7 +42,6 @@ ModelSummary summarize(const selfextend::Model& model) {
     s.chatFormat = toQString(info.chat_format);
     s.chatNote = toQString(info.chat_note);
     s.parameterCount = info.parameter_count;
-    s.trainingWindow = info.training_window;
     s.autoProfile = info.auto_profile();
     s.fileBytes = info.file_bytes;
     s.weightBytes = info.weight_bytes;

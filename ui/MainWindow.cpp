@@ -206,7 +206,7 @@ void MainWindow::connectModelAndDocument() {
         comparePane_->setPlainPromptFormat(model.chatFormat == QLatin1String("plain"));
         selfExtendPanel_->modelChanging();  // hand-set G and W re-fit unless locked
         selfExtendPanel_->setAutoProfile(model.autoProfile);
-        documentPane_->setTrainingWindow(model.trainingWindow);
+        documentPane_->setTrainingWindow(model.trainingWindow());
         addRecent(QStringLiteral("recentModels"), model.path);
         QSettings().setValue(QStringLiteral("model"), model.path);
         statusBar()->showMessage(tr("Model %1 loaded").arg(model.name), 5000);

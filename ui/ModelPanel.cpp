@@ -191,7 +191,7 @@ void ModelPanel::setModel(const ModelSummary& model) {
         formatCombo_->setEnabled(true);
     }
     parameters_->setText(humanParameters(model.parameterCount));
-    window_->setText(tr("%1 tokens").arg(formatCount(model.trainingWindow)));
+    window_->setText(tr("%1 tokens").arg(formatCount(model.trainingWindow())));
     dtypes_->setText(tr("%1 · %2").arg(model.dtypeMix, formatBytes(model.weightBytes)));
     device_->setText(model.deviceNote.isEmpty()
                          ? model.device

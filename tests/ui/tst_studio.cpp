@@ -111,7 +111,7 @@ void TestStudio::loadsModelAndSample() {
     QVERIFY(documentReady.count() > 0 || documentReady.wait(20000));
     QTRY_VERIFY_WITH_TIMEOUT(window_->documentPane()->tokenCount() > 512, 20000);
     QVERIFY(window_->hasModel());
-    QCOMPARE(window_->modelPanel()->model().trainingWindow, 512);
+    QCOMPARE(window_->modelPanel()->model().trainingWindow(), 512);
 }
 
 void TestStudio::loadsBook() {

@@ -16,7 +16,7 @@ time it took and an estimate of what is left:
     tools/long-context/map.py --model models/SmolLM2-135M-Instruct.Q4_1.gguf \\
         --lengths 12000,16000 --out docs/long-context/smollm2.jsonl
 
-The document set ("A" by default, "B" for a second, disjoint set of books) and the cells are
+The document set ("A" by default, "B" and "C" for a second and a third, disjoint set of books) and the cells are
 options; --cells auto runs the cell the CLI's `--group auto` chooses instead of the grid. The
 engine's thread count is read before every call from --threads-file when it exists (so that a
 build beside the run can take a core), else --threads.
@@ -244,7 +244,7 @@ def main():
                         help="grid, none (vanilla only), or a list of auto and G:W (e.g. "
                              "auto,3:4096,2:16384)")
     parser.add_argument("--documents-per-length", type=int, default=DOCS_PER_LENGTH)
-    parser.add_argument("--set", default="A", choices=["A", "B"], help="which books")
+    parser.add_argument("--set", default="A", choices=["A", "B", "C"], help="which books")
     parser.add_argument("--tasks", default="fact,passkey")
     parser.add_argument("--passkey-depths", default="0.1,0.5,0.9",
                         help="where the pass key sits (its trials: one per depth and mode)")
@@ -302,12 +302,13 @@ def main():
         modes = ([] if args.no_vanilla else [(1, 0)]) + cells
         log(f"length {length}: L={L}, modes {modes}")
 
-        # The documents: set A takes books from the front of the list, set B from the back, and
+        # The documents: set A takes books from the front of the list, set B from the back, set C
+        # from the middle onwards (a third of the way in, past the books A's lengths take), and
         # each length its own books.
-        order = books if args.set == "A" else list(reversed(books))
+        order = {"A": books, "B": list(reversed(books)), "C": books[len(books) // 3:]}[args.set]
         candidates = iter(order[length_index * 2 * args.documents_per_length:])
         documents = []
-        next_fact = (length_index * 7 + (0 if args.set == "A" else 11)) % len(FACTS)
+        next_fact = (length_index * 7 + {"A": 0, "B": 11, "C": 5}[args.set]) % len(FACTS)
         while "fact" in tasks and len(documents) < args.documents_per_length:
             book = next(candidates)
             text = book_text(book)
@@ -361,6 +362,8 @@ def main():
                                        "answer": answer, "inside_tokens": tokens,
                                        "inside_reply": reply})
                         break
+                if len(chosen) < depths.index(depth) + 1:
+                    break  # no fact stated at this depth: the book cannot give three
             if len(chosen) < 3:
                 log(f"{book.stem}: only {len(chosen)} facts stated inside the window; book skipped")
                 meta_path.write_text(json.dumps({"id": doc_id, "skipped": True}))

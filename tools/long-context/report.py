@@ -16,7 +16,7 @@ from collections import defaultdict
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("results", nargs="+")
-    parser.add_argument("--set", default=None, help="only this document set (A or B)")
+    parser.add_argument("--set", default=None, help="only this document set (A, B or C)")
     args = parser.parse_args()
     records = []
     for path in args.results:
