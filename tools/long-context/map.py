@@ -16,10 +16,10 @@ time it took and an estimate of what is left:
     tools/long-context/map.py --model models/SmolLM2-135M-Instruct.Q4_1.gguf \\
         --lengths 12000,16000 --out docs/long-context/smollm2.jsonl
 
-The document set ("A" by default, "B" and "C" for a second and a third, disjoint set of books) and the cells are
-options; --cells auto runs the cell the CLI's `--group auto` chooses instead of the grid. The
-engine's thread count is read before every call from --threads-file when it exists (so that a
-build beside the run can take a core), else --threads.
+The document set ("A" by default, "B" and "C" for a second and a third, disjoint set of books)
+and the cells are options; --cells auto runs the cell the CLI's `--group auto` chooses instead of
+the grid. The engine's thread count is read before every call from --threads-file when it exists
+(so that a build beside the run can take a core), else --threads.
 
 Only the Python standard library; the product itself runs no Python.
 """
@@ -91,6 +91,14 @@ FACTS = [
 DEPTH_BANDS = [(0.1, 0.2, 0.3), (0.4, 0.5, 0.6), (0.7, 0.8, 0.9)]  # low, middle, high
 DOCS_PER_LENGTH = 6
 INSIDE_TOKENS = 6000        # the in-window check's excerpt: well inside an 8k window
+# The document sets, disjoint: where each takes its books from the sorted list (A from the front,
+# B from the back, C from a third of the way in, past the books A's lengths take) and the first
+# of FACTS it plants.
+BOOK_SETS = {
+    "A": (lambda books: books, 0),
+    "B": (lambda books: list(reversed(books)), 11),
+    "C": (lambda books: books[len(books) // 3:], 5),
+}
 ANSWER_TOKENS = 32          # -n of each ask: a one-sentence answer
 SOURCES = 5                 # the answer's sources listed (ask --sources): the planted one's rank
 PROMPT_OVERHEAD = 60        # chat template and question tokens around the document
@@ -244,7 +252,7 @@ def main():
                         help="grid, none (vanilla only), or a list of auto and G:W (e.g. "
                              "auto,3:4096,2:16384)")
     parser.add_argument("--documents-per-length", type=int, default=DOCS_PER_LENGTH)
-    parser.add_argument("--set", default="A", choices=["A", "B", "C"], help="which books")
+    parser.add_argument("--set", default="A", choices=sorted(BOOK_SETS), help="which books")
     parser.add_argument("--tasks", default="fact,passkey")
     parser.add_argument("--passkey-depths", default="0.1,0.5,0.9",
                         help="where the pass key sits (its trials: one per depth and mode)")
@@ -302,13 +310,11 @@ def main():
         modes = ([] if args.no_vanilla else [(1, 0)]) + cells
         log(f"length {length}: L={L}, modes {modes}")
 
-        # The documents: set A takes books from the front of the list, set B from the back, set C
-        # from the middle onwards (a third of the way in, past the books A's lengths take), and
-        # each length its own books.
-        order = {"A": books, "B": list(reversed(books)), "C": books[len(books) // 3:]}[args.set]
-        candidates = iter(order[length_index * 2 * args.documents_per_length:])
+        # The documents: the set's books, each length its own.
+        order, first_fact = BOOK_SETS[args.set]
+        candidates = iter(order(books)[length_index * 2 * args.documents_per_length:])
         documents = []
-        next_fact = (length_index * 7 + {"A": 0, "B": 11, "C": 5}[args.set]) % len(FACTS)
+        next_fact = (length_index * 7 + first_fact) % len(FACTS)
         while "fact" in tasks and len(documents) < args.documents_per_length:
             book = next(candidates)
             text = book_text(book)
@@ -337,7 +343,7 @@ def main():
             base, base_tokens = fit_to_tokens(cli, text, length - PROMPT_OVERHEAD, work, "fit.txt")
             chars_per_token = len(base) / base_tokens
             chosen = []
-            for depth in depths:
+            for stated, depth in enumerate(depths):
                 # The fact must be stated from a passage that fits in the window, with the fact
                 # where it will be: the excerpt of INSIDE_TOKENS tokens around it.
                 for _ in range(4):
@@ -362,7 +368,7 @@ def main():
                                        "answer": answer, "inside_tokens": tokens,
                                        "inside_reply": reply})
                         break
-                if len(chosen) < depths.index(depth) + 1:
+                if len(chosen) == stated:
                     break  # no fact stated at this depth: the book cannot give three
             if len(chosen) < 3:
                 log(f"{book.stem}: only {len(chosen)} facts stated inside the window; book skipped")

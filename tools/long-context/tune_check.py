@@ -31,7 +31,7 @@ def main():
     parser.add_argument("--model", required=True)
     parser.add_argument("--map", required=True, help="the map's results (JSON lines)")
     parser.add_argument("--lengths", default="12000,16000")
-    parser.add_argument("--set", default="A", choices=["A", "B", "C"])
+    parser.add_argument("--set", default="A", choices=sorted(lcmap.BOOK_SETS))
     parser.add_argument("--out", required=True)
     parser.add_argument("--work", default="/tmp/selfextend-tune-check")
     parser.add_argument("--documents", default=str(lcmap.ROOT / "docs" / "long-context" / "documents"))
